@@ -1,0 +1,249 @@
+"""The board catalogue: validated, frozen targets loaded from TOML data."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from targets._errors import InvalidSizeError, TargetFileError, UnknownTargetError
+from targets._sizes import parse_size
+
+__all__ = [
+    "MemoryRegion", "RuntimeOverhead", "Target", "RUNTIMES", "DTYPES",
+    "get_target", "list_targets", "load_target_file", "custom_target",
+]
+
+RUNTIMES = ("xcubeai", "tflm")
+DTYPES = ("float32", "int8")
+
+
+@dataclass(frozen=True)
+class MemoryRegion:
+    """One contiguous SRAM region."""
+
+    name: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class RuntimeOverhead:
+    """What the inference library itself costs, beside the network."""
+
+    code_flash_bytes: int = 0
+    ram_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class Target:
+    """A microcontroller (or a named budget) that a network must fit.
+
+    Attributes
+    ----------
+    name : str
+        Canonical name, e.g. ``"STM32F303K8"``.
+    flash_bytes : int
+        Flash available for weights, model blob and runtime code (bytes).
+    ram_regions : tuple of MemoryRegion
+        Contiguous SRAM regions (bytes each).
+    clock_hz : int
+        Core clock (Hz), used for latency estimates.
+    overheads : mapping
+        ``{(runtime, dtype): RuntimeOverhead}``.
+    """
+
+    name: str
+    flash_bytes: int
+    ram_regions: tuple[MemoryRegion, ...]
+    clock_hz: int = 80_000_000
+    core: str = "Cortex-M4F"
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+    source: str = ""
+    overheads: Mapping[tuple[str, str], RuntimeOverhead] = field(default_factory=dict)
+
+    @property
+    def ram_bytes(self) -> int:
+        """Total SRAM over all regions (bytes)."""
+        return sum(r.bytes for r in self.ram_regions)
+
+    @property
+    def largest_region_bytes(self) -> int:
+        """The largest contiguous SRAM region (bytes): the pool limit."""
+        return max((r.bytes for r in self.ram_regions), default=0)
+
+    def overhead(self, runtime: str, dtype: str = "float32") -> RuntimeOverhead:
+        """Runtime library overhead for a runtime profile and data type."""
+        return self.overheads.get((runtime, dtype), RuntimeOverhead())
+
+
+def _check_int(value, what: str, source: str) -> int:
+    try:
+        return parse_size(value, what=what)
+    except InvalidSizeError as exc:
+        raise TargetFileError(f"{source}: {exc}") from None
+
+
+def _overheads_from(table: Mapping, where: str) -> dict[tuple[str, str], RuntimeOverhead]:
+    result = {}
+    for runtime, per_dtype in table.items():
+        if runtime == "source":
+            continue
+        if runtime not in RUNTIMES or not isinstance(per_dtype, Mapping):
+            raise TargetFileError(f"{where}: unknown runtime {runtime!r}; expected one of {', '.join(RUNTIMES)}.")
+        for dtype, figures in per_dtype.items():
+            if dtype not in DTYPES:
+                raise TargetFileError(f"{where}: unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}.")
+            result[(runtime, dtype)] = RuntimeOverhead(
+                code_flash_bytes=_check_int(figures.get("code_flash_bytes", 0), "code_flash_bytes", where),
+                ram_bytes=_check_int(figures.get("ram_bytes", 0), "ram_bytes", where),
+            )
+    return result
+
+
+def _boards_from(data: Mapping, source: str, shared_overheads: Mapping) -> list[Target]:
+    overheads = dict(shared_overheads)
+    for key, table in data.get("overheads", {}).items():
+        overheads[key] = _overheads_from(table, f"{source} [overheads.{key}]")
+    boards = []
+    for i, board in enumerate(data.get("board", [])):
+        where = f"{source} board #{i + 1}"
+        if "name" not in board:
+            raise TargetFileError(f"{where} has no 'name'; every [[board]] needs name, flash_bytes and ram_regions.")
+        where = f"{source} board {board['name']!r}"
+        for key in ("flash_bytes", "ram_regions"):
+            if key not in board:
+                raise TargetFileError(f"{where} has no {key!r}; every [[board]] needs name, flash_bytes and ram_regions.")
+        regions = board["ram_regions"]
+        if isinstance(regions, (int, str)):
+            regions = [{"name": "SRAM", "bytes": regions}]
+        regions = tuple(
+            MemoryRegion(str(r.get("name", f"region{j}")), _check_int(r.get("bytes"), "ram region bytes", where))
+            for j, r in enumerate(regions)
+        )
+        if not regions:
+            raise TargetFileError(f"{where} lists no RAM region.")
+        ov = board.get("overhead", {})
+        if isinstance(ov, str):
+            if ov not in overheads:
+                raise TargetFileError(f"{where}: unknown overhead set {ov!r}; known: {', '.join(sorted(overheads))}.")
+            ov = overheads[ov]
+        else:
+            ov = _overheads_from(ov, where)
+        boards.append(Target(
+            name=str(board["name"]),
+            flash_bytes=_check_int(board["flash_bytes"], "flash_bytes", where),
+            ram_regions=regions,
+            clock_hz=_check_int(board.get("clock_hz", 80_000_000), "clock_hz", where),
+            core=str(board.get("core", "Cortex-M4F")),
+            aliases=tuple(str(a) for a in board.get("aliases", ())),
+            description=str(board.get("description", "")),
+            source=str(board.get("source", "")),
+            overheads=ov,
+        ))
+    return boards
+
+
+@lru_cache(maxsize=1)
+def _builtin() -> tuple[tuple[Target, ...], dict]:
+    boards: list[Target] = []
+    overheads: dict = {}
+    for entry in sorted(resources.files("targets").joinpath("data").iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".toml"):
+            data = tomllib.loads(entry.read_text(encoding="utf-8"))
+            for key, table in data.get("overheads", {}).items():
+                overheads[key] = _overheads_from(table, f"{entry.name} [overheads.{key}]")
+            boards.extend(_boards_from(data, entry.name, overheads))
+    return tuple(boards), overheads
+
+
+def list_targets() -> tuple[Target, ...]:
+    """All built-in targets, in catalogue order."""
+    return _builtin()[0]
+
+
+def _index(boards: Iterable[Target]) -> dict[str, Target]:
+    index = {}
+    for board in boards:
+        for key in (board.name, *board.aliases):
+            index[key.lower()] = board
+    return index
+
+
+def get_target(name: "str | Target", extra: Iterable[Target] = ()) -> Target:
+    """Look a target up by name or alias, case-insensitively.
+
+    Parameters
+    ----------
+    name : str or Target
+        A board name (``"STM32F303K8"``), an alias (``"nucleo-f303k8"``), or a
+        Target, which is returned unchanged.
+    extra : iterable of Target
+        User targets searched before the catalogue.
+
+    Raises
+    ------
+    UnknownTargetError
+        With the closest known names.
+    """
+    if isinstance(name, Target):
+        return name
+    index = _index(list_targets())
+    index.update(_index(extra))
+    key = str(name).strip().lower()
+    if key in index:
+        return index[key]
+    close = difflib.get_close_matches(key, list(index), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else "run 'autotinyml targets' to list them."
+    raise UnknownTargetError(f"Unknown target {name!r}; {hint}")
+
+
+def load_target_file(path: "str | Path") -> tuple[Target, ...]:
+    """Read user targets from a TOML file with the catalogue's layout.
+
+    A board may name a built-in overhead set (``overhead = "cortex-m4"``) or
+    give its own ``[board.overhead.xcubeai.float32]`` figures.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TargetFileError(f"Target file {str(path)!r} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TargetFileError(f"Target file {str(path)!r} cannot be read: {exc}.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TargetFileError(f"Target file {str(path)!r} is not valid TOML: {exc}.") from None
+    boards = _boards_from(data, str(path), _builtin()[1])
+    if not boards:
+        raise TargetFileError(f"Target file {str(path)!r} defines no [[board]] table.")
+    return tuple(boards)
+
+
+def custom_target(
+    *,
+    flash: "str | int",
+    ram: "str | int",
+    name: str = "custom",
+    clock_hz: "int | str" = 80_000_000,
+    overhead: str = "none",
+) -> Target:
+    """A target from sizes alone, e.g. ``custom_target(flash="64KiB", ram="16KiB")``.
+
+    ``overhead`` names a built-in overhead set ("cortex-m4", "none", ...).
+    """
+    sets = _builtin()[1]
+    if overhead not in sets:
+        raise UnknownTargetError(f"Unknown overhead set {overhead!r}; choose one of {', '.join(sorted(sets))}.")
+    return Target(
+        name=name,
+        flash_bytes=parse_size(flash, what="flash"),
+        ram_regions=(MemoryRegion("RAM", parse_size(ram, what="ram")),),
+        clock_hz=parse_size(clock_hz, what="clock_hz"),
+        description="user-defined",
+        source="command line",
+        overheads=sets[overhead],
+    )
