@@ -1,0 +1,55 @@
+"""A fixed corpus of varied networks (layer descriptions) for calibration and tests."""
+
+from __future__ import annotations
+
+
+def _seq(name, shape, *layers):
+    return {"name": name, "layers": [{"type": "Input", "name": "x", "shape": list(shape)}, *layers]}
+
+
+def C(t, **kw):
+    return {"type": t, **kw}
+
+
+CORPUS = [
+    _seq("har_conv1d", (128, 3), C("Conv1D", filters=16, kernel_size=3, activation="relu"), C("MaxPooling1D", pool_size=2),
+         C("Flatten"), C("Dense", units=32, activation="relu"), C("Dense", units=6, activation="softmax")),
+    _seq("har_paper_small", (90, 3, 1), C("Conv2D", filters=16, kernel_size=2, activation="relu"), C("MaxPooling2D", pool_size=2),
+         C("Dropout", rate=0.2), C("Flatten"), C("Dense", units=32, activation="tanh"), C("Dense", units=6, activation="softmax")),
+    _seq("har_paper_sigmoid", (90, 3, 1), C("Conv2D", filters=32, kernel_size=1, activation="sigmoid"),
+         C("MaxPooling2D", pool_size=1), C("Dropout", rate=0.1), C("Flatten"), C("Dense", units=16, activation="relu"),
+         C("Dense", units=6, activation="softmax")),
+    _seq("mlp", (64,), C("Dense", units=128, activation="relu"), C("Dense", units=64, activation="relu"),
+         C("Dense", units=10, activation="softmax")),
+    _seq("cnn2d", (28, 28, 1), C("Conv2D", filters=8, kernel_size=3, activation="relu"), C("MaxPooling2D", pool_size=2),
+         C("Conv2D", filters=16, kernel_size=3, activation="relu"), C("MaxPooling2D", pool_size=2), C("Flatten"),
+         C("Dense", units=10, activation="softmax")),
+    _seq("cnn2d_bn", (32, 32, 3), C("Conv2D", filters=16, kernel_size=3, padding="same"), C("BatchNormalization"),
+         C("Activation", activation="relu"), C("Conv2D", filters=16, kernel_size=3, strides=2, activation="relu"),
+         C("GlobalAveragePooling2D"), C("Dense", units=4, activation="softmax")),
+    _seq("dscnn2d", (49, 10, 1), C("Conv2D", filters=32, kernel_size=(5, 3), strides=2, padding="same", activation="relu"),
+         C("DepthwiseConv2D", kernel_size=3, padding="same", activation="relu"), C("Conv2D", filters=32, kernel_size=1, activation="relu"),
+         C("SeparableConv2D", filters=32, kernel_size=3, padding="same", activation="relu"),
+         C("AveragePooling2D", pool_size=2), C("Flatten"), C("Dense", units=12, activation="softmax")),
+    _seq("conv1d_gap", (128, 6), C("Conv1D", filters=24, kernel_size=5, activation="relu"), C("Conv1D", filters=24, kernel_size=3, strides=2, activation="relu"),
+         C("AveragePooling1D", pool_size=2), C("GlobalAveragePooling1D"), C("Dense", units=5, activation="softmax")),
+    _seq("conv_pad_gmp", (24, 24, 2), C("ZeroPadding2D", padding=1), C("Conv2D", filters=12, kernel_size=3, activation="relu6"),
+         C("MaxPooling2D", pool_size=3, strides=2, padding="same"), C("GlobalMaxPooling2D"), C("Dense", units=3)),
+    _seq("wide_dense", (300,), C("Dense", units=256, activation="relu"), C("Dropout", rate=0.3), C("Dense", units=8, activation="softmax")),
+    _seq("leaky_elu", (50, 4), C("Conv1D", filters=8, kernel_size=4, activation="elu"), C("Flatten"),
+         C("Dense", units=20), C("LeakyReLU", negative_slope=0.1), C("Dense", units=3, activation="softmax")),
+    {"name": "residual", "layers": [
+        {"type": "Input", "name": "x", "shape": [16, 16, 8]},
+        C("Conv2D", name="c1", filters=8, kernel_size=3, padding="same", activation="relu"),
+        C("Conv2D", name="c2", filters=8, kernel_size=3, padding="same"),
+        C("Add", name="add", inputs=["c2", "x"]),
+        C("Activation", name="act", activation="relu"),
+        C("Concatenate", name="cat", inputs=["act", "c1"]),
+        C("GlobalAveragePooling2D", name="gap"),
+        C("Dense", name="out", units=4, activation="softmax"),
+    ]},
+    _seq("bn_after_act", (40, 3), C("Conv1D", filters=12, kernel_size=3, activation="relu"), C("BatchNormalization"),
+         C("MaxPooling1D", pool_size=2), C("Flatten"), C("Dense", units=4, activation="softmax")),
+    _seq("reshape_net", (96,), C("Reshape", target_shape=(32, 3)), C("Conv1D", filters=8, kernel_size=3, activation="relu"),
+         C("Flatten"), C("Dense", units=4, activation="softmax")),
+]

@@ -1,0 +1,149 @@
+"""Per-op rules: output shape, stored parameters and MACC.
+
+MACC follows X-CUBE-AI >= 7.2 arithmetic (shared/reference/xcubeai.md, checked
+against real reports in the tests):
+
+==========================  =============================================
+conv 1D/2D, depthwise       out_elems * k_h * k_w * C_in/group + C_out (bias once per channel)
+dense                       outer * in * out + out
+activation                  per element, ACTIVATION_MACC below
+batch norm kept             2 per element (scale + bias); folded: 0
+pooling                     window size per output element
+global pooling              H * W per output element
+add                         (inputs - 1) per element
+reshape/flatten/dropout     0
+==========================  =============================================
+"""
+
+from __future__ import annotations
+
+from math import ceil, prod
+
+from memsim._errors import ShapeError, UnsupportedLayerError
+
+__all__ = ["ACTIVATION_MACC", "SUPPORTED_ACTIVATIONS", "conv_output_length", "infer"]
+
+# MACC per output element of each activation. relu 1, leaky relu 3 and
+# softmax 15 are read off real reports; tanh, sigmoid, elu and selu are not
+# established by any report we found and are assumed to cost 1 like relu.
+ACTIVATION_MACC = {
+    "linear": 0, "relu": 1, "relu6": 1, "leaky_relu": 3, "softmax": 15,
+    "tanh": 1, "sigmoid": 1, "elu": 1, "selu": 1,
+}
+SUPPORTED_ACTIVATIONS = tuple(ACTIVATION_MACC)
+
+
+def conv_output_length(length: int, window: int, stride: int, padding: str, what: str) -> int:
+    """Output length of a convolution or pooling window along one axis."""
+    if padding == "same":
+        return ceil(length / stride)
+    out = (length - window) // stride + 1
+    if out < 1:
+        raise ShapeError(
+            f"{what}: a window of {window} does not fit an input of length {length} with padding 'valid'; "
+            "use a smaller kernel/pool or padding='same'."
+        )
+    return out
+
+
+def _spatial(op, attrs, shape, name):
+    rank = 1 if op in ("conv1d", "max_pool1d", "avg_pool1d") else 2
+    if len(shape) != rank + 1:
+        raise ShapeError(
+            f"Layer {name!r} ({op}) needs an input of rank {rank + 1} (spatial dims + channels, no batch), "
+            f"got shape {tuple(shape)}."
+        )
+    return rank
+
+
+def infer(op: str, attrs: dict, in_shapes: list[tuple[int, ...]], name: str) -> tuple[tuple[int, ...], int, int, int]:
+    """Return (output shape, weights, biases, macc) of one layer.
+
+    ``attrs`` holds normalised attributes (tuples for kernel/strides).
+    """
+    shape = in_shapes[0] if in_shapes else ()
+    if op in ("conv1d", "conv2d", "depthwise_conv2d"):
+        rank = _spatial(op, attrs, shape, name)
+        k, s, pad = attrs["kernel_size"], attrs["strides"], attrs["padding"]
+        out_sp = tuple(conv_output_length(shape[d], k[d], s[d], pad, f"Layer {name!r}") for d in range(rank))
+        c_in = shape[-1]
+        ksize = prod(k)
+        if op == "depthwise_conv2d":
+            c_out = c_in * attrs["depth_multiplier"]
+            weights = ksize * c_out
+        else:
+            c_out = attrs["filters"]
+            weights = ksize * c_in * c_out
+        biases = c_out if attrs["use_bias"] else 0
+        macc = prod(out_sp) * c_out * (ksize if op == "depthwise_conv2d" else ksize * c_in) + biases
+        return out_sp + (c_out,), weights, biases, macc
+    if op == "dense":
+        if len(shape) < 1:
+            raise ShapeError(f"Layer {name!r} (dense) needs an input with at least one dimension, got {tuple(shape)}.")
+        units = attrs["units"]
+        outer = prod(shape[:-1])
+        biases = units if attrs["use_bias"] else 0
+        return shape[:-1] + (units,), shape[-1] * units, biases, outer * shape[-1] * units + biases
+    if op in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):
+        rank = _spatial(op, attrs, shape, name)
+        p, s, pad = attrs["pool_size"], attrs["strides"], attrs["padding"]
+        out = tuple(conv_output_length(shape[d], p[d], s[d], pad, f"Layer {name!r}") for d in range(rank)) + (shape[-1],)
+        return out, 0, 0, prod(out) * prod(p)
+    if op in ("global_avg_pool", "global_max_pool"):
+        if len(shape) < 2:
+            raise ShapeError(f"Layer {name!r} (global pooling) needs spatial dims + channels, got {tuple(shape)}.")
+        out = (1,) * (len(shape) - 1) + (shape[-1],) if attrs.get("keepdims") else (shape[-1],)
+        return out, 0, 0, prod(shape)
+    if op == "activation":
+        return shape, 0, 0, prod(shape) * ACTIVATION_MACC[attrs["activation"]]
+    if op == "batch_norm":
+        if attrs.get("folded"):
+            return shape, 0, 0, 0
+        c = shape[-1]
+        return shape, c, c, 2 * prod(shape)
+    if op in ("dropout", "input"):
+        return shape, 0, 0, 0
+    if op == "flatten":
+        return (prod(shape),), 0, 0, 0
+    if op == "reshape":
+        target = list(attrs["target_shape"])
+        n = prod(shape)
+        if target.count(-1) > 1:
+            raise ShapeError(f"Layer {name!r} (reshape): at most one -1 is allowed in target_shape {tuple(target)}.")
+        if -1 in target:
+            known = prod(t for t in target if t != -1)
+            if known == 0 or n % known:
+                raise ShapeError(f"Layer {name!r} (reshape): cannot reshape {tuple(shape)} to {tuple(target)}.")
+            target[target.index(-1)] = n // known
+        if prod(target) != n:
+            raise ShapeError(
+                f"Layer {name!r} (reshape): target_shape {tuple(target)} holds {prod(target)} elements, "
+                f"the input {tuple(shape)} holds {n}."
+            )
+        return tuple(target), 0, 0, 0
+    if op == "zero_padding":
+        pads = attrs["padding"]
+        if len(pads) != len(shape) - 1:
+            raise ShapeError(f"Layer {name!r} (zero padding): padding {pads} does not match input shape {tuple(shape)}.")
+        out = tuple(shape[d] + pads[d][0] + pads[d][1] for d in range(len(pads))) + (shape[-1],)
+        return out, 0, 0, 0
+    if op == "add":
+        for other in in_shapes[1:]:
+            if tuple(other) != tuple(shape):
+                raise ShapeError(f"Layer {name!r} (add): input shapes differ: {[tuple(s) for s in in_shapes]}.")
+        return shape, 0, 0, (len(in_shapes) - 1) * prod(shape)
+    if op == "concatenate":
+        axis = attrs.get("axis", -1)
+        rank = len(shape)
+        ax = axis if axis >= 0 else rank + axis
+        if not 0 <= ax < rank:
+            raise ShapeError(f"Layer {name!r} (concatenate): axis {axis} is out of range for rank {rank}.")
+        total = 0
+        for other in in_shapes:
+            if len(other) != rank or any(other[d] != shape[d] for d in range(rank) if d != ax):
+                raise ShapeError(
+                    f"Layer {name!r} (concatenate): shapes {[tuple(s) for s in in_shapes]} differ outside axis {axis}."
+                )
+            total += other[ax]
+        return tuple(total if d == ax else shape[d] for d in range(rank)), 0, 0, 0
+    raise UnsupportedLayerError(f"Layer {name!r}: no rules for op {op!r}.")

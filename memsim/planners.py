@@ -1,0 +1,90 @@
+"""Memory planners: place buffers with lifetimes in one pool.
+
+These are the pure-Python reference implementations; the numba kernels in
+``memsim._kernels`` must return the same offsets (tests compare them).
+
+Greedy (TFLM's ``GreedyMemoryPlanner``, documented in its source):
+
+1. Sort buffers by size, largest first; a stable sort, so equal sizes keep
+   the order they were added in.
+2. Place the first at offset 0.
+3. For each next buffer, walk the already placed buffers whose lifetimes
+   intersect its own (inclusive ``[first, last]`` steps), in order of offset,
+   and take the first gap between them that is large enough; otherwise put it
+   after the last one.
+
+Sizes are rounded up to ``alignment`` bytes before planning, as TFLM's
+allocator does (16 B); X-CUBE-AI aligns to 4 B. Greedy is not optimal and not
+monotone in buffer sizes; its peak is always >= the liveness bound (the
+largest sum of sizes alive at one step).
+
+Linear: every buffer gets its own space, one after another (no reuse).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+__all__ = ["align_up", "greedy_plan", "linear_plan", "liveness_bound"]
+
+
+def align_up(n: int, alignment: int) -> int:
+    return (n + alignment - 1) // alignment * alignment
+
+
+def greedy_plan(
+    sizes: Sequence[int], first: Sequence[int], last: Sequence[int], alignment: int = 16
+) -> tuple[list[int], int]:
+    """Place buffers greedily; return (offsets, peak bytes).
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Buffer sizes in bytes.
+    first, last : sequence of int
+        First and last step (inclusive) at which each buffer is alive.
+    alignment : int
+        Sizes are rounded up to a multiple of this many bytes.
+    """
+    n = len(sizes)
+    if n == 0:
+        return [], 0
+    aligned = [align_up(int(s), alignment) for s in sizes]
+    order = sorted(range(n), key=lambda i: -aligned[i])  # Python's sort is stable
+    offsets = [0] * n
+    placed: list[int] = []  # buffer ids sorted by offset, ties in placement order
+    for i in order:
+        candidate = 0
+        for j in placed:
+            if first[j] > last[i] or first[i] > last[j]:
+                continue
+            if offsets[j] - candidate >= aligned[i]:
+                break
+            candidate = max(candidate, offsets[j] + aligned[j])
+        offsets[i] = candidate
+        k = 0
+        while k < len(placed) and offsets[placed[k]] <= candidate:
+            k += 1
+        placed.insert(k, i)
+    return offsets, max(offsets[i] + aligned[i] for i in range(n))
+
+
+def linear_plan(sizes: Sequence[int], alignment: int = 16) -> tuple[list[int], int]:
+    """No reuse: buffers side by side in the order given."""
+    offsets, end = [], 0
+    for s in sizes:
+        offsets.append(end)
+        end += align_up(int(s), alignment)
+    return offsets, end
+
+
+def liveness_bound(sizes: Sequence[int], first: Sequence[int], last: Sequence[int], alignment: int = 1) -> int:
+    """The largest total size of buffers alive at one step: no plan can go below it."""
+    if not sizes:
+        return 0
+    steps = max(last) + 1
+    live = [0] * steps
+    for s, a, b in zip(sizes, first, last):
+        for t in range(a, b + 1):
+            live[t] += align_up(int(s), alignment)
+    return max(live)

@@ -1,0 +1,66 @@
+"""What a runtime profile is: how one inference runtime lays memory out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from memsim.graph import Graph
+
+__all__ = ["Buffer", "ActivationPlan", "RuntimeProfile", "dtype_bytes"]
+
+
+def dtype_bytes(dtype: str) -> int:
+    return 1 if dtype == "int8" else 4
+
+
+@dataclass(frozen=True, slots=True)
+class Buffer:
+    """One activation buffer: bytes, inclusive lifetime in steps, placed offset."""
+
+    name: str
+    size: int
+    first: int
+    last: int
+    offset: int = -1
+
+
+@dataclass(frozen=True)
+class ActivationPlan:
+    """Where activations live.
+
+    Attributes
+    ----------
+    pool_bytes : int
+        Size of the activation pool (X-CUBE-AI "activations", TFLM arena head).
+    io_bytes : int
+        Input + output bytes (counted inside the pool when ``io_in_pool``).
+    io_in_pool : bool
+        Whether input/output buffers are part of the pool.
+    layer_live_bytes : list of int
+        For each IR layer, the pool bytes alive while it runs.
+    buffers : list of Buffer
+        The planned buffers (steps are the profile's own op steps).
+    """
+
+    pool_bytes: int
+    io_bytes: int
+    io_in_pool: bool
+    layer_live_bytes: list[int]
+    buffers: list[Buffer] = field(default_factory=list)
+
+
+@runtime_checkable
+class RuntimeProfile(Protocol):
+    """A runtime's memory rules. Implementations state which are documented and which inferred."""
+
+    name: str
+
+    def activation_plan(self, graph: Graph, dtype: str) -> ActivationPlan:
+        """Plan the activation pool."""
+
+    def model_bytes(self, graph: Graph, dtype: str, weights_bytes: int) -> int:
+        """Bytes of the deployable model blob in Flash (without runtime code)."""
+
+    def runtime_ram(self, graph: Graph, dtype: str, extra_ram: int) -> int:
+        """RAM the runtime needs beside the pool; ``extra_ram`` is the target's library figure."""

@@ -1,0 +1,388 @@
+"""TensorFlow Lite Micro memory rules (TFLM with the TF 2.21 converter, Keras 3).
+
+1. Lowering [measured on the real converter, see tests]: a Keras-3 model
+   becomes TFLite ops as follows. relu/relu6 fuse into the conv/dense before
+   them; other activations are ops of their own (SELU becomes six: GREATER,
+   MUL, EXP, SUB, MUL, SELECT_V2); Conv1D and 1-D pooling are wrapped in
+   EXPAND_DIMS ... RESHAPE; Flatten and Reshape become SHAPE, STRIDED_SLICE,
+   PACK, RESHAPE (Keras 3 keeps the batch symbolic); Dropout and a BatchNorm
+   that follows a conv/dense vanish; any other BatchNorm becomes MUL + ADD;
+   global pooling becomes MEAN / REDUCE_MAX; ZeroPadding becomes PAD.
+2. Arena head [documented, TFLM source]: every non-constant tensor is a
+   buffer living from the op that writes it to the last op that reads it
+   (inputs from step 0, outputs to the end), placed by the greedy planner
+   (memsim.planners) with sizes rounded up to 16 bytes. No op runs in place.
+3. Arena tail [measured, fitted]: persistent allocations: 24 B per tensor
+   (TfLiteEvalTensor), 64 B per op (node + registration), 64 B per model
+   input/output TfLiteTensor (+32 B of quantisation data each for int8), the
+   kernels' op data (TAIL_OP_BYTES below, per op type; int8 conv/depthwise/
+   dense also keep per-channel multipliers and shifts, 8 B per output
+   channel), and a fixed part.
+4. Flash [measured, fitted]: the flatbuffer: constant payload (each buffer
+   16-byte aligned) plus metadata per tensor (name, shape, quantisation),
+   per op, and a fixed part (FLATBUFFER_* constants below).
+
+The fitted constants come from ``benchmarks/calibrate_tflm.py``; the tests
+compare predictions with the real interpreter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+
+from memsim.graph import Graph
+from memsim.planners import align_up, greedy_plan
+from memsim.profiles._base import ActivationPlan, Buffer, dtype_bytes
+
+__all__ = ["TFLMProfile", "TFLiteGraph", "lower", "TAIL_OP_BYTES"]
+
+_FUSABLE = frozenset({"conv1d", "conv2d", "depthwise_conv2d", "dense", "add"})
+_FLOAT_ONLY_INT8 = frozenset({"ELU"})  # int8 models run these in float between DEQUANTIZE/QUANTIZE
+_ACT_OPS = {"relu": ("RELU",), "relu6": ("RELU6",), "tanh": ("TANH",), "sigmoid": ("LOGISTIC",),
+            "elu": ("ELU",), "leaky_relu": ("LEAKY_RELU",), "softmax": ("SOFTMAX",),
+            "selu": ("GREATER", "MUL", "EXP", "SUB", "MUL", "SELECT_V2")}
+
+# Persistent op data per kernel type (bytes in the arena tail), fitted by
+# non-negative least squares on the 28 corpus conversions of
+# benchmarks/corpus.py (tflite-micro 0.dev20261023, TF 2.21); see
+# benchmarks/calibrate_tflm.py. Types not listed cost TAIL_DEFAULT_OP_BYTES.
+TAIL_OP_BYTES = {
+    "ADD": 96, "AVERAGE_POOL_2D": 2, "CONCATENATION": 0, "CONV_2D": 212, "DEPTHWISE_CONV_2D": 342,
+    "DEQUANTIZE": 0, "ELU": 294, "EXPAND_DIMS": 0, "FULLY_CONNECTED": 112, "LEAKY_RELU": 0,
+    "LOGISTIC": 137, "MAX_POOL_2D": 53, "MEAN": 0, "MUL": 0, "PACK": 37, "QUANTIZE": 8, "REDUCE_MAX": 555,
+    "RESHAPE": 65, "SHAPE": 0, "SOFTMAX": 608, "STRIDED_SLICE": 0, "TANH": 73,
+}
+TAIL_DEFAULT_OP_BYTES = 64
+TAIL_PER_TENSOR = 24          # sizeof(TfLiteEvalTensor), documented by print_allocations
+TAIL_PER_OP = 64              # NodeAndRegistration, documented by print_allocations
+TAIL_PER_IO_TENSOR = {"float32": 64, "int8": 96}  # persistent TfLiteTensor (+ quantisation data)
+TAIL_PER_CHANNEL_INT8 = 8     # per-channel output multiplier + shift (int32 each)
+TAIL_FIXED = 0
+# Flatbuffer = constant payload (16-byte aligned, +16 B per buffer) + these, fitted likewise.
+FLATBUFFER_FIXED = 809
+FLATBUFFER_PER_TENSOR = 100.47
+FLATBUFFER_PER_TENSOR_INT8 = 17.99   # quantisation table per tensor
+FLATBUFFER_PER_OP = 0.0
+FLATBUFFER_PER_NAME_CHAR = 1.1
+FLATBUFFER_PER_QUANT_CHANNEL = 11.79
+
+
+@dataclass
+class TFLiteGraph:
+    """A predicted TFLite subgraph: tensors and ops, in execution order."""
+
+    tensor_sizes: list[int] = field(default_factory=list)    # bytes
+    tensor_const: list[bool] = field(default_factory=list)
+    tensor_names: list[int] = field(default_factory=list)    # estimated name length (chars)
+    tensor_channels: list[int] = field(default_factory=list)  # quantisation channels (int8)
+    op_types: list[str] = field(default_factory=list)
+    op_inputs: list[list[int]] = field(default_factory=list)
+    op_outputs: list[list[int]] = field(default_factory=list)
+    op_layer: list[int] = field(default_factory=list)        # IR layer index of each op
+    inputs: list[int] = field(default_factory=list)
+    outputs: list[int] = field(default_factory=list)
+    per_channel: int = 0
+
+    def tensor(self, size: int, const: bool = False, name_len: int = 40, channels: int = 0) -> int:
+        self.tensor_sizes.append(int(size))
+        self.tensor_const.append(const)
+        self.tensor_names.append(name_len)
+        self.tensor_channels.append(channels)
+        return len(self.tensor_sizes) - 1
+
+    def op(self, kind: str, inputs: list[int], outputs: list[int], layer: int) -> None:
+        self.op_types.append(kind)
+        self.op_inputs.append(inputs)
+        self.op_outputs.append(outputs)
+        self.op_layer.append(layer)
+
+
+def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
+    """Predict the TFLite graph the converter makes from this network."""
+    elem = dtype_bytes(dtype)
+    int8 = dtype == "int8"
+    bias_elem = 4
+    layers = graph.layers
+    readers = [0] * len(layers)
+    for layer in layers:
+        for i in layer.inputs:
+            readers[i] += 1
+    g = TFLiteGraph()
+    out_of = [-1] * len(layers)
+    deferred_reshape: dict[int, int] = {}
+    base = len(graph.name) + 1
+    for j, layer in enumerate(layers):
+        op = layer.op
+        nm = base + len(layer.name)
+        size = prod(layer.shape) * elem
+        src = [out_of[i] for i in layer.inputs]
+        if op == "input":
+            out_of[j] = g.tensor(size, name_len=len(layer.name) + 24, channels=1)
+            g.inputs.append(out_of[j])
+            continue
+        if op in ("dropout",) or (op == "batch_norm" and layer.attrs.get("folded")):
+            out_of[j] = src[0]
+            continue
+        if op == "activation":
+            act = layer.attrs["activation"]
+            p = layer.inputs[0]
+            while (layers[p].op == "dropout" or (layers[p].op == "batch_norm" and layers[p].attrs.get("folded"))) \
+                    and readers[p] == 1:
+                p = layers[p].inputs[0]
+            producer = layers[p]
+            if act == "linear":
+                out_of[j] = src[0]
+                continue
+            if act in ("relu", "relu6") and producer.op in _FUSABLE and readers[p] == 1 and readers[layer.inputs[0]] == 1:
+                out_of[j] = src[0]  # fused into the producer's op
+                g.tensor_names[src[0]] += len(layer.name) + nm
+                continue
+            cur = src[0]
+            kinds = _ACT_OPS[act]
+            if int8 and kinds[0] in _FLOAT_ONLY_INT8:
+                kinds = ("DEQUANTIZE",) + kinds + ("QUANTIZE",)
+            for kind in kinds:
+                wide = int8 and kind in _FLOAT_ONLY_INT8 or kind == "DEQUANTIZE"
+                sz = prod(layer.shape) * (1 if kind == "GREATER" else 4 if wide else elem)
+                t = g.tensor(sz, name_len=nm + 12, channels=1)
+                g.op(kind, [cur], [t], j)
+                cur = t
+            out_of[j] = cur
+            continue
+        if op in ("conv1d", "conv2d", "depthwise_conv2d", "dense"):
+            c_out = layer.shape[-1]
+            kernel = g.tensor(layer.weights * (1 if int8 else 4), const=True, name_len=nm + 12, channels=c_out)
+            bias = g.tensor(c_out * bias_elem, const=True, name_len=nm + 16, channels=c_out)
+            if int8:
+                g.per_channel += c_out
+            kind = {"conv1d": "CONV_2D", "conv2d": "CONV_2D", "depthwise_conv2d": "DEPTHWISE_CONV_2D",
+                    "dense": "FULLY_CONNECTED"}[op]
+            if op == "conv1d":
+                in_layer = layers[layer.inputs[0]]
+                dim = g.tensor(4, const=True, name_len=nm + 30)
+                expanded = g.tensor(prod(in_layer.shape) * elem, name_len=nm + 24, channels=1)
+                g.op("EXPAND_DIMS", [src[0], dim], [expanded], j)
+                conv_out = g.tensor(size, name_len=2 * nm + 40, channels=1)
+                g.op(kind, [expanded, kernel, bias], [conv_out], j)
+                deferred_reshape[j] = conv_out
+                out_of[j] = conv_out
+                nxt = _sole_reader(layers, j, readers)
+                while nxt is not None and layers[nxt].op in ("activation", "dropout") and \
+                        layers[nxt].attrs.get("activation") in (None, "relu", "relu6", "linear"):
+                    nxt = _sole_reader(layers, nxt, readers)
+                if nxt is None or layers[nxt].op != "batch_norm" or layers[nxt].attrs.get("folded"):
+                    _close_reshape(g, j, deferred_reshape, out_of, size, nm)
+            else:
+                out_of[j] = g.tensor(size, name_len=nm + 16, channels=1)
+                g.op(kind, [src[0], kernel, bias], [out_of[j]], j)
+            continue
+        if op in ("max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"):
+            kind = "MAX_POOL_2D" if op.startswith("max") else "AVERAGE_POOL_2D"
+            if op.endswith("1d"):
+                in_layer = layers[layer.inputs[0]]
+                dim = g.tensor(4, const=True, name_len=nm + 30)
+                expanded = g.tensor(prod(in_layer.shape) * elem, name_len=nm + 24, channels=1)
+                g.op("EXPAND_DIMS", [src[0], dim], [expanded], j)
+                pooled = g.tensor(size, name_len=nm + 12, channels=1)
+                g.op(kind, [expanded], [pooled], j)
+                shape_t = g.tensor(12, const=True, name_len=nm + 20)
+                out_of[j] = g.tensor(size, name_len=nm + 20, channels=1)
+                g.op("RESHAPE", [pooled, shape_t], [out_of[j]], j)
+            else:
+                out_of[j] = g.tensor(size, name_len=nm + 12, channels=1)
+                g.op(kind, [src[0]], [out_of[j]], j)
+            continue
+        if op in ("flatten", "reshape"):
+            rank_in = len(layers[layer.inputs[0]].shape) + 1
+            rank_out = len(layer.shape) + 1
+            shape_t = g.tensor(4 * rank_in, name_len=nm + 8)
+            g.op("SHAPE", [src[0]], [shape_t], j)
+            begin = g.tensor(4, const=True, name_len=nm + 24)
+            end = g.tensor(4, const=True, name_len=nm + 24)
+            scalar = g.tensor(4, name_len=nm + 16)
+            g.op("STRIDED_SLICE", [shape_t, begin, end, end], [scalar], j)
+            rest = g.tensor(4 * (rank_out - 1), const=True, name_len=nm + 20)
+            packed = g.tensor(4 * rank_out, name_len=nm + 16)
+            g.op("PACK", [scalar, rest], [packed], j)
+            out_of[j] = g.tensor(size, name_len=nm + 10, channels=1)
+            g.op("RESHAPE", [src[0], packed], [out_of[j]], j)
+            continue
+        if op in ("global_avg_pool", "global_max_pool"):
+            axes = g.tensor(4 * (len(layers[layer.inputs[0]].shape) - 1), const=True, name_len=nm + 24)
+            out_of[j] = g.tensor(size, name_len=nm + 8, channels=1)
+            g.op("MEAN" if op == "global_avg_pool" else "REDUCE_MAX", [src[0], axes], [out_of[j]], j)
+            continue
+        if op == "batch_norm":
+            c = layer.shape[-1]
+            scale = g.tensor(c * elem, const=True, name_len=nm + 16, channels=1)
+            shift = g.tensor(c * elem, const=True, name_len=nm + 16, channels=1)
+            mid = g.tensor(size, name_len=nm + 16, channels=1)
+            g.op("MUL", [src[0], scale], [mid], j)
+            out_of[j] = g.tensor(size, name_len=nm + 16, channels=1)
+            g.op("ADD", [mid, shift], [out_of[j]], j)
+            owner = next((k for k in deferred_reshape if _reads_through(layers, j, k)), None)
+            if owner is not None:
+                _close_reshape(g, owner, deferred_reshape, out_of, size, nm, into=j)
+            continue
+        if op == "zero_padding" and _pad_fuses(graph, j, readers):
+            out_of[j] = src[0]
+            continue
+        if op == "zero_padding":
+            pads = g.tensor(8 * (len(layer.shape) + 1), const=True, name_len=nm + 16)
+            out_of[j] = g.tensor(size, name_len=nm + 8, channels=1)
+            g.op("PAD", [src[0], pads], [out_of[j]], j)
+            continue
+        if op in ("add", "concatenate"):
+            kind = "ADD" if op == "add" else "CONCATENATION"
+            if op == "add" and len(src) > 2:
+                cur = src[0]
+                for k in range(1, len(src)):
+                    t = g.tensor(size, name_len=nm + 8, channels=1)
+                    g.op("ADD", [cur, src[k]], [t], j)
+                    cur = t
+                out_of[j] = cur
+            else:
+                out_of[j] = g.tensor(size, name_len=nm + 8, channels=1)
+                g.op(kind, list(src), [out_of[j]], j)
+            continue
+        raise AssertionError(f"unhandled op {op}")  # ops.infer rejects unknown ops first
+    g.outputs = [out_of[o] for o in graph.outputs]
+    return g
+
+
+def tflite_structure(graph: Graph, dtype: str) -> TFLiteGraph:
+    """The exact structure when the graph came from a .tflite, else the predicted lowering."""
+    model = graph.tflite
+    if model is None:
+        return lower(graph, dtype)
+    g = TFLiteGraph(
+        tensor_sizes=list(model.tensor_sizes), tensor_const=list(model.tensor_const),
+        tensor_names=[len(n) for n in model.tensor_names], tensor_channels=list(model.tensor_channels),
+        op_types=list(model.op_types), op_inputs=[list(i) for i in model.op_inputs],
+        op_outputs=[list(o) for o in model.op_outputs], op_layer=[], inputs=list(model.inputs),
+        outputs=list(model.outputs),
+    )
+    # map each op to the IR layer built from it (tflite front-end: one layer per op, fused activations after)
+    k = 0
+    for j, layer in enumerate(graph.layers):
+        if layer.op == "input" or layer.attrs.get("fused"):
+            continue
+        g.op_layer.append(j)
+        k += 1
+    for k, kind in enumerate(g.op_types):
+        if kind in ("CONV_2D", "DEPTHWISE_CONV_2D") and g.tensor_channels[g.op_inputs[k][1]] > 1:
+            g.per_channel += g.tensor_channels[g.op_inputs[k][1]]
+    return g
+
+
+def _sole_reader(layers, j: int, readers: list[int]):
+    if readers[j] != 1:
+        return None
+    return next((m for m in range(j + 1, len(layers)) if j in layers[m].inputs), None)
+
+
+def _reads_through(layers, j: int, k: int) -> bool:
+    """Whether layer j reads layer k through single-input layers."""
+    i = j
+    while layers[i].inputs:
+        i = layers[i].inputs[0]
+        if i == k:
+            return True
+    return False
+
+
+def _close_reshape(g: TFLiteGraph, owner: int, deferred: dict, out_of: list, size: int, nm: int, into=None) -> None:
+    """Emit the RESHAPE that ends a Conv1D's EXPAND_DIMS ... RESHAPE wrapper."""
+    target = owner if into is None else into
+    src = out_of[target]
+    shape_t = g.tensor(12, const=True, name_len=nm + 30)
+    out = g.tensor(size, name_len=2 * nm + 40, channels=1)
+    g.op("RESHAPE", [src, shape_t], [out], target)
+    out_of[target] = out
+    del deferred[owner]
+
+
+def _pad_fuses(graph: Graph, j: int, readers: list[int]) -> bool:
+    """ZeroPadding read only by a stride-1 'valid' conv, padding (k-1)/2 each side: the converter makes it 'same'."""
+    if readers[j] != 1:
+        return False
+    nxt = next((m for m in range(j + 1, len(graph.layers)) if j in graph.layers[m].inputs), None)
+    if nxt is None:
+        return False
+    conv = graph.layers[nxt]
+    if conv.op not in ("conv2d", "depthwise_conv2d", "conv1d") or conv.attrs.get("padding") != "valid":
+        return False
+    if any(s != 1 for s in conv.attrs["strides"]):
+        return False
+    pads = graph.layers[j].attrs["padding"]
+    return all(a == b == (k - 1) // 2 and k % 2 == 1 for (a, b), k in zip(pads, conv.attrs["kernel_size"]))
+
+
+def _lifetimes(g: TFLiteGraph) -> tuple[list[int], list[int], list[int]]:
+    """Buffers of non-constant tensors: (tensor ids, first op, last op)."""
+    n_ops = len(g.op_types)
+    first = {t: 0 for t in g.inputs}
+    last = {t: 0 for t in g.inputs}
+    for k in range(n_ops):
+        for t in g.op_inputs[k]:
+            if not g.tensor_const[t]:
+                first.setdefault(t, k)
+                last[t] = k
+        for t in g.op_outputs[k]:
+            first.setdefault(t, k)
+            last[t] = max(last.get(t, k), k)
+    for t in g.outputs:
+        last[t] = max(n_ops - 1, 0)
+    ids = sorted(first)
+    return ids, [first[t] for t in ids], [last[t] for t in ids]
+
+
+class TFLMProfile:
+    """TFLM's arena (greedy planner, 16 B) and flatbuffer size."""
+
+    name = "tflm"
+    alignment = 16
+
+    def activation_plan(self, graph: Graph, dtype: str) -> ActivationPlan:
+        g = tflite_structure(graph, dtype)
+        ids, first, last = _lifetimes(g)
+        sizes = [g.tensor_sizes[t] for t in ids]
+        offsets, peak = greedy_plan(sizes, first, last, self.alignment)
+        buffers = [Buffer(f"t{t}", sizes[k], first[k], last[k], offsets[k]) for k, t in enumerate(ids)]
+        live_by_op = [0] * max(len(g.op_types), 1)
+        for b in buffers:
+            for s in range(b.first, b.last + 1):
+                live_by_op[s] += align_up(b.size, self.alignment)
+        layer_live = [0] * len(graph.layers)
+        for k, j in enumerate(g.op_layer):
+            layer_live[j] = max(layer_live[j], live_by_op[k])
+        io = sum(g.tensor_sizes[t] for t in g.inputs + g.outputs)
+        return ActivationPlan(peak, io, True, layer_live, buffers)
+
+    def arena_tail(self, graph: Graph, dtype: str) -> int:
+        """Persistent arena bytes (the tail) predicted for this network."""
+        g = tflite_structure(graph, dtype)
+        tail = TAIL_FIXED + TAIL_PER_TENSOR * len(g.tensor_sizes) + TAIL_PER_OP * len(g.op_types)
+        tail += TAIL_PER_IO_TENSOR.get(dtype, 64) * (len(g.inputs) + len(g.outputs))
+        tail += sum(TAIL_OP_BYTES.get(k, TAIL_DEFAULT_OP_BYTES) for k in g.op_types)
+        if dtype == "int8":
+            tail += TAIL_PER_CHANNEL_INT8 * g.per_channel
+        return align_up(tail, 16)
+
+    def model_bytes(self, graph: Graph, dtype: str, weights_bytes: int) -> int:
+        """Flatbuffer size in bytes: the file's own size for a .tflite, else predicted."""
+        if graph.tflite is not None:
+            return graph.tflite.file_bytes
+        g = lower(graph, dtype)
+        payload = sum(align_up(s, 16) + 16 for s, c in zip(g.tensor_sizes, g.tensor_const) if c)
+        names = sum(g.tensor_names)
+        quant = sum(g.tensor_channels) if dtype == "int8" else 0
+        size = (FLATBUFFER_FIXED + payload + FLATBUFFER_PER_TENSOR * len(g.tensor_sizes)
+                + FLATBUFFER_PER_OP * len(g.op_types) + FLATBUFFER_PER_NAME_CHAR * names
+                + (FLATBUFFER_PER_TENSOR_INT8 * len(g.tensor_sizes) if dtype == "int8" else 0)
+                + FLATBUFFER_PER_QUANT_CHANNEL * quant)
+        return int(round(size))
+
+    def runtime_ram(self, graph: Graph, dtype: str, extra_ram: int) -> int:
+        return self.arena_tail(graph, dtype) + extra_ram

@@ -1,0 +1,143 @@
+"""X-CUBE-AI (>= 7.2) / ST Edge AI memory rules.
+
+Rules, and where each comes from (shared/reference/xcubeai.md and the real
+reports in the tests):
+
+* One activation pool; each buffer lives from the layer that writes it to the
+  last layer that reads it; buffers are placed by the greedy planner
+  (memsim.planners) with 4-byte alignment. ST's own allocator is not
+  published; on chains the greedy layout equals the liveness bound. [inferred]
+* Input and output buffers sit inside the pool (the default since 7.x,
+  ``--allocate-inputs/--allocate-outputs``). With ``io_in_pool=False`` (5.x
+  and 6.x) they are user buffers outside it. [documented]
+* Element-wise activations, dropout, BatchNorm and reshape/flatten run in
+  place when their input has no other reader. [documented for activations,
+  inferred for the rest]
+* A convolution followed by a pooling layer (through in-place activations)
+  is fused into one "optimized_conv2d" layer: the full-size conv output is
+  never stored; a scratch of ``pool_h`` conv-output rows lives while it runs
+  (HAR baseline: 2 x 2 x 128 floats = 2,048 B, pool 25,600 B). [inferred]
+* Flash = weights (memsim.metrics); runtime RAM and code come from the
+  target catalogue. [documented figures]
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from memsim.graph import Graph
+from memsim.planners import greedy_plan
+from memsim.profiles._base import ActivationPlan, Buffer, dtype_bytes
+
+__all__ = ["XCubeAIProfile"]
+
+_IN_PLACE = frozenset({"activation", "dropout", "batch_norm", "flatten", "reshape"})
+_CONV = frozenset({"conv1d", "conv2d", "depthwise_conv2d"})
+_POOL = frozenset({"max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"})
+
+
+class XCubeAIProfile:
+    """X-CUBE-AI's layout. ``io_in_pool=False`` models 5.x/6.x (I/O outside)."""
+
+    name = "xcubeai"
+    alignment = 4
+
+    def __init__(self, *, io_in_pool: bool = True, fuse_conv_pool: bool = True):
+        self.io_in_pool = io_in_pool
+        self.fuse_conv_pool = fuse_conv_pool
+
+    def _fused_pools(self, graph: Graph, readers: list[int]) -> dict[int, int]:
+        """Map pool index -> conv index for conv(+in-place act)+pool chains."""
+        fused = {}
+        if not self.fuse_conv_pool:
+            return fused
+        for p, layer in enumerate(graph.layers):
+            if layer.op not in _POOL:
+                continue
+            i = layer.inputs[0]
+            while graph.layers[i].op == "activation" and readers[i] == 1:
+                i = graph.layers[i].inputs[0]
+            if graph.layers[i].op in _CONV and readers[i] == 1:
+                fused[p] = i
+        return fused
+
+    def activation_plan(self, graph: Graph, dtype: str) -> ActivationPlan:
+        elem = dtype_bytes(dtype)
+        layers = graph.layers
+        n = len(layers)
+        readers = [0] * n
+        for layer in layers:
+            for i in layer.inputs:
+                readers[i] += 1
+        fused = self._fused_pools(graph, readers)
+        fused_members = {}
+        for p, c in fused.items():
+            i = layers[p].inputs[0]
+            while i != c:
+                fused_members[i] = p
+                i = layers[i].inputs[0]
+            fused_members[c] = p
+        outputs = set(graph.outputs)
+        buffer_of = [-1] * n
+        sizes: list[int] = []
+        first: list[int] = []
+        last: list[int] = []
+        names: list[str] = []
+        in_pool: list[bool] = []
+        io_bytes = 0
+        for j, layer in enumerate(layers):
+            if j in fused_members:  # written by the fused pool below
+                continue
+            src = layer.inputs[0] if layer.inputs else -1
+            if layer.op in _IN_PLACE and src >= 0 and readers[src] == 1 and j not in fused:
+                buffer_of[j] = buffer_of[src]
+                continue
+            size = prod(layer.shape) * elem
+            is_io = layer.op == "input" or j in outputs
+            if is_io:
+                io_bytes += size
+            buffer_of[j] = len(sizes)
+            sizes.append(size)
+            start = fused[j] if j in fused else j
+            first.append(start)
+            last.append(start)
+            names.append(layer.name)
+            in_pool.append(self.io_in_pool or not is_io)
+            if j in fused:
+                c = fused[j]
+                for m, p in fused_members.items():
+                    if p == j:
+                        buffer_of[m] = buffer_of[j]
+                conv = layers[c]
+                rows = layer.attrs["pool_size"][0]
+                row_elems = prod(conv.shape[1:]) if len(conv.shape) > 2 else conv.shape[-1]
+                sizes.append(rows * row_elems * elem)
+                first.append(c)
+                last.append(c)
+                names.append(f"{conv.name}_scratch")
+                in_pool.append(True)
+        for j, layer in enumerate(layers):
+            for i in layer.inputs:
+                b = buffer_of[i]
+                if b >= 0 and j > last[b]:
+                    last[b] = j
+            b = buffer_of[j]
+            if b >= 0 and j > last[b]:
+                last[b] = j
+        for o in outputs:
+            if buffer_of[o] >= 0:
+                last[buffer_of[o]] = n - 1
+        idx = [k for k in range(len(sizes)) if in_pool[k]]
+        offsets, peak = greedy_plan([sizes[k] for k in idx], [first[k] for k in idx], [last[k] for k in idx], self.alignment)
+        buffers = [Buffer(names[k], sizes[k], first[k], last[k], offsets[m]) for m, k in enumerate(idx)]
+        live = [0] * n
+        for b in buffers:
+            for t in range(b.first, b.last + 1):
+                live[t] += b.size
+        return ActivationPlan(peak, io_bytes, self.io_in_pool, live, buffers)
+
+    def model_bytes(self, graph: Graph, dtype: str, weights_bytes: int) -> int:
+        return weights_bytes
+
+    def runtime_ram(self, graph: Graph, dtype: str, extra_ram: int) -> int:
+        return extra_ram
