@@ -53,7 +53,7 @@ def convert(model, dtype: str = "float32", seed: int = 0) -> bytes:
 
 
 def _capture_fd2(fn) -> str:
-    fd = sys.stderr.fileno()
+    fd = 2  # C code writes to descriptor 2 whatever sys.stderr is
     sys.stderr.flush()
     saved = os.dup(fd)
     with tempfile.TemporaryFile() as f:
@@ -61,6 +61,9 @@ def _capture_fd2(fn) -> str:
         try:
             fn()
         finally:
+            import ctypes
+
+            ctypes.CDLL(None).fflush(None)  # C stderr is buffered when it is not a terminal
             os.dup2(saved, fd)
             os.close(saved)
         f.seek(0)

@@ -1,0 +1,128 @@
+"""``autotinyml`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from targets import AutoTinyMLError, Target, custom_target, format_size, get_target, list_targets, load_target_file
+
+
+def _table(headers: list[str], rows: list[list], right: set[int] = frozenset()) -> str:
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    def line(values):
+        return "  ".join(v.rjust(widths[i]) if i in right else v.ljust(widths[i]) for i, v in enumerate(values)).rstrip()
+    out = [line(headers), line(["-" * w for w in widths])]
+    out += [line(r) for r in cells]
+    return "\n".join(out)
+
+
+def _resolve_target(args) -> "Target | None":
+    extra = load_target_file(args.target_file) if getattr(args, "target_file", None) else ()
+    if args.flash is not None or args.ram is not None:
+        if args.flash is None or args.ram is None:
+            raise AutoTinyMLError("A custom target needs both --flash and --ram (e.g. --flash 64KiB --ram 16KiB).")
+        return custom_target(flash=args.flash, ram=args.ram, overhead=args.overhead or "none")
+    if args.target is None:
+        return extra[0] if extra else None
+    return get_target(args.target, extra)
+
+
+def cmd_targets(args) -> int:
+    rows = []
+    boards = list(list_targets()) + (list(load_target_file(args.target_file)) if args.target_file else [])
+    for t in boards:
+        regions = " + ".join(f"{r.bytes // 1024 if r.bytes % 1024 == 0 else r.bytes / 1000:g}{'K' if r.bytes % 1024 == 0 else 'k'} {r.name}"
+                             for r in t.ram_regions)
+        ov = t.overhead("xcubeai", "float32")
+        rows.append([t.name, ", ".join(t.aliases), t.core, f"{t.clock_hz / 1e6:g} MHz", f"{t.flash_bytes:,}",
+                     f"{t.ram_bytes:,}", regions, f"{ov.code_flash_bytes:,} / {ov.ram_bytes:,}"])
+    if args.json:
+        print(json.dumps([{"name": t.name, "aliases": list(t.aliases), "core": t.core, "clock_hz": t.clock_hz,
+                           "flash_bytes": t.flash_bytes,
+                           "ram_regions": [{"name": r.name, "bytes": r.bytes} for r in t.ram_regions],
+                           "source": t.source} for t in boards], indent=2))
+        return 0
+    print(_table(["name", "aliases", "core", "clock", "flash B", "RAM B", "SRAM regions", "X-CUBE-AI code/RAM B"],
+                 rows, right={4, 5}))
+    print("\nSizes in bytes; K = KiB, k = 1000 B (the papers' budgets). Sources: targets/data/boards.toml.")
+    return 0
+
+
+def cmd_footprint(args) -> int:
+    import memsim
+
+    target = _resolve_target(args)
+    fp = memsim.footprint(args.model, target=target, runtime=args.runtime, dtype=args.dtype,
+                          compression=args.compression, cycles_per_macc=args.cycles_per_macc)
+    if args.json:
+        print(json.dumps(fp.to_dict(), indent=2))
+    else:
+        rows = [[r["name"][:40], r["type"] + (" (c)" if r["compressed"] else ""), "x".join(map(str, r["shape"])),
+                 f"{r['params']:,}", f"{r['weights_bytes']:,}", f"{r['macc']:,}", f"{r['live_bytes']:,}"]
+                for r in fp.layers]
+        print(f"{fp.name}: runtime {fp.runtime}, {fp.dtype}, compression {fp.compression}\n")
+        print(_table(["layer", "type", "output", "params", "weights B", "MACC", "live B"], rows, right={3, 4, 5, 6}))
+        io_note = "inside the pool" if fp.io_in_pool else "outside the pool"
+        print(f"\nMACC             {fp.macc:,}")
+        print(f"params           {fp.params:,}")
+        print(f"weights          {format_size(fp.weights_bytes)}")
+        print(f"model (Flash)    {format_size(fp.model_bytes)}")
+        print(f"activations      {format_size(fp.activations_bytes)}  (I/O {fp.io_bytes:,} B {io_note})")
+        print(f"runtime RAM      {format_size(fp.runtime_ram_bytes)}")
+        print(f"RAM total        {format_size(fp.ram_bytes)}")
+        print(f"Flash total      {format_size(fp.flash_bytes)}")
+        if fp.target:
+            t = get_target(target)
+            print(f"\ntarget           {fp.target}: RAM {t.ram_bytes:,} B (largest region {t.largest_region_bytes:,} B), "
+                  f"Flash {t.flash_bytes:,} B")
+            print(f"RAM margin       {fp.ram_margin_bytes:+,} B ({fp.ram_margin_pct:+.1f} %)")
+            print(f"Flash margin     {fp.flash_margin_bytes:+,} B ({fp.flash_margin_pct:+.1f} %)")
+            print(f"latency (est.)   {fp.latency_ms:.2f} ms at {t.clock_hz / 1e6:g} MHz "
+                  f"({args.cycles_per_macc or memsim.CYCLES_PER_MACC[fp.dtype]:g} cycles/MACC, an assumption)")
+            verdict = "DEPLOYABLE" if fp.deployable else "NOT deployable: " + "; ".join(fp.violations)
+            print(f"verdict          {verdict}")
+    if args.check and fp.deployable is False:
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autotinyml", description="Find networks that deploy on microcontrollers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("targets", help="list the MCU boards and budgets")
+    p.add_argument("--target-file", help="also list boards from this TOML file")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_targets)
+
+    p = sub.add_parser("footprint", help="RAM, Flash, MACC and deployability of one network")
+    p.add_argument("model", help=".tflite, .keras, .h5, or a .json/.toml layer description")
+    p.add_argument("--target", help="board name or alias (see 'autotinyml targets')")
+    p.add_argument("--target-file", help="TOML file with extra boards")
+    p.add_argument("--flash", help="custom target Flash, e.g. 64KiB")
+    p.add_argument("--ram", help="custom target RAM, e.g. 16KiB")
+    p.add_argument("--overhead", help="runtime overhead set for a custom target (cortex-m4, none, ...)")
+    p.add_argument("--runtime", default="xcubeai", choices=["xcubeai", "xcubeai-5", "tflm"])
+    p.add_argument("--dtype", default="float32", choices=["float32", "int8"])
+    p.add_argument("--compression", default="none", choices=["none", "x4", "x8", "low", "medium", "high"])
+    p.add_argument("--cycles-per-macc", type=float, default=None, help="latency assumption (default 6 float32, 3 int8)")
+    p.add_argument("--check", action="store_true", help="exit with status 1 when the network does not deploy")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_footprint)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except AutoTinyMLError as exc:
+        print(f"autotinyml: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
