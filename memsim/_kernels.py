@@ -62,3 +62,651 @@ def peak_kernel(sizes, first, last, alignment):
     """Greedy peak without returning offsets."""
     offsets = np.empty(sizes.shape[0], np.int64)
     return greedy_plan_kernel(sizes, first, last, alignment, offsets)
+
+
+# ---------------------------------------------------------------------------
+# Batch evaluation of chain-shaped template families.
+#
+# A family is L slots; each configuration gives every slot an op code and up
+# to 8 integer parameters (see memsim.batch for the encoding). The kernel
+# rebuilds the IR of each configuration as arrays and applies the same rules
+# as memsim.ops, memsim.metrics and the two runtime profiles; tests hold it
+# equal to the single-network path.
+# ---------------------------------------------------------------------------
+
+# slot / IR op codes
+OP_SKIP, OP_INPUT, OP_CONV1D, OP_CONV2D, OP_DWCONV2D, OP_DENSE = 0, 1, 2, 3, 4, 5
+OP_MAXPOOL1D, OP_MAXPOOL2D, OP_AVGPOOL1D, OP_AVGPOOL2D, OP_GAP, OP_GMP = 6, 7, 8, 9, 10, 11
+OP_FLATTEN, OP_ACT, OP_BN, OP_DROPOUT = 12, 13, 14, 15
+# activation codes
+ACT_LINEAR, ACT_RELU, ACT_RELU6, ACT_TANH, ACT_SIGMOID, ACT_ELU, ACT_SELU, ACT_LEAKY, ACT_SOFTMAX = range(9)
+# TFLite op codes local to the kernels (index into the tail table)
+T_CONV, T_DW, T_FC, T_MAXPOOL, T_AVGPOOL, T_SOFTMAX, T_RESHAPE, T_EXPAND, T_SHAPE, T_SLICE, T_PACK = range(11)
+T_MEAN, T_RMAX, T_ADD, T_MUL, T_TANH, T_LOGISTIC, T_ELU, T_LEAKY, T_RELU, T_RELU6 = range(11, 21)
+T_GREATER, T_EXP, T_SUB, T_SELECT, T_DEQUANT, T_QUANT = range(21, 27)
+N_TFL_OPS = 27
+
+RESULT_FIELDS = ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes", "runtime_ram_bytes",
+                 "io_bytes", "ram_bytes", "flash_bytes", "valid")
+
+
+@njit(cache=True, nogil=True)
+def _out_len(n, k, s, same):
+    if same:
+        return (n + s - 1) // s
+    out = (n - k) // s + 1
+    return out if out >= 1 else -1
+
+
+@njit(cache=True, nogil=True)
+def _is_conv(op):
+    return op == OP_CONV1D or op == OP_CONV2D or op == OP_DWCONV2D
+
+
+@njit(cache=True, nogil=True)
+def _build_ir(ops, prm, in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_macc,
+              ir_act, ir_aux, ir_slot, ir_folded):
+    """Expand one configuration's slots into IR layers. Returns the count, or -1 if shapes do not fit."""
+    n = 0
+    ir_op[0] = OP_INPUT
+    ir_h[0], ir_w[0], ir_c[0], ir_rank[0] = in_shape[0], in_shape[1], in_shape[2], in_rank
+    ir_wt[0] = ir_b[0] = ir_macc[0] = 0
+    ir_act[0] = 0
+    ir_slot[0] = -1
+    ir_folded[0] = 0
+    n = 1
+    for s in range(ops.shape[0]):
+        op = ops[s]
+        if op == OP_SKIP:
+            continue
+        h, w, c, rank = ir_h[n - 1], ir_w[n - 1], ir_c[n - 1], ir_rank[n - 1]
+        elems = h * w * c
+        act = 0
+        ir_aux[n] = 0
+        ir_folded[n] = 0
+        wt = 0
+        b = 0
+        macc = 0
+        if op == OP_CONV1D or op == OP_CONV2D or op == OP_DWCONV2D:
+            if (op == OP_CONV1D and rank != 2) or (op != OP_CONV1D and rank != 3):
+                return -1
+            kh, kw, sh, sw, same, use_bias = prm[s, 1], prm[s, 2], prm[s, 3], prm[s, 4], prm[s, 5], prm[s, 6]
+            if op == OP_CONV1D:
+                kw, sw = 1, 1
+            oh = _out_len(h, kh, sh, same)
+            ow = _out_len(w, kw, sw, same) if op != OP_CONV1D else 1
+            if oh < 1 or ow < 1:
+                return -1
+            if op == OP_DWCONV2D:
+                co = c * prm[s, 0]
+                wt = kh * kw * co
+                per = kh * kw
+            else:
+                co = prm[s, 0]
+                wt = kh * kw * c * co
+                per = kh * kw * c
+            b = co if use_bias else 0
+            macc = oh * ow * co * per + b
+            h, w, c = oh, ow, co
+            act = prm[s, 7]
+            ir_aux[n] = kh
+        elif op == OP_DENSE:
+            if rank != 1:
+                return -1
+            units, use_bias = prm[s, 0], prm[s, 1]
+            wt = c * units
+            b = units if use_bias else 0
+            macc = c * units + b
+            c = units
+            act = prm[s, 2]
+        elif op == OP_MAXPOOL1D or op == OP_MAXPOOL2D or op == OP_AVGPOOL1D or op == OP_AVGPOOL2D:
+            one_d = op == OP_MAXPOOL1D or op == OP_AVGPOOL1D
+            if (one_d and rank != 2) or (not one_d and rank != 3):
+                return -1
+            ph, pw, sh, sw, same = prm[s, 0], prm[s, 1], prm[s, 2], prm[s, 3], prm[s, 4]
+            if one_d:
+                pw, sw = 1, 1
+            oh = _out_len(h, ph, sh, same)
+            ow = _out_len(w, pw, sw, same) if not one_d else 1
+            if oh < 1 or ow < 1:
+                return -1
+            h, w = oh, ow
+            macc = h * w * c * ph * pw
+            ir_aux[n] = ph
+        elif op == OP_GAP or op == OP_GMP:
+            if rank < 2:
+                return -1
+            macc = elems
+            h, w, rank = 1, 1, 1
+        elif op == OP_FLATTEN:
+            c, h, w, rank = elems, 1, 1, 1
+        elif op == OP_ACT:
+            ir_act[n] = prm[s, 0]
+            macc = elems * act_macc[prm[s, 0]]
+        elif op == OP_BN:
+            p = ir_op[n - 1]
+            if _is_conv(p) or p == OP_DENSE:
+                ir_folded[n] = 1
+                if ir_b[n - 1] == 0:
+                    ir_b[n - 1] = c
+                    ir_macc[n - 1] += c
+            else:
+                wt, b, macc = c, c, 2 * elems
+        elif op == OP_DROPOUT:
+            pass
+        else:
+            return -1
+        if op == OP_CONV1D or op == OP_MAXPOOL1D or op == OP_AVGPOOL1D:
+            rank = 2
+        ir_op[n], ir_h[n], ir_w[n], ir_c[n], ir_rank[n] = op, h, w, c, rank
+        ir_wt[n], ir_b[n], ir_macc[n] = wt, b, macc
+        if op != OP_ACT:
+            ir_act[n] = 0
+        ir_slot[n] = s
+        n += 1
+        if act != 0:
+            ir_op[n], ir_h[n], ir_w[n], ir_c[n], ir_rank[n] = OP_ACT, h, w, c, rank
+            ir_wt[n] = ir_b[n] = 0
+            ir_macc[n] = h * w * c * act_macc[act]
+            ir_act[n] = act
+            ir_aux[n] = 0
+            ir_slot[n] = s
+            ir_folded[n] = 0
+            n += 1
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _align(x, a):
+    return (x + a - 1) // a * a
+
+
+@njit(cache=True, nogil=True)
+def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, elem, io_in_pool,
+                sizes, first, last, offsets):
+    """X-CUBE-AI activation pool of a chain (see profiles/xcubeai.py). Returns (pool, io)."""
+    # fused[j] = conv index for a pool j; member[j] = pool index for fused conv/act layers
+    fused = np.full(n, -1, np.int64)
+    member = np.full(n, -1, np.int64)
+    for p in range(n):
+        op = ir_op[p]
+        if op == OP_MAXPOOL1D or op == OP_MAXPOOL2D or op == OP_AVGPOOL1D or op == OP_AVGPOOL2D:
+            i = p - 1
+            while ir_op[i] == OP_ACT:
+                i -= 1
+            if _is_conv(ir_op[i]):
+                fused[p] = i
+                for m in range(i, p):
+                    member[m] = p
+    buf_of = np.full(n, -1, np.int64)
+    inpool = np.zeros(2 * n + 2, np.bool_)
+    nb = 0
+    io = 0
+    for j in range(n):
+        if member[j] >= 0:
+            continue
+        op = ir_op[j]
+        in_place = op == OP_ACT or op == OP_DROPOUT or op == OP_BN or op == OP_FLATTEN
+        if in_place and j > 0 and fused[j] < 0:
+            buf_of[j] = buf_of[j - 1]
+            continue
+        size = ir_h[j] * ir_w[j] * ir_c[j] * elem
+        is_io = j == 0 or j == n - 1
+        buf_of[j] = nb
+        sizes[nb] = size
+        start = fused[j] if fused[j] >= 0 else j
+        first[nb] = start
+        last[nb] = start
+        inpool[nb] = io_in_pool or not is_io
+        nb += 1
+        if fused[j] >= 0:
+            c = fused[j]
+            for m in range(c, j):
+                buf_of[m] = buf_of[j]
+            row = ir_w[c] * ir_c[c] if ir_rank[c] == 3 else ir_c[c]
+            sizes[nb] = ir_aux[j] * row * elem
+            first[nb] = c
+            last[nb] = c
+            inpool[nb] = True
+            nb += 1
+    for j in range(1, n):
+        bsrc = buf_of[j - 1]
+        if bsrc >= 0 and j > last[bsrc]:
+            last[bsrc] = j
+        bj = buf_of[j]
+        if bj >= 0 and j > last[bj]:
+            last[bj] = j
+    if buf_of[n - 1] >= 0:
+        last[buf_of[n - 1]] = n - 1
+    io = (ir_h[0] * ir_w[0] * ir_c[0] + ir_h[n - 1] * ir_w[n - 1] * ir_c[n - 1]) * elem
+    m = 0
+    for k in range(nb):
+        if inpool[k]:
+            sizes[m], first[m], last[m] = sizes[k], first[k], last[k]
+            m += 1
+    pool = greedy_plan_kernel(sizes[:m], first[:m], last[:m], 4, offsets[:m])
+    return pool, io
+
+
+@njit(cache=True, nogil=True)
+def _t_new(nt, t_size, t_const, t_first, t_last, size, const):
+    t_size[nt] = size
+    t_const[nt] = const
+    t_first[nt] = -1
+    t_last[nt] = -1
+    return nt + 1
+
+
+@njit(cache=True, nogil=True)
+def _use(t, k, t_first, t_last):
+    if t_first[t] < 0:
+        t_first[t] = k
+    if k > t_last[t]:
+        t_last[t] = k
+
+
+@njit(cache=True, nogil=True)
+def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded, int8, elem,
+          slot_name, graph_name, input_name, act_name, tail_table, t_size, t_const, t_first, t_last):
+    """TFLM lowering of a chain (see profiles/tflm.py). Returns (head, tail, flatbuffer, io)."""
+    base = graph_name + 1
+    nt = 0
+    nops = 0
+    names = 0
+    quant = 0
+    per_channel = 0
+    tail_ops = 0
+    payload = 0
+    out_t = -1
+    deferred = -1  # conv1d layer whose closing RESHAPE waits for a following BN
+    nt = _t_new(nt, t_size, t_const, t_first, t_last, ir_h[0] * ir_w[0] * ir_c[0] * elem, False)
+    names += input_name + 24
+    quant += 1
+    t_first[0] = 0
+    t_last[0] = 0
+    in_t = 0
+    out_t = 0
+    for j in range(1, n):
+        op = ir_op[j]
+        s = ir_slot[j]
+        lname = slot_name[s]
+        if op == OP_ACT and (j == 0 or ir_slot[j - 1] == s) and ir_op[j - 1] != OP_ACT and \
+                ir_op[j - 1] != OP_INPUT:
+            lname = slot_name[s] + 1 + act_name[ir_act[j]]  # activation argument: "<layer>_<act>"
+        nm = base + lname
+        size = ir_h[j] * ir_w[j] * ir_c[j] * elem
+        if op == OP_DROPOUT or (op == OP_BN and ir_folded[j]):
+            continue
+        if op == OP_ACT:
+            a = ir_act[j]
+            if a == ACT_LINEAR:
+                continue
+            p = j - 1
+            while ir_op[p] == OP_DROPOUT or (ir_op[p] == OP_BN and ir_folded[p]):
+                p -= 1
+            if (a == ACT_RELU or a == ACT_RELU6) and (_is_conv(ir_op[p]) or ir_op[p] == OP_DENSE):
+                names += lname + nm
+                continue
+            kinds = np.empty(8, np.int64)
+            nk = 0
+            if a == ACT_RELU:
+                kinds[0] = T_RELU
+                nk = 1
+            elif a == ACT_RELU6:
+                kinds[0] = T_RELU6
+                nk = 1
+            elif a == ACT_TANH:
+                kinds[0] = T_TANH
+                nk = 1
+            elif a == ACT_SIGMOID:
+                kinds[0] = T_LOGISTIC
+                nk = 1
+            elif a == ACT_LEAKY:
+                kinds[0] = T_LEAKY
+                nk = 1
+            elif a == ACT_SOFTMAX:
+                kinds[0] = T_SOFTMAX
+                nk = 1
+            elif a == ACT_ELU:
+                if int8:
+                    kinds[0], kinds[1], kinds[2] = T_DEQUANT, T_ELU, T_QUANT
+                    nk = 3
+                else:
+                    kinds[0] = T_ELU
+                    nk = 1
+            else:  # selu
+                kinds[0], kinds[1], kinds[2], kinds[3], kinds[4], kinds[5] = T_GREATER, T_MUL, T_EXP, T_SUB, T_MUL, T_SELECT
+                nk = 6
+            elems = ir_h[j] * ir_w[j] * ir_c[j]
+            for q in range(nk):
+                kd = kinds[q]
+                if kd == T_GREATER:
+                    sz = elems
+                elif (int8 and kd == T_ELU) or kd == T_DEQUANT:
+                    sz = elems * 4
+                else:
+                    sz = elems * elem
+                t = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, sz, False)
+                names += nm + 12
+                quant += 1
+                _use(out_t, nops, t_first, t_last)
+                _use(t, nops, t_first, t_last)
+                tail_ops += tail_table[kd]
+                nops += 1
+                out_t = t
+            continue
+        if _is_conv(op) or op == OP_DENSE:
+            co = ir_c[j]
+            payload += _align(ir_wt[j] * (1 if int8 else 4), 16) + 16
+            nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
+            names += nm + 12
+            quant += co
+            payload += _align(co * 4, 16) + 16
+            nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
+            names += nm + 16
+            quant += co
+            if int8:
+                per_channel += co
+            kd = T_CONV if (op == OP_CONV2D or op == OP_CONV1D) else (T_DW if op == OP_DWCONV2D else T_FC)
+            if op == OP_CONV1D:
+                payload += _align(4, 16) + 16
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
+                names += nm + 30
+                ex = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, ir_h[j - 1] * ir_w[j - 1] * ir_c[j - 1] * elem, False)
+                names += nm + 24
+                quant += 1
+                _use(out_t, nops, t_first, t_last)
+                _use(ex, nops, t_first, t_last)
+                tail_ops += tail_table[T_EXPAND]
+                nops += 1
+                co_t = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
+                names += 2 * nm + 40
+                quant += 1
+                _use(ex, nops, t_first, t_last)
+                _use(co_t, nops, t_first, t_last)
+                tail_ops += tail_table[kd]
+                nops += 1
+                out_t = co_t
+                # defer the closing RESHAPE if a kept BN follows (through relu/relu6/linear/dropout)
+                q = j + 1
+                while q < n and (ir_op[q] == OP_DROPOUT or (ir_op[q] == OP_ACT and (
+                        ir_act[q] == ACT_RELU or ir_act[q] == ACT_RELU6 or ir_act[q] == ACT_LINEAR))):
+                    q += 1
+                if q < n and ir_op[q] == OP_BN and not ir_folded[q]:
+                    deferred = j
+                else:
+                    payload += _align(12, 16) + 16
+                    nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
+                    names += nm + 30
+                    r = nt
+                    nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
+                    names += 2 * nm + 40
+                    quant += 1
+                    _use(out_t, nops, t_first, t_last)
+                    _use(r, nops, t_first, t_last)
+                    tail_ops += tail_table[T_RESHAPE]
+                    nops += 1
+                    out_t = r
+            else:
+                t = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
+                names += nm + 16
+                quant += 1
+                _use(out_t, nops, t_first, t_last)
+                _use(t, nops, t_first, t_last)
+                tail_ops += tail_table[kd]
+                nops += 1
+                out_t = t
+            continue
+        if op == OP_MAXPOOL1D or op == OP_MAXPOOL2D or op == OP_AVGPOOL1D or op == OP_AVGPOOL2D:
+            kd = T_MAXPOOL if (op == OP_MAXPOOL1D or op == OP_MAXPOOL2D) else T_AVGPOOL
+            if op == OP_MAXPOOL1D or op == OP_AVGPOOL1D:
+                payload += _align(4, 16) + 16
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
+                names += nm + 30
+                ex = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, ir_h[j - 1] * ir_w[j - 1] * ir_c[j - 1] * elem, False)
+                names += nm + 24
+                quant += 1
+                _use(out_t, nops, t_first, t_last)
+                _use(ex, nops, t_first, t_last)
+                tail_ops += tail_table[T_EXPAND]
+                nops += 1
+                pl = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
+                names += nm + 12
+                quant += 1
+                _use(ex, nops, t_first, t_last)
+                _use(pl, nops, t_first, t_last)
+                tail_ops += tail_table[kd]
+                nops += 1
+                payload += _align(12, 16) + 16
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
+                names += nm + 20
+                r = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
+                names += nm + 20
+                quant += 1
+                _use(pl, nops, t_first, t_last)
+                _use(r, nops, t_first, t_last)
+                tail_ops += tail_table[T_RESHAPE]
+                nops += 1
+                out_t = r
+            else:
+                t = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
+                names += nm + 12
+                quant += 1
+                _use(out_t, nops, t_first, t_last)
+                _use(t, nops, t_first, t_last)
+                tail_ops += tail_table[kd]
+                nops += 1
+                out_t = t
+            continue
+        if op == OP_FLATTEN:
+            rank_in = ir_rank[j - 1] + 1
+            sh = nt
+            nt = _t_new(nt, t_size, t_const, t_first, t_last, 4 * rank_in, False)
+            names += nm + 8
+            _use(out_t, nops, t_first, t_last)
+            _use(sh, nops, t_first, t_last)
+            tail_ops += tail_table[T_SHAPE]
+            nops += 1
+            for _ in range(2):
+                payload += _align(4, 16) + 16
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
+                names += nm + 24
+            sc = nt
+            nt = _t_new(nt, t_size, t_const, t_first, t_last, 4, False)
+            names += nm + 16
+            _use(sh, nops, t_first, t_last)
+            _use(sc, nops, t_first, t_last)
+            tail_ops += tail_table[T_SLICE]
+            nops += 1
+            payload += _align(4, 16) + 16
+            nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
+            names += nm + 20
+            pk = nt
+            nt = _t_new(nt, t_size, t_const, t_first, t_last, 8, False)
+            names += nm + 16
+            _use(sc, nops, t_first, t_last)
+            _use(pk, nops, t_first, t_last)
+            tail_ops += tail_table[T_PACK]
+            nops += 1
+            r = nt
+            nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
+            names += nm + 10
+            quant += 1
+            _use(out_t, nops, t_first, t_last)
+            _use(pk, nops, t_first, t_last)
+            _use(r, nops, t_first, t_last)
+            tail_ops += tail_table[T_RESHAPE]
+            nops += 1
+            out_t = r
+            continue
+        if op == OP_GAP or op == OP_GMP:
+            payload += _align(4 * (ir_rank[j - 1] - 1), 16) + 16
+            nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
+            names += nm + 24
+            t = nt
+            nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
+            names += nm + 8
+            quant += 1
+            _use(out_t, nops, t_first, t_last)
+            _use(t, nops, t_first, t_last)
+            tail_ops += tail_table[T_MEAN if op == OP_GAP else T_RMAX]
+            nops += 1
+            out_t = t
+            continue
+        if op == OP_BN:
+            c = ir_c[j]
+            for _ in range(2):
+                payload += _align(c * elem, 16) + 16
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
+                names += nm + 16
+                quant += 1
+            mid = nt
+            nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
+            names += nm + 16
+            quant += 1
+            _use(out_t, nops, t_first, t_last)
+            _use(mid, nops, t_first, t_last)
+            tail_ops += tail_table[T_MUL]
+            nops += 1
+            t = nt
+            nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
+            names += nm + 16
+            quant += 1
+            _use(mid, nops, t_first, t_last)
+            _use(t, nops, t_first, t_last)
+            tail_ops += tail_table[T_ADD]
+            nops += 1
+            out_t = t
+            if deferred >= 0:
+                payload += _align(12, 16) + 16
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
+                names += nm + 30
+                r = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
+                names += 2 * nm + 40
+                quant += 1
+                _use(out_t, nops, t_first, t_last)
+                _use(r, nops, t_first, t_last)
+                tail_ops += tail_table[T_RESHAPE]
+                nops += 1
+                out_t = r
+                deferred = -1
+            continue
+    if nops > 0:
+        if out_t >= 0 and nops - 1 > t_last[out_t]:
+            t_last[out_t] = nops - 1
+    io = t_size[in_t] + t_size[out_t]
+    return nt, nops, names, quant, per_channel, tail_ops, payload, io
+
+
+@njit(cache=True, nogil=True)
+def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_pool, act_macc, comp_min,
+                 slot_name, graph_name, input_name, act_name, tail_table, tail_consts, fb_consts, runtime_ram, code_flash, out):
+    """Evaluate N configurations of one chain family.
+
+    ops : (N, L) int64 slot op codes; prm : (N, L, 8) int64 slot parameters.
+    profile : 0 xcubeai, 1 tflm. compression : 0 none, 1 x4, 2 x8.
+    out : (N, 10) int64, columns RESULT_FIELDS.
+    """
+    nconf, nslots = ops.shape[0], ops.shape[1]
+    m = 2 * nslots + 2
+    ir_op = np.empty(m, np.int64)
+    ir_h = np.empty(m, np.int64)
+    ir_w = np.empty(m, np.int64)
+    ir_c = np.empty(m, np.int64)
+    ir_rank = np.empty(m, np.int64)
+    ir_wt = np.empty(m, np.int64)
+    ir_b = np.empty(m, np.int64)
+    ir_macc = np.empty(m, np.int64)
+    ir_act = np.empty(m, np.int64)
+    ir_aux = np.empty(m, np.int64)
+    ir_slot = np.empty(m, np.int64)
+    ir_folded = np.empty(m, np.int64)
+    sizes = np.empty(2 * m + 2, np.int64)
+    first = np.empty(2 * m + 2, np.int64)
+    last = np.empty(2 * m + 2, np.int64)
+    offsets = np.empty(2 * m + 2, np.int64)
+    tcap = 12 * m + 4
+    t_size = np.empty(tcap, np.int64)
+    t_const = np.empty(tcap, np.bool_)
+    t_first = np.empty(tcap, np.int64)
+    t_last = np.empty(tcap, np.int64)
+    elem = 1 if int8 else 4
+    for i in range(nconf):
+        n = _build_ir(ops[i], prm[i], in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b,
+                      ir_macc, ir_act, ir_aux, ir_slot, ir_folded)
+        if n < 0:
+            for f in range(10):
+                out[i, f] = -1
+            out[i, 9] = 0
+            continue
+        macc = 0
+        params = 0
+        wbytes = 0
+        # the output dense layer (never compressed): last dense with only act/dropout/flatten/bn after it
+        out_dense = -1
+        for j in range(n - 1, -1, -1):
+            o = ir_op[j]
+            if o == OP_DENSE:
+                out_dense = j
+                break
+            if not (o == OP_ACT or o == OP_DROPOUT or o == OP_FLATTEN or o == OP_BN):
+                break
+        for j in range(n):
+            macc += ir_macc[j]
+            params += ir_wt[j] + ir_b[j]
+            if int8:
+                if ir_op[j] == OP_BN:
+                    wbytes += ir_wt[j] + ir_b[j]
+                else:
+                    wbytes += ir_wt[j] + 4 * ir_b[j]
+            elif compression > 0 and ir_op[j] == OP_DENSE and j != out_dense and ir_wt[j] >= comp_min[compression]:
+                if compression == 1:
+                    wbytes += ir_wt[j] + 1024 + 4 * ir_b[j]
+                else:
+                    wbytes += (ir_wt[j] + 1) // 2 + 64 + 4 * ir_b[j]
+            else:
+                wbytes += 4 * (ir_wt[j] + ir_b[j])
+        if profile == 0:
+            pool, io = _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, elem, io_in_pool,
+                                   sizes, first, last, offsets)
+            model = wbytes
+            rt_ram = runtime_ram
+            ram = pool + (0 if io_in_pool else io) + rt_ram
+        else:
+            nt, nops, names, quant, per_channel, tail_ops, payload, io = _tflm(
+                n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded, int8, elem,
+                slot_name, graph_name, input_name, act_name, tail_table, t_size, t_const, t_first, t_last)
+            k = 0
+            for t in range(nt):
+                if not t_const[t] and t_first[t] >= 0:
+                    sizes[k], first[k], last[k] = t_size[t], t_first[t], t_last[t]
+                    k += 1
+            pool = greedy_plan_kernel(sizes[:k], first[:k], last[:k], 16, offsets[:k])
+            tail = (tail_consts[0] + tail_consts[1] * nt + tail_consts[2] * nops
+                    + tail_consts[3 + int8] * 2 + tail_ops + (tail_consts[5] * per_channel if int8 else 0))
+            tail = _align(tail, 16)
+            size = (fb_consts[0] + payload + fb_consts[1] * nt + fb_consts[2] * nops
+                    + fb_consts[3] * names + (fb_consts[4] * nt if int8 else 0.0)
+                    + (fb_consts[5] * quant if int8 else 0.0))
+            model = np.int64(round(size))
+            rt_ram = tail + runtime_ram
+            ram = pool + rt_ram
+        out[i, 0] = macc
+        out[i, 1] = params
+        out[i, 2] = wbytes
+        out[i, 3] = model
+        out[i, 4] = pool
+        out[i, 5] = rt_ram
+        out[i, 6] = io
+        out[i, 7] = ram
+        out[i, 8] = model + code_flash
+        out[i, 9] = 1

@@ -94,8 +94,6 @@ class XCubeAIProfile:
                 continue
             size = prod(layer.shape) * elem
             is_io = layer.op == "input" or j in outputs
-            if is_io:
-                io_bytes += size
             buffer_of[j] = len(sizes)
             sizes.append(size)
             start = fused[j] if j in fused else j
@@ -127,6 +125,7 @@ class XCubeAIProfile:
         for o in outputs:
             if buffer_of[o] >= 0:
                 last[buffer_of[o]] = n - 1
+        io_bytes = sum(prod(layers[i].shape) * elem for i in set(graph.inputs) | outputs)
         idx = [k for k in range(len(sizes)) if in_pool[k]]
         offsets, peak = greedy_plan([sizes[k] for k in idx], [first[k] for k in idx], [last[k] for k in idx], self.alignment)
         buffers = [Buffer(names[k], sizes[k], first[k], last[k], offsets[m]) for m, k in enumerate(idx)]

@@ -1,0 +1,173 @@
+"""Score many configurations of one template family in a single numba call.
+
+A *family* is a chain of L slots (the papers' templates are chains: HAR,
+bottle-level with skipped layers, DS-CNN). Each configuration gives every
+slot an op code and eight integer parameters:
+
+==============  ====================================================================
+slot op         parameters (index: meaning)
+==============  ====================================================================
+conv1d/conv2d   0 filters, 1 k_h, 2 k_w, 3 s_h, 4 s_w, 5 same(0/1), 6 use_bias, 7 act
+depthwise       0 depth multiplier, then as conv
+dense           0 units, 1 use_bias, 2 act
+pooling 1D/2D   0 p_h, 1 p_w, 2 s_h, 3 s_w, 4 same
+activation      0 act
+skip, dropout,  none (skip removes the slot: the papers' "skipped layers")
+flatten, global
+pooling, BN
+==============  ====================================================================
+
+Activation codes follow ``ACTIVATIONS``. The result columns are
+``RESULT_FIELDS``; ``valid`` is 0 where shapes do not fit (then figures are -1).
+The rules are those of the single-network path, and the tests hold the two
+equal on random configurations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from memsim import _kernels as K
+from memsim._errors import SpecError, UnsupportedLayerError
+from memsim.frontends.spec import normalise_activation
+from memsim.metrics import COMPRESSION_MIN_WEIGHTS, normalise_compression
+from memsim.ops import ACTIVATION_MACC
+from memsim.profiles import tflm as _tflm
+from targets import Target, get_target
+
+__all__ = ["ACTIVATIONS", "RESULT_FIELDS", "ChainFamily", "SLOT_OPS"]
+
+ACTIVATIONS = ("linear", "relu", "relu6", "tanh", "sigmoid", "elu", "selu", "leaky_relu", "softmax")
+RESULT_FIELDS = K.RESULT_FIELDS
+SLOT_OPS = {
+    "skip": K.OP_SKIP, "conv1d": K.OP_CONV1D, "conv2d": K.OP_CONV2D, "depthwiseconv2d": K.OP_DWCONV2D,
+    "dense": K.OP_DENSE, "maxpooling1d": K.OP_MAXPOOL1D, "maxpooling2d": K.OP_MAXPOOL2D,
+    "averagepooling1d": K.OP_AVGPOOL1D, "averagepooling2d": K.OP_AVGPOOL2D,
+    "globalaveragepooling1d": K.OP_GAP, "globalaveragepooling2d": K.OP_GAP,
+    "globalmaxpooling1d": K.OP_GMP, "globalmaxpooling2d": K.OP_GMP, "flatten": K.OP_FLATTEN,
+    "activation": K.OP_ACT, "batchnormalization": K.OP_BN, "dropout": K.OP_DROPOUT,
+}
+_TFL_INDEX = {"CONV_2D": K.T_CONV, "DEPTHWISE_CONV_2D": K.T_DW, "FULLY_CONNECTED": K.T_FC, "MAX_POOL_2D": K.T_MAXPOOL,
+              "AVERAGE_POOL_2D": K.T_AVGPOOL, "SOFTMAX": K.T_SOFTMAX, "RESHAPE": K.T_RESHAPE, "EXPAND_DIMS": K.T_EXPAND,
+              "SHAPE": K.T_SHAPE, "STRIDED_SLICE": K.T_SLICE, "PACK": K.T_PACK, "MEAN": K.T_MEAN,
+              "REDUCE_MAX": K.T_RMAX, "ADD": K.T_ADD, "MUL": K.T_MUL, "TANH": K.T_TANH, "LOGISTIC": K.T_LOGISTIC,
+              "ELU": K.T_ELU, "LEAKY_RELU": K.T_LEAKY, "RELU": K.T_RELU, "RELU6": K.T_RELU6, "GREATER": K.T_GREATER,
+              "EXP": K.T_EXP, "SUB": K.T_SUB, "SELECT_V2": K.T_SELECT, "DEQUANTIZE": K.T_DEQUANT,
+              "QUANTIZE": K.T_QUANT}
+
+
+def _pair(value, default):
+    if value is None:
+        value = default
+    if isinstance(value, int):
+        return value, value
+    value = tuple(value)
+    return (value[0], value[0]) if len(value) == 1 else (value[0], value[1])
+
+
+def _act_code(value, where):
+    return ACTIVATIONS.index(normalise_activation(value, where))
+
+
+@dataclass(frozen=True)
+class ChainFamily:
+    """A chain template: input shape and slot names (used for TFLM name sizes).
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        Without batch: (n,), (L, C) or (H, W, C).
+    slot_names : sequence of str
+        One name per slot, as the Keras layers will be named.
+    name : str
+        Model name (the TFLite converter puts it in tensor names).
+    input_name : str
+        Name of the input layer.
+    """
+
+    input_shape: tuple
+    slot_names: tuple
+    name: str = "model"
+    input_name: str = "x"
+
+    def encode(self, specs: Sequence[Sequence[Mapping]]) -> tuple[np.ndarray, np.ndarray]:
+        """Arrays (ops, params) from layer descriptions (without the Input layer), one per configuration.
+
+        A slot may be ``{"type": "Skip"}``. Slow (Python); templates build the arrays directly.
+        """
+        n, L = len(specs), len(self.slot_names)
+        ops = np.zeros((n, L), np.int64)
+        prm = np.zeros((n, L, 8), np.int64)
+        for i, layers in enumerate(specs):
+            if len(layers) != L:
+                raise SpecError(f"Configuration {i} has {len(layers)} layers; the family has {L} slots.")
+            for s, item in enumerate(layers):
+                key = str(item["type"]).lower().replace("_", "")
+                where = f"Slot {s} ({item['type']})"
+                if key not in SLOT_OPS:
+                    raise UnsupportedLayerError(f"{where} is not supported by the batch evaluator; "
+                                                f"supported: {', '.join(sorted(SLOT_OPS))}.")
+                if "inputs" in item:
+                    raise SpecError(f"{where}: the batch evaluator takes chains only; 'inputs' is not allowed.")
+                op = SLOT_OPS[key]
+                ops[i, s] = op
+                p = prm[i, s]
+                if op in (K.OP_CONV1D, K.OP_CONV2D, K.OP_DWCONV2D):
+                    kh, kw = _pair(item.get("kernel_size"), 1)
+                    sh, sw = _pair(item.get("strides"), 1)
+                    p[0] = item.get("depth_multiplier", 1) if op == K.OP_DWCONV2D else item["filters"]
+                    p[1:8] = (kh, kw, sh, sw, str(item.get("padding", "valid")).lower() == "same",
+                              bool(item.get("use_bias", True)), _act_code(item.get("activation"), where))
+                elif op == K.OP_DENSE:
+                    p[0:3] = (item["units"], bool(item.get("use_bias", True)), _act_code(item.get("activation"), where))
+                elif op in (K.OP_MAXPOOL1D, K.OP_MAXPOOL2D, K.OP_AVGPOOL1D, K.OP_AVGPOOL2D):
+                    ph, pw = _pair(item.get("pool_size"), 2)
+                    sh, sw = _pair(item.get("strides"), (ph, pw))
+                    p[0:5] = (ph, pw, sh, sw, str(item.get("padding", "valid")).lower() == "same")
+                elif op == K.OP_ACT:
+                    p[0] = _act_code(item.get("activation"), where)
+        return ops, prm
+
+    def evaluate(self, ops: np.ndarray, params: np.ndarray, runtime: str = "xcubeai", dtype: str = "float32",
+                 compression: str = "none", target: "str | Target | None" = None) -> dict[str, np.ndarray]:
+        """RAM, Flash, MACC (bytes / MACC) of every configuration, as arrays of length N."""
+        ops = np.ascontiguousarray(ops, np.int64)
+        params = np.ascontiguousarray(params, np.int64)
+        if ops.ndim != 2 or params.shape != ops.shape + (8,):
+            raise SpecError(f"ops must be (N, L) and params (N, L, 8); got {ops.shape} and {params.shape}.")
+        if ops.shape[1] != len(self.slot_names):
+            raise SpecError(f"ops has {ops.shape[1]} slots; the family has {len(self.slot_names)}.")
+        compression = normalise_compression(compression)
+        if compression != "none" and (dtype != "float32" or runtime == "tflm"):
+            raise SpecError("Compression applies to float32 models under the xcubeai runtime only.")
+        profile = 1 if runtime == "tflm" else 0
+        shape = tuple(self.input_shape)
+        in_shape = np.array([shape[0], shape[1] if len(shape) == 3 else 1, shape[-1]] if len(shape) > 1
+                            else [1, 1, shape[0]], np.int64)
+        board = get_target(target) if target is not None else None
+        ov = board.overhead("tflm" if profile else "xcubeai", dtype) if board else None
+        tail_table = np.full(K.N_TFL_OPS, _tflm.TAIL_DEFAULT_OP_BYTES, np.int64)
+        for table in (_tflm.TAIL_OP_BYTES, _tflm.TAIL_OP_BYTES_BY_DTYPE.get(dtype, {})):
+            for k, v in table.items():
+                if k in _TFL_INDEX:  # ops a chain never lowers to (CONCATENATION, PAD) are not indexed
+                    tail_table[_TFL_INDEX[k]] = v
+        tail_consts = np.array([_tflm.TAIL_FIXED, _tflm.TAIL_PER_TENSOR, _tflm.TAIL_PER_OP,
+                                _tflm.TAIL_PER_IO_TENSOR["float32"], _tflm.TAIL_PER_IO_TENSOR["int8"],
+                                _tflm.TAIL_PER_CHANNEL_INT8], np.int64)
+        fb_consts = np.array([_tflm.FLATBUFFER_FIXED, _tflm.FLATBUFFER_PER_TENSOR, _tflm.FLATBUFFER_PER_OP,
+                              _tflm.FLATBUFFER_PER_NAME_CHAR, _tflm.FLATBUFFER_PER_TENSOR_INT8,
+                              _tflm.FLATBUFFER_PER_QUANT_CHANNEL], np.float64)
+        out = np.empty((ops.shape[0], len(RESULT_FIELDS)), np.int64)
+        K.batch_kernel(
+            ops, params, in_shape, len(shape), profile, dtype == "int8",
+            {"none": 0, "x4": 1, "x8": 2}[compression], runtime != "xcubeai-5",
+            np.array([ACTIVATION_MACC[a] for a in ACTIVATIONS], np.int64),
+            np.array([0, COMPRESSION_MIN_WEIGHTS["x4"], COMPRESSION_MIN_WEIGHTS["x8"]], np.int64),
+            np.array([len(n) for n in self.slot_names], np.int64), len(self.name), len(self.input_name),
+            np.array([len(a) for a in ACTIVATIONS], np.int64), tail_table, tail_consts, fb_consts,
+            ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out,
+        )
+        return {f: out[:, k] for k, f in enumerate(RESULT_FIELDS)}

@@ -1,0 +1,98 @@
+"""The numba batch evaluator must agree with the single-network path, figure for figure."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import memsim
+from memsim.batch import ACTIVATIONS, ChainFamily
+
+FIELDS = ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes", "runtime_ram_bytes",
+          "io_bytes", "ram_bytes", "flash_bytes")
+acts = st.sampled_from(ACTIVATIONS)
+
+
+@st.composite
+def chain(draw):
+    """A random chain: a conv stage (1D or 2D), optional BN/activation/pooling, then a dense head."""
+    two_d = draw(st.booleans())
+    shape = [draw(st.integers(6, 40)), draw(st.integers(1, 8)), draw(st.integers(1, 4))] if two_d \
+        else [draw(st.integers(6, 60)), draw(st.integers(1, 6))]
+    layers = []
+    for _ in range(draw(st.integers(1, 3))):
+        kind = draw(st.sampled_from(["Conv2D", "DepthwiseConv2D"] if two_d else ["Conv1D"]))
+        k = draw(st.integers(1, 3))
+        layer = {"type": kind, "kernel_size": [k, draw(st.integers(1, 2))] if two_d else k,
+                 "strides": draw(st.integers(1, 2)), "padding": draw(st.sampled_from(["valid", "same"])),
+                 "use_bias": draw(st.booleans()), "activation": draw(acts)}
+        if kind == "DepthwiseConv2D":
+            layer["depth_multiplier"] = draw(st.integers(1, 2))
+        else:
+            layer["filters"] = draw(st.integers(1, 24))
+        layers.append(layer)
+        extra = draw(st.sampled_from(["none", "bn", "act", "dropout", "skip"]))
+        layers.append({"none": {"type": "Skip"}, "bn": {"type": "BatchNormalization"},
+                       "act": {"type": "Activation", "activation": draw(acts)}, "dropout": {"type": "Dropout", "rate": 0.1},
+                       "skip": {"type": "Skip"}}[extra])
+        if draw(st.booleans()):
+            p = draw(st.integers(1, 3))
+            layers.append({"type": draw(st.sampled_from(["MaxPooling2D", "AveragePooling2D"] if two_d
+                                                        else ["MaxPooling1D", "AveragePooling1D"])),
+                           "pool_size": [p, 1] if two_d else p, "padding": draw(st.sampled_from(["valid", "same"]))})
+        else:
+            layers.append({"type": "Skip"})
+    layers.append(draw(st.sampled_from([{"type": "Flatten"},
+                                        {"type": "GlobalAveragePooling2D" if two_d else "GlobalAveragePooling1D"},
+                                        {"type": "GlobalMaxPooling2D" if two_d else "GlobalMaxPooling1D"}])))
+    layers.append({"type": "Dense", "units": draw(st.integers(1, 300)), "activation": draw(acts)})
+    layers.append(draw(st.sampled_from([{"type": "Skip"}, {"type": "BatchNormalization"}, {"type": "Dropout", "rate": 0.2}])))
+    layers.append({"type": "Dense", "units": draw(st.integers(1, 10)), "activation": draw(acts)})
+    for i, layer in enumerate(layers):
+        layer["name"] = f"l{i}"
+    return shape, layers
+
+
+@settings(max_examples=150, deadline=None)
+@given(chain(), st.sampled_from([("xcubeai", "float32", "none"), ("xcubeai", "float32", "x4"),
+                                 ("xcubeai", "float32", "x8"), ("xcubeai", "int8", "none"),
+                                 ("xcubeai-5", "float32", "none"), ("tflm", "float32", "none"),
+                                 ("tflm", "int8", "none")]),
+       st.sampled_from([None, "stm32f303k8", "paper-big"]))
+def test_batch_equals_single_evaluator(net, mode, target):
+    shape, layers = net
+    runtime, dtype, compression = mode
+    family = ChainFamily(tuple(shape), tuple(l["name"] for l in layers), name="fam", input_name="inp")
+    ops, prm = family.encode([layers])
+    result = family.evaluate(ops, prm, runtime, dtype, compression, target)
+    spec = {"name": "fam", "layers": [{"type": "Input", "name": "inp", "shape": shape}]
+            + [l for l in layers if l["type"] != "Skip"]}
+    try:
+        fp = memsim.footprint(spec, target, runtime, dtype, compression)
+    except memsim.ShapeError:
+        assert result["valid"][0] == 0
+        return
+    assert result["valid"][0] == 1
+    for field in FIELDS:
+        assert result[field][0] == getattr(fp, field), field
+
+
+def test_many_configurations_in_one_call_match_row_by_row():
+    from conftest import har_template
+
+    cfgs = [dict(filters=f, kernel=k, pool=p, units=u) for f in (8, 256) for k in (1, 2) for p in (1, 2) for u in (8, 256)]
+    specs = [har_template(**c) for c in cfgs]
+    family = ChainFamily((90, 3, 1), tuple(l["name"] for l in specs[0][1:]), name="model", input_name="x")
+    ops, prm = family.encode([s[1:] for s in specs])
+    res = family.evaluate(ops, prm, "xcubeai", "float32", "x8", "paper-tiny")
+    for i, s in enumerate(specs):
+        fp = memsim.footprint({"name": "model", "layers": s}, "paper-tiny", compression="x8")
+        assert (res["ram_bytes"][i], res["flash_bytes"][i], res["macc"][i]) == (fp.ram_bytes, fp.flash_bytes, fp.macc)
+
+
+def test_bad_batch_input_is_explained():
+    family = ChainFamily((10, 3), ("a", "b"))
+    with pytest.raises(memsim.SpecError, match="slots"):
+        family.evaluate(np.zeros((4, 3), np.int64), np.zeros((4, 3, 8), np.int64))
+    with pytest.raises(memsim.UnsupportedLayerError, match="LSTM"):
+        family.encode([[{"type": "LSTM"}, {"type": "Dense", "units": 2}]])
