@@ -94,10 +94,12 @@ class Footprint:
     pool_fits_region: bool | None = None
     latency_ms: float | None = None
     violations: tuple[str, ...] = ()
+    unsupported: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         d["violations"] = list(self.violations)
+        d["unsupported"] = list(self.unsupported)
         return d
 
 
@@ -158,9 +160,10 @@ def footprint(
         compression=compression, macc=macc, params=graph.params, weights_bytes=w_bytes, model_bytes=model_bytes,
         activations_bytes=plan.pool_bytes, runtime_ram_bytes=runtime_ram, io_bytes=plan.io_bytes,
         io_in_pool=plan.io_in_pool, ram_bytes=ram, flash_bytes=flash, layers=rows,
+        unsupported=tuple(profile.check(graph, dtype)),
     )
     if board is not None:
-        violations = []
+        violations = list(result["unsupported"])
         fits_region = plan.pool_bytes + io_outside <= board.largest_region_bytes
         if ram > board.ram_bytes:
             violations.append(f"RAM {ram:,} B > {board.ram_bytes:,} B")

@@ -87,7 +87,7 @@ T_GREATER, T_EXP, T_SUB, T_SELECT, T_DEQUANT, T_QUANT = range(21, 27)
 N_TFL_OPS = 27
 
 RESULT_FIELDS = ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes", "runtime_ram_bytes",
-                 "io_bytes", "ram_bytes", "flash_bytes", "valid")
+                 "io_bytes", "ram_bytes", "flash_bytes", "valid", "supported")
 
 
 @njit(cache=True, nogil=True)
@@ -307,7 +307,7 @@ def _use(t, k, t_first, t_last):
 
 @njit(cache=True, nogil=True)
 def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded, int8, elem,
-          slot_name, graph_name, input_name, act_name, tail_table, t_size, t_const, t_first, t_last):
+          slot_name, graph_name, input_name, act_name, tail_table, t_size, t_const, t_first, t_last, kinds):
     """TFLM lowering of a chain (see profiles/tflm.py). Returns (head, tail, flatbuffer, io)."""
     base = graph_name + 1
     nt = 0
@@ -347,7 +347,6 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
             if (a == ACT_RELU or a == ACT_RELU6) and (_is_conv(ir_op[p]) or ir_op[p] == OP_DENSE):
                 names += lname + nm
                 continue
-            kinds = np.empty(8, np.int64)
             nk = 0
             if a == ACT_RELU:
                 kinds[0] = T_RELU
@@ -614,7 +613,8 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
 
     ops : (N, L) int64 slot op codes; prm : (N, L, 8) int64 slot parameters.
     profile : 0 xcubeai, 1 tflm. compression : 0 none, 1 x4, 2 x8.
-    out : (N, 10) int64, columns RESULT_FIELDS.
+    out : (N, 11) int64, columns RESULT_FIELDS; ``supported`` is 0 where the runtime has no kernel
+    for an op (TFLM int8 SELU needs EXP, which is float-only).
     """
     nconf, nslots = ops.shape[0], ops.shape[1]
     m = 2 * nslots + 2
@@ -639,15 +639,22 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
     t_const = np.empty(tcap, np.bool_)
     t_first = np.empty(tcap, np.int64)
     t_last = np.empty(tcap, np.int64)
+    kinds = np.empty(8, np.int64)
     elem = 1 if int8 else 4
     for i in range(nconf):
         n = _build_ir(ops[i], prm[i], in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b,
                       ir_macc, ir_act, ir_aux, ir_slot, ir_folded)
         if n < 0:
-            for f in range(10):
+            for f in range(11):
                 out[i, f] = -1
             out[i, 9] = 0
+            out[i, 10] = 0
             continue
+        supported = 1
+        if profile == 1 and int8:
+            for j in range(n):
+                if ir_op[j] == OP_ACT and ir_act[j] == ACT_SELU:
+                    supported = 0
         macc = 0
         params = 0
         wbytes = 0
@@ -684,7 +691,7 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
         else:
             nt, nops, names, quant, per_channel, tail_ops, payload, io = _tflm(
                 n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded, int8, elem,
-                slot_name, graph_name, input_name, act_name, tail_table, t_size, t_const, t_first, t_last)
+                slot_name, graph_name, input_name, act_name, tail_table, t_size, t_const, t_first, t_last, kinds)
             k = 0
             for t in range(nt):
                 if not t_const[t] and t_first[t] >= 0:
@@ -710,3 +717,4 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
         out[i, 7] = ram
         out[i, 8] = model + code_flash
         out[i, 9] = 1
+        out[i, 10] = supported

@@ -26,6 +26,7 @@ equal on random configurations.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -70,6 +71,25 @@ def _pair(value, default):
 
 def _act_code(value, where):
     return ACTIVATIONS.index(normalise_activation(value, where))
+
+
+@lru_cache(maxsize=16)
+def _static_arrays(dtype: str, compression: str) -> tuple:
+    """Constant tables handed to the kernel: built once per (dtype, compression)."""
+    tail_table = np.full(K.N_TFL_OPS, _tflm.TAIL_DEFAULT_OP_BYTES, np.int64)
+    for table in (_tflm.TAIL_OP_BYTES, _tflm.TAIL_OP_BYTES_BY_DTYPE.get(dtype, {})):
+        for k, v in table.items():
+            if k in _TFL_INDEX:  # ops a chain never lowers to (CONCATENATION, PAD) are not indexed
+                tail_table[_TFL_INDEX[k]] = v
+    tail_consts = np.array([_tflm.TAIL_FIXED, _tflm.TAIL_PER_TENSOR, _tflm.TAIL_PER_OP,
+                            _tflm.TAIL_PER_IO_TENSOR["float32"], _tflm.TAIL_PER_IO_TENSOR["int8"],
+                            _tflm.TAIL_PER_CHANNEL_INT8], np.int64)
+    fb_consts = np.array([_tflm.FLATBUFFER_FIXED, _tflm.FLATBUFFER_PER_TENSOR, _tflm.FLATBUFFER_PER_OP,
+                          _tflm.FLATBUFFER_PER_NAME_CHAR, _tflm.FLATBUFFER_PER_TENSOR_INT8,
+                          _tflm.FLATBUFFER_PER_QUANT_CHANNEL], np.float64)
+    return (np.array([ACTIVATION_MACC[a] for a in ACTIVATIONS], np.int64),
+            np.array([0, COMPRESSION_MIN_WEIGHTS["x4"], COMPRESSION_MIN_WEIGHTS["x8"]], np.int64),
+            np.array([len(a) for a in ACTIVATIONS], np.int64), tail_table, tail_consts, fb_consts)
 
 
 @dataclass(frozen=True)
@@ -131,6 +151,9 @@ class ChainFamily:
                     p[0] = _act_code(item.get("activation"), where)
         return ops, prm
 
+    def _name_lengths(self) -> np.ndarray:
+        return np.array([len(n) for n in self.slot_names], np.int64)
+
     def evaluate(self, ops: np.ndarray, params: np.ndarray, runtime: str = "xcubeai", dtype: str = "float32",
                  compression: str = "none", target: "str | Target | None" = None) -> dict[str, np.ndarray]:
         """RAM, Flash, MACC (bytes / MACC) of every configuration, as arrays of length N."""
@@ -144,30 +167,18 @@ class ChainFamily:
         if compression != "none" and (dtype != "float32" or runtime == "tflm"):
             raise SpecError("Compression applies to float32 models under the xcubeai runtime only.")
         profile = 1 if runtime == "tflm" else 0
+        static = _static_arrays(dtype, compression)
         shape = tuple(self.input_shape)
         in_shape = np.array([shape[0], shape[1] if len(shape) == 3 else 1, shape[-1]] if len(shape) > 1
                             else [1, 1, shape[0]], np.int64)
         board = get_target(target) if target is not None else None
         ov = board.overhead("tflm" if profile else "xcubeai", dtype) if board else None
-        tail_table = np.full(K.N_TFL_OPS, _tflm.TAIL_DEFAULT_OP_BYTES, np.int64)
-        for table in (_tflm.TAIL_OP_BYTES, _tflm.TAIL_OP_BYTES_BY_DTYPE.get(dtype, {})):
-            for k, v in table.items():
-                if k in _TFL_INDEX:  # ops a chain never lowers to (CONCATENATION, PAD) are not indexed
-                    tail_table[_TFL_INDEX[k]] = v
-        tail_consts = np.array([_tflm.TAIL_FIXED, _tflm.TAIL_PER_TENSOR, _tflm.TAIL_PER_OP,
-                                _tflm.TAIL_PER_IO_TENSOR["float32"], _tflm.TAIL_PER_IO_TENSOR["int8"],
-                                _tflm.TAIL_PER_CHANNEL_INT8], np.int64)
-        fb_consts = np.array([_tflm.FLATBUFFER_FIXED, _tflm.FLATBUFFER_PER_TENSOR, _tflm.FLATBUFFER_PER_OP,
-                              _tflm.FLATBUFFER_PER_NAME_CHAR, _tflm.FLATBUFFER_PER_TENSOR_INT8,
-                              _tflm.FLATBUFFER_PER_QUANT_CHANNEL], np.float64)
         out = np.empty((ops.shape[0], len(RESULT_FIELDS)), np.int64)
         K.batch_kernel(
             ops, params, in_shape, len(shape), profile, dtype == "int8",
             {"none": 0, "x4": 1, "x8": 2}[compression], runtime != "xcubeai-5",
-            np.array([ACTIVATION_MACC[a] for a in ACTIVATIONS], np.int64),
-            np.array([0, COMPRESSION_MIN_WEIGHTS["x4"], COMPRESSION_MIN_WEIGHTS["x8"]], np.int64),
-            np.array([len(n) for n in self.slot_names], np.int64), len(self.name), len(self.input_name),
-            np.array([len(a) for a in ACTIVATIONS], np.int64), tail_table, tail_consts, fb_consts,
+            static[0], static[1], self._name_lengths(), len(self.name), len(self.input_name),
+            static[2], static[3], static[4], static[5],
             ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out,
         )
         return {f: out[:, k] for k, f in enumerate(RESULT_FIELDS)}

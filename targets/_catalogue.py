@@ -174,6 +174,11 @@ def _index(boards: Iterable[Target]) -> dict[str, Target]:
     return index
 
 
+@lru_cache(maxsize=1)
+def _builtin_index() -> dict[str, Target]:
+    return _index(list_targets())
+
+
 def get_target(name: "str | Target", extra: Iterable[Target] = ()) -> Target:
     """Look a target up by name or alias, case-insensitively.
 
@@ -192,8 +197,9 @@ def get_target(name: "str | Target", extra: Iterable[Target] = ()) -> Target:
     """
     if isinstance(name, Target):
         return name
-    index = _index(list_targets())
-    index.update(_index(extra))
+    index = _builtin_index()
+    if extra:
+        index = {**index, **_index(extra)}
     key = str(name).strip().lower()
     if key in index:
         return index[key]

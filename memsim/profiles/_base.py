@@ -64,3 +64,6 @@ class RuntimeProfile(Protocol):
 
     def runtime_ram(self, graph: Graph, dtype: str, extra_ram: int) -> int:
         """RAM the runtime needs beside the pool; ``extra_ram`` is the target's library figure."""
+
+    def check(self, graph: Graph, dtype: str) -> list[str]:
+        """Reasons the runtime cannot run this network at all (empty when it can)."""

@@ -38,7 +38,9 @@ from memsim.profiles._base import ActivationPlan, Buffer, dtype_bytes
 __all__ = ["TFLMProfile", "TFLiteGraph", "lower", "TAIL_OP_BYTES"]
 
 _FUSABLE = frozenset({"conv1d", "conv2d", "depthwise_conv2d", "dense", "add"})
-_FLOAT_ONLY_INT8 = frozenset({"ELU"})  # int8 models run these in float between DEQUANTIZE/QUANTIZE
+_FLOAT_ONLY_INT8 = frozenset({"ELU"})
+# TFLM kernels with no int8 path (tflite-micro 0.dev20261023: "exp.cc: input->type != kTfLiteFloat32").
+INT8_UNSUPPORTED = frozenset({"EXP"})  # int8 models run these in float between DEQUANTIZE/QUANTIZE
 _ACT_OPS = {"relu": ("RELU",), "relu6": ("RELU6",), "tanh": ("TANH",), "sigmoid": ("LOGISTIC",),
             "elu": ("ELU",), "leaky_relu": ("LEAKY_RELU",), "softmax": ("SOFTMAX",),
             "selu": ("GREATER", "MUL", "EXP", "SUB", "MUL", "SELECT_V2")}
@@ -389,3 +391,11 @@ class TFLMProfile:
 
     def runtime_ram(self, graph: Graph, dtype: str, extra_ram: int) -> int:
         return self.arena_tail(graph, dtype) + extra_ram
+
+    def check(self, graph: Graph, dtype: str) -> list[str]:
+        """Ops TFLM cannot run. Measured: its EXP kernel is float-only, so int8 SELU fails to allocate."""
+        if dtype != "int8":
+            return []
+        g = tflite_structure(graph, dtype)
+        bad = sorted({k for k in g.op_types if k in INT8_UNSUPPORTED})
+        return [f"TFLM has no int8 kernel for {k}" + (" (used by SELU)" if k == "EXP" else "") for k in bad]

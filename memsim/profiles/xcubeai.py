@@ -140,3 +140,6 @@ class XCubeAIProfile:
 
     def runtime_ram(self, graph: Graph, dtype: str, extra_ram: int) -> int:
         return extra_ram
+
+    def check(self, graph: Graph, dtype: str) -> list[str]:
+        return []

@@ -75,6 +75,7 @@ def test_batch_equals_single_evaluator(net, mode, target):
     assert result["valid"][0] == 1
     for field in FIELDS:
         assert result[field][0] == getattr(fp, field), field
+    assert result["supported"][0] == (not fp.unsupported)
 
 
 def test_many_configurations_in_one_call_match_row_by_row():

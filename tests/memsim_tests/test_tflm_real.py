@@ -94,3 +94,18 @@ def test_ir_from_keras_equals_ir_from_spec_on_har_configs(filters, kernel, pool,
     assert a.layers == b.layers
     for runtime in ("xcubeai", "tflm"):
         assert memsim.footprint(a, runtime=runtime).to_dict() == memsim.footprint(b, runtime=runtime).to_dict()
+
+
+def test_int8_selu_is_flagged_and_really_fails_in_tflm():
+    from toolchain import convert, measure, randomise_weights
+
+    from memsim.frontends.keras import keras_from_spec
+
+    spec = {"name": "selu", "layers": har_template(filters=8, units=8, conv_act="selu")}
+    fp = memsim.footprint(spec, target="stm32l476rg", runtime="tflm", dtype="int8")
+    assert fp.unsupported and not fp.deployable
+    assert not memsim.footprint(spec, target="stm32l476rg", runtime="tflm", dtype="float32").unsupported
+    model = keras_from_spec(spec)
+    randomise_weights(model)
+    with pytest.raises(RuntimeError):
+        measure(convert(model, "int8"))

@@ -1,0 +1,170 @@
+"""memsim speed, and memsim vs the real toolchain, measured side by side in one run.
+
+Run:  python benchmarks/bench_memsim.py [--configs 1000000] [--toolchain-nets 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import memsim  # noqa: E402
+from memsim.batch import ACTIVATIONS, ChainFamily  # noqa: E402
+
+TEN_LAYERS = {"name": "net10", "layers": [
+    {"type": "Input", "name": "x", "shape": [32, 32, 3]},
+    {"type": "Conv2D", "name": "c1", "filters": 16, "kernel_size": 3},
+    {"type": "BatchNormalization", "name": "bn"},
+    {"type": "Activation", "name": "a1", "activation": "relu"},
+    {"type": "MaxPooling2D", "name": "p1", "pool_size": 2},
+    {"type": "Conv2D", "name": "c2", "filters": 32, "kernel_size": 3, "activation": "relu"},
+    {"type": "MaxPooling2D", "name": "p2", "pool_size": 2},
+    {"type": "Flatten", "name": "f"},
+    {"type": "Dense", "name": "d1", "units": 64, "activation": "relu"},
+    {"type": "Dropout", "name": "dr", "rate": 0.2},
+    {"type": "Dense", "name": "d2", "units": 10, "activation": "softmax"},
+]}
+FILTERS = [8, 16, 32, 64, 128, 256]
+HAR_ACTS = ["relu", "sigmoid", "selu", "tanh"]
+
+
+def har_spec(f, k, p, u, ca, da, name="har"):
+    return {"name": name, "layers": [
+        {"type": "Input", "name": "x", "shape": [90, 3, 1]},
+        {"type": "Conv2D", "name": "conv", "filters": f, "kernel_size": k, "activation": ca},
+        {"type": "MaxPooling2D", "name": "pool", "pool_size": p},
+        {"type": "Dropout", "name": "drop", "rate": 0.2},
+        {"type": "Flatten", "name": "flat"},
+        {"type": "Dense", "name": "hidden", "units": u, "activation": da},
+        {"type": "Dense", "name": "out", "units": 6, "activation": "softmax"}]}
+
+
+def timeit(fn, repeat=2000, warm=200):
+    for _ in range(warm):
+        fn()
+    samples = []
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(repeat):
+            fn()
+        samples.append((time.perf_counter() - t) / repeat)
+    return statistics.median(samples)
+
+
+def import_time() -> float:
+    code = "import time; t=time.perf_counter(); import memsim; print(time.perf_counter()-t)"
+    runs = [float(subprocess.check_output([sys.executable, "-c", code], cwd=ROOT)) for _ in range(5)]
+    return statistics.median(runs)
+
+
+def har_arrays(n, rng):
+    family = ChainFamily((90, 3, 1), ("conv", "pool", "drop", "flat", "hidden", "out"), name="har", input_name="x")
+    ops, prm = family.encode([har_spec(8, 1, 1, 8, "relu", "relu")["layers"][1:]])
+    ops, prm = np.repeat(ops, n, 0), np.repeat(prm, n, 0)
+    k = rng.choice([1, 2], n)
+    p = rng.choice([1, 2], n)
+    prm[:, 0, 0] = rng.choice(FILTERS, n)
+    prm[:, 0, 1] = prm[:, 0, 2] = k
+    prm[:, 0, 7] = rng.choice([ACTIVATIONS.index(a) for a in HAR_ACTS], n)
+    prm[:, 1, 0] = prm[:, 1, 1] = prm[:, 1, 2] = prm[:, 1, 3] = p
+    prm[:, 4, 0] = rng.choice(FILTERS, n)
+    prm[:, 4, 2] = rng.choice([ACTIVATIONS.index(a) for a in HAR_ACTS], n)
+    return family, ops, prm
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--configs", type=int, default=1_000_000)
+    ap.add_argument("--toolchain-nets", type=int, default=10)
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    print(f"# {time.strftime('%Y-%m-%d')}  {platform.python_implementation()} {platform.python_version()}  "
+          f"{cpu}  {os.cpu_count()} cores  numba single thread")
+
+    print(f"\nimport memsim: {import_time() * 1e3:.0f} ms (TensorFlow imported: "
+          f"{'tensorflow' in sys.modules})")
+
+    print("\none 10-layer network from a layer description (warm, median):")
+    for runtime in ("xcubeai", "tflm"):
+        t = timeit(lambda: memsim.footprint(TEN_LAYERS, "stm32f303k8", runtime))
+        print(f"  memsim.footprint (full, with per-layer table), {runtime:7s}: {t * 1e6:7.1f} us")
+    layers = TEN_LAYERS["layers"][1:]
+    family = ChainFamily((32, 32, 3), tuple(l["name"] for l in layers), name="net10", input_name="x")
+    for runtime in ("xcubeai", "tflm"):
+        def fast():
+            ops, prm = family.encode([layers])
+            return family.evaluate(ops, prm, runtime, target="stm32f303k8")
+        print(f"  ChainFamily encode + evaluate (N=1), {runtime:7s}: {timeit(fast) * 1e6:7.1f} us")
+
+    print(f"\nbatch: the papers' HAR template, {args.configs:,} random configurations in one call:")
+    fam, ops, prm = har_arrays(args.configs, rng)
+    for runtime in ("xcubeai", "tflm"):
+        fam.evaluate(ops[:10], prm[:10], runtime)
+        t = time.perf_counter()
+        fam.evaluate(ops, prm, runtime, target="stm32f303k8")
+        dt = time.perf_counter() - t
+        print(f"  {runtime:7s}: {args.configs / dt:12,.0f} configurations/s  ({dt * 1e9 / args.configs:.0f} ns each)")
+
+    if args.toolchain_nets:
+        toolchain_comparison(args.toolchain_nets, rng)
+
+
+def toolchain_comparison(n, rng):
+    t0 = time.perf_counter()
+    from toolchain import convert, measure, randomise_weights  # noqa: PLC0415
+    from memsim.frontends.keras import keras_from_spec  # noqa: PLC0415
+    import tensorflow  # noqa: F401, PLC0415
+    t_import = time.perf_counter() - t0
+    print(f"\nmemsim vs TensorFlow {tensorflow.__version__} converter + tflite-micro allocation, "
+          f"{n} random HAR-template networks x float32/int8 (importing TensorFlow: {t_import:.1f} s, not counted):")
+    print(f"  {'net':30s} {'dtype':7s} {'flash pred/real':>19s} {'err':>6s} {'arena pred/real':>17s} {'err':>6s} "
+          f"{'toolchain s':>11s} {'memsim us':>9s} {'ratio':>9s}")
+    errs = {"flash": [], "arena": []}
+    ratios = []
+    for i in range(n):
+        cfg = (int(rng.choice(FILTERS[:4])), int(rng.choice([1, 2])), int(rng.choice([1, 2])),
+               int(rng.choice(FILTERS)), str(rng.choice(HAR_ACTS)), str(rng.choice(HAR_ACTS)))
+        spec = har_spec(*cfg, name=f"har{i}")
+        for dtype in ("float32", "int8"):
+            t = time.perf_counter()
+            model = keras_from_spec(spec)
+            randomise_weights(model, seed=i)
+            fb = convert(model, dtype, seed=i)
+            label = "f{}k{}p{}u{}{}/{}".format(*cfg)
+            fp = memsim.footprint(spec, runtime="tflm", dtype=dtype)
+            try:
+                real = measure(fb)
+            except RuntimeError:
+                verdict = "memsim agrees" if fp.unsupported else "memsim MISSED it"
+                print(f"  {label:30s} {dtype:7s} TFLM cannot allocate it ({verdict}: {'; '.join(fp.unsupported)})")
+                continue
+            t_tool = time.perf_counter() - t
+            t_mem = timeit(lambda: memsim.footprint(spec, runtime="tflm", dtype=dtype), repeat=50, warm=5)
+            arena = fp.activations_bytes + fp.runtime_ram_bytes
+            ef = 100 * (fp.model_bytes - real["flatbuffer"]) / real["flatbuffer"]
+            ea = 100 * (arena - real["total"]) / real["total"]
+            errs["flash"].append(abs(ef))
+            errs["arena"].append(abs(ea))
+            ratios.append(t_tool / t_mem)
+            print(f"  {label:30s} {dtype:7s} {fp.model_bytes:9,}/{real['flatbuffer']:9,} {ef:+5.1f}% "
+                  f"{arena:8,}/{real['total']:8,} {ea:+5.1f}% {t_tool:11.2f} {t_mem * 1e6:9.0f} {t_tool / t_mem:9,.0f}x")
+    print(f"  |error| flatbuffer: median {statistics.median(errs['flash']):.2f} %, worst {max(errs['flash']):.2f} %; "
+          f"arena total: median {statistics.median(errs['arena']):.2f} %, worst {max(errs['arena']):.2f} %")
+    print(f"  speed: memsim.footprint is {statistics.median(ratios):,.0f}x faster than convert + allocate (median)")
+
+
+if __name__ == "__main__":
+    main()
