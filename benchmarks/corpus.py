@@ -50,6 +50,8 @@ CORPUS = [
     ]},
     _seq("bn_after_act", (40, 3), C("Conv1D", filters=12, kernel_size=3, activation="relu"), C("BatchNormalization"),
          C("MaxPooling1D", pool_size=2), C("Flatten"), C("Dense", units=4, activation="softmax")),
+    _seq("har_selu", (90, 3, 1), C("Conv2D", filters=8, kernel_size=2, activation="selu"), C("MaxPooling2D", pool_size=2),
+         C("Flatten"), C("Dense", units=32, activation="selu"), C("Dense", units=6, activation="softmax")),
     _seq("reshape_net", (96,), C("Reshape", target_shape=(32, 3)), C("Conv1D", filters=8, kernel_size=3, activation="relu"),
          C("Flatten"), C("Dense", units=4, activation="softmax")),
 ]

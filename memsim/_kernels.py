@@ -319,6 +319,7 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
     payload = 0
     out_t = -1
     deferred = -1  # conv1d layer whose closing RESHAPE waits for a following BN
+    selu_consts = False
     nt = _t_new(nt, t_size, t_const, t_first, t_last, ir_h[0] * ir_w[0] * ir_c[0] * elem, False)
     names += input_name + 24
     quant += 1
@@ -373,9 +374,49 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
                 else:
                     kinds[0] = T_ELU
                     nk = 1
-            else:  # selu
-                kinds[0], kinds[1], kinds[2], kinds[3], kinds[4], kinds[5] = T_GREATER, T_MUL, T_EXP, T_SUB, T_MUL, T_SELECT
-                nk = 6
+            else:  # selu: where(x > 0, s*x, s*a*(exp(x) - 1)), four shared scalar constants
+                elems = ir_h[j] * ir_w[j] * ir_c[j]
+                if not selu_consts:
+                    for _ in range(4):
+                        payload += _align(elem, 16) + 16
+                        nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
+                        names += nm + 12
+                        quant += 1
+                    selu_consts = True
+                x = out_t
+                gt = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, elems, False)
+                pos = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, elems * elem, False)
+                ex = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, elems * elem, False)
+                sb = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, elems * elem, False)
+                ng = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, elems * elem, False)
+                res = nt
+                nt = _t_new(nt, t_size, t_const, t_first, t_last, elems * elem, False)
+                names += 6 * (nm + 12)
+                quant += 6
+                _use(x, nops, t_first, t_last)
+                _use(gt, nops, t_first, t_last)
+                _use(x, nops + 1, t_first, t_last)
+                _use(pos, nops + 1, t_first, t_last)
+                _use(x, nops + 2, t_first, t_last)
+                _use(ex, nops + 2, t_first, t_last)
+                _use(ex, nops + 3, t_first, t_last)
+                _use(sb, nops + 3, t_first, t_last)
+                _use(sb, nops + 4, t_first, t_last)
+                _use(ng, nops + 4, t_first, t_last)
+                _use(gt, nops + 5, t_first, t_last)
+                _use(pos, nops + 5, t_first, t_last)
+                _use(ng, nops + 5, t_first, t_last)
+                _use(res, nops + 5, t_first, t_last)
+                tail_ops += (tail_table[T_GREATER] + 2 * tail_table[T_MUL] + tail_table[T_EXP]
+                             + tail_table[T_SUB] + tail_table[T_SELECT])
+                nops += 6
+                out_t = res
+                continue
             elems = ir_h[j] * ir_w[j] * ir_c[j]
             for q in range(nk):
                 kd = kinds[q]

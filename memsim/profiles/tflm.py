@@ -87,6 +87,7 @@ class TFLiteGraph:
     inputs: list[int] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
     per_channel: int = 0
+    selu_consts: bool = False
 
     def tensor(self, size: int, const: bool = False, name_len: int = 40, channels: int = 0) -> int:
         self.tensor_sizes.append(int(size))
@@ -141,6 +142,9 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             if act in ("relu", "relu6") and producer.op in _FUSABLE and readers[p] == 1 and readers[layer.inputs[0]] == 1:
                 out_of[j] = src[0]  # fused into the producer's op
                 g.tensor_names[src[0]] += len(layer.name) + nm
+                continue
+            if act == "selu":
+                out_of[j] = _lower_selu(g, src[0], prod(layer.shape), elem, nm, j)
                 continue
             cur = src[0]
             kinds = _ACT_OPS[act]
@@ -278,6 +282,30 @@ def tflite_structure(graph: Graph, dtype: str) -> TFLiteGraph:
         if kind in ("CONV_2D", "DEPTHWISE_CONV_2D") and g.tensor_channels[g.op_inputs[k][1]] > 1:
             g.per_channel += g.tensor_channels[g.op_inputs[k][1]]
     return g
+
+
+def _lower_selu(g: TFLiteGraph, x: int, elems: int, elem: int, nm: int, j: int) -> int:
+    """SELU as the converter writes it (measured): where(x > 0, scale*x, scale*alpha*(exp(x) - 1)).
+
+    Four scalar constants are shared by every SELU in the model.
+    """
+    if not g.selu_consts:
+        for _ in range(4):
+            g.tensor(4 if elem == 4 else 1, const=True, name_len=nm + 12, channels=1)
+        g.selu_consts = True
+    gt = g.tensor(elems, name_len=nm + 12, channels=1)
+    g.op("GREATER", [x], [gt], j)
+    pos = g.tensor(elems * elem, name_len=nm + 12, channels=1)
+    g.op("MUL", [x], [pos], j)
+    ex = g.tensor(elems * elem, name_len=nm + 12, channels=1)
+    g.op("EXP", [x], [ex], j)
+    sub = g.tensor(elems * elem, name_len=nm + 12, channels=1)
+    g.op("SUB", [ex], [sub], j)
+    neg = g.tensor(elems * elem, name_len=nm + 12, channels=1)
+    g.op("MUL", [sub], [neg], j)
+    out = g.tensor(elems * elem, name_len=nm + 12, channels=1)
+    g.op("SELECT_V2", [gt, pos, neg], [out], j)
+    return out
 
 
 def _sole_reader(layers, j: int, readers: list[int]):

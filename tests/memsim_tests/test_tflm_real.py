@@ -25,7 +25,10 @@ def _convert(spec, dtype):
         model = keras_from_spec(spec)
         randomise_weights(model)
         fb = convert(model, dtype)
-        CONVERSIONS[key] = (fb, measure(fb))
+        try:
+            CONVERSIONS[key] = (fb, measure(fb))
+        except RuntimeError:  # TFLM refuses the model (checked against memsim's verdict by the caller)
+            CONVERSIONS[key] = (fb, None)
     return CONVERSIONS[key]
 
 
@@ -43,6 +46,9 @@ def test_lowering_head_and_total_arena(name, dtype):
     graph = graph_from_spec(spec)
     prof = TFLMProfile()
     assert lower(graph, dtype).op_types == read_tflite(fb).op_types
+    assert (real is None) == bool(prof.check(graph, dtype))  # memsim predicts exactly which models TFLM refuses
+    if real is None:
+        return
     assert prof.activation_plan(graph, dtype).pool_bytes == real["head"]
     total = prof.activation_plan(graph, dtype).pool_bytes + prof.arena_tail(graph, dtype)
     assert abs(total - real["total"]) / real["total"] <= 0.05
