@@ -222,7 +222,7 @@ def _align(x, a):
 
 
 @njit(cache=True, nogil=True)
-def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, elem, io_in_pool,
+def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, elem, io_in_pool,
                 sizes, first, last, offsets):
     """X-CUBE-AI activation pool of a chain (see profiles/xcubeai.py). Returns (pool, io)."""
     # fused[j] = conv index for a pool j; member[j] = pool index for fused conv/act layers
@@ -232,7 +232,7 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, elem, io_in
         op = ir_op[p]
         if op == OP_MAXPOOL1D or op == OP_MAXPOOL2D or op == OP_AVGPOOL1D or op == OP_AVGPOOL2D:
             i = p - 1
-            while ir_op[i] == OP_ACT:
+            while ir_op[i] == OP_ACT and i > 0 and ir_slot[i] == ir_slot[i - 1]:  # only the conv's own activation
                 i -= 1
             if _is_conv(ir_op[i]):
                 fused[p] = i
@@ -270,9 +270,12 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, elem, io_in
             inpool[nb] = True
             nb += 1
     for j in range(1, n):
+        op = ir_op[j]
+        is_pool = op == OP_MAXPOOL1D or op == OP_MAXPOOL2D or op == OP_AVGPOOL1D or op == OP_AVGPOOL2D
+        step = j - 1 if (is_pool and fused[j] < 0) else j  # an unfused pool writes over its input
         bsrc = buf_of[j - 1]
-        if bsrc >= 0 and j > last[bsrc]:
-            last[bsrc] = j
+        if bsrc >= 0 and step > last[bsrc]:
+            last[bsrc] = step
         bj = buf_of[j]
         if bj >= 0 and j > last[bj]:
             last[bj] = j
@@ -724,7 +727,7 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
             else:
                 wbytes += 4 * (ir_wt[j] + ir_b[j])
         if profile == 0:
-            pool, io = _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, elem, io_in_pool,
+            pool, io = _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, elem, io_in_pool,
                                    sizes, first, last, offsets)
             model = wbytes
             rt_ram = runtime_ram

@@ -154,13 +154,13 @@ def _expand(spec: Mapping, op: str, type_name: str, where: str) -> list[tuple[st
             attrs["filters"] = _positive(spec, "filters", where)
             parts = [(op, attrs)]
         if act != "linear":
-            parts.append(("activation", {"activation": act}))
+            parts.append(("activation", {"activation": act, "argument": True}))
         return parts
     if op == "dense":
         parts = [("dense", {"units": _positive(spec, "units", where), "use_bias": bool(spec.get("use_bias", True))})]
         act = normalise_activation(spec.get("activation"), where)
         if act != "linear":
-            parts.append(("activation", {"activation": act}))
+            parts.append(("activation", {"activation": act, "argument": True}))
         return parts
     if op in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):
         rank = 1 if op.endswith("1d") else 2

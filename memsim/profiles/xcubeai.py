@@ -13,10 +13,20 @@ reports in the tests):
 * Element-wise activations, dropout, BatchNorm and reshape/flatten run in
   place when their input has no other reader. [documented for activations,
   inferred for the rest]
-* A convolution followed by a pooling layer (through in-place activations)
-  is fused into one "optimized_conv2d" layer: the full-size conv output is
-  never stored; a scratch of ``pool_h`` conv-output rows lives while it runs
-  (HAR baseline: 2 x 2 x 128 floats = 2,048 B, pool 25,600 B). [inferred]
+* A pooling layer (not fused, see below) writes its output over its input
+  when nobody else reads the input: the input dies as the pool starts, so
+  the two may share space (hengbote 8.1 and floatkyun 8.1: pool = input +
+  first conv output exactly). [inferred]
+* Convolutions whose output could safely overlap their input are NOT
+  modelled: several reports (longstudy 7.2, jingye 7.2, mayssajr E2.2) show
+  such overlaps, but not consistently across versions (bluemelony 9.0 does
+  not), so memsim errs on the safe, larger side there.
+* A convolution followed by a pooling layer, with at most its own activation
+  argument between them, is fused into one "optimized_conv2d" layer: the
+  full-size conv output is never stored; a scratch of ``pool_h`` conv-output
+  rows lives while it runs (HAR baseline: 2 x 2 x 128 floats = 2,048 B,
+  pool 25,600 B). A separate Activation layer (Keras) or Relu node (ONNX)
+  prevents the fusion (rich143 8.1, floatkyun 8.1). [inferred]
 * Flash = weights (memsim.metrics); runtime RAM and code come from the
   target catalogue. [documented figures]
 """
@@ -34,6 +44,11 @@ __all__ = ["XCubeAIProfile"]
 _IN_PLACE = frozenset({"activation", "dropout", "batch_norm", "flatten", "reshape"})
 _CONV = frozenset({"conv1d", "conv2d", "depthwise_conv2d"})
 _POOL = frozenset({"max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"})
+
+
+def _own_activation(layer) -> bool:
+    """An activation given as the conv's argument (Keras ``activation=``, TFLite fused), not a layer of its own."""
+    return bool(layer.attrs.get("argument") or layer.attrs.get("fused"))
 
 
 class XCubeAIProfile:
@@ -55,7 +70,7 @@ class XCubeAIProfile:
             if layer.op not in _POOL:
                 continue
             i = layer.inputs[0]
-            while graph.layers[i].op == "activation" and readers[i] == 1:
+            while graph.layers[i].op == "activation" and readers[i] == 1 and _own_activation(graph.layers[i]):
                 i = graph.layers[i].inputs[0]
             if graph.layers[i].op in _CONV and readers[i] == 1:
                 fused[p] = i
@@ -115,10 +130,11 @@ class XCubeAIProfile:
                 names.append(f"{conv.name}_scratch")
                 in_pool.append(True)
         for j, layer in enumerate(layers):
+            overlaps = layer.op in _POOL and j not in fused and readers[layer.inputs[0]] == 1
             for i in layer.inputs:
                 b = buffer_of[i]
-                if b >= 0 and j > last[b]:
-                    last[b] = j
+                if b >= 0 and j - overlaps > last[b]:
+                    last[b] = j - overlaps
             b = buffer_of[j]
             if b >= 0 and j > last[b]:
                 last[b] = j
