@@ -16,20 +16,25 @@ __all__ = ["greedy_plan_kernel", "peak_kernel"]
 def greedy_plan_kernel(sizes, first, last, alignment, offsets):
     """TFLM's greedy planner (see memsim.planners). Fills ``offsets``; returns the peak."""
     n = sizes.shape[0]
+    return _greedy(sizes, first, last, alignment, offsets, np.empty(n, np.int64), np.empty(n, np.int64),
+                   np.empty(n, np.int64))
+
+
+@njit(cache=True, nogil=True)
+def _greedy(sizes, first, last, alignment, offsets, aligned, order, placed):
+    """The planner on caller-owned scratch arrays (no allocation: the batch loop calls it per configuration)."""
+    n = sizes.shape[0]
     if n == 0:
         return 0
-    aligned = np.empty(n, np.int64)
     for i in range(n):
         aligned[i] = (sizes[i] + alignment - 1) // alignment * alignment
     # stable descending order by insertion sort
-    order = np.empty(n, np.int64)
     for i in range(n):
         j = i
         while j > 0 and aligned[order[j - 1]] < aligned[i]:
             order[j] = order[j - 1]
             j -= 1
         order[j] = i
-    placed = np.empty(n, np.int64)
     n_placed = 0
     peak = 0
     for oi in range(n):
@@ -223,11 +228,13 @@ def _align(x, a):
 
 @njit(cache=True, nogil=True)
 def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, elem, io_in_pool,
-                sizes, first, last, offsets):
+                sizes, first, last, offsets, fused, member, buf_of, inpool, scratch):
     """X-CUBE-AI activation pool of a chain (see profiles/xcubeai.py). Returns (pool, io)."""
     # fused[j] = conv index for a pool j; member[j] = pool index for fused conv/act layers
-    fused = np.full(n, -1, np.int64)
-    member = np.full(n, -1, np.int64)
+    for j in range(n):
+        fused[j] = -1
+        member[j] = -1
+        buf_of[j] = -1
     for p in range(n):
         op = ir_op[p]
         if op == OP_MAXPOOL1D or op == OP_MAXPOOL2D or op == OP_AVGPOOL1D or op == OP_AVGPOOL2D:
@@ -238,8 +245,6 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, el
                 fused[p] = i
                 for m in range(i, p):
                     member[m] = p
-    buf_of = np.full(n, -1, np.int64)
-    inpool = np.zeros(2 * n + 2, np.bool_)
     nb = 0
     io = 0
     for j in range(n):
@@ -287,7 +292,7 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, el
         if inpool[k]:
             sizes[m], first[m], last[m] = sizes[k], first[k], last[k]
             m += 1
-    pool = greedy_plan_kernel(sizes[:m], first[:m], last[:m], 4, offsets[:m])
+    pool = _greedy(sizes[:m], first[:m], last[:m], 4, offsets[:m], scratch[0, :m], scratch[1, :m], scratch[2, :m])
     return pool, io
 
 
@@ -674,16 +679,21 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
     ir_aux = np.empty(m, np.int64)
     ir_slot = np.empty(m, np.int64)
     ir_folded = np.empty(m, np.int64)
-    sizes = np.empty(2 * m + 2, np.int64)
-    first = np.empty(2 * m + 2, np.int64)
-    last = np.empty(2 * m + 2, np.int64)
-    offsets = np.empty(2 * m + 2, np.int64)
     tcap = 12 * m + 4
+    sizes = np.empty(tcap, np.int64)
+    first = np.empty(tcap, np.int64)
+    last = np.empty(tcap, np.int64)
+    offsets = np.empty(tcap, np.int64)
     t_size = np.empty(tcap, np.int64)
     t_const = np.empty(tcap, np.bool_)
     t_first = np.empty(tcap, np.int64)
     t_last = np.empty(tcap, np.int64)
     kinds = np.empty(8, np.int64)
+    fused = np.empty(m, np.int64)
+    member = np.empty(m, np.int64)
+    buf_of = np.empty(m, np.int64)
+    inpool = np.empty(2 * m + 2, np.bool_)
+    scratch = np.empty((3, max(tcap, 2 * m + 2)), np.int64)
     elem = 1 if int8 else 4
     for i in range(nconf):
         n = _build_ir(ops[i], prm[i], in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b,
@@ -728,7 +738,7 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
                 wbytes += 4 * (ir_wt[j] + ir_b[j])
         if profile == 0:
             pool, io = _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, elem, io_in_pool,
-                                   sizes, first, last, offsets)
+                                   sizes, first, last, offsets, fused, member, buf_of, inpool, scratch)
             model = wbytes
             rt_ram = runtime_ram
             ram = pool + (0 if io_in_pool else io) + rt_ram
@@ -741,7 +751,8 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
                 if not t_const[t] and t_first[t] >= 0:
                     sizes[k], first[k], last[k] = t_size[t], t_first[t], t_last[t]
                     k += 1
-            pool = greedy_plan_kernel(sizes[:k], first[:k], last[:k], 16, offsets[:k])
+            pool = _greedy(sizes[:k], first[:k], last[:k], 16, offsets[:k], scratch[0, :k], scratch[1, :k],
+                           scratch[2, :k])
             tail = (tail_consts[0] + tail_consts[1] * nt + tail_consts[2] * nops
                     + tail_consts[3 + int8] * 2 + tail_ops + (tail_consts[5] * per_channel if int8 else 0))
             tail = _align(tail, 16)
