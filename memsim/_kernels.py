@@ -296,13 +296,37 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, el
     return pool, io
 
 
+# Counters of the TFLM lowering, kept in one small array so helpers can update them.
+S_NT, S_NOPS, S_NAMES, S_QUANT, S_PAYLOAD, S_TAIL, S_PERCH = range(7)
+
+
 @njit(cache=True, nogil=True)
-def _t_new(nt, t_size, t_const, t_first, t_last, size, const):
-    t_size[nt] = size
-    t_const[nt] = const
-    t_first[nt] = -1
-    t_last[nt] = -1
-    return nt + 1
+def _const(st, t_size, t_const, t_first, t_last, nbytes, name, quant):
+    """A constant tensor of ``nbytes`` (stored 16-byte aligned in the flatbuffer)."""
+    t = st[S_NT]
+    t_size[t] = 0
+    t_const[t] = True
+    t_first[t] = -1
+    t_last[t] = -1
+    st[S_NT] += 1
+    st[S_PAYLOAD] += _align(nbytes, 16) + 16
+    st[S_NAMES] += name
+    st[S_QUANT] += quant
+    return t
+
+
+@njit(cache=True, nogil=True)
+def _data(st, t_size, t_const, t_first, t_last, nbytes, name, quant):
+    """A non-constant tensor (an arena buffer) of ``nbytes``."""
+    t = st[S_NT]
+    t_size[t] = nbytes
+    t_const[t] = False
+    t_first[t] = -1
+    t_last[t] = -1
+    st[S_NT] += 1
+    st[S_NAMES] += name
+    st[S_QUANT] += quant
+    return t
 
 
 @njit(cache=True, nogil=True)
@@ -314,36 +338,67 @@ def _use(t, k, t_first, t_last):
 
 
 @njit(cache=True, nogil=True)
+def _op(st, tail_table, t_first, t_last, kind, a, b, c, out):
+    """One op at the next step reading data tensors a, b, c (-1 for none) and writing ``out``."""
+    k = st[S_NOPS]
+    if a >= 0:
+        _use(a, k, t_first, t_last)
+    if b >= 0:
+        _use(b, k, t_first, t_last)
+    if c >= 0:
+        _use(c, k, t_first, t_last)
+    _use(out, k, t_first, t_last)
+    st[S_TAIL] += tail_table[kind]
+    st[S_NOPS] += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _act_kinds(a, int8, kinds):
+    """TFLite ops of a standalone activation (not SELU); fills ``kinds`` and returns how many."""
+    if a == ACT_ELU and int8:
+        kinds[0], kinds[1], kinds[2] = T_DEQUANT, T_ELU, T_QUANT
+        return 3
+    if a == ACT_RELU:
+        kinds[0] = T_RELU
+    elif a == ACT_RELU6:
+        kinds[0] = T_RELU6
+    elif a == ACT_TANH:
+        kinds[0] = T_TANH
+    elif a == ACT_SIGMOID:
+        kinds[0] = T_LOGISTIC
+    elif a == ACT_LEAKY:
+        kinds[0] = T_LEAKY
+    elif a == ACT_SOFTMAX:
+        kinds[0] = T_SOFTMAX
+    else:
+        kinds[0] = T_ELU
+    return 1
+
+
+@njit(cache=True, nogil=True)
 def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded, int8, elem,
-          slot_name, graph_name, input_name, act_name, tail_table, t_size, t_const, t_first, t_last, kinds):
-    """TFLM lowering of a chain (see profiles/tflm.py). Returns (head, tail, flatbuffer, io)."""
+          slot_name, graph_name, input_name, act_name, tail_table, t_size, t_const, t_first, t_last, kinds, st):
+    """TFLM lowering of a chain (see profiles/tflm.py); counters end up in ``st``. Returns io bytes."""
     base = graph_name + 1
-    nt = 0
-    nops = 0
-    names = 0
-    quant = 0
-    per_channel = 0
-    tail_ops = 0
-    payload = 0
-    out_t = -1
-    deferred = -1  # conv1d layer whose closing RESHAPE waits for a following BN
+    for q in range(7):
+        st[q] = 0
+    deferred = False  # a Conv1D's closing RESHAPE waits for a following kept BN
     selu_consts = False
-    nt = _t_new(nt, t_size, t_const, t_first, t_last, ir_h[0] * ir_w[0] * ir_c[0] * elem, False)
-    names += input_name + 24
-    quant += 1
+    x = _data(st, t_size, t_const, t_first, t_last, ir_h[0] * ir_w[0] * ir_c[0] * elem, input_name + 24, 1)
     t_first[0] = 0
     t_last[0] = 0
-    in_t = 0
-    out_t = 0
+    in_t = x
     for j in range(1, n):
         op = ir_op[j]
         s = ir_slot[j]
         lname = slot_name[s]
-        if op == OP_ACT and (j == 0 or ir_slot[j - 1] == s) and ir_op[j - 1] != OP_ACT and \
-                ir_op[j - 1] != OP_INPUT:
+        if op == OP_ACT and ir_slot[j - 1] == s and ir_op[j - 1] != OP_ACT and ir_op[j - 1] != OP_INPUT:
             lname = slot_name[s] + 1 + act_name[ir_act[j]]  # activation argument: "<layer>_<act>"
         nm = base + lname
-        size = ir_h[j] * ir_w[j] * ir_c[j] * elem
+        elems = ir_h[j] * ir_w[j] * ir_c[j]
+        size = elems * elem
+        in_size = ir_h[j - 1] * ir_w[j - 1] * ir_c[j - 1] * elem
         if op == OP_DROPOUT or (op == OP_BN and ir_folded[j]):
             continue
         if op == OP_ACT:
@@ -354,305 +409,109 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
             while ir_op[p] == OP_DROPOUT or (ir_op[p] == OP_BN and ir_folded[p]):
                 p -= 1
             if (a == ACT_RELU or a == ACT_RELU6) and (_is_conv(ir_op[p]) or ir_op[p] == OP_DENSE):
-                names += lname + nm
+                st[S_NAMES] += lname + nm  # fused into the producer: only its name grows
                 continue
-            nk = 0
-            if a == ACT_RELU:
-                kinds[0] = T_RELU
-                nk = 1
-            elif a == ACT_RELU6:
-                kinds[0] = T_RELU6
-                nk = 1
-            elif a == ACT_TANH:
-                kinds[0] = T_TANH
-                nk = 1
-            elif a == ACT_SIGMOID:
-                kinds[0] = T_LOGISTIC
-                nk = 1
-            elif a == ACT_LEAKY:
-                kinds[0] = T_LEAKY
-                nk = 1
-            elif a == ACT_SOFTMAX:
-                kinds[0] = T_SOFTMAX
-                nk = 1
-            elif a == ACT_ELU:
-                if int8:
-                    kinds[0], kinds[1], kinds[2] = T_DEQUANT, T_ELU, T_QUANT
-                    nk = 3
-                else:
-                    kinds[0] = T_ELU
-                    nk = 1
-            else:  # selu: where(x > 0, s*x, s*a*(exp(x) - 1)), four shared scalar constants
-                elems = ir_h[j] * ir_w[j] * ir_c[j]
+            if a == ACT_SELU:  # where(x > 0, s*x, s*a*(exp(x) - 1)), four shared scalar constants
                 if not selu_consts:
                     for _ in range(4):
-                        payload += _align(elem, 16) + 16
-                        nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
-                        names += nm + 12
-                        quant += 1
+                        _const(st, t_size, t_const, t_first, t_last, elem, nm + 12, 1)
                     selu_consts = True
-                x = out_t
-                gt = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, elems, False)
-                pos = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, elems * elem, False)
-                ex = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, elems * elem, False)
-                sb = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, elems * elem, False)
-                ng = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, elems * elem, False)
-                res = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, elems * elem, False)
-                names += 6 * (nm + 12)
-                quant += 6
-                _use(x, nops, t_first, t_last)
-                _use(gt, nops, t_first, t_last)
-                _use(x, nops + 1, t_first, t_last)
-                _use(pos, nops + 1, t_first, t_last)
-                _use(x, nops + 2, t_first, t_last)
-                _use(ex, nops + 2, t_first, t_last)
-                _use(ex, nops + 3, t_first, t_last)
-                _use(sb, nops + 3, t_first, t_last)
-                _use(sb, nops + 4, t_first, t_last)
-                _use(ng, nops + 4, t_first, t_last)
-                _use(gt, nops + 5, t_first, t_last)
-                _use(pos, nops + 5, t_first, t_last)
-                _use(ng, nops + 5, t_first, t_last)
-                _use(res, nops + 5, t_first, t_last)
-                tail_ops += (tail_table[T_GREATER] + 2 * tail_table[T_MUL] + tail_table[T_EXP]
-                             + tail_table[T_SUB] + tail_table[T_SELECT])
-                nops += 6
-                out_t = res
+                gt = _op(st, tail_table, t_first, t_last, T_GREATER, x, -1, -1,
+                         _data(st, t_size, t_const, t_first, t_last, elems, nm + 12, 1))
+                pos = _op(st, tail_table, t_first, t_last, T_MUL, x, -1, -1,
+                          _data(st, t_size, t_const, t_first, t_last, size, nm + 12, 1))
+                ex = _op(st, tail_table, t_first, t_last, T_EXP, x, -1, -1,
+                         _data(st, t_size, t_const, t_first, t_last, size, nm + 12, 1))
+                sb = _op(st, tail_table, t_first, t_last, T_SUB, ex, -1, -1,
+                         _data(st, t_size, t_const, t_first, t_last, size, nm + 12, 1))
+                ng = _op(st, tail_table, t_first, t_last, T_MUL, sb, -1, -1,
+                         _data(st, t_size, t_const, t_first, t_last, size, nm + 12, 1))
+                x = _op(st, tail_table, t_first, t_last, T_SELECT, gt, pos, ng,
+                        _data(st, t_size, t_const, t_first, t_last, size, nm + 12, 1))
                 continue
-            elems = ir_h[j] * ir_w[j] * ir_c[j]
+            nk = _act_kinds(a, int8, kinds)
             for q in range(nk):
                 kd = kinds[q]
-                if kd == T_GREATER:
-                    sz = elems
-                elif (int8 and kd == T_ELU) or kd == T_DEQUANT:
-                    sz = elems * 4
-                else:
-                    sz = elems * elem
-                t = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, sz, False)
-                names += nm + 12
-                quant += 1
-                _use(out_t, nops, t_first, t_last)
-                _use(t, nops, t_first, t_last)
-                tail_ops += tail_table[kd]
-                nops += 1
-                out_t = t
+                wide = kd == T_DEQUANT or (int8 and kd == T_ELU)
+                x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
+                        _data(st, t_size, t_const, t_first, t_last, elems * 4 if wide else size, nm + 12, 1))
             continue
         if _is_conv(op) or op == OP_DENSE:
             co = ir_c[j]
-            payload += _align(ir_wt[j] * (1 if int8 else 4), 16) + 16
-            nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
-            names += nm + 12
-            quant += co
-            payload += _align(co * 4, 16) + 16
-            nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
-            names += nm + 16
-            quant += co
+            _const(st, t_size, t_const, t_first, t_last, ir_wt[j] * elem, nm + 12, co)
+            _const(st, t_size, t_const, t_first, t_last, co * 4, nm + 16, co)
             if int8:
-                per_channel += co
+                st[S_PERCH] += co
             kd = T_CONV if (op == OP_CONV2D or op == OP_CONV1D) else (T_DW if op == OP_DWCONV2D else T_FC)
-            if op == OP_CONV1D:
-                payload += _align(4, 16) + 16
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
-                names += nm + 30
-                ex = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, ir_h[j - 1] * ir_w[j - 1] * ir_c[j - 1] * elem, False)
-                names += nm + 24
-                quant += 1
-                _use(out_t, nops, t_first, t_last)
-                _use(ex, nops, t_first, t_last)
-                tail_ops += tail_table[T_EXPAND]
-                nops += 1
-                co_t = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
-                names += 2 * nm + 40
-                quant += 1
-                _use(ex, nops, t_first, t_last)
-                _use(co_t, nops, t_first, t_last)
-                tail_ops += tail_table[kd]
-                nops += 1
-                out_t = co_t
-                # defer the closing RESHAPE if a kept BN follows (through relu/relu6/linear/dropout)
-                q = j + 1
-                while q < n and (ir_op[q] == OP_DROPOUT or (ir_op[q] == OP_ACT and (
-                        ir_act[q] == ACT_RELU or ir_act[q] == ACT_RELU6 or ir_act[q] == ACT_LINEAR))):
-                    q += 1
-                if q < n and ir_op[q] == OP_BN and not ir_folded[q]:
-                    deferred = j
-                else:
-                    payload += _align(12, 16) + 16
-                    nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
-                    names += nm + 30
-                    r = nt
-                    nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
-                    names += 2 * nm + 40
-                    quant += 1
-                    _use(out_t, nops, t_first, t_last)
-                    _use(r, nops, t_first, t_last)
-                    tail_ops += tail_table[T_RESHAPE]
-                    nops += 1
-                    out_t = r
+            if op != OP_CONV1D:
+                x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
+                        _data(st, t_size, t_const, t_first, t_last, size, nm + 16, 1))
+                continue
+            _const(st, t_size, t_const, t_first, t_last, 4, nm + 30, 0)
+            x = _op(st, tail_table, t_first, t_last, T_EXPAND, x, -1, -1,
+                    _data(st, t_size, t_const, t_first, t_last, in_size, nm + 24, 1))
+            x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
+                    _data(st, t_size, t_const, t_first, t_last, size, 2 * nm + 40, 1))
+            q = j + 1  # defer the closing RESHAPE if a kept BN follows (through relu/relu6/linear/dropout)
+            while q < n and (ir_op[q] == OP_DROPOUT or (ir_op[q] == OP_ACT and (
+                    ir_act[q] == ACT_RELU or ir_act[q] == ACT_RELU6 or ir_act[q] == ACT_LINEAR))):
+                q += 1
+            if q < n and ir_op[q] == OP_BN and not ir_folded[q]:
+                deferred = True
             else:
-                t = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
-                names += nm + 16
-                quant += 1
-                _use(out_t, nops, t_first, t_last)
-                _use(t, nops, t_first, t_last)
-                tail_ops += tail_table[kd]
-                nops += 1
-                out_t = t
+                _const(st, t_size, t_const, t_first, t_last, 12, nm + 30, 0)
+                x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x, -1, -1,
+                        _data(st, t_size, t_const, t_first, t_last, size, 2 * nm + 40, 1))
             continue
         if op == OP_MAXPOOL1D or op == OP_MAXPOOL2D or op == OP_AVGPOOL1D or op == OP_AVGPOOL2D:
             kd = T_MAXPOOL if (op == OP_MAXPOOL1D or op == OP_MAXPOOL2D) else T_AVGPOOL
-            if op == OP_MAXPOOL1D or op == OP_AVGPOOL1D:
-                payload += _align(4, 16) + 16
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
-                names += nm + 30
-                ex = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, ir_h[j - 1] * ir_w[j - 1] * ir_c[j - 1] * elem, False)
-                names += nm + 24
-                quant += 1
-                _use(out_t, nops, t_first, t_last)
-                _use(ex, nops, t_first, t_last)
-                tail_ops += tail_table[T_EXPAND]
-                nops += 1
-                pl = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
-                names += nm + 12
-                quant += 1
-                _use(ex, nops, t_first, t_last)
-                _use(pl, nops, t_first, t_last)
-                tail_ops += tail_table[kd]
-                nops += 1
-                payload += _align(12, 16) + 16
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
-                names += nm + 20
-                r = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
-                names += nm + 20
-                quant += 1
-                _use(pl, nops, t_first, t_last)
-                _use(r, nops, t_first, t_last)
-                tail_ops += tail_table[T_RESHAPE]
-                nops += 1
-                out_t = r
-            else:
-                t = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
-                names += nm + 12
-                quant += 1
-                _use(out_t, nops, t_first, t_last)
-                _use(t, nops, t_first, t_last)
-                tail_ops += tail_table[kd]
-                nops += 1
-                out_t = t
+            if op == OP_MAXPOOL2D or op == OP_AVGPOOL2D:
+                x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
+                        _data(st, t_size, t_const, t_first, t_last, size, nm + 12, 1))
+                continue
+            _const(st, t_size, t_const, t_first, t_last, 4, nm + 30, 0)
+            x = _op(st, tail_table, t_first, t_last, T_EXPAND, x, -1, -1,
+                    _data(st, t_size, t_const, t_first, t_last, in_size, nm + 24, 1))
+            x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
+                    _data(st, t_size, t_const, t_first, t_last, size, nm + 12, 1))
+            _const(st, t_size, t_const, t_first, t_last, 12, nm + 20, 0)
+            x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x, -1, -1,
+                    _data(st, t_size, t_const, t_first, t_last, size, nm + 20, 1))
             continue
         if op == OP_FLATTEN:
-            rank_in = ir_rank[j - 1] + 1
-            sh = nt
-            nt = _t_new(nt, t_size, t_const, t_first, t_last, 4 * rank_in, False)
-            names += nm + 8
-            _use(out_t, nops, t_first, t_last)
-            _use(sh, nops, t_first, t_last)
-            tail_ops += tail_table[T_SHAPE]
-            nops += 1
-            for _ in range(2):
-                payload += _align(4, 16) + 16
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
-                names += nm + 24
-            sc = nt
-            nt = _t_new(nt, t_size, t_const, t_first, t_last, 4, False)
-            names += nm + 16
-            _use(sh, nops, t_first, t_last)
-            _use(sc, nops, t_first, t_last)
-            tail_ops += tail_table[T_SLICE]
-            nops += 1
-            payload += _align(4, 16) + 16
-            nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
-            names += nm + 20
-            pk = nt
-            nt = _t_new(nt, t_size, t_const, t_first, t_last, 8, False)
-            names += nm + 16
-            _use(sc, nops, t_first, t_last)
-            _use(pk, nops, t_first, t_last)
-            tail_ops += tail_table[T_PACK]
-            nops += 1
-            r = nt
-            nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
-            names += nm + 10
-            quant += 1
-            _use(out_t, nops, t_first, t_last)
-            _use(pk, nops, t_first, t_last)
-            _use(r, nops, t_first, t_last)
-            tail_ops += tail_table[T_RESHAPE]
-            nops += 1
-            out_t = r
+            sh = _op(st, tail_table, t_first, t_last, T_SHAPE, x, -1, -1,
+                     _data(st, t_size, t_const, t_first, t_last, 4 * (ir_rank[j - 1] + 1), nm + 8, 0))
+            _const(st, t_size, t_const, t_first, t_last, 4, nm + 24, 0)
+            _const(st, t_size, t_const, t_first, t_last, 4, nm + 24, 0)
+            sc = _op(st, tail_table, t_first, t_last, T_SLICE, sh, -1, -1,
+                     _data(st, t_size, t_const, t_first, t_last, 4, nm + 16, 0))
+            _const(st, t_size, t_const, t_first, t_last, 4, nm + 20, 0)
+            pk = _op(st, tail_table, t_first, t_last, T_PACK, sc, -1, -1,
+                     _data(st, t_size, t_const, t_first, t_last, 8, nm + 16, 0))
+            x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x, pk, -1,
+                    _data(st, t_size, t_const, t_first, t_last, size, nm + 10, 1))
             continue
         if op == OP_GAP or op == OP_GMP:
-            payload += _align(4 * (ir_rank[j - 1] - 1), 16) + 16
-            nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
-            names += nm + 24
-            t = nt
-            nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
-            names += nm + 8
-            quant += 1
-            _use(out_t, nops, t_first, t_last)
-            _use(t, nops, t_first, t_last)
-            tail_ops += tail_table[T_MEAN if op == OP_GAP else T_RMAX]
-            nops += 1
-            out_t = t
+            _const(st, t_size, t_const, t_first, t_last, 4 * (ir_rank[j - 1] - 1), nm + 24, 0)
+            x = _op(st, tail_table, t_first, t_last, T_MEAN if op == OP_GAP else T_RMAX, x, -1, -1,
+                    _data(st, t_size, t_const, t_first, t_last, size, nm + 8, 1))
             continue
         if op == OP_BN:
-            c = ir_c[j]
-            for _ in range(2):
-                payload += _align(c * elem, 16) + 16
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
-                names += nm + 16
-                quant += 1
-            mid = nt
-            nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
-            names += nm + 16
-            quant += 1
-            _use(out_t, nops, t_first, t_last)
-            _use(mid, nops, t_first, t_last)
-            tail_ops += tail_table[T_MUL]
-            nops += 1
-            t = nt
-            nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
-            names += nm + 16
-            quant += 1
-            _use(mid, nops, t_first, t_last)
-            _use(t, nops, t_first, t_last)
-            tail_ops += tail_table[T_ADD]
-            nops += 1
-            out_t = t
-            if deferred >= 0:
-                payload += _align(12, 16) + 16
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, 0, True)
-                names += nm + 30
-                r = nt
-                nt = _t_new(nt, t_size, t_const, t_first, t_last, size, False)
-                names += 2 * nm + 40
-                quant += 1
-                _use(out_t, nops, t_first, t_last)
-                _use(r, nops, t_first, t_last)
-                tail_ops += tail_table[T_RESHAPE]
-                nops += 1
-                out_t = r
-                deferred = -1
+            _const(st, t_size, t_const, t_first, t_last, ir_c[j] * elem, nm + 16, 1)
+            _const(st, t_size, t_const, t_first, t_last, ir_c[j] * elem, nm + 16, 1)
+            x = _op(st, tail_table, t_first, t_last, T_MUL, x, -1, -1,
+                    _data(st, t_size, t_const, t_first, t_last, size, nm + 16, 1))
+            x = _op(st, tail_table, t_first, t_last, T_ADD, x, -1, -1,
+                    _data(st, t_size, t_const, t_first, t_last, size, nm + 16, 1))
+            if deferred:
+                _const(st, t_size, t_const, t_first, t_last, 12, nm + 30, 0)
+                x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x, -1, -1,
+                        _data(st, t_size, t_const, t_first, t_last, size, 2 * nm + 40, 1))
+                deferred = False
             continue
-    if nops > 0:
-        if out_t >= 0 and nops - 1 > t_last[out_t]:
-            t_last[out_t] = nops - 1
-    io = t_size[in_t] + t_size[out_t]
-    return nt, nops, names, quant, per_channel, tail_ops, payload, io
+    if st[S_NOPS] > 0 and st[S_NOPS] - 1 > t_last[x]:
+        t_last[x] = st[S_NOPS] - 1  # the output lives to the end
+    return t_size[in_t] + t_size[x]
 
 
 @njit(cache=True, nogil=True)
@@ -689,6 +548,7 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
     t_first = np.empty(tcap, np.int64)
     t_last = np.empty(tcap, np.int64)
     kinds = np.empty(8, np.int64)
+    st = np.empty(7, np.int64)
     fused = np.empty(m, np.int64)
     member = np.empty(m, np.int64)
     buf_of = np.empty(m, np.int64)
@@ -743,9 +603,11 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
             rt_ram = runtime_ram
             ram = pool + (0 if io_in_pool else io) + rt_ram
         else:
-            nt, nops, names, quant, per_channel, tail_ops, payload, io = _tflm(
-                n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded, int8, elem,
-                slot_name, graph_name, input_name, act_name, tail_table, t_size, t_const, t_first, t_last, kinds)
+            io = _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded, int8, elem,
+                       slot_name, graph_name, input_name, act_name, tail_table, t_size, t_const, t_first, t_last,
+                       kinds, st)
+            nt, nops, names, quant = st[S_NT], st[S_NOPS], st[S_NAMES], st[S_QUANT]
+            per_channel, tail_ops, payload = st[S_PERCH], st[S_TAIL], st[S_PAYLOAD]
             k = 0
             for t in range(nt):
                 if not t_const[t] and t_first[t] >= 0:
