@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["greedy_plan_kernel", "peak_kernel"]
+__all__ = ["greedy_plan_kernel", "batch_kernel", "RESULT_FIELDS"]
 
 
 @njit(cache=True, nogil=True)
@@ -60,13 +60,6 @@ def _greedy(sizes, first, last, alignment, offsets, aligned, order, placed):
         if candidate + aligned[i] > peak:
             peak = candidate + aligned[i]
     return peak
-
-
-@njit(cache=True, nogil=True)
-def peak_kernel(sizes, first, last, alignment):
-    """Greedy peak without returning offsets."""
-    offsets = np.empty(sizes.shape[0], np.int64)
-    return greedy_plan_kernel(sizes, first, last, alignment, offsets)
 
 
 # ---------------------------------------------------------------------------

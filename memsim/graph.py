@@ -12,13 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import prod
 
-__all__ = ["Layer", "Graph", "ELEMENTWISE_OPS", "VIEW_OPS", "WEIGHTED_OPS"]
-
-# Ops whose output could overwrite their input (same shape, one input).
-ELEMENTWISE_OPS = frozenset({"activation", "dropout", "batch_norm"})
-# Ops that only reinterpret their input's shape.
-VIEW_OPS = frozenset({"flatten", "reshape"})
-WEIGHTED_OPS = frozenset({"conv1d", "conv2d", "depthwise_conv2d", "dense", "batch_norm"})
+__all__ = ["Layer", "Graph"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,26 +88,3 @@ class Graph:
     @property
     def params(self) -> int:
         return sum(layer.params for layer in self.layers)
-
-    def consumers(self) -> list[list[int]]:
-        """For each layer, the indices of the layers that read its output."""
-        result: list[list[int]] = [[] for _ in self.layers]
-        for j, layer in enumerate(self.layers):
-            for i in layer.inputs:
-                result[i].append(j)
-        return result
-
-    def last_use(self) -> list[int]:
-        """For each tensor, the index of the last layer that reads it.
-
-        Graph outputs live to the end; a tensor nobody reads dies at birth.
-        """
-        end = len(self.layers) - 1
-        last = list(range(len(self.layers)))
-        for j, layer in enumerate(self.layers):
-            for i in layer.inputs:
-                if j > last[i]:
-                    last[i] = j
-        for o in self.outputs:
-            last[o] = end
-        return last

@@ -19,6 +19,7 @@ from flatbuffers.table import Table
 
 from memsim._errors import ModelFileError, UnsupportedLayerError
 from memsim.graph import Graph, Layer
+from memsim.ops import ACTIVATION_MACC
 
 __all__ = ["TFLiteModel", "read_tflite", "graph_from_tflite", "OPERATOR_NAMES"]
 
@@ -278,8 +279,6 @@ def graph_from_tflite(source: "bytes | str | Path | TFLiteModel", name: str | No
         elif mapped == "activation":
             act = _ACT_OF_OP.get(kind, "relu")
             attrs = {"activation": act}
-            from memsim.ops import ACTIVATION_MACC
-
             macc = prod(shape) * (ACTIVATION_MACC[act] if kind in _ACT_OF_OP else 1)
         elif kind == "ADD":
             macc = prod(shape)

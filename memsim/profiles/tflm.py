@@ -272,15 +272,11 @@ def tflite_structure(graph: Graph, dtype: str) -> TFLiteGraph:
         outputs=list(model.outputs),
     )
     # map each op to the IR layer built from it (tflite front-end: one layer per op, fused activations after)
-    k = 0
-    for j, layer in enumerate(graph.layers):
-        if layer.op == "input" or layer.attrs.get("fused"):
-            continue
-        g.op_layer.append(j)
-        k += 1
-    for k, kind in enumerate(g.op_types):
-        if kind in ("CONV_2D", "DEPTHWISE_CONV_2D") and g.tensor_channels[g.op_inputs[k][1]] > 1:
-            g.per_channel += g.tensor_channels[g.op_inputs[k][1]]
+    g.op_layer = [j for j, layer in enumerate(graph.layers) if layer.op != "input" and not layer.attrs.get("fused")]
+    if dtype == "int8":  # per output channel multipliers, as in lower()
+        for k, kind in enumerate(g.op_types):
+            if kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+                g.per_channel += model.tensor_shapes[g.op_outputs[k][0]][-1]
     return g
 
 

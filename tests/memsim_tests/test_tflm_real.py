@@ -66,17 +66,25 @@ def test_flatbuffer_size_within_two_percent(name, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "int8"])
-def test_tflite_front_end_plans_the_real_arena_head(dtype, tmp_path):
-    spec = next(s for s in _corpus() if s["name"] == "dscnn2d")
+@pytest.mark.parametrize("name", [s["name"] for s in __import__("corpus").CORPUS])
+def test_tflite_front_end_plans_the_real_arena(name, dtype, tmp_path):
+    spec = next(s for s in _corpus() if s["name"] == name)
     fb, real = _convert(spec, dtype)
     path = tmp_path / "m.tflite"
     path.write_bytes(fb)
     fp = memsim.footprint(path, runtime="tflm", dtype=dtype, target="stm32l476rg")
+    assert bool(fp.unsupported) == (real is None)
+    if real is None:
+        return
     assert fp.activations_bytes == real["head"]
     assert fp.model_bytes == len(fb)
-    # the converter gives SeparableConv2D's depthwise half a (zero) bias: 32 more params and MACC in the file
-    assert 0 <= fp.macc - memsim.footprint(spec).macc <= 32
-    assert abs(fp.activations_bytes + fp.runtime_ram_bytes - real["total"]) / real["total"] <= 0.08
+    assert abs(fp.activations_bytes + fp.runtime_ram_bytes - real["total"]) / real["total"] <= 0.05
+    # MACC from the file's own ops and shapes. Where an activation is several ops in the file (SELU: six;
+    # int8 ELU: DEQUANTIZE, ELU, QUANTIZE) each counts, so compare only where activations map one to one.
+    # The converter also gives SeparableConv2D's depthwise half a (zero) bias: a few more MACC.
+    if name not in ("har_selu", "leaky_elu"):
+        spec_macc = memsim.footprint(spec).macc
+        assert 0 <= fp.macc - spec_macc <= 0.02 * spec_macc
 
 
 def test_ir_from_keras_equals_ir_from_spec_on_the_corpus():
