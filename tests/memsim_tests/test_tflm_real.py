@@ -123,3 +123,30 @@ def test_int8_selu_is_flagged_and_really_fails_in_tflm():
     randomise_weights(model)
     with pytest.raises(RuntimeError):
         measure(convert(model, "int8"))
+
+
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(st.sampled_from([8, 16, 32, 64]), st.sampled_from([1, 2]), st.sampled_from([1, 2]),
+       st.sampled_from([8, 32, 128, 256]), st.sampled_from(["relu", "tanh", "sigmoid", "selu"]),
+       st.sampled_from(["relu", "tanh", "sigmoid"]))
+def test_unseen_har_networks_against_real_tflm(filters, kernel, pool, units, conv_act, dense_act):
+    """Networks outside the calibration corpus: flatbuffer within 2 %, arena within 5 %, refusals predicted."""
+    from toolchain import convert, measure, randomise_weights
+
+    from memsim.frontends.keras import keras_from_spec
+
+    spec = {"name": "har", "layers": har_template(filters=filters, kernel=kernel, pool=pool, units=units,
+                                                  conv_act=conv_act, dense_act=dense_act)}
+    model = keras_from_spec(spec)
+    randomise_weights(model)
+    for dtype in ("float32", "int8"):
+        fb = convert(model, dtype)
+        fp = memsim.footprint(spec, runtime="tflm", dtype=dtype)
+        if fp.unsupported:
+            with pytest.raises(RuntimeError):
+                measure(fb)
+            continue
+        real = measure(fb)
+        assert abs(fp.model_bytes - len(fb)) / len(fb) <= 0.02
+        assert fp.activations_bytes == real["head"]
+        assert abs(fp.activations_bytes + fp.runtime_ram_bytes - real["total"]) / real["total"] <= 0.05
