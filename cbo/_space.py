@@ -137,8 +137,10 @@ class Real(Param):
     def decode(self, x: np.ndarray) -> float:
         u = min(1.0, max(0.0, float(x[0])))
         if self.log:
-            return float(math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low))))
-        return float(self.low + u * (self.high - self.low))
+            v = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        else:
+            v = self.low + u * (self.high - self.low)
+        return float(min(self.high, max(self.low, v)))  # exp/log round-off must not leave the range
 
     def levels(self, n: int | None = None) -> list:
         return [self.decode(np.array([u])) for u in np.linspace(0, 1, n or 5)]

@@ -1,0 +1,184 @@
+"""The study: ask/tell around a sampler, with a pluggable deployability oracle."""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from cbo._errors import CBOError
+from cbo._samplers import BaseSampler, SVMCBOSampler
+from cbo._space import Space
+from cbo._storage import FrozenTrial, InMemoryStorage, TrialState
+
+__all__ = ["Trial", "Study"]
+
+# A constraint (deployability oracle): config -> (deployable, footprint figures).
+Constraint = Callable[[Mapping], "tuple[bool, dict]"]
+
+
+@dataclass
+class Trial:
+    """A configuration handed out by ``ask`` and not yet told."""
+
+    config: dict
+    phase: str = ""
+    feasible: bool | None = None
+    footprint: dict = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+
+class Study:
+    """Constrained search over a space.
+
+    Parameters
+    ----------
+    space : Space
+    sampler : BaseSampler, optional
+        Defaults to SVMCBOSampler.
+    storage : InMemoryStorage or SQLiteStorage, optional
+        Finished trials are written here as they finish; a storage that
+        already holds trials continues that study.
+    constraint : callable, optional
+        Cheap deployability oracle ``config -> (bool, footprint)`` (memsim).
+        With it, samplers that pre-check never train an undeployable
+        configuration. Without it, deployability comes from the objective.
+    seed : int, optional
+        Makes the whole study repeatable.
+    budget : int, optional
+        Planned number of trainings (the grid sampler sizes its grid by it).
+    """
+
+    def __init__(self, space: Space, sampler: BaseSampler | None = None, *, storage=None,
+                 constraint: Constraint | None = None, seed: int | None = None, budget: int | None = None):
+        self.space = space
+        self.sampler = sampler or SVMCBOSampler(seed=seed)
+        self.storage = storage or InMemoryStorage()
+        self.constraint = constraint
+        self.seed = seed
+        self.budget = budget
+        self._trials = self.storage.trials()
+        self._keys = {space.key(t.config) for t in self._trials}
+
+    # -- reading -------------------------------------------------------------------
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        return self._trials
+
+    def seen_keys(self) -> set[str]:
+        return self._keys
+
+    @property
+    def n_trained(self) -> int:
+        """Trainings spent (completed or failed)."""
+        return sum(1 for t in self._trials if t.state in (TrialState.COMPLETE, TrialState.FAIL))
+
+    @property
+    def n_wasted(self) -> int:
+        """Trainings spent on configurations that turned out undeployable."""
+        return sum(1 for t in self._trials if t.state in (TrialState.COMPLETE, TrialState.FAIL) and t.feasible is False)
+
+    @property
+    def best_trial(self) -> FrozenTrial | None:
+        """The most accurate deployable trained trial."""
+        ok = [t for t in self._trials if t.state == TrialState.COMPLETE and t.feasible is not False
+              and t.value is not None]
+        return max(ok, key=lambda t: (t.value, -t.number)) if ok else None
+
+    def ranked(self, k: int = 5, deployable_only: bool = True) -> list[FrozenTrial]:
+        ok = [t for t in self._trials if t.state == TrialState.COMPLETE and t.value is not None
+              and (t.feasible is not False or not deployable_only)]
+        return sorted(ok, key=lambda t: (-t.value, t.number))[:k]
+
+    # -- writing -------------------------------------------------------------------
+    def _store(self, trial: FrozenTrial) -> FrozenTrial:
+        self.storage.add(trial)
+        self._trials.append(trial)
+        self._keys.add(self.space.key(trial.config))
+        return trial
+
+    def _check(self, config: Mapping) -> tuple[bool, dict]:
+        feasible, footprint = self.constraint(config)
+        return bool(feasible), dict(footprint or {})
+
+    def label(self, config: Mapping, phase: str = "label") -> FrozenTrial:
+        """Ask the cheap oracle about a configuration and store the answer (no training)."""
+        if self.constraint is None:
+            raise CBOError("Labelling without training needs a constraint (deployability oracle).")
+        feasible, footprint = self._check(config)
+        return self._store(FrozenTrial(
+            number=len(self._trials), state=TrialState.LABELLED if feasible else TrialState.INFEASIBLE,
+            config=dict(config), phase=phase, feasible=feasible, footprint=footprint, seed=self.seed))
+
+    def ask(self, max_attempts: int = 500) -> Trial:
+        """The next configuration to train (undeployable proposals are labelled and skipped)."""
+        for _ in range(max_attempts):
+            config, phase = self.sampler.propose(self)
+            config = self.space.validate_config(config)
+            if self.sampler.prechecks and self.constraint is not None:
+                feasible, footprint = self._check(config)
+                if not feasible:
+                    self._store(FrozenTrial(number=len(self._trials), state=TrialState.INFEASIBLE, config=config,
+                                            phase=phase, feasible=False, footprint=footprint, seed=self.seed))
+                    continue
+                return Trial(config, phase, True, footprint)
+            return Trial(config, phase)
+        raise CBOError(f"No deployable configuration found in {max_attempts} proposals; the target may be too "
+                       "small for this search space.")
+
+    def tell(self, trial: "Trial | Mapping", value: float | None = None, *, accuracy: float | None = None,
+             fold_scores=(), feasible: bool | None = None, footprint: Mapping | None = None, error: str = "",
+             seconds: float | None = None, attrs: Mapping | None = None) -> FrozenTrial:
+        """Record a finished training. A NaN or missing value, or an error, makes it a failed trial."""
+        if not isinstance(trial, Trial):
+            trial = Trial(dict(trial))
+        value = accuracy if value is None else value
+        if feasible is None:
+            feasible = trial.feasible
+        fp = dict(trial.footprint)
+        fp.update(footprint or {})
+        if feasible is None and self.constraint is not None:
+            feasible, more = self._check(trial.config)
+            fp.update(more)
+        failed = bool(error) or value is None or not math.isfinite(float(value))
+        if failed and not error:
+            error = f"objective returned {value!r}"
+        scores = tuple(float(s) for s in fold_scores)
+        return self._store(FrozenTrial(
+            number=len(self._trials), state=TrialState.FAIL if failed else TrialState.COMPLETE,
+            config=dict(trial.config), phase=trial.phase, value=None if failed else float(value),
+            value_std=float(np.std(scores)) if len(scores) > 1 else None, fold_scores=scores, feasible=feasible,
+            footprint=fp, error=error, seed=self.seed, attrs=dict(attrs or {}),
+            seconds=time.perf_counter() - trial.started if seconds is None else seconds))
+
+    def optimize(self, objective: Callable[[dict], Any], n_trainings: int,
+                 callback: Callable[["Study", FrozenTrial], None] | None = None) -> FrozenTrial | None:
+        """Train until ``n_trainings`` trainings are spent in this study (resumed trainings count).
+
+        ``objective(config)`` returns the accuracy, or a dict with ``accuracy``
+        and optionally ``fold_scores``, ``feasible`` and ``footprint``. An
+        exception is recorded as a failed trial and the search goes on.
+        """
+        self.budget = self.budget or n_trainings
+        while self.n_trained < n_trainings:
+            trial = self.ask()
+            try:
+                result = objective(dict(trial.config))
+                if isinstance(result, Mapping):
+                    frozen = self.tell(trial, result.get("accuracy"), fold_scores=result.get("fold_scores", ()),
+                                       feasible=result.get("feasible"), footprint=result.get("footprint"),
+                                       attrs=result.get("attrs"))
+                else:
+                    frozen = self.tell(trial, result)
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:  # a failed training is data, not the end of the search
+                detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                frozen = self.tell(trial, None, error=detail)
+            if callback is not None:
+                callback(self, frozen)
+        return self.best_trial

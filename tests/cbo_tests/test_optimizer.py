@@ -1,0 +1,111 @@
+"""SVM-CBO and the baselines on synthetic problems with a known feasible region."""
+
+import math
+
+import numpy as np
+import pytest
+
+import cbo
+
+SPACE = cbo.Space([cbo.Real("x", low=0, high=1), cbo.Real("y", low=0, high=1)])
+CENTER, RADIUS = (0.3, 0.3), 0.2
+
+
+def in_disc(c):
+    return (c["x"] - CENTER[0]) ** 2 + (c["y"] - CENTER[1]) ** 2 <= RADIUS**2
+
+
+def disc(c):
+    return in_disc(c), {"distance": math.dist((c["x"], c["y"]), CENTER)}
+
+
+def accuracy(c):
+    return float(np.exp(-((c["x"] - 0.8) ** 2 + (c["y"] - 0.8) ** 2) / 0.1))
+
+
+OPTIMUM = accuracy({"x": 0.3 + RADIUS / math.sqrt(2), "y": 0.3 + RADIUS / math.sqrt(2)})
+
+
+def test_phase1_recovers_a_disc_from_few_labels():
+    sampler = cbo.SVMCBOSampler(n_init=10, n_phase1=30, seed=0)
+    study = cbo.Study(SPACE, sampler, constraint=disc, seed=0)
+    sampler.propose(study)  # Phase 1 with a cheap oracle: labels only
+    assert sum(t.feasible is not None for t in study.trials) == 40 and study.n_trained == 0
+    g = np.linspace(0, 1, 60)
+    X = np.array([[a, b] for a in g for b in g])
+    truth = np.array([in_disc({"x": a, "y": b}) for a, b in X])
+    predicted = sampler._predict_feasible(X)
+    assert (predicted == truth).mean() >= 0.95
+
+
+def _run(name, seed, n=12):
+    study = cbo.Study(SPACE, cbo.SAMPLERS[name](seed=seed), constraint=disc, seed=seed)
+    study.optimize(accuracy, n)
+    return study
+
+
+def test_phase2_beats_random_at_equal_budget_over_seeds():
+    svm = [_run("svmcbo", s).best_trial.value for s in range(5)]
+    rnd = [(_run("random", s).best_trial or cbo.FrozenTrial(0, cbo.TrialState.COMPLETE, {}, value=0.0)).value
+           for s in range(5)]
+    frnd = [_run("feasible-random", s).best_trial.value for s in range(5)]
+    assert np.mean(svm) > np.mean(rnd) and np.mean(svm) > np.mean(frnd)
+    assert np.mean(svm) >= 0.9 * OPTIMUM
+
+
+@pytest.mark.parametrize("name", ["svmcbo", "feasible-random"])
+def test_no_undeployable_configuration_is_ever_trained(name):
+    for seed in range(3):
+        study = _run(name, seed, n=8)
+        trained = [t for t in study.trials if t.state in (cbo.TrialState.COMPLETE, cbo.TrialState.FAIL)]
+        assert len(trained) == 8 and all(in_disc(t.config) for t in trained)
+        assert study.n_wasted == 0
+
+
+def test_unconstrained_baselines_do_waste_trainings():
+    assert sum(_run("bo", s, n=8).n_wasted for s in range(2)) > 0
+
+
+@pytest.mark.parametrize("name", sorted(cbo.SAMPLERS))
+def test_same_seed_same_trials(name):
+    a, b = _run(name, 3, n=6), _run(name, 3, n=6)
+    assert [(t.config, t.state, t.value) for t in a.trials] == [(t.config, t.state, t.value) for t in b.trials]
+
+
+def test_failed_trainings_are_recorded_and_the_search_goes_on():
+    calls = []
+
+    def flaky(c):
+        calls.append(c)
+        if len(calls) == 2:
+            raise RuntimeError("out of memory")
+        if len(calls) == 3:
+            return float("nan")
+        return accuracy(c)
+
+    study = cbo.Study(SPACE, cbo.RandomSampler(seed=0), constraint=disc, seed=0)
+    study.optimize(flaky, 5)
+    states = [t.state for t in study.trials if t.state != cbo.TrialState.INFEASIBLE]
+    assert states.count(cbo.TrialState.FAIL) == 2 and states.count(cbo.TrialState.COMPLETE) == 3
+    errors = [t.error for t in study.trials if t.state == cbo.TrialState.FAIL]
+    assert "RuntimeError: out of memory" in errors[0] and "nan" in errors[1]
+
+
+def test_ask_tell_by_hand():
+    study = cbo.Study(SPACE, cbo.SVMCBOSampler(n_init=4, n_phase1=4, seed=1), constraint=disc, seed=1)
+    for _ in range(4):
+        trial = study.ask()
+        assert in_disc(trial.config)
+        frozen = study.tell(trial, accuracy=accuracy(trial.config), fold_scores=[0.5, 0.7])
+        assert frozen.state == cbo.TrialState.COMPLETE and frozen.feasible is True
+        assert frozen.value_std == pytest.approx(0.1)
+    assert study.n_trained == 4 and study.best_trial is not None
+
+
+def test_toolchain_oracle_labels_come_from_the_objective():
+    """Without a cheap constraint (the papers' black-box setting) every point is trained and labelled."""
+    study = cbo.Study(SPACE, cbo.SVMCBOSampler(n_init=4, n_phase1=3, seed=0), seed=0)
+    study.optimize(lambda c: {"accuracy": accuracy(c), "feasible": in_disc(c)}, 10)
+    phases = [t.phase for t in study.trials]
+    assert phases[:4] == ["phase1-init"] * 4 and phases[4:7] == ["phase1"] * 3 and phases[7] == "phase2-init"
+    assert study.n_trained == 10
