@@ -112,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="exit with status 1 when the network does not deploy")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_footprint)
+
+    from autotinyml_cli.search import add_parser
+
+    add_parser(sub)
     return parser
 
 

@@ -1,0 +1,46 @@
+"""memsim as the deployability oracle: a configuration's label costs well under a millisecond."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import memsim
+from targets import AutoTinyMLError, Target, get_target
+
+from cbo.tinyml.templates import Template
+
+__all__ = ["MemsimConstraint"]
+
+_KEEP = ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes", "runtime_ram_bytes", "ram_bytes",
+         "flash_bytes", "ram_margin_bytes", "flash_margin_bytes", "latency_ms")
+
+
+class MemsimConstraint:
+    """``config -> (deployable, footprint)`` for a template on a target.
+
+    A configuration whose shapes do not fit (a window larger than its input)
+    is labelled undeployable with the reason.
+    """
+
+    def __init__(self, template: Template, input_shape: tuple, n_classes: int, target: "str | Target",
+                 runtime: str = "xcubeai", dtype: str = "float32", compression: str = "none"):
+        self.template = template
+        self.input_shape = tuple(input_shape)
+        self.n_classes = n_classes
+        self.target = get_target(target)
+        self.runtime = runtime
+        self.dtype = dtype
+        self.compression = compression
+
+    def footprint(self, config: Mapping) -> "memsim.Footprint":
+        spec = self.template.spec(dict(config), self.input_shape, self.n_classes)
+        return memsim.footprint(spec, self.target, self.runtime, self.dtype, self.compression)
+
+    def __call__(self, config: Mapping) -> tuple[bool, dict]:
+        try:
+            fp = self.footprint(config)
+        except AutoTinyMLError as exc:
+            return False, {"error": str(exc)}
+        figures = {k: getattr(fp, k) for k in _KEEP}
+        figures["violations"] = list(fp.violations)
+        return bool(fp.deployable), figures

@@ -1,0 +1,81 @@
+"""The objective: k-fold cross-validated accuracy of the Keras model a template builds."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from cbo.tinyml.datasets import Dataset
+from cbo.tinyml.templates import Template
+
+__all__ = ["KFoldObjective", "quiet_keras"]
+
+
+def quiet_keras():
+    """Import Keras with TensorFlow's start-up chatter (C++ logging on fd 2) silenced."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import sys
+
+    if "keras" not in sys.modules:
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            import tensorflow as tf  # noqa: F401
+
+            tf.get_logger().setLevel("ERROR")
+            import keras  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
+    import keras
+
+    return keras
+
+
+@dataclass
+class KFoldObjective:
+    """Stratified k-fold accuracy; one call trains k models.
+
+    Returns ``{"accuracy": mean, "fold_scores": [...]}``. A NaN loss makes
+    the result NaN, which the study records as a failed trial.
+    """
+
+    template: Template
+    dataset: Dataset
+    k: int = 3
+    epochs: int = 20
+    batch_size: int = 16
+    seed: int = 0
+    learning_rate: float | None = None
+
+    def __call__(self, config: dict) -> dict:
+        keras = quiet_keras()
+        from sklearn.model_selection import StratifiedKFold
+
+        from memsim.frontends.keras import keras_from_spec
+
+        ds = self.dataset
+        input_shape = self.template.input_shape(ds.sample_shape)
+        X = ds.X.reshape((len(ds.X),) + input_shape)
+        spec = self.template.spec(config, input_shape, ds.n_classes)
+        k = min(self.k, int(np.bincount(ds.y).min()))
+        folds = StratifiedKFold(n_splits=max(k, 2), shuffle=True, random_state=self.seed)
+        scores = []
+        for i, (train, test) in enumerate(folds.split(X, ds.y)):
+            keras.utils.set_random_seed(self.seed * 1000 + i)
+            model = keras_from_spec(spec)
+            optimizer = config.get("optimizer", "adam")
+            opt = keras.optimizers.get(optimizer) if self.learning_rate is None else \
+                keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": self.learning_rate}})
+            model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+            history = model.fit(X[train], ds.y[train], epochs=self.epochs, batch_size=self.batch_size, verbose=0)
+            if not np.isfinite(history.history["loss"][-1]):
+                return {"accuracy": float("nan"), "fold_scores": scores}
+            _, acc = model.evaluate(X[test], ds.y[test], verbose=0)
+            scores.append(float(acc))
+            keras.backend.clear_session()
+        return {"accuracy": float(np.mean(scores)), "fold_scores": scores}

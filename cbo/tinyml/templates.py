@@ -1,0 +1,135 @@
+"""Templates: one definition gives both the memsim layer description and the Keras model.
+
+A template maps a configuration to a layer description (memsim reads it in
+microseconds; ``memsim.frontends.keras.keras_from_spec`` builds the same
+network in Keras), so the network that is scored and the one that is trained
+cannot disagree. Training hyperparameters (the optimiser) stay in the config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from cbo._errors import SpaceError
+from cbo._space import Categorical, Ordinal, Space
+
+__all__ = ["Template", "TEMPLATES", "get_template"]
+
+ACTS = ("relu", "sigmoid", "selu", "tanh")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A named search space plus the function that turns a configuration into layers."""
+
+    name: str
+    space: Space
+    layers: Callable[[dict, int], list]   # (config, n_classes) -> layer descriptions after the Input
+    baseline: dict
+    description: str = ""
+    input_rank: int = 3                    # the Input the template expects: (H, W, C)
+
+    def input_shape(self, data_shape: tuple) -> tuple:
+        """The template's input shape for one sample of the data ((T, C) becomes (T, C, 1))."""
+        shape = tuple(int(d) for d in data_shape)
+        while len(shape) < self.input_rank:
+            shape = shape + (1,)
+        return shape
+
+    def spec(self, config: dict, input_shape: tuple, n_classes: int) -> dict:
+        return {"name": self.name.replace("-", "_"),
+                "layers": [{"type": "Input", "name": "input", "shape": list(input_shape)},
+                           *self.layers(config, n_classes)]}
+
+
+def _har_layers(c: dict, n_classes: int) -> list:
+    return [
+        {"type": "Conv2D", "name": "conv2d", "filters": c["filters"], "kernel_size": c["kernel"],
+         "activation": c["conv_activation"]},
+        {"type": "MaxPooling2D", "name": "max_pooling2d", "pool_size": c["pool"]},
+        {"type": "Dropout", "name": "dropout", "rate": c["dropout"]},
+        {"type": "Flatten", "name": "flatten"},
+        {"type": "Dense", "name": "dense", "units": c["units"], "activation": c["dense_activation"]},
+        {"type": "Dense", "name": "output", "units": n_classes, "activation": "softmax"},
+    ]
+
+
+def _bottle_layers(c: dict, n_classes: int) -> list:
+    # Our reading of the slides' "skipped layers": a stack of five conv blocks of which 1-4 are skipped.
+    layers = []
+    for b in range(5 - c["skipped_layers"]):
+        layers += [
+            {"type": "Conv2D", "name": f"conv2d_{b}", "filters": c["filters"], "kernel_size": c["kernel"],
+             "padding": "same", "activation": c["conv_activation"]},
+            {"type": "MaxPooling2D", "name": f"max_pooling2d_{b}", "pool_size": c["pool"], "padding": "same"},
+        ]
+    return layers + [
+        {"type": "Dropout", "name": "dropout", "rate": c["dropout"]},
+        {"type": "Flatten", "name": "flatten"},
+        {"type": "Dense", "name": "dense", "units": c["units"], "activation": c["dense_activation"]},
+        {"type": "Dense", "name": "output", "units": n_classes, "activation": "softmax"},
+    ]
+
+
+def _dscnn_layers(c: dict, n_classes: int) -> list:
+    layers = [{"type": "Conv2D", "name": "conv2d", "filters": c["filters"], "kernel_size": c["kernel"],
+               "strides": c["stride"], "padding": "same", "activation": "relu"}]
+    for b in range(c["blocks"]):
+        layers += [
+            {"type": "DepthwiseConv2D", "name": f"dw_{b}", "kernel_size": 3, "padding": "same", "activation": "relu"},
+            {"type": "Conv2D", "name": f"pw_{b}", "filters": c["filters"], "kernel_size": 1, "activation": "relu"},
+        ]
+    return layers + [
+        {"type": "GlobalAveragePooling2D", "name": "gap"},
+        {"type": "Dropout", "name": "dropout", "rate": c["dropout"]},
+        {"type": "Dense", "name": "output", "units": n_classes, "activation": "softmax"},
+    ]
+
+
+_TINY = (8, 16, 32, 64, 128, 256)
+TEMPLATES = {
+    "paper-har": Template(
+        "paper-har",
+        Space([Ordinal("filters", choices=_TINY), Categorical("conv_activation", choices=ACTS),
+               Ordinal("kernel", choices=(1, 2)), Ordinal("pool", choices=(1, 2)),
+               Ordinal("dropout", choices=(0.1, 0.2, 0.3)), Ordinal("units", choices=_TINY),
+               Categorical("dense_activation", choices=ACTS),
+               Categorical("optimizer", choices=("adam", "sgd", "rmsprop", "adadelta", "adamax"))],
+              name="paper-har"),
+        _har_layers,
+        baseline={"filters": 128, "conv_activation": "relu", "kernel": 2, "pool": 2, "dropout": 0.2, "units": 128,
+                  "dense_activation": "relu", "optimizer": "adam"},
+        description="Conv2D -> MaxPool -> Dropout -> Flatten -> Dense -> Dense out (slides, experiment 1; tiny-board values)",
+    ),
+    "paper-bottle": Template(
+        "paper-bottle",
+        Space([Ordinal("filters", choices=(6, 8, 10, 12, 16, 32, 64)), Categorical("conv_activation", choices=ACTS),
+               Ordinal("kernel", choices=(1, 2, 3)), Ordinal("pool", choices=(1, 2, 3)),
+               Ordinal("dropout", choices=(0.1, 0.2, 0.3, 0.4)),
+               Ordinal("units", choices=(6, 8, 10, 12, 16, 32, 64, 128, 256, 512)),
+               Categorical("dense_activation", choices=ACTS),
+               Categorical("optimizer", choices=("adam", "sgd", "rmsprop", "adagrad", "adadelta")),
+               Ordinal("skipped_layers", choices=(1, 2, 3, 4))], name="paper-bottle"),
+        _bottle_layers,
+        baseline={"filters": 32, "conv_activation": "relu", "kernel": 3, "pool": 2, "dropout": 0.2, "units": 128,
+                  "dense_activation": "relu", "optimizer": "adam", "skipped_layers": 1},
+        description="Conv blocks (5 minus skipped) -> Dropout -> Flatten -> Dense -> Dense out (slides, experiment 2)",
+    ),
+    "ds-cnn": Template(
+        "ds-cnn",
+        Space([Ordinal("filters", choices=(8, 16, 24, 32, 48, 64)), Ordinal("kernel", choices=(3, 5)),
+               Ordinal("stride", choices=(1, 2)), Ordinal("blocks", choices=(1, 2, 3, 4)),
+               Ordinal("dropout", choices=(0.0, 0.1, 0.2)),
+               Categorical("optimizer", choices=("adam", "rmsprop"))], name="ds-cnn"),
+        _dscnn_layers,
+        baseline={"filters": 32, "kernel": 3, "stride": 2, "blocks": 3, "dropout": 0.1, "optimizer": "adam"},
+        description="Conv2D -> N x (DepthwiseConv2D -> 1x1 Conv2D) -> GlobalAveragePooling -> Dense out",
+    ),
+}
+
+
+def get_template(name: str) -> Template:
+    if name not in TEMPLATES:
+        raise SpaceError(f"Unknown search space {name!r}; built-in: {', '.join(TEMPLATES)} (or a TOML file).")
+    return TEMPLATES[name]

@@ -1,0 +1,112 @@
+"""Templates, datasets and the search command, with real Keras training kept tiny."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cbo
+import memsim
+from autotinyml_cli.main import main
+from cbo.tinyml import MemsimConstraint, get_template, load_dataset
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("name", ["paper-har", "paper-bottle", "ds-cnn"])
+def test_memsim_of_spec_equals_memsim_of_built_keras_model(name):
+    from memsim.frontends.keras import graph_from_keras, keras_from_spec
+
+    template = get_template(name)
+    shape = template.input_shape((24, 6) if name != "ds-cnn" else (32, 10))
+
+    @settings(max_examples=6, deadline=None, derandomize=True)
+    @given(st.integers(0, 2**31 - 1))
+    def check(seed):
+        (config,) = template.space.sample(np.random.default_rng(seed), 1)
+        spec = template.spec(config, shape, 5)
+        try:
+            from_spec = memsim.footprint(spec, "stm32l476rg")
+        except memsim.ShapeError:
+            return  # a configuration whose windows do not fit: the constraint labels it undeployable
+        from_keras = memsim.footprint(graph_from_keras(keras_from_spec(spec)), "stm32l476rg")
+        assert from_spec.to_dict() == from_keras.to_dict()
+
+    check()
+
+
+def test_constraint_labels_shape_errors_as_undeployable():
+    template = get_template("paper-bottle")
+    c = MemsimConstraint(template, template.input_shape((8, 8, 1)), 10, "paper-big")
+    ok, fp = c(dict(template.baseline, skipped_layers=1, pool=3))
+    assert ok in (True, False)
+    bad_ok, bad_fp = MemsimConstraint(get_template("paper-har"), (1, 1, 1), 3, "paper-big")(
+        dict(get_template("paper-har").baseline, kernel=2))
+    assert bad_ok is False and "does not fit" in bad_fp["error"]
+
+
+@pytest.mark.parametrize("name,shape,classes", [("har-basicmotions", (100, 6), 4), ("digits", (8, 8, 1), 10)])
+def test_builtin_datasets_load_offline(name, shape, classes):
+    ds = load_dataset(name)
+    assert ds.sample_shape == shape and ds.n_classes == classes and len(ds.X) == len(ds.y)
+
+
+def test_watch_windows_and_subject_labels():
+    ds = load_dataset("har-watch", "subject")
+    assert ds.sample_shape == (100, 6) and ds.n_classes == 10 and len(ds.X) > 1000
+    with pytest.raises(cbo.DatasetError, match="exercise"):
+        load_dataset("har-watch", "colour")
+
+
+def test_user_files_and_their_errors(tmp_path):
+    rng = np.random.default_rng(0)
+    npz = tmp_path / "d.npz"
+    np.savez(npz, X=rng.normal(size=(30, 20, 3)), y=np.repeat(["a", "b", "c"], 10))
+    ds = load_dataset(str(npz))
+    assert ds.sample_shape == (20, 3) and ds.classes == ("a", "b", "c")
+    csv = tmp_path / "d.csv"
+    csv.write_text("f1,f2,label\n" + "\n".join(f"{i},{i * 2},{'x' if i % 2 else 'y'}" for i in range(10)))
+    assert load_dataset(str(csv)).sample_shape == (2,)
+    np.savez(tmp_path / "bad.npz", X=rng.normal(size=(10, 3)), y=np.zeros(7))
+    with pytest.raises(cbo.DatasetError, match="X has 10 samples but y has shape"):
+        load_dataset(str(tmp_path / "bad.npz"))
+    np.savez(tmp_path / "noy.npz", data=np.zeros(3))
+    with pytest.raises(cbo.DatasetError, match="'X' and 'y'"):
+        load_dataset(str(tmp_path / "noy.npz"))
+    np.savez(tmp_path / "one.npz", X=rng.normal(size=(10, 3)), y=np.zeros(10))
+    with pytest.raises(cbo.DatasetError, match="single class"):
+        load_dataset(str(tmp_path / "one.npz"))
+    with pytest.raises(cbo.DatasetError, match="does not exist"):
+        load_dataset(str(tmp_path / "missing.npz"))
+
+
+def test_search_rejects_bad_inputs_in_one_line(tmp_path, capsys):
+    assert main(["search", "--space", "nope"]) == 2
+    assert "Unknown search space 'nope'" in capsys.readouterr().err
+    toml = tmp_path / "s.toml"
+    toml.write_text('template = "paper-har"\n[params.filters]\ntype = "ordinal"\nchoices = []\n')
+    assert main(["search", "--space", str(toml)]) == 2
+    assert "no choices" in capsys.readouterr().err
+    assert main(["search", "--dataset", str(tmp_path / "none.npz")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["search", "--target", "stm32f3"]) == 2
+    assert "did you mean" in capsys.readouterr().err
+
+
+@pytest.mark.toolchain
+def test_search_end_to_end_and_resume(tmp_path, capsys):
+    study = tmp_path / "s.sqlite"
+    args = ["search", "--trainings", "2", "--epochs", "1", "--labels", "6", "--study", str(study), "--json"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_trained"] == 2 and out["wasted_trainings"] == 0
+    assert out["best"]["footprint"]["ram_bytes"] <= 16_384 and out["best"]["footprint"]["flash_bytes"] <= 65_536
+    stored = cbo.SQLiteStorage(study).trials()
+    # continuing with a larger budget keeps the finished trials and trains only the difference
+    assert main(args[:2] + ["3"] + args[3:]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_trained"] == 3 and cbo.SQLiteStorage(study).trials()[: len(stored)] == stored
+    # the same study file with different options is refused
+    assert main(["search", "--trainings", "3", "--study", str(study), "--target", "paper-big"]) == 2
+    assert "belongs to another search" in capsys.readouterr().err
