@@ -86,46 +86,12 @@ class Ordinal(Param):
 
 
 @dataclass(frozen=True)
-class Integer(Param):
-    low: int = 0
-    high: int = 1
-    log: bool = False
-    kind = "integer"
+class _Range(Param):
+    """A numeric range, linearly or log-scaled onto [0, 1]."""
 
-    def _scale(self, v: float) -> float:
-        if self.high == self.low:
-            return 0.5
-        if self.log:
-            return (math.log(v) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
-        return (v - self.low) / (self.high - self.low)
-
-    def encode(self, value) -> list[float]:
-        return [self._scale(value)]
-
-    def decode(self, x: np.ndarray) -> int:
-        u = min(1.0, max(0.0, float(x[0])))
-        if self.log:
-            v = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
-        else:
-            v = self.low + u * (self.high - self.low)
-        return int(min(self.high, max(self.low, round(v))))
-
-    def levels(self, n: int | None = None) -> list:
-        count = self.high - self.low + 1
-        if n is None or n >= count:
-            return list(range(self.low, self.high + 1))
-        return sorted({self.decode(np.array([u])) for u in np.linspace(0, 1, n)})
-
-    def to_dict(self) -> dict:
-        return {**super().to_dict(), "low": self.low, "high": self.high, "log": self.log}
-
-
-@dataclass(frozen=True)
-class Real(Param):
     low: float = 0.0
     high: float = 1.0
     log: bool = False
-    kind = "real"
 
     def encode(self, value) -> list[float]:
         if self.high == self.low:
@@ -134,19 +100,43 @@ class Real(Param):
             return [(math.log(value) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))]
         return [(value - self.low) / (self.high - self.low)]
 
-    def decode(self, x: np.ndarray) -> float:
+    def _from_unit(self, x: np.ndarray) -> float:
         u = min(1.0, max(0.0, float(x[0])))
         if self.log:
             v = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         else:
             v = self.low + u * (self.high - self.low)
-        return float(min(self.high, max(self.low, v)))  # exp/log round-off must not leave the range
-
-    def levels(self, n: int | None = None) -> list:
-        return [self.decode(np.array([u])) for u in np.linspace(0, 1, n or 5)]
+        return min(self.high, max(self.low, v))  # exp/log round-off must not leave the range
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "low": self.low, "high": self.high, "log": self.log}
+
+
+@dataclass(frozen=True)
+class Integer(_Range):
+    low: int = 0
+    high: int = 1
+    kind = "integer"
+
+    def decode(self, x: np.ndarray) -> int:
+        return int(min(self.high, max(self.low, round(self._from_unit(x)))))
+
+    def levels(self, n: int | None = None) -> list:
+        count = self.high - self.low + 1
+        if n is None or n >= count:
+            return list(range(self.low, self.high + 1))
+        return sorted({self.decode(np.array([u])) for u in np.linspace(0, 1, n)})
+
+
+@dataclass(frozen=True)
+class Real(_Range):
+    kind = "real"
+
+    def decode(self, x: np.ndarray) -> float:
+        return float(self._from_unit(x))
+
+    def levels(self, n: int | None = None) -> list:
+        return [self.decode(np.array([u])) for u in np.linspace(0, 1, n or 5)]
 
 
 _KINDS = {"categorical": Categorical, "ordinal": Ordinal, "integer": Integer, "int": Integer,
