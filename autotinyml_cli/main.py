@@ -89,6 +89,44 @@ def cmd_footprint(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from memsim.frontends.keras import load_keras_model
+    from validation import NotDeployableError
+    from validation.export import export
+
+    model = load_keras_model(args.model)
+    X = y = None
+    if args.dataset:
+        from cbo.tinyml import load_dataset
+
+        ds = load_dataset(args.dataset)
+        shape = tuple(model.inputs[0].shape[1:])
+        X, y = ds.X.reshape((len(ds.X),) + shape), ds.y
+    try:
+        report = export(model, args.target, args.out, args.dtype, X_val=X, y_val=y, representative=X,
+                        min_cross_acc=args.min_cross_acc)
+    except NotDeployableError as exc:
+        report = exc.report
+        if args.json:
+            print(json.dumps(report, indent=2))
+        print(f"autotinyml: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        m, t, xc = report["measured"], report["tflm"], report["cross_accuracy"]
+        print(f"{args.model} -> {args.out}: deployable on {report['target']}")
+        print(f"  Flash {m['flash_bytes']:,} B (flatbuffer {t['flatbuffer']:,} B; memsim predicted "
+              f"{report['memsim']['model_bytes']:,} B)")
+        print(f"  RAM {m['ram_bytes']:,} B (arena {t['total']:,} = head {t['head']:,} + tail {t['tail']:,}; smallest "
+              f"allocating arena {t['smallest']:,} B{'' if t['agree'] else ' — DISAGREES with the reported total'}; "
+              f"memsim predicted {report['memsim']['activations_bytes'] + report['memsim']['runtime_ram_bytes']:,} B)")
+        print(f"  X-CROSS: acc {100 * xc['acc']:.2f} %, rmse {xc['rmse']:.3g}, mae {xc['mae']:.3g}, l2r {xc['l2r']:.3g} "
+              f"on {xc['n']} inputs")
+        print("  wrote model.tflite, model_data.h, model_data.c, report.json")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autotinyml", description="Find networks that deploy on microcontrollers.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -116,6 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
     from autotinyml_cli.search import add_parser
 
     add_parser(sub)
+
+    p = sub.add_parser("export", help="convert, measure with real TFLM, check, and write .tflite + C array + report")
+    p.add_argument("model", help=".keras or .h5 file")
+    p.add_argument("--target", required=True, help="board name or alias")
+    p.add_argument("--dtype", default="float32", choices=["float32", "int8"])
+    p.add_argument("--out", required=True, help="output directory (written only if the model deploys)")
+    p.add_argument("--dataset", default=None,
+                   help="samples for int8 calibration and X-CROSS (built-in name or .npz/.csv; default 10 random inputs)")
+    p.add_argument("--min-cross-acc", type=float, default=0.95, help="required X-CROSS accuracy (default 0.95)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

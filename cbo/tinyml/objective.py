@@ -10,30 +10,7 @@ import numpy as np
 from cbo.tinyml.datasets import Dataset
 from cbo.tinyml.templates import Template
 
-__all__ = ["KFoldObjective", "quiet_keras"]
-
-
-def quiet_keras():
-    """Import Keras with TensorFlow's start-up chatter (C++ logging on fd 2) silenced."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import sys
-
-    if "keras" not in sys.modules:
-        saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 2)
-            import tensorflow as tf  # noqa: F401
-
-            tf.get_logger().setLevel("ERROR")
-            import keras  # noqa: F401
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            os.close(devnull)
-    import keras
-
-    return keras
+__all__ = ["KFoldObjective"]
 
 
 @dataclass
@@ -53,10 +30,11 @@ class KFoldObjective:
     learning_rate: float | None = None
 
     def __call__(self, config: dict) -> dict:
-        keras = quiet_keras()
         from sklearn.model_selection import StratifiedKFold
 
-        from memsim.frontends.keras import keras_from_spec
+        from memsim.frontends.keras import keras_from_spec, quiet_keras
+
+        keras = quiet_keras()
 
         ds = self.dataset
         input_shape = self.template.input_shape(ds.sample_shape)

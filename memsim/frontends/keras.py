@@ -14,7 +14,7 @@ from memsim._errors import ModelFileError, UnsupportedLayerError
 from memsim.frontends.spec import SUPPORTED_LAYERS, graph_from_spec
 from memsim.graph import Graph
 
-__all__ = ["graph_from_keras", "keras_from_spec", "load_keras_model", "spec_from_keras"]
+__all__ = ["graph_from_keras", "keras_from_spec", "load_keras_model", "quiet_keras", "spec_from_keras"]
 
 _KEEP = ("filters", "kernel_size", "strides", "padding", "activation", "use_bias", "units", "pool_size",
          "rate", "target_shape", "axis", "depth_multiplier", "dilation_rate", "groups", "keepdims",
@@ -22,13 +22,34 @@ _KEEP = ("filters", "kernel_size", "strides", "padding", "activation", "use_bias
 _SUPPORTED = {name.lower() for name in SUPPORTED_LAYERS} | {"input"}
 
 
-def _keras():
+def quiet_keras():
+    """Import Keras lazily, with TensorFlow's start-up chatter (C++ logging on fd 2) silenced.
+
+    Lazy on purpose: ``import memsim`` must not load TensorFlow.
+    """
     import os
+    import sys
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras  # noqa: PLC0415  (lazy on purpose: keeps `import memsim` light)
+    if "keras" not in sys.modules:
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            import tensorflow as tf  # noqa: PLC0415
+
+            tf.get_logger().setLevel("ERROR")
+            import keras  # noqa: F401, PLC0415
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
+    import keras  # noqa: PLC0415
 
     return keras
+
+
+_keras = quiet_keras
 
 
 def load_keras_model(path: "str | Path") -> Any:

@@ -1,0 +1,212 @@
+"""The real TensorFlow Lite Micro toolchain: convert, measure the arena, compare outputs.
+
+Measurements (both are reported; a disagreement is reported, not hidden):
+
+* ``print_allocations``: TFLM's RecordingMicroAllocator prints the arena
+  total, head (planned activations) and tail (persistent data) to C-level
+  stderr; it is captured by redirecting file descriptor 2.
+* the smallest ``arena_size`` that allocates, by bisection to 16 bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from validation._errors import ToolchainError
+
+__all__ = ["ArenaMeasurement", "CrossAccuracy", "convert", "measure", "cross_accuracy", "load_keras"]
+
+
+def load_keras():
+    """Keras, with TensorFlow's start-up chatter silenced."""
+    from memsim.frontends.keras import quiet_keras
+
+    return quiet_keras()
+
+
+@contextlib.contextmanager
+def _fd2_to(path_or_null: str | None):
+    """Send C-level stderr (fd 2) to a file or to /dev/null while the block runs."""
+    import ctypes
+
+    target = open(path_or_null, "w+b") if path_or_null else open(os.devnull, "wb")
+    saved = os.dup(2)
+    try:
+        os.dup2(target.fileno(), 2)
+        yield target
+    finally:
+        ctypes.CDLL(None).fflush(None)  # C stderr is buffered when it is not a terminal
+        os.dup2(saved, 2)
+        os.close(saved)
+        target.close()
+
+
+def convert(model, dtype: str = "float32", representative: np.ndarray | None = None, seed: int = 0) -> bytes:
+    """Keras model -> .tflite bytes: float32, or full int8 (int8 input and output).
+
+    ``representative`` holds input samples for int8 calibration; without it,
+    16 uniform random inputs in [0, 1] are used.
+    """
+    load_keras()
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if dtype == "int8":
+        shape = tuple(model.inputs[0].shape[1:])
+        if representative is None:
+            representative = np.random.default_rng(seed).uniform(0, 1, (16,) + shape)
+        samples = np.asarray(representative, np.float32).reshape((-1,) + shape)
+
+        def gen():
+            for x in samples[:200]:
+                yield [x[None]]
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = gen
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    elif dtype != "float32":
+        raise ToolchainError(f"Unknown dtype {dtype!r}; use float32 or int8.")
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), _fd2_to(None):
+            return converter.convert()
+    except Exception as exc:
+        raise ToolchainError(f"The TFLite converter failed: {str(exc).splitlines()[0]}") from None
+
+
+@dataclass(frozen=True)
+class ArenaMeasurement:
+    """Real TFLM figures (bytes)."""
+
+    flatbuffer: int
+    total: int
+    head: int
+    tail: int
+    smallest: int
+
+    @property
+    def agree(self) -> bool:
+        """Whether the smallest allocating arena is within 32 B of the reported total.
+
+        Measured: they agree for float32 models; int8 models need a little more
+        than the recorded total (temporary allocations while preparing ops).
+        """
+        return abs(self.smallest - self.total) <= 32
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "agree": self.agree}
+
+
+def _interpreter(flatbuffer: bytes, arena_size: int):
+    from tflite_micro import runtime
+
+    return runtime.Interpreter.from_bytes(flatbuffer, arena_size=arena_size)
+
+
+def _allocates(flatbuffer: bytes, size: int) -> bool:
+    """Whether an arena of ``size`` bytes allocates, probed in a forked child.
+
+    tflite-micro 0.dev2026 sometimes segfaults instead of failing when the
+    arena is too small, so a probe must not run in this process; a child
+    that crashes counts as "does not allocate".
+    """
+    pid = os.fork()
+    if pid == 0:  # child: no cleanup handlers, only an exit code
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            _interpreter(flatbuffer, size)
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def measure(flatbuffer: bytes, max_arena: int = 8 * 1024 * 1024) -> ArenaMeasurement:
+    """Measure the arena both ways. Raises ToolchainError if TFLM cannot allocate the model at all."""
+    with tempfile.NamedTemporaryFile(suffix=".log", delete=False) as f:
+        log = f.name
+    try:
+        try:
+            with _fd2_to(log):
+                it = _interpreter(flatbuffer, max_arena)
+                it.print_allocations()
+        except RuntimeError:
+            detail = open(log, errors="replace").read().strip().splitlines()
+            reason = next((l for l in detail if "failed" in l.lower() or "!=" in l), detail[-1] if detail else "")
+            raise ToolchainError(f"tflite-micro cannot allocate this model ({reason.strip()}).") from None
+        text = open(log, errors="replace").read()
+    finally:
+        os.unlink(log)
+    figures = {k: int(v) for k, v in re.findall(r"Arena allocation (\w+) (\d+) bytes", text)}
+    # the tail alone can never hold the model: start the bisection there
+    lo, hi = figures.get("tail", 0), figures.get("total", max_arena) + 1024  # invariant: hi allocates, lo does not
+    if not _allocates(flatbuffer, hi):
+        hi = max_arena
+    while hi - lo > 16:
+        mid = (lo + hi) // 2 // 16 * 16
+        if mid <= lo:
+            break
+        if _allocates(flatbuffer, mid):
+            hi = mid
+        else:
+            lo = mid
+    return ArenaMeasurement(len(flatbuffer), figures.get("total", -1), figures.get("head", -1),
+                            figures.get("tail", -1), hi)
+
+
+@dataclass(frozen=True)
+class CrossAccuracy:
+    """TFLM outputs against the Keras model's (X-CROSS, as X-CUBE-AI's validate reports it)."""
+
+    n: int
+    acc: float            # agreement of predicted classes
+    rmse: float
+    mae: float
+    l2r: float            # ||ref - pred||_2 / ||ref||_2
+    acc_reference: float | None = None   # Keras vs true labels
+    acc_tflm: float | None = None        # TFLM vs true labels
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def cross_accuracy(model, flatbuffer: bytes, X: np.ndarray, y: np.ndarray | None = None,
+                   arena_size: int | None = None) -> CrossAccuracy:
+    """Run the real TFLM interpreter on ``X`` and compare with ``model.predict``."""
+    X = np.asarray(X, np.float32)
+    ref = np.asarray(model.predict(X, verbose=0), np.float64)
+    with _fd2_to(None):
+        it = _interpreter(flatbuffer, arena_size or 8 * 1024 * 1024)
+    inp, out = it.get_input_details(0), it.get_output_details(0)
+    qin, qout = inp["quantization_parameters"], out["quantization_parameters"]
+    preds = []
+    for x in X:
+        x = x[None]
+        if np.dtype(inp["dtype"]) == np.int8:
+            x = np.clip(np.round(x / qin["scales"][0] + qin["zero_points"][0]), -128, 127).astype(np.int8)
+        it.set_input(x.astype(inp["dtype"]), 0)
+        it.invoke()
+        o = it.get_output(0).astype(np.float64)
+        if np.dtype(out["dtype"]) == np.int8:
+            o = (o - qout["zero_points"][0]) * qout["scales"][0]
+        preds.append(o.reshape(ref.shape[1:]))
+    pred = np.stack(preds)
+    diff = ref - pred
+    norm = float(np.linalg.norm(ref))
+    result = dict(n=len(X), acc=float(np.mean(ref.argmax(-1) == pred.argmax(-1))),
+                  rmse=float(np.sqrt(np.mean(diff ** 2))), mae=float(np.mean(np.abs(diff))),
+                  l2r=float(np.linalg.norm(diff) / norm) if norm else float("nan"))
+    if y is not None:
+        y = np.asarray(y)
+        result.update(acc_reference=float(np.mean(ref.argmax(-1) == y)), acc_tflm=float(np.mean(pred.argmax(-1) == y)))
+    return CrossAccuracy(**result)
