@@ -63,21 +63,25 @@ class Progress:
         self.stream.flush()
 
 
-def _column(label: str, config: dict, acc, std, fp: dict, deployable) -> list[str]:
+def _column(label: str, config: dict, acc, std, fp: dict, deployable, xcross: str = "-") -> list[str]:
     acc_s = "-" if acc is None else f"{100 * acc:.2f}%" + (f" (+/- {100 * std:.2f})" if std else "")
     return [label, acc_s, f"{fp.get('ram_bytes', 0) / 1000:.2f}", f"{fp.get('flash_bytes', 0) / 1000:.2f}",
-            f"{fp.get('macc', 0):,}", "pending", "YES" if deployable else "NO"]
+            f"{fp.get('macc', 0):,}", xcross, "YES" if deployable else "NO"]
 
 
 def summary_table(study: cbo.Study, k: int, baseline: dict | None, constraint: MemsimConstraint,
-                  baseline_result: dict | None) -> str:
+                  baseline_result: dict | None, confirmed: dict | None = None) -> str:
+    confirmed = confirmed or {}
     cols = []
     if baseline is not None:
         feasible, fp = constraint(baseline)
         r = baseline_result or {}
         cols.append(_column("baseline", baseline, r.get("accuracy"), None, fp, feasible))
     for rank, t in enumerate(study.ranked(k), 1):
-        cols.append(_column(f"#{rank} (trial {t.number})", t.config, t.value, t.value_std, t.footprint, t.feasible))
+        c = confirmed.get(t.number)
+        xc = "-" if c is None else f"{100 * c['cross_accuracy']['acc']:.2f}%"
+        ok = t.feasible if c is None else (t.feasible and c["deployable"])
+        cols.append(_column(f"#{rank} (trial {t.number})", t.config, t.value, t.value_std, t.footprint, ok, xc))
     rows = ["", "Accuracy (k-fold)", "RAM (KB)", "ROM (KB)", "MACC", "X-CROSS", "Deployable"]
     table = [[rows[i]] + [c[i] for c in cols] for i in range(len(rows))]
     widths = [max(len(r[j]) for r in table) for j in range(len(table[0]))]
@@ -124,6 +128,7 @@ def run_search(args) -> int:
     else:
         print(f"Study database: {str(study_path)!r} (rerun with --study to continue it).", file=sys.stderr)
     study.optimize(objective, args.trainings, callback=Progress(args.trainings))
+    confirmed = {} if args.confirm == 0 else confirm_finalists(study, template, dataset, target, args, input_shape)
     baseline_result = None
     if args.baseline:
         print("Training the template's baseline configuration for comparison...", file=sys.stderr)
@@ -136,22 +141,83 @@ def run_search(args) -> int:
                                                              "fold_scores": list(best.fold_scores),
                                                              "footprint": best.footprint},
                           "baseline": None if not args.baseline else {"config": template.baseline,
-                                                                      "accuracy": baseline_result["accuracy"]}},
+                                                                      "accuracy": baseline_result["accuracy"]},
+                          "confirmed": {str(k): v for k, v in confirmed.items()}},
                          indent=2))
         return 0 if best else 1
     print()
-    print(summary_table(study, 3, template.baseline if args.baseline else None, constraint, baseline_result))
+    print(summary_table(study, 3, template.baseline if args.baseline else None, constraint, baseline_result,
+                        confirmed))
     print(f"\n{study.n_trained} trainings ({study.n_wasted} on undeployable configurations), "
           f"{len(study.trials) - study.n_trained} memsim labels; study in {str(study_path)!r}.")
     if best is None:
         print("No deployable configuration was trained: enlarge the target, allow compression, or widen the space.")
         return 1
-    print(f"Best deployable configuration: {best.config}")
+    print(f"Best deployable configuration (by k-fold accuracy): {best.config}")
     print(f"  RAM {format_size(best.footprint['ram_bytes'])}, Flash {format_size(best.footprint['flash_bytes'])}, "
           f"MACC {best.footprint['macc']:,}, latency ~{best.footprint['latency_ms']:.1f} ms")
-    print("X-CROSS and the TFLM/X-CUBE-AI confirmation of the finalists arrive with the validation package; "
-          "the verdict above is memsim's.")
+    winner = next((n for n, c in confirmed.items() if c["deployable"]), None)
+    if args.confirm and winner is None:
+        print("No finalist passed the toolchain confirmation; see the reasons above.")
+        return 1
+    if winner is not None:
+        print(f"Exported trial {winner} to {args.out!r}: model.tflite, model_data.h, model_data.c, report.json.")
+    if args.runtime.startswith("xcubeai"):
+        print("X-CUBE-AI itself is not installed here: RAM/ROM are memsim's xcubeai figures; X-CROSS comes from the "
+              "real TFLite-Micro interpreter.")
     return 0
+
+
+def confirm_finalists(study, template, dataset, target, args, input_shape) -> dict:
+    """Retrain the best deployable candidates and confirm them with the real TFLM interpreter.
+
+    X-CROSS (TFLM vs Keras on the held-out split) must reach 95 %; under the
+    tflm runtime the measured flatbuffer and arena must also fit the target.
+    A rejected candidate is reported and the next one is tried; the first
+    accepted one is exported to ``args.out``.
+    """
+    from sklearn.model_selection import train_test_split
+
+    from memsim.frontends.keras import keras_from_spec, quiet_keras
+    from validation import ToolchainError
+    from validation.export import c_source, confirm
+
+    keras = quiet_keras()
+    X = dataset.X.reshape((len(dataset.X),) + input_shape)
+    X_tr, X_val, y_tr, y_val = train_test_split(X, dataset.y, test_size=0.25, stratify=dataset.y,
+                                                random_state=args.seed)
+    results = {}
+    for t in study.ranked(args.confirm):
+        keras.utils.set_random_seed(args.seed)
+        model = keras_from_spec(template.spec(t.config, input_shape, dataset.n_classes))
+        model.compile(optimizer=t.config.get("optimizer", "adam"), loss="sparse_categorical_crossentropy")
+        model.fit(X_tr, y_tr, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
+        try:
+            report, flatbuffer = confirm(model, target, args.dtype, X_val, y_val, representative=X_tr)
+        except ToolchainError as exc:
+            print(f"  trial {t.number}: rejected by the toolchain: {exc}", file=sys.stderr)
+            results[t.number] = {"deployable": False, "violations": [str(exc)], "cross_accuracy": {"acc": 0.0}}
+            continue
+        if args.runtime != "tflm":  # memory is judged by memsim's model of the chosen runtime
+            report["violations"] = [v for v in report["violations"] if v.startswith("X-CROSS")]
+            report["deployable"] = not report["violations"]
+        xc = report["cross_accuracy"]
+        verdict = "accepted" if report["deployable"] else "rejected: " + "; ".join(report["violations"])
+        print(f"  trial {t.number}: TFLM flatbuffer {report['tflm']['flatbuffer']:,} B, arena "
+              f"{report['tflm']['total']:,} B, X-CROSS {100 * xc['acc']:.1f} % on {xc['n']} held-out samples "
+              f"-> {verdict}", file=sys.stderr)
+        results[t.number] = report
+        if report["deployable"]:
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "model.tflite").write_bytes(flatbuffer)
+            header, source = c_source(flatbuffer)
+            (out / "model_data.h").write_text(header)
+            (out / "model_data.c").write_text(source)
+            (out / "report.json").write_text(json.dumps({**report, "config": t.config, "trial": t.number,
+                                                         "kfold_accuracy": t.value, "memsim": t.footprint}, indent=2))
+            break
+    return results
 
 
 def add_parser(sub) -> None:
@@ -174,5 +240,8 @@ def add_parser(sub) -> None:
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--baseline", action="store_true", help="also train the template's baseline configuration")
+    p.add_argument("--confirm", type=int, default=3,
+                   help="confirm up to this many finalists with real TFLM (X-CROSS >= 95 %%); 0 skips it (default 3)")
+    p.add_argument("--out", default="autotinyml-export", help="where the confirmed winner is exported")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run_search)

@@ -97,10 +97,15 @@ def test_search_rejects_bad_inputs_in_one_line(tmp_path, capsys):
 @pytest.mark.toolchain
 def test_search_end_to_end_and_resume(tmp_path, capsys):
     study = tmp_path / "s.sqlite"
-    args = ["search", "--trainings", "2", "--epochs", "1", "--labels", "6", "--study", str(study), "--json"]
+    args = ["search", "--trainings", "2", "--epochs", "1", "--labels", "6", "--study", str(study), "--json",
+            "--out", str(tmp_path / "export"), "--confirm", "1"]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n_trained"] == 2 and out["wasted_trainings"] == 0
+    # the finalist was confirmed by the real TFLM interpreter and exported
+    (report,) = out["confirmed"].values()
+    assert report["cross_accuracy"]["acc"] >= 0.95 and report["deployable"]
+    assert (tmp_path / "export" / "model_data.c").exists()
     assert out["best"]["footprint"]["ram_bytes"] <= 16_384 and out["best"]["footprint"]["flash_bytes"] <= 65_536
     stored = cbo.SQLiteStorage(study).trials()
     # continuing with a larger budget keeps the finished trials and trains only the difference
