@@ -180,7 +180,7 @@ def confirm_finalists(study, template, dataset, target, args, input_shape) -> di
 
     from memsim.frontends.keras import keras_from_spec, quiet_keras
     from validation import ToolchainError
-    from validation.export import c_source, confirm
+    from validation.export import confirm, write_export
 
     keras = quiet_keras()
     X = dataset.X.reshape((len(dataset.X),) + input_shape)
@@ -208,14 +208,8 @@ def confirm_finalists(study, template, dataset, target, args, input_shape) -> di
               f"-> {verdict}", file=sys.stderr)
         results[t.number] = report
         if report["deployable"]:
-            out = Path(args.out)
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "model.tflite").write_bytes(flatbuffer)
-            header, source = c_source(flatbuffer)
-            (out / "model_data.h").write_text(header)
-            (out / "model_data.c").write_text(source)
-            (out / "report.json").write_text(json.dumps({**report, "config": t.config, "trial": t.number,
-                                                         "kfold_accuracy": t.value, "memsim": t.footprint}, indent=2))
+            write_export(args.out, flatbuffer, {**report, "config": t.config, "trial": t.number,
+                                                "kfold_accuracy": t.value, "memsim": t.footprint})
             break
     return results
 

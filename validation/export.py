@@ -14,7 +14,7 @@ from targets import get_target
 from validation._errors import NotDeployableError
 from validation.tflm import convert, cross_accuracy, measure
 
-__all__ = ["c_source", "export", "confirm"]
+__all__ = ["c_source", "confirm", "export", "write_export"]
 
 
 def c_source(data: bytes, name: str = "g_model_data") -> tuple[str, str]:
@@ -82,6 +82,12 @@ def export(model, target, out_dir, dtype: str = "float32", X_val=None, y_val=Non
     if not report["deployable"]:
         raise NotDeployableError(f"Not deployable on {report['target']}: {'; '.join(report['violations'])}; "
                                  "nothing was written.", report)
+    write_export(out_dir, flatbuffer, report)
+    return report
+
+
+def write_export(out_dir, flatbuffer: bytes, report: dict) -> None:
+    """Write model.tflite, model_data.h/.c and report.json, staged first so nothing is left half-written."""
     out = Path(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=".autotinyml-export-", dir=out.parent if out.parent.exists() else None))
     try:
@@ -95,4 +101,3 @@ def export(model, target, out_dir, dtype: str = "float32", X_val=None, y_val=Non
             shutil.move(str(f), out / f.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return report

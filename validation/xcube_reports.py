@@ -109,8 +109,6 @@ def _parse_text(name: str, text: str) -> XCubeReport:
         m = re.match(r"^\s*([a-z][\w ()#/]*?)\s*:\s*(.*)$", line)
         if m and m.group(1) not in summary:
             summary[m.group(1).strip()] = (i + 1, m.group(2))
-        if line.startswith(("Model name", "------------------------------------------------------------------------------------------------------------------------\nid")):
-            pass
 
     def get(key):
         return summary.get(key)
