@@ -372,8 +372,16 @@ class TFLMProfile:
     name = "tflm"
     alignment = 16
 
+    def __init__(self):
+        self._last = None  # (graph, dtype, structure): footprint() asks four questions about one graph
+
+    def _structure(self, graph: Graph, dtype: str) -> TFLiteGraph:
+        if self._last is None or self._last[0] is not graph or self._last[1] != dtype:
+            self._last = (graph, dtype, tflite_structure(graph, dtype))
+        return self._last[2]
+
     def activation_plan(self, graph: Graph, dtype: str) -> ActivationPlan:
-        g = tflite_structure(graph, dtype)
+        g = self._structure(graph, dtype)
         ids, first, last = _lifetimes(g)
         sizes = [g.tensor_sizes[t] for t in ids]
         offsets, peak = greedy_plan(sizes, first, last, self.alignment)
@@ -390,7 +398,7 @@ class TFLMProfile:
 
     def arena_tail(self, graph: Graph, dtype: str) -> int:
         """Persistent arena bytes (the tail) predicted for this network."""
-        g = tflite_structure(graph, dtype)
+        g = self._structure(graph, dtype)
         tail = TAIL_FIXED + TAIL_PER_TENSOR * len(g.tensor_sizes) + TAIL_PER_OP * len(g.op_types)
         tail += TAIL_PER_IO_TENSOR.get(dtype, 64) * (len(g.inputs) + len(g.outputs))
         specific = TAIL_OP_BYTES_BY_DTYPE.get(dtype, {})
@@ -403,7 +411,7 @@ class TFLMProfile:
         """Flatbuffer size in bytes: the file's own size for a .tflite, else predicted."""
         if graph.tflite is not None:
             return graph.tflite.file_bytes
-        g = lower(graph, dtype)
+        g = self._structure(graph, dtype)
         payload = sum(align_up(s, 16) + 16 for s, c in zip(g.tensor_sizes, g.tensor_const) if c)
         names = sum(g.tensor_names)
         quant = sum(g.tensor_channels) if dtype == "int8" else 0
@@ -420,6 +428,6 @@ class TFLMProfile:
         """Ops TFLM cannot run. Measured: its EXP kernel is float-only, so int8 SELU fails to allocate."""
         if dtype != "int8":
             return []
-        g = tflite_structure(graph, dtype)
+        g = self._structure(graph, dtype)
         bad = sorted({k for k in g.op_types if k in INT8_UNSUPPORTED})
         return [f"TFLM has no int8 kernel for {k}" + (" (used by SELU)" if k == "EXP" else "") for k in bad]
