@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-
+from validation.corpus import randomise_weights
 from validation.tflm import ToolchainError, convert, measure as _measure
 
 __all__ = ["convert", "measure", "randomise_weights"]
-
-
-def randomise_weights(model, seed: int = 0) -> None:
-    """Give every weight a non-zero value, as after training.
-
-    Zero biases would be folded away by the converter, which trained models never see.
-    """
-    rng = np.random.default_rng(seed)
-    for w in model.weights:
-        low, high = (0.5, 1.5) if "variance" in w.path else (-0.5, 0.5)
-        w.assign(rng.uniform(low, high, w.shape).astype("float32"))
 
 
 def measure(flatbuffer: bytes) -> dict:

@@ -290,7 +290,7 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, el
 
 
 # Counters of the TFLM lowering, kept in one small array so helpers can update them.
-S_NT, S_NOPS, S_NAMES, S_QUANT, S_PAYLOAD, S_TAIL, S_PERCH = range(7)
+S_NT, S_NOPS, S_NAMES, S_QUANT, S_PAYLOAD, S_TAIL, S_PERCH, S_LAST_NAME = range(8)  # last: newest data tensor's name
 
 
 @njit(cache=True, nogil=True)
@@ -319,6 +319,7 @@ def _data(st, t_size, t_const, t_first, t_last, nbytes, name, quant):
     st[S_NT] += 1
     st[S_NAMES] += name
     st[S_QUANT] += quant
+    st[S_LAST_NAME] = name
     return t
 
 
@@ -374,7 +375,7 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
           slot_name, graph_name, input_name, act_name, tail_table, t_size, t_const, t_first, t_last, kinds, st):
     """TFLM lowering of a chain (see profiles/tflm.py); counters end up in ``st``. Returns io bytes."""
     base = graph_name + 1
-    for q in range(7):
+    for q in range(8):
         st[q] = 0
     deferred = False  # a Conv1D's closing RESHAPE waits for a following kept BN
     selu_consts = False
@@ -392,7 +393,11 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
         elems = ir_h[j] * ir_w[j] * ir_c[j]
         size = elems * elem
         in_size = ir_h[j - 1] * ir_w[j - 1] * ir_c[j - 1] * elem
-        if op == OP_DROPOUT or (op == OP_BN and ir_folded[j]):
+        if op == OP_DROPOUT:
+            continue
+        if op == OP_BN and ir_folded[j]:  # its name joins the conv's kernel (2x), bias (4x) and output (4x)
+            st[S_NAMES] += 10 * (nm + 20)
+            st[S_LAST_NAME] += 4 * (nm + 20)
             continue
         if op == OP_ACT:
             a = ir_act[j]
@@ -403,6 +408,7 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
                 p -= 1
             if (a == ACT_RELU or a == ACT_RELU6) and (_is_conv(ir_op[p]) or ir_op[p] == OP_DENSE):
                 st[S_NAMES] += lname + nm  # fused into the producer: only its name grows
+                st[S_LAST_NAME] += lname + nm
                 continue
             if a == ACT_SELU:  # where(x > 0, s*x, s*a*(exp(x) - 1)), four shared scalar constants
                 if not selu_consts:
@@ -490,12 +496,13 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
                     _data(st, t_size, t_const, t_first, t_last, size, nm + 8, 1))
             continue
         if op == OP_BN:
-            _const(st, t_size, t_const, t_first, t_last, ir_c[j] * elem, nm + 16, 1)
-            _const(st, t_size, t_const, t_first, t_last, ir_c[j] * elem, nm + 16, 1)
+            before = st[S_LAST_NAME]
+            _const(st, t_size, t_const, t_first, t_last, ir_c[j] * elem, 2 * (nm + 20) + before, 1)
+            _const(st, t_size, t_const, t_first, t_last, ir_c[j] * elem, 3 * (nm + 20) + before, 1)
             x = _op(st, tail_table, t_first, t_last, T_MUL, x, -1, -1,
                     _data(st, t_size, t_const, t_first, t_last, size, nm + 16, 1))
             x = _op(st, tail_table, t_first, t_last, T_ADD, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, nm + 16, 1))
+                    _data(st, t_size, t_const, t_first, t_last, size, 3 * (nm + 20) + before, 1))
             if deferred:
                 _const(st, t_size, t_const, t_first, t_last, 12, nm + 30, 0)
                 x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x, -1, -1,
@@ -541,7 +548,7 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
     t_first = np.empty(tcap, np.int64)
     t_last = np.empty(tcap, np.int64)
     kinds = np.empty(8, np.int64)
-    st = np.empty(7, np.int64)
+    st = np.empty(8, np.int64)
     fused = np.empty(m, np.int64)
     member = np.empty(m, np.int64)
     buf_of = np.empty(m, np.int64)

@@ -81,7 +81,7 @@ def _static_arrays(dtype: str, compression: str) -> tuple:
         for k, v in table.items():
             if k in _TFL_INDEX:  # ops a chain never lowers to (CONCATENATION, PAD) are not indexed
                 tail_table[_TFL_INDEX[k]] = v
-    tail_consts = np.array([_tflm.TAIL_FIXED, _tflm.TAIL_PER_TENSOR, _tflm.TAIL_PER_OP,
+    tail_consts = np.array([_tflm.TAIL_FIXED[dtype], _tflm.TAIL_PER_TENSOR, _tflm.TAIL_PER_OP,
                             _tflm.TAIL_PER_IO_TENSOR["float32"], _tflm.TAIL_PER_IO_TENSOR["int8"],
                             _tflm.TAIL_PER_CHANNEL_INT8], np.int64)
     fb_consts = np.array([_tflm.FLATBUFFER_FIXED, _tflm.FLATBUFFER_PER_TENSOR, _tflm.FLATBUFFER_PER_OP,

@@ -46,23 +46,27 @@ _ACT_OPS = {"relu": ("RELU",), "relu6": ("RELU6",), "tanh": ("TANH",), "sigmoid"
             "selu": ("GREATER", "MUL", "EXP", "SUB", "MUL", "SELECT_V2")}
 
 # Persistent op data per kernel type (bytes in the arena tail), fitted by
-# non-negative least squares on the 28 corpus conversions of
-# benchmarks/corpus.py (tflite-micro 0.dev20261023, TF 2.21); see
-# benchmarks/calibrate_tflm.py. Types not listed cost TAIL_DEFAULT_OP_BYTES.
+# non-negative least squares on the 45 corpus conversions of
+# validation/corpus.py (tflite-micro 0.dev20261023, TF 2.21): run
+# ``python benchmarks/calibrate_tflm.py --fit``. Fit residual: median 32 B,
+# worst 167 B. Types not listed cost TAIL_DEFAULT_OP_BYTES.
 TAIL_OP_BYTES = {
-    "ADD": 96, "AVERAGE_POOL_2D": 2, "CONCATENATION": 0, "CONV_2D": 212, "DEPTHWISE_CONV_2D": 342,
-    "DEQUANTIZE": 0, "ELU": 294, "EXPAND_DIMS": 0, "FULLY_CONNECTED": 112, "LEAKY_RELU": 0,
-    "LOGISTIC": 137, "MAX_POOL_2D": 53, "MEAN": 0, "MUL": 0, "PACK": 37, "QUANTIZE": 8, "REDUCE_MAX": 555,
-    "RESHAPE": 65, "SHAPE": 0, "SOFTMAX": 608, "STRIDED_SLICE": 0, "TANH": 73,
+    "ADD": 15, "AVERAGE_POOL_2D": 136, "CONCATENATION": 117, "DEQUANTIZE": 111, "ELU": 0, "EXP": 0,
+    "EXPAND_DIMS": 0, "GREATER": 0, "LEAKY_RELU": 281, "LOGISTIC": 68, "MAX_POOL_2D": 112, "MEAN": 121,
+    "MUL": 102, "PACK": 144, "QUANTIZE": 0, "REDUCE_MAX": 0, "RESHAPE": 35, "SELECT_V2": 0, "SHAPE": 0,
+    "STRIDED_SLICE": 0, "SUB": 0, "TANH": 4,
 }
-# The shared fit left depthwise ops 320 B short in float32 and 320 B over in int8.
-TAIL_OP_BYTES_BY_DTYPE = {"float32": {"DEPTHWISE_CONV_2D": 662}, "int8": {"DEPTHWISE_CONV_2D": 22}}
+# Kernels whose op data differs between float32 and int8 (int8 keeps quantisation parameters).
+TAIL_OP_BYTES_BY_DTYPE = {
+    "float32": {"CONV_2D": 264, "DEPTHWISE_CONV_2D": 496, "FULLY_CONNECTED": 161, "SOFTMAX": 0},
+    "int8": {"CONV_2D": 53, "DEPTHWISE_CONV_2D": 151, "FULLY_CONNECTED": 94, "SOFTMAX": 35},
+}
 TAIL_DEFAULT_OP_BYTES = 64
 TAIL_PER_TENSOR = 24          # sizeof(TfLiteEvalTensor), documented by print_allocations
 TAIL_PER_OP = 64              # NodeAndRegistration, documented by print_allocations
 TAIL_PER_IO_TENSOR = {"float32": 64, "int8": 96}  # persistent TfLiteTensor (+ quantisation data)
 TAIL_PER_CHANNEL_INT8 = 8     # per-channel output multiplier + shift (int32 each)
-TAIL_FIXED = 0
+TAIL_FIXED = {"float32": 422, "int8": 629}  # interpreter-wide allocations, fitted with the op data
 # Flatbuffer = constant payload (16-byte aligned, +16 B per buffer) + these, fitted likewise.
 FLATBUFFER_FIXED = 809
 FLATBUFFER_PER_TENSOR = 100.47
@@ -116,6 +120,7 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
     g = TFLiteGraph()
     out_of = [-1] * len(layers)
     deferred_reshape: dict[int, int] = {}
+    params_of: dict[int, tuple[int, int]] = {}  # layer -> (kernel, bias) tensors
     base = len(graph.name) + 1
     for j, layer in enumerate(layers):
         op = layer.op
@@ -126,7 +131,18 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             out_of[j] = g.tensor(size, name_len=len(layer.name) + 24, channels=1)
             g.inputs.append(out_of[j])
             continue
-        if op in ("dropout",) or (op == "batch_norm" and layer.attrs.get("folded")):
+        if op == "dropout":
+            out_of[j] = src[0]
+            continue
+        if op == "batch_norm" and layer.attrs.get("folded"):
+            # The converter names folded constants and outputs after every op it merged: the BN's
+            # mul/mul_1 join the kernel's name; mul, mul_1, add_1, sub the bias's and the output's.
+            path = nm + 20
+            kernel, bias = params_of.get(layer.inputs[0], (-1, -1))
+            if kernel >= 0:
+                g.tensor_names[kernel] += 2 * path
+                g.tensor_names[bias] += 4 * path
+            g.tensor_names[src[0]] += 4 * path
             out_of[j] = src[0]
             continue
         if op == "activation":
@@ -162,6 +178,7 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             c_out = layer.shape[-1]
             kernel = g.tensor(layer.weights * (1 if int8 else 4), const=True, name_len=nm + 12, channels=c_out)
             bias = g.tensor(c_out * bias_elem, const=True, name_len=nm + 16, channels=c_out)
+            params_of[j] = (kernel, bias)
             if int8:
                 g.per_channel += c_out
             kind = {"conv1d": "CONV_2D", "conv2d": "CONV_2D", "depthwise_conv2d": "DEPTHWISE_CONV_2D",
@@ -223,11 +240,13 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             continue
         if op == "batch_norm":
             c = layer.shape[-1]
-            scale = g.tensor(c * elem, const=True, name_len=nm + 16, channels=1)
-            shift = g.tensor(c * elem, const=True, name_len=nm + 16, channels=1)
+            # measured: the converter names these after the producer's ops too (see the folded case above)
+            path, before = nm + 20, g.tensor_names[src[0]]
+            scale = g.tensor(c * elem, const=True, name_len=2 * path + before, channels=1)
+            shift = g.tensor(c * elem, const=True, name_len=3 * path + before, channels=1)
             mid = g.tensor(size, name_len=nm + 16, channels=1)
             g.op("MUL", [src[0], scale], [mid], j)
-            out_of[j] = g.tensor(size, name_len=nm + 16, channels=1)
+            out_of[j] = g.tensor(size, name_len=3 * path + before, channels=1)
             g.op("ADD", [mid, shift], [out_of[j]], j)
             owner = next((k for k in deferred_reshape if _reads_through(layers, j, k)), None)
             if owner is not None:
@@ -399,7 +418,7 @@ class TFLMProfile:
     def arena_tail(self, graph: Graph, dtype: str) -> int:
         """Persistent arena bytes (the tail) predicted for this network."""
         g = self._structure(graph, dtype)
-        tail = TAIL_FIXED + TAIL_PER_TENSOR * len(g.tensor_sizes) + TAIL_PER_OP * len(g.op_types)
+        tail = TAIL_FIXED.get(dtype, 0) + TAIL_PER_TENSOR * len(g.tensor_sizes) + TAIL_PER_OP * len(g.op_types)
         tail += TAIL_PER_IO_TENSOR.get(dtype, 64) * (len(g.inputs) + len(g.outputs))
         specific = TAIL_OP_BYTES_BY_DTYPE.get(dtype, {})
         tail += sum(specific.get(k, TAIL_OP_BYTES.get(k, TAIL_DEFAULT_OP_BYTES)) for k in g.op_types)

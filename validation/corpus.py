@@ -1,13 +1,22 @@
-"""A fixed corpus of varied networks (layer descriptions) for calibration and tests."""
+"""The built-in validation corpus: varied networks as layer descriptions.
+
+The first 15 networks calibrated memsim's TFLM constants (memsim/profiles/tflm.py);
+the rest were added afterwards and are out of sample. ``autotinyml validate``
+builds each with Keras, gives it trained-looking weights and measures it.
+"""
 
 from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["CORPUS", "CALIBRATION_NAMES", "build_model", "randomise_weights"]
 
 
 def _seq(name, shape, *layers):
     return {"name": name, "layers": [{"type": "Input", "name": "x", "shape": list(shape)}, *layers]}
 
 
-def C(t, **kw):
+def C(t, **kw):  # noqa: N802  (reads like a layer constructor)
     return {"type": t, **kw}
 
 
@@ -54,4 +63,60 @@ CORPUS = [
          C("Flatten"), C("Dense", units=32, activation="selu"), C("Dense", units=6, activation="softmax")),
     _seq("reshape_net", (96,), C("Reshape", target_shape=(32, 3)), C("Conv1D", filters=8, kernel_size=3, activation="relu"),
          C("Flatten"), C("Dense", units=4, activation="softmax")),
+    # --- added after the calibration: out of sample ---
+    _seq("dense_stack", (32,), C("Dense", units=64, activation="relu"), C("Dense", units=64, activation="relu"),
+         C("Dense", units=32, activation="relu"), C("Dense", units=16, activation="relu"),
+         C("Dense", units=4, activation="softmax")),
+    _seq("conv1d_stack", (64, 9), C("Conv1D", filters=16, kernel_size=5, activation="relu"), C("MaxPooling1D", pool_size=2),
+         C("Conv1D", filters=32, kernel_size=3, activation="relu"), C("MaxPooling1D", pool_size=2), C("Flatten"),
+         C("Dense", units=6, activation="softmax")),
+    _seq("cnn2d_strided", (32, 32, 1), C("Conv2D", filters=8, kernel_size=3, strides=2, padding="same", activation="relu"),
+         C("Conv2D", filters=16, kernel_size=3, strides=2, padding="same", activation="relu"),
+         C("AveragePooling2D", pool_size=2), C("Flatten"), C("Dense", units=10, activation="softmax")),
+    _seq("depthwise_bn", (24, 24, 4), C("DepthwiseConv2D", kernel_size=3, padding="same"), C("BatchNormalization"),
+         C("Activation", activation="relu"), C("Conv2D", filters=16, kernel_size=1, activation="relu"),
+         C("GlobalMaxPooling2D"), C("Dense", units=5, activation="softmax")),
+    _seq("kws_dscnn_bn", (49, 10, 1), C("Conv2D", filters=24, kernel_size=(10, 4), strides=2, padding="same"),
+         C("BatchNormalization"), C("Activation", activation="relu"),
+         C("DepthwiseConv2D", kernel_size=3, padding="same"), C("BatchNormalization"), C("Activation", activation="relu"),
+         C("Conv2D", filters=24, kernel_size=1), C("BatchNormalization"), C("Activation", activation="relu"),
+         C("GlobalAveragePooling2D"), C("Dense", units=12, activation="softmax")),
+    _seq("mnist_tiny", (28, 28, 1), C("Conv2D", filters=4, kernel_size=5, strides=2, activation="relu"), C("Flatten"),
+         C("Dense", units=10, activation="softmax")),
+    _seq("sigmoid_mlp", (20,), C("Dense", units=16, activation="sigmoid"), C("Dense", units=8, activation="tanh"),
+         C("Dense", units=2, activation="softmax")),
+    {"name": "residual_1d", "layers": [
+        {"type": "Input", "name": "x", "shape": [100, 6]},
+        C("Conv1D", name="c1", filters=6, kernel_size=5, padding="same", activation="relu"),
+        C("Conv1D", name="c2", filters=6, kernel_size=3, padding="same"),
+        C("Add", name="add", inputs=["c2", "x"]),
+        C("Activation", name="act", activation="relu"),
+        C("MaxPooling1D", name="pool", pool_size=4),
+        C("Flatten", name="flat"),
+        C("Dense", name="out", units=3, activation="softmax"),
+    ]},
 ]
+
+CALIBRATION_NAMES = tuple(spec["name"] for spec in CORPUS[:15])
+"""Networks the TFLM profile's constants were fitted on (in-sample)."""
+
+
+def randomise_weights(model, seed: int = 0) -> None:
+    """Give every weight a non-zero value, as after training.
+
+    The converter folds away zero biases, which trained models never have, so
+    freshly initialised weights would misstate the flatbuffer.
+    """
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        low, high = (0.5, 1.5) if "variance" in w.path else (-0.5, 0.5)
+        w.assign(rng.uniform(low, high, w.shape).astype("float32"))
+
+
+def build_model(spec: dict, seed: int = 0):
+    """The Keras model of a corpus entry with trained-looking weights."""
+    from memsim.frontends.keras import keras_from_spec
+
+    model = keras_from_spec(spec)
+    randomise_weights(model, seed)
+    return model
