@@ -127,6 +127,76 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _pct(value: float) -> str:
+    return f"{value:+.1f}%" if abs(value) < 1e6 else "inf"
+
+
+def cmd_validate(args) -> int:
+    from validation import compare
+
+    def progress(text: str) -> None:
+        if not args.json:
+            print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
+
+    rows, skipped = [], []
+    if args.reports:
+        pairs, skipped = compare.report_pairs(args.reports)
+        if not pairs:
+            raise AutoTinyMLError(f"No report in {args.reports!r} has its model beside it; put the model next to "
+                                  f"its report with the same stem (e.g. network.h5 beside network_analyze_report.txt).")
+        for report, model in pairs:
+            progress(f"{report.name}")
+            try:
+                rows.append(compare.compare_report(report, model))
+            except AutoTinyMLError as exc:
+                skipped.append(f"{report.name}: {exc}")
+    elif args.models:
+        from memsim.frontends.keras import load_keras_model
+
+        for path in args.models:
+            progress(path)
+            if path.lower().endswith(".tflite"):
+                rows.append(compare.compare_tflite(path))
+                continue
+            model = load_keras_model(path)
+            for dtype in args.dtype or ["float32", "int8"]:
+                rows.append(compare.compare_keras(model, dtype, source=path))
+    else:
+        rows = compare.compare_corpus(tuple(args.dtype or ["float32", "int8"]), progress)
+    if not args.json:
+        print("\r\033[K", end="", file=sys.stderr)
+    summary = compare.summarise(rows)
+    if args.json:
+        print(json.dumps({"rows": [r.to_dict() for r in rows], "summary": summary,
+                          "skipped": [str(s) for s in skipped]}, indent=2))
+        return 0
+    figures = list(dict.fromkeys(f for r in rows for f in r.figures))
+    table = []
+    for r in rows:
+        cells = [r.name[:32], r.dtype]
+        for f in figures:
+            cells.append(f"{r.figures[f][0]:,}/{r.figures[f][1]:,} {_pct(r.error_pct(f))}" if f in r.figures else "-")
+        table.append(cells)
+    print(f"memsim vs {'the reports' if args.reports else 'TFLite Micro, measured live'} "
+          f"(each cell: memsim/reference, error; negative = memsim under-predicts)\n")
+    print(_table(["network", "dtype", *figures], table))
+    notes = [f"  {r.name} {r.dtype}: {r.note}" for r in rows if r.note]
+    if notes:
+        print("\nnotes:\n" + "\n".join(notes))
+    for s in skipped:
+        print(f"skipped: {s}")
+    print("\nsummary over", len(rows), "rows:")
+    for f in figures:
+        s = summary[f]
+        print(f"  {f:12s} median |error| {s['median_abs_error_pct']:.2f} %, worst {s['worst_error_pct']:+.2f} %, "
+              f"worst under-prediction {s['worst_under_prediction_pct']:.2f} % (n={s['n']})")
+    if "speed" in summary:
+        sp = summary["speed"]
+        print(f"  speed        toolchain {sp['median_toolchain_s']:.2f} s per model vs memsim "
+              f"{1e6 * sp['median_memsim_s']:.0f} us: memsim {sp['median_ratio']:,.0f}x faster (medians)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="autotinyml", description="Find networks that deploy on microcontrollers.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -165,6 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-cross-acc", type=float, default=0.95, help="required X-CROSS accuracy (default 0.95)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("validate", help="compare memsim with real TFLM measurements or X-CUBE-AI reports")
+    p.add_argument("models", nargs="*", help=".keras/.h5/.tflite files (default: the built-in corpus of 23 networks)")
+    p.add_argument("--reports", metavar="DIR",
+                   help="compare with every X-CUBE-AI / ST Edge AI report in DIR whose model sits beside it")
+    p.add_argument("--dtype", action="append", choices=["float32", "int8"],
+                   help="convert to this type (repeatable; default both)")
+    p.add_argument("--json", action="store_true", help="print one JSON object: rows and summary")
+    p.set_defaults(func=cmd_validate)
     return parser
 
 

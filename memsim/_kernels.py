@@ -622,7 +622,7 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
                     + fb_consts[3] * names + (fb_consts[4] * nt if int8 else 0.0)
                     + (fb_consts[5] * quant if int8 else 0.0))
             model = np.int64(round(size))
-            rt_ram = tail + runtime_ram
+            rt_ram = tail + max(0, tail_consts[6] - pool) + runtime_ram  # + TFLM's prepare-time floor
             ram = pool + rt_ram
         out[i, 0] = macc
         out[i, 1] = params

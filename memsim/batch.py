@@ -83,7 +83,7 @@ def _static_arrays(dtype: str, compression: str) -> tuple:
                 tail_table[_TFL_INDEX[k]] = v
     tail_consts = np.array([_tflm.TAIL_FIXED[dtype], _tflm.TAIL_PER_TENSOR, _tflm.TAIL_PER_OP,
                             _tflm.TAIL_PER_IO_TENSOR["float32"], _tflm.TAIL_PER_IO_TENSOR["int8"],
-                            _tflm.TAIL_PER_CHANNEL_INT8], np.int64)
+                            _tflm.TAIL_PER_CHANNEL_INT8, _tflm.PREPARE_MIN_HEAD[dtype]], np.int64)
     fb_consts = np.array([_tflm.FLATBUFFER_FIXED, _tflm.FLATBUFFER_PER_TENSOR, _tflm.FLATBUFFER_PER_OP,
                           _tflm.FLATBUFFER_PER_NAME_CHAR, _tflm.FLATBUFFER_PER_TENSOR_INT8,
                           _tflm.FLATBUFFER_PER_QUANT_CHANNEL], np.float64)

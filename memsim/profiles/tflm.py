@@ -18,6 +18,9 @@
    kernels' op data (TAIL_OP_BYTES below, per op type; int8 conv/depthwise/
    dense also keep per-channel multipliers and shifts, 8 B per output
    channel), and a fixed part.
+   While ops are prepared TFLM also borrows temporary memory from the head,
+   so a network with a tiny head needs more than head + tail
+   (PREPARE_MIN_HEAD, measured as the smallest arena that allocates).
 4. Flash [measured, fitted]: the flatbuffer: constant payload (each buffer
    16-byte aligned) plus metadata per tensor (name, shape, quantisation),
    per op, and a fixed part (FLATBUFFER_* constants below).
@@ -67,6 +70,10 @@ TAIL_PER_OP = 64              # NodeAndRegistration, documented by print_allocat
 TAIL_PER_IO_TENSOR = {"float32": 64, "int8": 96}  # persistent TfLiteTensor (+ quantisation data)
 TAIL_PER_CHANNEL_INT8 = 8     # per-channel output multiplier + shift (int32 each)
 TAIL_FIXED = {"float32": 422, "int8": 629}  # interpreter-wide allocations, fitted with the op data
+# While ops are prepared, TFLM takes temporary memory from the head; when the planned head is smaller,
+# the arena must still hold it. Measured (smallest allocating arena - tail) on the corpus: up to 880 B
+# for float32 and 2,320 B for int8 models (dense-only networks with tiny activations); worst case kept.
+PREPARE_MIN_HEAD = {"float32": 880, "int8": 2320}
 # Flatbuffer = constant payload (16-byte aligned, +16 B per buffer) + these, fitted likewise.
 FLATBUFFER_FIXED = 809
 FLATBUFFER_PER_TENSOR = 100.47
@@ -393,6 +400,7 @@ class TFLMProfile:
 
     def __init__(self):
         self._last = None  # (graph, dtype, structure): footprint() asks four questions about one graph
+        self._plan = None  # (structure, plan)
 
     def _structure(self, graph: Graph, dtype: str) -> TFLiteGraph:
         if self._last is None or self._last[0] is not graph or self._last[1] != dtype:
@@ -401,6 +409,8 @@ class TFLMProfile:
 
     def activation_plan(self, graph: Graph, dtype: str) -> ActivationPlan:
         g = self._structure(graph, dtype)
+        if self._plan is not None and self._plan[0] is g:
+            return self._plan[1]
         ids, first, last = _lifetimes(g)
         sizes = [g.tensor_sizes[t] for t in ids]
         offsets, peak = greedy_plan(sizes, first, last, self.alignment)
@@ -413,7 +423,9 @@ class TFLMProfile:
         for k, j in enumerate(g.op_layer):
             layer_live[j] = max(layer_live[j], live_by_op[k])
         io = sum(g.tensor_sizes[t] for t in g.inputs + g.outputs)
-        return ActivationPlan(peak, io, True, layer_live, buffers)
+        plan = ActivationPlan(peak, io, True, layer_live, buffers)
+        self._plan = (g, plan)
+        return plan
 
     def arena_tail(self, graph: Graph, dtype: str) -> int:
         """Persistent arena bytes (the tail) predicted for this network."""
@@ -440,8 +452,12 @@ class TFLMProfile:
                 + FLATBUFFER_PER_QUANT_CHANNEL * quant)
         return int(round(size))
 
+    def prepare_bytes(self, graph: Graph, dtype: str) -> int:
+        """Arena beyond head + tail that TFLM needs while preparing ops (only when the head is small)."""
+        return max(0, PREPARE_MIN_HEAD.get(dtype, 0) - self.activation_plan(graph, dtype).pool_bytes)
+
     def runtime_ram(self, graph: Graph, dtype: str, extra_ram: int) -> int:
-        return self.arena_tail(graph, dtype) + extra_ram
+        return self.arena_tail(graph, dtype) + self.prepare_bytes(graph, dtype) + extra_ram
 
     def check(self, graph: Graph, dtype: str) -> list[str]:
         """Ops TFLM cannot run. Measured: its EXP kernel is float-only, so int8 SELU fails to allocate."""
