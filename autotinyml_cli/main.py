@@ -56,7 +56,7 @@ def cmd_footprint(args) -> int:
 
     target = _resolve_target(args)
     fp = memsim.footprint(args.model, target=target, runtime=args.runtime, dtype=args.dtype,
-                          compression=args.compression, cycles_per_macc=args.cycles_per_macc)
+                          compression=args.compression, cycles_per_macc=args.cycles_per_macc, margin=args.margin)
     if args.json:
         print(json.dumps(fp.to_dict(), indent=2))
     else:
@@ -78,8 +78,11 @@ def cmd_footprint(args) -> int:
             t = get_target(target)
             print(f"\ntarget           {fp.target}: RAM {t.ram_bytes:,} B (largest region {t.largest_region_bytes:,} B), "
                   f"Flash {t.flash_bytes:,} B")
-            print(f"RAM margin       {fp.ram_margin_bytes:+,} B ({fp.ram_margin_pct:+.1f} %)")
-            print(f"Flash margin     {fp.flash_margin_bytes:+,} B ({fp.flash_margin_pct:+.1f} %)")
+            ram_pct, flash_pct = fp.safety_margin_pct
+            print(f"safety margin    RAM {ram_pct:g} % = {fp.ram_safety_bytes:,} B, Flash {flash_pct:g} % = "
+                  f"{fp.flash_safety_bytes:,} B ({'--margin' if args.margin is not None else 'calibrated default'})")
+            print(f"RAM headroom     {fp.ram_margin_bytes:+,} B ({fp.ram_margin_pct:+.1f} %) after the safety margin")
+            print(f"Flash headroom   {fp.flash_margin_bytes:+,} B ({fp.flash_margin_pct:+.1f} %) after the safety margin")
             print(f"latency (est.)   {fp.latency_ms:.2f} ms at {t.clock_hz / 1e6:g} MHz "
                   f"({args.cycles_per_macc or memsim.CYCLES_PER_MACC[fp.dtype]:g} cycles/MACC, an assumption)")
             verdict = "DEPLOYABLE" if fp.deployable else "NOT deployable: " + "; ".join(fp.violations)
@@ -135,7 +138,7 @@ def cmd_validate(args) -> int:
     from validation import compare
 
     def progress(text: str) -> None:
-        if not args.json:
+        if not args.json and sys.stderr.isatty():
             print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
 
     rows, skipped = [], []
@@ -163,7 +166,7 @@ def cmd_validate(args) -> int:
                 rows.append(compare.compare_keras(model, dtype, source=path))
     else:
         rows = compare.compare_corpus(tuple(args.dtype or ["float32", "int8"]), progress)
-    if not args.json:
+    if not args.json and sys.stderr.isatty():
         print("\r\033[K", end="", file=sys.stderr)
     summary = compare.summarise(rows)
     if args.json:
@@ -217,6 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", default="float32", choices=["float32", "int8"])
     p.add_argument("--compression", default="none", choices=["none", "x4", "x8", "low", "medium", "high"])
     p.add_argument("--cycles-per-macc", type=float, default=None, help="latency assumption (default 6 float32, 3 int8)")
+    p.add_argument("--margin", type=float, default=None, metavar="PCT",
+                   help="safety margin in %% on the network's RAM and Flash (default: the profile's calibrated one)")
     p.add_argument("--check", action="store_true", help="exit with status 1 when the network does not deploy")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_footprint)

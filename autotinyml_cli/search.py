@@ -98,10 +98,12 @@ def run_search(args) -> int:
     compression = args.compression or ("x8" if args.runtime.startswith("xcubeai") and args.dtype == "float32" else "none")
     input_shape = template.input_shape(dataset.sample_shape)
     constraint = MemsimConstraint(template, input_shape, dataset.n_classes, target, args.runtime, args.dtype,
-                                  compression)
+                                  compression, margin=args.margin)
     settings = {"dataset": dataset.name, "space": template.space.to_dict(), "template": template.name,
                 "target": target.name, "runtime": args.runtime, "dtype": args.dtype, "compression": compression,
                 "method": args.method, "seed": args.seed, "k": args.k, "epochs": args.epochs}
+    if args.margin is not None:  # only when given, so studies made before the option still resume
+        settings["margin"] = args.margin
     study_path = Path(args.study or f"autotinyml-{dataset.name}-{template.name.replace(':', '-')}-{target.name}-"
                                     f"{args.method}-seed{args.seed}.sqlite")
     storage = cbo.SQLiteStorage(study_path)
@@ -225,6 +227,8 @@ def add_parser(sub) -> None:
     p.add_argument("--dtype", default="float32", choices=["float32", "int8"])
     p.add_argument("--compression", default=None, choices=["none", "x4", "x8"],
                    help="X-CUBE-AI weight sharing (default x8 for float32 xcubeai, as in the papers' tiny-board runs)")
+    p.add_argument("--margin", type=float, default=None, metavar="PCT",
+                   help="safety margin in %% on memsim's RAM and Flash (default: the runtime profile's calibrated one)")
     p.add_argument("--trainings", type=int, default=10, help="training budget (default 10)")
     p.add_argument("--method", default="svmcbo", choices=sorted(cbo.SAMPLERS))
     p.add_argument("--labels", type=int, default=64, help="SVM-CBO Phase-1 memsim labels after the initial design")

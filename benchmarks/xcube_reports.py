@@ -1,35 +1,39 @@
-"""memsim (xcubeai profile) vs the 13 real X-CUBE-AI >= 7.2 float32 reports rebuilt in the tests.
+"""memsim (xcubeai profile) vs the 13 real X-CUBE-AI >= 7.2 float32 reports, through `autotinyml validate --reports`.
 
-Run: python benchmarks/xcube_reports.py
+Each report is copied into a temporary folder with the network rebuilt from it
+(tests/memsim_tests/test_xcube_reports.py) beside it as a layer description
+with the same stem; then the command users run compares them.
+
+Run: python benchmarks/xcube_reports.py [--json]
 """
 
-import statistics
+import json
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "memsim_tests"))
 
-import memsim  # noqa: E402
-from memsim.profiles import get_profile  # noqa: E402
+from autotinyml_cli.main import main as cli  # noqa: E402
 from test_xcube_reports import REPORTS  # noqa: E402
 
+ASSETS = ROOT / "tests" / "validation_tests" / "assets" / "xcube-reports"
 
-def main():
-    print(f"{'report':34s} {'MACC memsim/report':>25s} {'weights B memsim/report':>25s} "
-          f"{'activations B memsim/report':>29s} {'err':>7s}")
-    errs = []
-    for name, (layers, comp, macc, transpose, weights, act) in sorted(REPORTS.items()):
-        fp = memsim.footprint(layers, compression=comp)
-        pool = get_profile("xcubeai").activation_plan(memsim.graph_from_spec(layers), "float32").pool_bytes
-        err = 100 * (pool - act) / act
-        errs.append(abs(err))
-        print(f"{name:34s} {fp.macc + transpose:>12,}/{macc:>12,} {fp.weights_bytes:>12,}/{weights:>12,} "
-              f"{pool:>14,}/{act:>14,} {err:+6.1f}%")
-    print(f"MACC and weights: exact on {len(REPORTS)}/{len(REPORTS)}; activations |error| median "
-          f"{statistics.median(errs):.1f} %, worst {max(errs):.1f} % (all errors are over-estimates)")
+
+def report_folder(into: Path) -> Path:
+    """Copy each rebuilt report next to its network (same stem) into ``into``."""
+    files = sorted(ASSETS.glob("*_report.txt"))
+    for key, (layers, *_rest) in REPORTS.items():
+        owner = key.split("_")[0]
+        report = next(f for f in files if f.name.lower().replace("-", "").startswith(owner))
+        shutil.copy(report, into / report.name)
+        (into / f"{report.stem}.json").write_text(json.dumps({"name": key, "layers": layers}))
+    return into
 
 
 if __name__ == "__main__":
-    main()
+    with tempfile.TemporaryDirectory() as tmp:
+        sys.exit(cli(["validate", "--reports", str(report_folder(Path(tmp))), *sys.argv[1:]]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,9 @@ class Footprint:
     ram_margin_pct: float | None = None
     flash_margin_pct: float | None = None
     pool_fits_region: bool | None = None
+    ram_safety_bytes: int = 0
+    flash_safety_bytes: int = 0
+    safety_margin_pct: tuple[float, float] = (0.0, 0.0)   # (RAM, Flash) applied to the network's own figures
     latency_ms: float | None = None
     violations: tuple[str, ...] = ()
     unsupported: tuple[str, ...] = ()
@@ -103,6 +107,25 @@ class Footprint:
         return d
 
 
+def _margin_pair(margin, profile) -> tuple[float, float]:
+    """(RAM %, Flash %) from a margin argument, or the profile's calibrated default."""
+    if margin is None:
+        default = getattr(profile, "SAFETY_MARGIN_PCT", {"ram": 0.0, "flash": 0.0})
+        return float(default["ram"]), float(default["flash"])
+    pair = (margin, margin) if isinstance(margin, (int, float)) else tuple(margin)
+    if len(pair) != 2 or not all(isinstance(v, (int, float)) and 0 <= v < 100 for v in pair):
+        raise SpecError(f"Safety margin {margin!r} must be a percentage in [0, 100) or a (RAM, Flash) pair of them.")
+    return float(pair[0]), float(pair[1])
+
+
+def _safety(pct: float, nbytes: int) -> int:
+    return math.ceil(pct * nbytes / 100.0) if pct else 0
+
+
+def _plus(safety: int, pct: float) -> str:
+    return f" + {safety:,} B safety margin ({pct:g} %)" if safety else ""
+
+
 def footprint(
     model: Any,
     target: "str | Target | None" = None,
@@ -110,6 +133,7 @@ def footprint(
     dtype: str = "float32",
     compression: str = "none",
     cycles_per_macc: float | None = None,
+    margin: "float | tuple[float, float] | None" = None,
 ) -> Footprint:
     """Compute RAM, Flash, MACC and the deployability verdict of a network.
 
@@ -127,6 +151,16 @@ def footprint(
         X-CUBE-AI weight sharing (float32 only).
     cycles_per_macc : float, optional
         Latency assumption; defaults to CYCLES_PER_MACC[dtype].
+    margin : float or (float, float), optional
+        Safety margin in percent of the network's own RAM and Flash (one
+        value for both, or a (RAM, Flash) pair), added before the verdict.
+        Defaults to the profile's ``SAFETY_MARGIN_PCT``: the worst
+        under-prediction observed against the real toolchain.
+
+    The verdict is deployable when RAM + RAM safety and Flash + Flash safety
+    fit the board, and the activation pool (with its safety share) fits the
+    largest SRAM region; ``ram_margin_bytes`` / ``flash_margin_bytes`` are
+    the headroom left after the safety margin.
     """
     if dtype not in DTYPES:
         raise SpecError(f"Unknown dtype {dtype!r}; use float32 or int8.")
@@ -162,22 +196,29 @@ def footprint(
         io_in_pool=plan.io_in_pool, ram_bytes=ram, flash_bytes=flash, layers=rows,
         unsupported=tuple(profile.check(graph, dtype)),
     )
+    ram_pct, flash_pct = _margin_pair(margin, profile)
+    network_ram = ram - (overhead.ram_bytes if overhead else 0)
+    ram_safety, flash_safety = _safety(ram_pct, network_ram), _safety(flash_pct, model_bytes)
+    pool_safety = _safety(ram_pct, plan.pool_bytes + io_outside)
+    result.update(ram_safety_bytes=ram_safety, flash_safety_bytes=flash_safety, safety_margin_pct=(ram_pct, flash_pct))
     if board is not None:
         violations = list(result["unsupported"])
-        fits_region = plan.pool_bytes + io_outside <= board.largest_region_bytes
-        if ram > board.ram_bytes:
-            violations.append(f"RAM {ram:,} B > {board.ram_bytes:,} B")
+        fits_region = plan.pool_bytes + io_outside + pool_safety <= board.largest_region_bytes
+        if ram + ram_safety > board.ram_bytes:
+            violations.append(f"RAM {ram:,} B{_plus(ram_safety, ram_pct)} > {board.ram_bytes:,} B")
         if not fits_region:
-            violations.append(f"activation pool {plan.pool_bytes + io_outside:,} B > largest SRAM region "
-                              f"{board.largest_region_bytes:,} B")
-        if flash > board.flash_bytes:
-            violations.append(f"Flash {flash:,} B > {board.flash_bytes:,} B")
+            violations.append(f"activation pool {plan.pool_bytes + io_outside:,} B{_plus(pool_safety, ram_pct)} > "
+                              f"largest SRAM region {board.largest_region_bytes:,} B")
+        if flash + flash_safety > board.flash_bytes:
+            violations.append(f"Flash {flash:,} B{_plus(flash_safety, flash_pct)} > {board.flash_bytes:,} B")
         cpm = cycles_per_macc if cycles_per_macc is not None else CYCLES_PER_MACC[dtype]
         result.update(
             target=board.name, deployable=not violations,
-            ram_margin_bytes=board.ram_bytes - ram, flash_margin_bytes=board.flash_bytes - flash,
-            ram_margin_pct=round(100.0 * (board.ram_bytes - ram) / board.ram_bytes, 2) if board.ram_bytes else None,
-            flash_margin_pct=round(100.0 * (board.flash_bytes - flash) / board.flash_bytes, 2) if board.flash_bytes else None,
+            ram_margin_bytes=board.ram_bytes - ram - ram_safety, flash_margin_bytes=board.flash_bytes - flash - flash_safety,
+            ram_margin_pct=round(100.0 * (board.ram_bytes - ram - ram_safety) / board.ram_bytes, 2)
+            if board.ram_bytes else None,
+            flash_margin_pct=round(100.0 * (board.flash_bytes - flash - flash_safety) / board.flash_bytes, 2)
+            if board.flash_bytes else None,
             pool_fits_region=fits_region, latency_ms=round(1000.0 * macc * cpm / board.clock_hz, 3),
             violations=tuple(violations),
         )

@@ -207,8 +207,9 @@ def compare_report(report_path: "str | Path", model_path: "str | Path") -> Compa
     """memsim's xcubeai profile against one X-CUBE-AI / ST Edge AI report of the same model.
 
     The report fixes the options memsim must use: compression, whether I/O
-    sits in the activation pool (>= 6.0) and the MACC rules (5.x leaves
-    dense biases out).
+    sits in the activation pool (>= 6.0) and the MACC rules (X-CUBE-AI before
+    7 leaves dense biases out). MACC a tool adds for its own layout (an ONNX
+    model's NCHW->NHWC transpose) is not in memsim's count.
     """
     import memsim
     from memsim.metrics import total_macc
@@ -220,10 +221,11 @@ def compare_report(report_path: "str | Path", model_path: "str | Path") -> Compa
     if graph.tflite is not None and any(d == "int8" for d in graph.tflite.tensor_dtypes):
         dtype = "int8"
     major = int(report.version.split(".")[0]) if report.version[:1].isdigit() else 10
+    old_rules = report.tool.startswith("X-CUBE-AI") and major < 7  # ST Edge AI Core 1.x-3.x is newer
     runtime = "xcubeai" if report.io_in_activations else "xcubeai-5"
     compression = report.compression if dtype == "float32" else "none"
     fp, memsim_s = _timed_memsim(graph, dtype, runtime, compression)
-    macc = total_macc(graph, "5" if major < 7 else "7.2")
+    macc = total_macc(graph, "5" if old_rules else "7.2")
     row = ComparisonRow(Path(report_path).stem, str(report_path), f"report: {report.tool} {report.version}", dtype,
                         memsim_s=memsim_s)
     row.figures = {"macc": (macc, report.macc), "weights": (fp.weights_bytes, report.weights_bytes),

@@ -23,7 +23,8 @@ class MemsimConstraint:
     """
 
     def __init__(self, template: Template, input_shape: tuple, n_classes: int, target: "str | Target",
-                 runtime: str = "xcubeai", dtype: str = "float32", compression: str = "none"):
+                 runtime: str = "xcubeai", dtype: str = "float32", compression: str = "none",
+                 margin: "float | None" = None):
         self.template = template
         self.input_shape = tuple(input_shape)
         self.n_classes = n_classes
@@ -31,10 +32,11 @@ class MemsimConstraint:
         self.runtime = runtime
         self.dtype = dtype
         self.compression = compression
+        self.margin = margin  # None: the runtime profile's calibrated safety margin
 
     def footprint(self, config: Mapping) -> "memsim.Footprint":
         spec = self.template.spec(dict(config), self.input_shape, self.n_classes)
-        return memsim.footprint(spec, self.target, self.runtime, self.dtype, self.compression)
+        return memsim.footprint(spec, self.target, self.runtime, self.dtype, self.compression, margin=self.margin)
 
     def __call__(self, config: Mapping) -> tuple[bool, dict]:
         try:
