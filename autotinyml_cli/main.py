@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from targets import AutoTinyMLError, Target, custom_target, format_size, get_target, list_targets, load_target_file
 
@@ -153,6 +154,17 @@ def cmd_validate(args) -> int:
                 rows.append(compare.compare_report(report, model))
             except AutoTinyMLError as exc:
                 skipped.append(f"{report.name}: {exc}")
+    elif args.stedgeai:
+        from validation.stedgeai import run_stedgeai
+
+        if not args.models:
+            raise AutoTinyMLError("--stedgeai needs model files to analyze, e.g. autotinyml validate model.h5 --stedgeai.")
+        for path in args.models:
+            progress(f"{path}: stedgeai analyze")
+            run = run_stedgeai(path, "analyze", args.target, args.compression)
+            row = compare.compare_report(run.report, path)
+            row.name, row.source, row.toolchain_s = Path(path).stem, path, run.seconds
+            rows.append(row)
     elif args.models:
         from memsim.frontends.keras import load_keras_model
 
@@ -247,6 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compare with every X-CUBE-AI / ST Edge AI report in DIR whose model sits beside it")
     p.add_argument("--dtype", action="append", choices=["float32", "int8"],
                    help="convert to this type (repeatable; default both)")
+    p.add_argument("--stedgeai", action="store_true",
+                   help="run ST's stedgeai analyze on each model (found on PATH or via STEDGEAI_PATH) and compare")
+    p.add_argument("--target", default="stm32f4", help="with --stedgeai: board or STM32 series (default stm32f4)")
+    p.add_argument("--compression", default="none", choices=["none", "x4", "x8"], help="with --stedgeai")
     p.add_argument("--json", action="store_true", help="print one JSON object: rows and summary")
     p.set_defaults(func=cmd_validate)
     return parser

@@ -12,9 +12,12 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from validation._errors import ToolchainError, ValidationError
+
+if TYPE_CHECKING:
+    from validation.xcube_reports import XCubeReport
 
 __all__ = ["ComparisonRow", "TFLM_FIGURES", "REPORT_FIGURES", "compare_keras", "compare_tflite", "compare_report",
            "compare_corpus", "report_pairs", "summarise", "MODEL_SUFFIXES"]
@@ -203,7 +206,7 @@ def report_pairs(directory: "str | Path") -> tuple[list[tuple[Path, Path]], list
     return pairs, lonely
 
 
-def compare_report(report_path: "str | Path", model_path: "str | Path") -> ComparisonRow:
+def compare_report(report: "str | Path | XCubeReport", model_path: "str | Path") -> ComparisonRow:
     """memsim's xcubeai profile against one X-CUBE-AI / ST Edge AI report of the same model.
 
     The report fixes the options memsim must use: compression, whether I/O
@@ -213,9 +216,10 @@ def compare_report(report_path: "str | Path", model_path: "str | Path") -> Compa
     """
     import memsim
     from memsim.metrics import total_macc
-    from validation.xcube_reports import parse_report
+    from validation.xcube_reports import XCubeReport, parse_report
 
-    report = parse_report(report_path)
+    if not isinstance(report, XCubeReport):
+        report = parse_report(report)
     graph = memsim.load_graph(model_path)
     dtype = "float32"
     if graph.tflite is not None and any(d == "int8" for d in graph.tflite.tensor_dtypes):
@@ -226,7 +230,7 @@ def compare_report(report_path: "str | Path", model_path: "str | Path") -> Compa
     compression = report.compression if dtype == "float32" else "none"
     fp, memsim_s = _timed_memsim(graph, dtype, runtime, compression)
     macc = total_macc(graph, "5" if old_rules else "7.2")
-    row = ComparisonRow(Path(report_path).stem, str(report_path), f"report: {report.tool} {report.version}", dtype,
+    row = ComparisonRow(Path(report.source).stem, report.source, f"report: {report.tool} {report.version}", dtype,
                         memsim_s=memsim_s)
     row.figures = {"macc": (macc, report.macc), "weights": (fp.weights_bytes, report.weights_bytes),
                    "activations": (fp.activations_bytes, report.activations_bytes)}

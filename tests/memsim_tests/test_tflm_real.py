@@ -50,6 +50,11 @@ def test_lowering_head_and_total_arena(name, dtype):
     assert prof.activation_plan(graph, dtype).pool_bytes == real["head"]
     total = prof.activation_plan(graph, dtype).pool_bytes + prof.arena_tail(graph, dtype)
     assert abs(total - real["total"]) / real["total"] <= 0.05
+    # the calibrated safety margins cover every corpus conversion (they were set from this corpus)
+    margin = TFLMProfile.SAFETY_MARGIN_PCT
+    required = total + prof.prepare_bytes(graph, dtype)
+    assert required * (1 + margin["ram"] / 100) >= real["smallest"]
+    assert prof.model_bytes(graph, dtype, 0) * (1 + margin["flash"] / 100) >= real["flatbuffer"]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "int8"])

@@ -1,0 +1,46 @@
+"""Safety margins: each profile's calibrated default, the override, and their effect on the verdict."""
+
+import pytest
+
+import memsim
+from memsim.profiles import TFLMProfile, XCubeAIProfile
+from targets import custom_target
+
+NET = [{"type": "Input", "shape": [64]}, {"type": "Dense", "units": 64, "activation": "relu"},
+       {"type": "Dense", "units": 4, "activation": "softmax"}]
+
+
+def test_defaults_come_from_the_profiles():
+    assert memsim.footprint(NET, runtime="xcubeai").safety_margin_pct == (
+        XCubeAIProfile.SAFETY_MARGIN_PCT["ram"], XCubeAIProfile.SAFETY_MARGIN_PCT["flash"])
+    fp = memsim.footprint(NET, runtime="tflm")
+    assert fp.safety_margin_pct == (TFLMProfile.SAFETY_MARGIN_PCT["ram"], TFLMProfile.SAFETY_MARGIN_PCT["flash"])
+    assert fp.flash_safety_bytes == -(-fp.model_bytes * TFLMProfile.SAFETY_MARGIN_PCT["flash"] // 100)
+
+
+@pytest.mark.parametrize("runtime", ["xcubeai", "tflm"])
+def test_a_network_that_just_fits_fails_with_a_larger_margin(runtime):
+    bare = memsim.footprint(NET, runtime=runtime, margin=0)
+    assert bare.ram_safety_bytes == bare.flash_safety_bytes == 0
+    board = custom_target(flash=bare.model_bytes, ram=bare.ram_bytes, overhead="none")
+    assert memsim.footprint(NET, board, runtime, margin=0).deployable
+    tight = memsim.footprint(NET, board, runtime, margin=5)
+    assert not tight.deployable
+    assert tight.ram_margin_bytes == -tight.ram_safety_bytes < 0
+    assert any("safety margin (5 %)" in v for v in tight.violations)
+    # per figure: RAM margin only
+    only_ram = memsim.footprint(NET, board, runtime, margin=(5, 0))
+    assert only_ram.flash_margin_bytes == 0 and only_ram.ram_margin_bytes < 0
+
+
+def test_margin_applies_to_the_network_not_to_the_runtime_library():
+    board = custom_target(flash="1MiB", ram="256KiB", overhead="cortex-m4")
+    fp = memsim.footprint(NET, board, "xcubeai", margin=10)
+    library = board.overhead("xcubeai", "float32").ram_bytes
+    assert fp.ram_safety_bytes == -(-(fp.ram_bytes - library) * 10 // 100)
+
+
+@pytest.mark.parametrize("bad", [-1, 100, (1, 2, 3), "5"])
+def test_bad_margins_are_one_sentence(bad):
+    with pytest.raises(memsim.SpecError, match="Safety margin .* must be a percentage"):
+        memsim.footprint(NET, margin=bad)
