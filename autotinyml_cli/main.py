@@ -181,8 +181,10 @@ def cmd_validate(args) -> int:
     if not args.json and sys.stderr.isatty():
         print("\r\033[K", end="", file=sys.stderr)
     summary = compare.summarise(rows)
+    dtypes = sorted({r.dtype for r in rows})
+    by_dtype = {d: compare.summarise([r for r in rows if r.dtype == d]) for d in dtypes} if len(dtypes) > 1 else {}
     if args.json:
-        print(json.dumps({"rows": [r.to_dict() for r in rows], "summary": summary,
+        print(json.dumps({"rows": [r.to_dict() for r in rows], "summary": summary, "summary_by_dtype": by_dtype,
                           "skipped": [str(s) for s in skipped]}, indent=2))
         return 0
     figures = list(dict.fromkeys(f for r in rows for f in r.figures))
@@ -200,11 +202,18 @@ def cmd_validate(args) -> int:
         print("\nnotes:\n" + "\n".join(notes))
     for s in skipped:
         print(f"skipped: {s}")
-    print("\nsummary over", len(rows), "rows:")
-    for f in figures:
-        s = summary[f]
-        print(f"  {f:12s} median |error| {s['median_abs_error_pct']:.2f} %, worst {s['worst_error_pct']:+.2f} %, "
-              f"worst under-prediction {s['worst_under_prediction_pct']:.2f} % (n={s['n']})")
+    for label, part in [(f"{len(rows)} rows", summary)] + [(d, by_dtype[d]) for d in by_dtype]:
+        print(f"\nsummary, {label}:")
+        for f in figures:
+            if f not in part:
+                continue
+            s = part[f]
+            print(f"  {f:14s} median |error| {s['median_abs_error_pct']:5.2f} %, worst {s['worst_error_pct']:+6.2f} %, "
+                  f"worst under-prediction {s['worst_under_prediction_pct']:.2f} % (n={s['n']})")
+    if "observed_margin_pct" in summary:
+        m = summary["observed_margin_pct"]
+        print("  margins that cover every row: " + ", ".join(f"{k} {v:.2f} %" for k, v in m.items())
+              + " (of memsim's figure; the profiles' defaults: memsim/profiles/)")
     if "speed" in summary:
         sp = summary["speed"]
         print(f"  speed        toolchain {sp['median_toolchain_s']:.2f} s per model vs memsim "

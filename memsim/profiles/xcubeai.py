@@ -56,8 +56,9 @@ class XCubeAIProfile:
 
     name = "xcubeai"
     alignment = 4
-    # Default safety margin (%): the worst under-prediction against 13 real >= 7.2 float32 reports
-    # (`python benchmarks/xcube_reports.py`, 2026-11-21): activations 0.74 %, weights exact.
+    # Default safety margin (% of memsim's figure): what covers the worst under-prediction against 13 real
+    # >= 7.2 float32 reports (`python benchmarks/xcube_reports.py`, 2026-11-21): activations 0.75 %
+    # (19,344 / 19,200 B), weights exact.
     SAFETY_MARGIN_PCT = {"ram": 0.75, "flash": 0.0}
 
     def __init__(self, *, io_in_pool: bool = True, fuse_conv_pool: bool = True):
