@@ -165,9 +165,29 @@ def run_search(args) -> int:
     if winner is not None:
         print(f"Exported trial {winner} to {args.out!r}: model.tflite, model_data.h, model_data.c, report.json.")
     if args.runtime.startswith("xcubeai"):
-        print("X-CUBE-AI itself is not installed here: RAM/ROM are memsim's xcubeai figures; X-CROSS comes from the "
-              "real TFLite-Micro interpreter.")
+        _check_with_stedgeai(Path(args.out) / "model.tflite" if winner is not None else None, target.name,
+                             compression, next((t.footprint for t in study.trials if t.number == winner), None))
     return 0
+
+
+def _check_with_stedgeai(model: "Path | None", target: str, compression: str, predicted: "dict | None") -> None:
+    """Where ST's tool is installed, analyze the exported winner with it; else say what the figures rest on."""
+    from validation import ToolchainError
+    from validation.stedgeai import INSTALL_HINT, find_stedgeai, run_stedgeai
+
+    if find_stedgeai() is None or model is None or not model.exists():
+        print(f"stedgeai is not installed here, so RAM/ROM are memsim's xcubeai figures and X-CROSS comes from the real "
+              f"TFLite-Micro interpreter; to check the winner with ST's tool, {INSTALL_HINT}.")
+        return
+    try:
+        run = run_stedgeai(model, "analyze", target, compression)
+    except ToolchainError as exc:
+        print(f"stedgeai could not analyze the winner: {exc}")
+        return
+    r = run.report
+    print(f"stedgeai {r.version} on the winner: MACC {r.macc:,}, weights {r.weights_bytes:,} B, activations "
+          f"{r.activations_bytes:,} B" + (f" (memsim: {predicted['weights_bytes']:,} B, {predicted['activations_bytes']:,} B)"
+                                           if predicted else ""))
 
 
 def confirm_finalists(study, template, dataset, target, args, input_shape) -> dict:

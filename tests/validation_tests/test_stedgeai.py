@@ -142,3 +142,18 @@ def test_validate_stedgeai_without_the_tool_is_one_sentence(model, capsys, monke
     assert main(["validate", str(model), "--stedgeai"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("autotinyml: error: stedgeai was not found") and err.count("\n") == 0
+
+
+def test_search_checks_its_winner_with_stedgeai_when_installed(tmp_path, model, capsys, monkeypatch):
+    from autotinyml_cli.search import _check_with_stedgeai
+
+    monkeypatch.delenv("STEDGEAI_PATH", raising=False)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    _check_with_stedgeai(model, "stm32f303k8", "x8", None)
+    assert "stedgeai is not installed here" in capsys.readouterr().out
+    tool = tmp_path / "bin"
+    _stand_in(tool)
+    monkeypatch.setenv("PATH", f"{tool}:/usr/bin:/bin")
+    _check_with_stedgeai(model, "stm32f303k8", "x8", {"weights_bytes": 12_256, "activations_bytes": 2_880})
+    out = capsys.readouterr().out
+    assert "MACC 14,404, weights 12,256 B, activations 2,880 B (memsim: 12,256 B, 2,880 B)" in out
