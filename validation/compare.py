@@ -3,7 +3,7 @@
 Error = (memsim - reference) / reference * 100, so a negative error is an
 under-prediction: the dangerous direction for a deployability verdict. The
 worst under-prediction per figure is what a runtime profile's safety margin
-must cover (``memsim.profiles.*.SAFETY_MARGIN``).
+must cover (``SAFETY_MARGIN_PCT`` in memsim/profiles/).
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from validation._errors import ToolchainError, ValidationError
 if TYPE_CHECKING:
     from validation.xcube_reports import XCubeReport
 
-__all__ = ["ComparisonRow", "TFLM_FIGURES", "REPORT_FIGURES", "compare_keras", "compare_tflite", "compare_report",
-           "compare_corpus", "report_pairs", "summarise", "MODEL_SUFFIXES"]
+__all__ = ["ComparisonRow", "compare_keras", "compare_tflite", "compare_report", "compare_corpus", "report_pairs",
+           "summarise", "MODEL_SUFFIXES"]
 
-TFLM_FIGURES = ("flash", "arena_head", "arena_tail", "arena_total", "arena_required")
-REPORT_FIGURES = ("macc", "weights", "activations")
 MODEL_SUFFIXES = (".keras", ".h5", ".tflite", ".json", ".toml")
 # which figure of each comparison the safety margins cover
 MARGIN_FIGURES = {"ram": ("arena_required", "activations"), "flash": ("flash", "weights")}
@@ -118,13 +116,12 @@ def _tflm_row(name: str, source: str, dtype: str, fp, memsim_s: float, flatbuffe
     row.toolchain_s = convert_s + (time.perf_counter() - t)
     from memsim.profiles.tflm import TFLMProfile
 
-    profile = TFLMProfile()
-    tail, prepare = profile.arena_tail(graph, dtype), profile.prepare_bytes(graph, dtype)
-    head = fp.activations_bytes
-    # "required": the smallest arena that allocates, which is what a board must provide
+    tail, head = TFLMProfile().arena_tail(graph, dtype), fp.activations_bytes
+    # "required": the smallest arena that allocates, which is what a board must provide; without a target
+    # memsim's runtime RAM is exactly the arena beyond the head (tail + prepare-time floor)
     row.figures = {"flash": (fp.model_bytes, m.flatbuffer), "arena_head": (head, m.head),
                    "arena_tail": (tail, m.tail), "arena_total": (head + tail, m.total),
-                   "arena_required": (head + tail + prepare, m.smallest)}
+                   "arena_required": (head + fp.runtime_ram_bytes, m.smallest)}
     if fp.unsupported:
         row.note = "memsim predicted a refusal that did not happen: " + "; ".join(fp.unsupported)
     elif not m.agree:

@@ -12,6 +12,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,8 +102,6 @@ def run_stedgeai(model: "str | Path", command: str = "analyze", target: str = "s
     Raises StEdgeAINotFoundError (saying how to install it and which command
     would have run) when the tool is absent, and ToolchainError when it fails.
     """
-    import time
-
     model = Path(model)
     if not model.is_file():
         raise ToolchainError(f"Model file {str(model)!r} does not exist.")
