@@ -43,9 +43,7 @@ def fit_tail(samples) -> None:
     kinds = sorted({column(k, d) for g, d, _ in samples for k in g.op_types} | {"FIXED:float32", "FIXED:int8"})
     A, b = [], []
     for g, dtype, real_tail in samples:
-        known = (tflm.TAIL_PER_TENSOR * len(g.tensor_sizes) + tflm.TAIL_PER_OP * len(g.op_types)
-                 + tflm.TAIL_PER_IO_TENSOR[dtype] * (len(g.inputs) + len(g.outputs))
-                 + (tflm.TAIL_PER_CHANNEL_INT8 * g.per_channel if dtype == "int8" else 0))
+        known = tflm.documented_tail(g, dtype)
         row = [0.0] * len(kinds)
         row[kinds.index(f"FIXED:{dtype}")] = 1
         for k in g.op_types:

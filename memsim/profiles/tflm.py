@@ -392,6 +392,16 @@ def _lifetimes(g: TFLiteGraph) -> tuple[list[int], list[int], list[int]]:
     return ids, [first[t] for t in ids], [last[t] for t in ids]
 
 
+def documented_tail(g: TFLiteGraph, dtype: str) -> int:
+    """The tail's parts whose sizes TFLM documents (structs per tensor, op, I/O tensor, int8 channel).
+
+    The rest (TAIL_FIXED and the op data per kernel) is fitted on top of this.
+    """
+    tail = TAIL_PER_TENSOR * len(g.tensor_sizes) + TAIL_PER_OP * len(g.op_types)
+    tail += TAIL_PER_IO_TENSOR.get(dtype, 64) * (len(g.inputs) + len(g.outputs))
+    return tail + (TAIL_PER_CHANNEL_INT8 * g.per_channel if dtype == "int8" else 0)
+
+
 class TFLMProfile:
     """TFLM's arena (greedy planner, 16 B) and flatbuffer size."""
 
@@ -434,13 +444,10 @@ class TFLMProfile:
     def arena_tail(self, graph: Graph, dtype: str) -> int:
         """Persistent arena bytes (the tail) predicted for this network."""
         g = self._structure(graph, dtype)
-        tail = TAIL_FIXED.get(dtype, 0) + TAIL_PER_TENSOR * len(g.tensor_sizes) + TAIL_PER_OP * len(g.op_types)
-        tail += TAIL_PER_IO_TENSOR.get(dtype, 64) * (len(g.inputs) + len(g.outputs))
         specific = TAIL_OP_BYTES_BY_DTYPE.get(dtype, {})
-        tail += sum(specific.get(k, TAIL_OP_BYTES.get(k, TAIL_DEFAULT_OP_BYTES)) for k in g.op_types)
-        if dtype == "int8":
-            tail += TAIL_PER_CHANNEL_INT8 * g.per_channel
-        return align_up(tail, 16)
+        fitted = TAIL_FIXED.get(dtype, 0) + sum(specific.get(k, TAIL_OP_BYTES.get(k, TAIL_DEFAULT_OP_BYTES))
+                                                for k in g.op_types)
+        return align_up(documented_tail(g, dtype) + fitted, 16)
 
     def model_bytes(self, graph: Graph, dtype: str, weights_bytes: int) -> int:
         """Flatbuffer size in bytes: the file's own size for a .tflite, else predicted."""
