@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from autotinyml_cli._format import describe_headroom, report_figures, verdict_source_text
 from targets import AutoTinyMLError, Target, custom_target, format_size, get_target, list_targets, load_target_file
 
 
@@ -20,6 +21,18 @@ def _table(headers: list[str], rows: list[list], right: set[int] = frozenset()) 
     return "\n".join(out)
 
 
+def _short_names(names: list[str], width: int = 44) -> list[str]:
+    """Layer names that fit a column and stay distinct: a .tflite's ``a/b;c/d`` keeps its first part, long names
+    keep their end (where converters put what differs)."""
+    short, seen = [], {}
+    for name in names:
+        n = name.split(";")[0]
+        n = n if len(n) <= width else "..." + n[-(width - 3):]
+        seen[n] = seen.get(n, 0) + 1
+        short.append(n if seen[n] == 1 else f"{n} ({seen[n]})")
+    return short
+
+
 def _resolve_target(args) -> "Target | None":
     extra = load_target_file(args.target_file) if getattr(args, "target_file", None) else ()
     if args.flash is not None or args.ram is not None:
@@ -31,29 +44,38 @@ def _resolve_target(args) -> "Target | None":
     return get_target(args.target, extra)
 
 
+def _region_size(n: int) -> str:
+    return f"{n // 1024} KiB" if n % 1024 == 0 and n % 1000 != 0 else f"{n:,} B"
+
+
 def cmd_targets(args) -> int:
     rows = []
     boards = list(list_targets()) + (list(load_target_file(args.target_file)) if args.target_file else [])
     for t in boards:
-        regions = " + ".join(f"{r.bytes // 1024 if r.bytes % 1024 == 0 else r.bytes / 1000:g}{'K' if r.bytes % 1024 == 0 else 'k'} {r.name}"
-                             for r in t.ram_regions)
+        regions = " + ".join(f"{_region_size(r.bytes)} {r.name}" for r in t.ram_regions)
         ov = t.overhead("xcubeai", "float32")
+        tflm = t.overhead("tflm", "int8")
         rows.append([t.name, ", ".join(t.aliases), t.core, f"{t.clock_hz / 1e6:g} MHz", f"{t.flash_bytes:,}",
-                     f"{t.ram_bytes:,}", regions, f"{ov.code_flash_bytes:,} / {ov.ram_bytes:,}"])
+                     f"{t.ram_bytes:,}", regions, f"{ov.code_flash_bytes:,} / {ov.ram_bytes:,}",
+                     f"{tflm.code_flash_bytes:,}"])
     if args.json:
         print(json.dumps([{"name": t.name, "aliases": list(t.aliases), "core": t.core, "clock_hz": t.clock_hz,
                            "flash_bytes": t.flash_bytes,
                            "ram_regions": [{"name": r.name, "bytes": r.bytes} for r in t.ram_regions],
                            "source": t.source} for t in boards], indent=2))
         return 0
-    print(_table(["name", "aliases", "core", "clock", "flash B", "RAM B", "SRAM regions", "X-CUBE-AI code/RAM B"],
-                 rows, right={4, 5}))
-    print("\nSizes in bytes; K = KiB, k = 1000 B (the papers' budgets). Sources: targets/data/boards.toml.")
+    print(_table(["name", "aliases", "core", "clock", "Flash (B)", "RAM (B)", "SRAM regions",
+                  "X-CUBE-AI code / RAM (B)", "TFLM code (B)"], rows, right={4, 5, 8}))
+    print("\nKiB = 1024 B. The papers' budgets are decimal (paper-big: 128,000 B RAM, 1,990,000 B ROM). "
+          "Sources: targets/data/boards.toml.")
     return 0
 
 
 def cmd_footprint(args) -> int:
     import memsim
+
+    if args.cycles_per_macc is not None and args.cycles_per_macc <= 0:
+        raise AutoTinyMLError(f"--cycles-per-macc {args.cycles_per_macc:g} must be positive, e.g. 6 for float32.")
 
     target = _resolve_target(args)
     fp = memsim.footprint(args.model, target=target, runtime=args.runtime, dtype=args.dtype,
@@ -61,11 +83,14 @@ def cmd_footprint(args) -> int:
     if args.json:
         print(json.dumps(fp.to_dict(), indent=2))
     else:
-        rows = [[r["name"][:40], r["type"] + (" (c)" if r["compressed"] else ""), "x".join(map(str, r["shape"])),
+        names = _short_names([r["name"] for r in fp.layers])
+        rows = [[n, r["type"] + (" (c)" if r["compressed"] else ""), "x".join(map(str, r["shape"])),
                  f"{r['params']:,}", f"{r['weights_bytes']:,}", f"{r['macc']:,}", f"{r['live_bytes']:,}"]
-                for r in fp.layers]
+                for n, r in zip(names, fp.layers)]
         print(f"{fp.name}: runtime {fp.runtime}, {fp.dtype}, compression {fp.compression}\n")
-        print(_table(["layer", "type", "output", "params", "weights B", "MACC", "live B"], rows, right={3, 4, 5, 6}))
+        print(_table(["layer", "type", "output shape", "params", "weights (B)", "MACC", "live (B)"], rows,
+                     right={3, 4, 5, 6}))
+        print("(c) = weights compressed; live (B) = activation bytes alive while the layer runs")
         io_note = "inside the pool" if fp.io_in_pool else "outside the pool"
         print(f"\nMACC             {fp.macc:,}")
         print(f"params           {fp.params:,}")
@@ -77,17 +102,19 @@ def cmd_footprint(args) -> int:
         print(f"Flash total      {format_size(fp.flash_bytes)}")
         if fp.target:
             t = get_target(target)
+            print(f"one SRAM region  {format_size(fp.region_bytes)}  ({fp.region_what}: must be contiguous)")
             print(f"\ntarget           {fp.target}: RAM {t.ram_bytes:,} B (largest region {t.largest_region_bytes:,} B), "
                   f"Flash {t.flash_bytes:,} B")
             ram_pct, flash_pct = fp.safety_margin_pct
             print(f"safety margin    RAM {ram_pct:g} % = {fp.ram_safety_bytes:,} B, Flash {flash_pct:g} % = "
                   f"{fp.flash_safety_bytes:,} B ({'--margin' if args.margin is not None else 'calibrated default'})")
-            print(f"RAM headroom     {fp.ram_margin_bytes:+,} B ({fp.ram_margin_pct:+.1f} %) after the safety margin")
-            print(f"Flash headroom   {fp.flash_margin_bytes:+,} B ({fp.flash_margin_pct:+.1f} %) after the safety margin")
+            print(f"RAM headroom     {describe_headroom(fp.ram_margin_bytes, t.ram_bytes)}")
+            print(f"region headroom  {describe_headroom(fp.region_margin_bytes, t.largest_region_bytes)}")
+            print(f"Flash headroom   {describe_headroom(fp.flash_margin_bytes, t.flash_bytes)}")
             print(f"latency (est.)   {fp.latency_ms:.2f} ms at {t.clock_hz / 1e6:g} MHz "
                   f"({args.cycles_per_macc or memsim.CYCLES_PER_MACC[fp.dtype]:g} cycles/MACC, an assumption)")
             verdict = "DEPLOYABLE" if fp.deployable else "NOT deployable: " + "; ".join(fp.violations)
-            print(f"verdict          {verdict}")
+            print(f"verdict          {verdict} (memsim's {fp.runtime} prediction, headroom after the safety margin)")
     if args.check and fp.deployable is False:
         return 1
     return 0
@@ -96,8 +123,17 @@ def cmd_footprint(args) -> int:
 def cmd_export(args) -> int:
     from memsim.frontends.keras import load_keras_model
     from validation import NotDeployableError
-    from validation.export import export
+    from validation.export import check_writable, export
 
+    dtype = args.dtype or "float32"
+    compression = args.compression or "none"
+    if compression != "none" and (args.runtime != "xcubeai" or dtype != "float32"):
+        raise AutoTinyMLError(f"--compression {compression} is X-CUBE-AI weight sharing for float32 models; "
+                              "drop it or use --runtime xcubeai --dtype float32.")
+    if not 0 < args.min_cross_acc <= 1:
+        raise AutoTinyMLError(f"--min-cross-acc {args.min_cross_acc:g} must be in (0, 1], e.g. 0.95.")
+    target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
+    check_writable(args.out)
     model = load_keras_model(args.model)
     X = y = None
     if args.dataset:
@@ -107,27 +143,22 @@ def cmd_export(args) -> int:
         shape = tuple(model.inputs[0].shape[1:])
         X, y = ds.X.reshape((len(ds.X),) + shape), ds.y
     try:
-        report = export(model, args.target, args.out, args.dtype, X_val=X, y_val=y, representative=X,
-                        min_cross_acc=args.min_cross_acc)
+        report = export(model, target, args.out, dtype, X_val=X, y_val=y, representative=X,
+                        min_cross_acc=args.min_cross_acc, runtime=args.runtime, compression=compression,
+                        margin=args.margin, with_tflite=args.with_tflite)
     except NotDeployableError as exc:
-        report = exc.report
         if args.json:
-            print(json.dumps(report, indent=2))
+            print(json.dumps(exc.report, indent=2))
         print(f"autotinyml: {exc}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        m, t, xc = report["measured"], report["tflm"], report["cross_accuracy"]
-        print(f"{args.model} -> {args.out}: deployable on {report['target']}")
-        print(f"  Flash {m['flash_bytes']:,} B (flatbuffer {t['flatbuffer']:,} B; memsim predicted "
-              f"{report['memsim']['model_bytes']:,} B)")
-        print(f"  RAM {m['ram_bytes']:,} B (arena {t['total']:,} = head {t['head']:,} + tail {t['tail']:,}; smallest "
-              f"allocating arena {t['smallest']:,} B{'' if t['agree'] else ' — DISAGREES with the reported total'}; "
-              f"memsim predicted {report['memsim']['activations_bytes'] + report['memsim']['runtime_ram_bytes']:,} B)")
-        print(f"  X-CROSS: acc {100 * xc['acc']:.2f} %, rmse {xc['rmse']:.3g}, mae {xc['mae']:.3g}, l2r {xc['l2r']:.3g} "
-              f"on {xc['n']} inputs")
-        print("  wrote model.tflite, model_data.h, model_data.c, report.json")
+        print(f"{args.model} -> {args.out}: deployable on {report['target']['name']} under {report['runtime']} "
+              f"({report['dtype']}), verdict from {verdict_source_text(report['verdict_source'])}")
+        print(report_figures(report))
+        print(f"  wrote {', '.join(report['files'])}")
+        print(f"  re-check: {report['recheck']}")
     return 0
 
 
@@ -145,6 +176,9 @@ def cmd_validate(args) -> int:
     rows, skipped = [], []
     if args.reports:
         pairs, skipped = compare.report_pairs(args.reports)
+        if not pairs and not skipped:
+            raise AutoTinyMLError(f"No reports found in {args.reports!r} (looked for *report.txt, *_c_info.json and "
+                                  "network_report.json).")
         if not pairs:
             raise AutoTinyMLError(f"No report in {args.reports!r} has its model beside it; put the model next to "
                                   f"its report with the same stem (e.g. network.h5 beside network_analyze_report.txt).")
@@ -180,6 +214,10 @@ def cmd_validate(args) -> int:
         rows = compare.compare_corpus(tuple(args.dtype or ["float32", "int8"]), progress)
     if not args.json and sys.stderr.isatty():
         print("\r\033[K", end="", file=sys.stderr)
+    if not rows:
+        for s in skipped:
+            print(f"skipped: {s}", file=sys.stderr)
+        raise AutoTinyMLError("No model could be compared; the reasons are listed above.")
     summary = compare.summarise(rows)
     dtypes = sorted({r.dtype for r in rows})
     by_dtype = {d: compare.summarise([r for r in rows if r.dtype == d]) for d in dtypes} if len(dtypes) > 1 else {}
@@ -237,9 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flash", help="custom target Flash, e.g. 64KiB")
     p.add_argument("--ram", help="custom target RAM, e.g. 16KiB")
     p.add_argument("--overhead", help="runtime overhead set for a custom target (cortex-m4, none, ...)")
-    p.add_argument("--runtime", default="xcubeai", choices=["xcubeai", "xcubeai-5", "tflm"])
-    p.add_argument("--dtype", default="float32", choices=["float32", "int8"])
-    p.add_argument("--compression", default="none", choices=["none", "x4", "x8", "low", "medium", "high"])
+    p.add_argument("--runtime", default="xcubeai", choices=["xcubeai", "xcubeai-5", "tflm"],
+                   help="runtime profile: X-CUBE-AI >= 7.2 (default), X-CUBE-AI 5.x/6.x, or TensorFlow Lite Micro")
+    p.add_argument("--dtype", default=None, choices=["float32", "int8"],
+                   help="type of the deployed model (default float32; a .tflite file's own type)")
+    p.add_argument("--compression", default="none", choices=["none", "x4", "x8", "low", "medium", "high"],
+                   help="X-CUBE-AI weight sharing for float32 models (low = x4, medium/high = x8)")
     p.add_argument("--cycles-per-macc", type=float, default=None, help="latency assumption (default 6 float32, 3 int8)")
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on the network's RAM and Flash (default: the profile's calibrated one)")
@@ -251,15 +292,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_parser(sub)
 
-    p = sub.add_parser("export", help="convert, measure with real TFLM, check, and write .tflite + C array + report")
+    p = sub.add_parser("export", help="confirm a trained model for one runtime and write its files + report.json")
     p.add_argument("model", help=".keras or .h5 file")
     p.add_argument("--target", required=True, help="board name or alias")
-    p.add_argument("--dtype", default="float32", choices=["float32", "int8"])
+    p.add_argument("--target-file", help="TOML file with extra boards (the catalogue's layout)")
+    p.add_argument("--runtime", default="tflm", choices=["tflm", "xcubeai"],
+                   help="tflm (default): .tflite + C array, measured by tflite-micro; xcubeai: .keras + .h5 for "
+                        "ST's tool, judged by stedgeai where installed, else by memsim")
+    p.add_argument("--dtype", default=None, choices=["float32", "int8"], help="deployed type (default float32)")
+    p.add_argument("--compression", default=None, choices=["none", "x4", "x8"],
+                   help="X-CUBE-AI weight sharing (xcubeai, float32 only; default none)")
+    p.add_argument("--margin", type=float, default=None, metavar="PCT",
+                   help="safety margin in %% on memsim's figures (default: the runtime profile's calibrated one)")
+    p.add_argument("--with-tflite", action="store_true", help="with --runtime xcubeai: also write model.tflite")
     p.add_argument("--out", required=True, help="output directory (written only if the model deploys)")
     p.add_argument("--dataset", default=None,
                    help="samples for int8 calibration and X-CROSS (built-in name or .npz/.csv; default 10 random inputs)")
     p.add_argument("--min-cross-acc", type=float, default=0.95, help="required X-CROSS accuracy (default 0.95)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print report.json's content")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("validate", help="compare memsim with real TFLM measurements or X-CUBE-AI reports")
@@ -284,6 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     except AutoTinyMLError as exc:
         print(f"autotinyml: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # commands that hold finished work (search) say where it is themselves
+        print("\nautotinyml: interrupted.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

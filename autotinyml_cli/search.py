@@ -7,9 +7,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 import cbo
 from cbo.tinyml import KFoldObjective, MemsimConstraint, Template, get_template, load_dataset
-from targets import AutoTinyMLError, format_size, get_target
+from cbo.tinyml.templates import check_space
+from autotinyml_cli._format import report_figures, verdict_source_text
+from targets import AutoTinyMLError, format_size, get_target, load_target_file
 
 
 def load_space(name: str) -> Template:
@@ -27,6 +31,7 @@ def load_space(name: str) -> Template:
     missing = sorted(set(base.space.names) - set(space.names))
     if missing:
         raise cbo.SpaceError(f"Search space file {name!r} lacks parameter(s) {missing} that template {base_name!r} uses.")
+    check_space(base, space, name)
     from dataclasses import replace
 
     return replace(base, name=f"{base_name}:{path.stem}", space=space)
@@ -63,10 +68,10 @@ class Progress:
         self.stream.flush()
 
 
-def _column(label: str, config: dict, acc, std, fp: dict, deployable, xcross: str = "-") -> list[str]:
+def _column(label: str, acc, std, fp: dict, deployable, xcross: str = "-", confirmed: str = "-") -> list[str]:
     acc_s = "-" if acc is None else f"{100 * acc:.2f}%" + (f" (+/- {100 * std:.2f})" if std else "")
-    return [label, acc_s, f"{fp.get('ram_bytes', 0) / 1000:.2f}", f"{fp.get('flash_bytes', 0) / 1000:.2f}",
-            f"{fp.get('macc', 0):,}", xcross, "YES" if deployable else "NO"]
+    return [label, acc_s, f"{fp.get('ram_bytes', 0):,}", f"{fp.get('flash_bytes', 0):,}", f"{fp.get('macc', 0):,}",
+            confirmed, xcross, "YES" if deployable else "NO"]
 
 
 def summary_table(study: cbo.Study, k: int, baseline: dict | None, constraint: MemsimConstraint,
@@ -76,13 +81,17 @@ def summary_table(study: cbo.Study, k: int, baseline: dict | None, constraint: M
     if baseline is not None:
         feasible, fp = constraint(baseline)
         r = baseline_result or {}
-        cols.append(_column("baseline", baseline, r.get("accuracy"), None, fp, feasible))
+        cols.append(_column("baseline", r.get("accuracy"), None, fp, feasible))
     for rank, t in enumerate(study.ranked(k), 1):
         c = confirmed.get(t.number)
-        xc = "-" if c is None else f"{100 * c['cross_accuracy']['acc']:.2f}%"
+        xc = "-" if c is None or "cross_accuracy" not in c else f"{100 * c['cross_accuracy']['acc']:.2f}%"
+        m = (c or {}).get("measured")
+        conf = "-" if c is None else (f"{m['ram_bytes']:,} / {m['flash_bytes']:,}" if m else
+                                      ("memsim" if "verdict_source" in c else "failed"))
         ok = t.feasible if c is None else (t.feasible and c["deployable"])
-        cols.append(_column(f"#{rank} (trial {t.number})", t.config, t.value, t.value_std, t.footprint, ok, xc))
-    rows = ["", "Accuracy (k-fold)", "RAM (KB)", "ROM (KB)", "MACC", "X-CROSS", "Deployable"]
+        cols.append(_column(f"#{rank} (trial {t.number})", t.value, t.value_std, t.footprint, ok, xc, conf))
+    rows = ["", "Accuracy (k-fold)", "RAM predicted (B)", "Flash predicted (B)", "MACC",
+            "RAM / Flash measured (B)", "X-CROSS", "Deployable"]
     table = [[rows[i]] + [c[i] for c in cols] for i in range(len(rows))]
     widths = [max(len(r[j]) for r in table) for j in range(len(table[0]))]
     lines = ["  ".join(r[j].ljust(widths[j]) if j == 0 else r[j].rjust(widths[j]) for j in range(len(r)))
@@ -91,28 +100,85 @@ def summary_table(study: cbo.Study, k: int, baseline: dict | None, constraint: M
     return "\n".join(lines)
 
 
+DEFAULT_STUDY_DIR = "autotinyml-studies"
+
+
+def resolve_settings(args) -> tuple[str, str]:
+    """(dtype, compression) for the chosen runtime; refuses impossible combinations before any work.
+
+    Defaults: tflm -> int8 (what TFLM users deploy); xcubeai -> float32 with x8 weight sharing (the papers' setting).
+    """
+    dtype = args.dtype or ("int8" if args.runtime == "tflm" else "float32")
+    compression = args.compression or ("x8" if args.runtime.startswith("xcubeai") and dtype == "float32" else "none")
+    if compression != "none" and not args.runtime.startswith("xcubeai"):
+        raise AutoTinyMLError(f"--compression {compression} is an X-CUBE-AI feature, not available under "
+                              f"{args.runtime}; drop --compression or use --runtime xcubeai.")
+    if compression != "none" and dtype != "float32":
+        raise AutoTinyMLError(f"--compression {compression} (X-CUBE-AI weight sharing) applies to float32 models "
+                              f"only; drop --compression or use --dtype float32.")
+    for name, value, low in (("--trainings", args.trainings, 1), ("--epochs", args.epochs, 1),
+                             ("--batch-size", args.batch_size, 1), ("--k", args.k, 2), ("--labels", args.labels, 0),
+                             ("--confirm", args.confirm, 0)):
+        if value < low:
+            raise AutoTinyMLError(f"{name} must be at least {low}, got {value}.")
+    if args.margin is not None and not 0 <= args.margin < 100:
+        raise AutoTinyMLError(f"--margin {args.margin:g} must be a percentage in [0, 100).")
+    return dtype, compression
+
+
+def _default_study(dataset: str, template: str, target: str, runtime: str, dtype: str, method: str, seed: int) -> Path:
+    name = f"{dataset}-{template.replace(':', '-')}-{target}-{runtime}-{dtype}-{method}-seed{seed}.sqlite"
+    return Path(DEFAULT_STUDY_DIR) / name
+
+
 def run_search(args) -> int:
+    from validation.export import check_writable
+
+    dtype, compression = resolve_settings(args)
+    target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
     template = load_space(args.space)
     dataset = load_dataset(args.dataset, args.label)
-    target = get_target(args.target)
-    compression = args.compression or ("x8" if args.runtime.startswith("xcubeai") and args.dtype == "float32" else "none")
+    smallest_class = int(np.bincount(dataset.y).min())
+    if args.k > smallest_class:
+        raise AutoTinyMLError(f"--k {args.k} folds need at least {args.k} samples per class; the smallest class of "
+                              f"{dataset.name} has {smallest_class}. Use --k {max(2, smallest_class)} or fewer.")
+    if args.confirm:
+        check_writable(args.out)
     input_shape = template.input_shape(dataset.sample_shape)
-    constraint = MemsimConstraint(template, input_shape, dataset.n_classes, target, args.runtime, args.dtype,
+    constraint = MemsimConstraint(template, input_shape, dataset.n_classes, target, args.runtime, dtype,
                                   compression, margin=args.margin)
     settings = {"dataset": dataset.name, "space": template.space.to_dict(), "template": template.name,
-                "target": target.name, "runtime": args.runtime, "dtype": args.dtype, "compression": compression,
+                "target": target.name, "runtime": args.runtime, "dtype": dtype, "compression": compression,
                 "method": args.method, "seed": args.seed, "k": args.k, "epochs": args.epochs}
     if args.margin is not None:  # only when given, so studies made before the option still resume
         settings["margin"] = args.margin
-    study_path = Path(args.study or f"autotinyml-{dataset.name}-{template.name.replace(':', '-')}-{target.name}-"
-                                    f"{args.method}-seed{args.seed}.sqlite")
+    study_path = Path(args.study) if args.study else _default_study(dataset.name, template.name, target.name,
+                                                                     args.runtime, dtype, args.method, args.seed)
+    if not args.study:
+        study_path.parent.mkdir(parents=True, exist_ok=True)
     storage = cbo.SQLiteStorage(study_path)
+    try:
+        return _search(args, storage, study_path, settings, template, dataset, target, constraint, input_shape)
+    except KeyboardInterrupt:
+        n = sum(1 for t in storage.trials() if t.state in (cbo.TrialState.COMPLETE, cbo.TrialState.FAIL))
+        print(f"\ninterrupted; {n} finished trials saved in {str(study_path)!r}; run the same command to continue.",
+              file=sys.stderr)
+        return 130
+    finally:
+        storage.close()
+
+
+def _search(args, storage, study_path, settings, template, dataset, target, constraint, input_shape) -> int:
     meta = storage.get_meta()
     if meta and meta != settings:
-        diff = sorted(k for k in settings if meta.get(k) != settings[k])
-        raise cbo.StorageError(f"Study {str(study_path)!r} belongs to another search (differs in {', '.join(diff)}); "
-                               "pass a new --study path or the same options.")
-    storage.set_meta(settings)
+        diff = sorted(k for k in set(settings) | set(meta) if meta.get(k) != settings.get(k))
+        shown = ", ".join(f"{k} (stored {meta.get(k)!r}, now {settings.get(k)!r})" if k != "space" else "space"
+                          for k in diff)
+        raise cbo.StorageError(f"Study {str(study_path)!r} was made with other settings: {shown}; to continue it, "
+                               "repeat its options; to start anew, pass a new --study path or delete the file.")
+    if not meta:
+        storage.set_meta(settings)
+    dtype, compression = settings["dtype"], settings["compression"]
     sampler_cls = cbo.SAMPLERS[args.method]
     sampler = sampler_cls(seed=args.seed, n_phase1=args.labels) if args.method == "svmcbo" else sampler_cls(seed=args.seed)
     study = cbo.Study(template.space, sampler, storage=storage, constraint=constraint, seed=args.seed,
@@ -122,23 +188,29 @@ def run_search(args) -> int:
     print(f"AutoTinyML search: {template.name} on {dataset.name} ({len(dataset.X)} samples, "
           f"{dataset.n_classes} classes, input {input_shape}) for {target.name} "
           f"(RAM {target.ram_bytes:,} B, largest region {target.largest_region_bytes:,} B, Flash {target.flash_bytes:,} B), "
-          f"{args.runtime} {args.dtype} compression {compression}; method {args.method}, {args.trainings} trainings, "
-          f"{args.k}-fold x {args.epochs} epochs, seed {args.seed}.", file=sys.stderr)
+          f"runtime {args.runtime}, {dtype}, compression {compression}; method {args.method}, {args.trainings} "
+          f"trainings, {args.k}-fold x {args.epochs} epochs, seed {args.seed}.", file=sys.stderr)
     if study.trials:
         print(f"Continuing study {str(study_path)!r}: {study.n_trained} trainings and "
               f"{len(study.trials) - study.n_trained} labels already stored.", file=sys.stderr)
     else:
-        print(f"Study database: {str(study_path)!r} (rerun with --study to continue it).", file=sys.stderr)
+        print(f"Study database: {str(study_path)!r} (the same command continues it).", file=sys.stderr)
     study.optimize(objective, args.trainings, callback=Progress(args.trainings))
-    confirmed = {} if args.confirm == 0 else confirm_finalists(study, template, dataset, target, args, input_shape)
+    confirmed, exported = {}, None
+    if args.confirm:
+        confirmed, exported = confirm_finalists(study, template, dataset, target, args, input_shape, dtype,
+                                                compression)
     baseline_result = None
     if args.baseline:
         print("Training the template's baseline configuration for comparison...", file=sys.stderr)
         baseline_result = objective(dict(template.baseline))
     best = study.best_trial
+    rejected = [n for n, c in confirmed.items() if not c["deployable"]]
+    winner = next((n for n, c in confirmed.items() if c["deployable"]), None)
     if args.json:
         print(json.dumps({"study": str(study_path), "settings": settings, "n_trained": study.n_trained,
                           "n_labels": len(study.trials) - study.n_trained, "wasted_trainings": study.n_wasted,
+                          "rejected_by_toolchain": rejected, "exported": exported,
                           "best": None if best is None else {"config": best.config, "accuracy": best.value,
                                                              "fold_scores": list(best.fold_scores),
                                                              "footprint": best.footprint},
@@ -146,57 +218,53 @@ def run_search(args) -> int:
                                                                       "accuracy": baseline_result["accuracy"]},
                           "confirmed": {str(k): v for k, v in confirmed.items()}},
                          indent=2))
-        return 0 if best else 1
+        return 0 if best is not None and (not args.confirm or winner is not None) else 1
     print()
     print(summary_table(study, 3, template.baseline if args.baseline else None, constraint, baseline_result,
                         confirmed))
-    print(f"\n{study.n_trained} trainings ({study.n_wasted} on undeployable configurations), "
-          f"{len(study.trials) - study.n_trained} memsim labels; study in {str(study_path)!r}.")
+    print(f"\n{study.n_trained} trainings ({study.n_wasted} on configurations memsim found undeployable), "
+          f"{len(study.trials) - study.n_trained} memsim labels"
+          + (f"; {len(rejected)} finalist(s) accepted by memsim but rejected by the toolchain" if args.confirm else "")
+          + f"; study in {str(study_path)!r}.")
     if best is None:
         print("No deployable configuration was trained: enlarge the target, allow compression, or widen the space.")
         return 1
-    print(f"Best deployable configuration (by k-fold accuracy): {best.config}")
-    print(f"  RAM {format_size(best.footprint['ram_bytes'])}, Flash {format_size(best.footprint['flash_bytes'])}, "
-          f"MACC {best.footprint['macc']:,}, latency ~{best.footprint['latency_ms']:.1f} ms")
-    winner = next((n for n, c in confirmed.items() if c["deployable"]), None)
     if args.confirm and winner is None:
         print("No finalist passed the toolchain confirmation; see the reasons above.")
         return 1
-    if winner is not None:
-        print(f"Exported trial {winner} to {args.out!r}: model.tflite, model_data.h, model_data.c, report.json.")
-    if args.runtime.startswith("xcubeai"):
-        _check_with_stedgeai(Path(args.out) / "model.tflite" if winner is not None else None, target.name,
-                             compression, next((t.footprint for t in study.trials if t.number == winner), None))
+    chosen = next(t for t in study.trials if t.number == (winner if winner is not None else best.number))
+    print(f"Best deployable configuration (by k-fold accuracy): trial {chosen.number}, {chosen.config}")
+    if winner is None:
+        fp = chosen.footprint
+        print(f"  memsim's {args.runtime} prediction: RAM {format_size(fp['ram_bytes'])}, "
+              f"Flash {format_size(fp['flash_bytes'])}, MACC {fp['macc']:,} (not confirmed: --confirm 0)")
+        return 0
+    report = confirmed[winner]
+    print(f"  verdict from {verdict_source_text(report['verdict_source'])}:")
+    print(report_figures(report))
+    if exported:
+        print(f"Exported trial {winner} to {exported!r}: {', '.join(report['files'])}.")
+        print(f"  re-check: cd {exported} && {report['recheck']}")
+    else:
+        print(f"Trial {winner} was confirmed, but writing the export to {args.out!r} failed (see above); the study "
+              f"is kept in {str(study_path)!r}.")
+        return 1
+    if report["verdict_source"]["kind"] == "predicted":
+        from validation.stedgeai import INSTALL_HINT
+
+        print(f"ST Edge AI is not installed here, so the RAM/Flash verdict is memsim's X-CUBE-AI prediction; to "
+              f"check it with ST's tool, {INSTALL_HINT}, then run the same command.")
     return 0
 
 
-def _check_with_stedgeai(model: "Path | None", target: str, compression: str, predicted: "dict | None") -> None:
-    """Where ST's tool is installed, analyze the exported winner with it; else say what the figures rest on."""
-    from validation import ToolchainError
-    from validation.stedgeai import INSTALL_HINT, find_stedgeai, run_stedgeai
+def confirm_finalists(study, template, dataset, target, args, input_shape, dtype, compression):
+    """Retrain the best deployable candidates and confirm them for the search's own runtime.
 
-    if find_stedgeai() is None or model is None or not model.exists():
-        print(f"stedgeai is not installed here, so RAM/ROM are memsim's xcubeai figures and X-CROSS comes from the real "
-              f"TFLite-Micro interpreter; to check the winner with ST's tool, {INSTALL_HINT}.")
-        return
-    try:
-        run = run_stedgeai(model, "analyze", target, compression)
-    except ToolchainError as exc:
-        print(f"stedgeai could not analyze the winner: {exc}")
-        return
-    r = run.report
-    print(f"stedgeai {r.version} on the winner: MACC {r.macc:,}, weights {r.weights_bytes:,} B, activations "
-          f"{r.activations_bytes:,} B" + (f" (memsim: {predicted['weights_bytes']:,} B, {predicted['activations_bytes']:,} B)"
-                                           if predicted else ""))
-
-
-def confirm_finalists(study, template, dataset, target, args, input_shape) -> dict:
-    """Retrain the best deployable candidates and confirm them with the real TFLM interpreter.
-
-    X-CROSS (TFLM vs Keras on the held-out split) must reach 95 %; under the
-    tflm runtime the measured flatbuffer and arena must also fit the target.
-    A rejected candidate is reported and the next one is tried; the first
-    accepted one is exported to ``args.out``.
+    ``validation.export.confirm`` gives the verdict (tflm: measured by real
+    tflite-micro; xcubeai: stedgeai where installed, else memsim, with X-CROSS
+    from tflite-micro). A rejected candidate is reported and the next one is
+    tried; the first accepted one is exported to ``args.out``.
+    Returns ({trial number: report}, exported folder or None).
     """
     from sklearn.model_selection import train_test_split
 
@@ -215,25 +283,28 @@ def confirm_finalists(study, template, dataset, target, args, input_shape) -> di
         model.compile(optimizer=t.config.get("optimizer", "adam"), loss="sparse_categorical_crossentropy")
         model.fit(X_tr, y_tr, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
         try:
-            report, flatbuffer = confirm(model, target, args.dtype, X_val, y_val, representative=X_tr)
+            report, files = confirm(model, target, dtype, X_val, y_val, representative=X_tr, seed=args.seed,
+                                    runtime=args.runtime, compression=compression,
+                                    margin=args.margin)
         except ToolchainError as exc:
             print(f"  trial {t.number}: rejected by the toolchain: {exc}", file=sys.stderr)
-            results[t.number] = {"deployable": False, "violations": [str(exc)], "cross_accuracy": {"acc": 0.0}}
+            results[t.number] = {"deployable": False, "violations": [str(exc)]}
             continue
-        if args.runtime != "tflm":  # memory is judged by memsim's model of the chosen runtime
-            report["violations"] = [v for v in report["violations"] if v.startswith("X-CROSS")]
-            report["deployable"] = not report["violations"]
-        xc = report["cross_accuracy"]
         verdict = "accepted" if report["deployable"] else "rejected: " + "; ".join(report["violations"])
-        print(f"  trial {t.number}: TFLM flatbuffer {report['tflm']['flatbuffer']:,} B, arena "
-              f"{report['tflm']['total']:,} B, X-CROSS {100 * xc['acc']:.1f} % on {xc['n']} held-out samples "
-              f"-> {verdict}", file=sys.stderr)
+        m = report["measured"] or report["predicted"]
+        print(f"  trial {t.number}: RAM {m['ram_bytes']:,} B, Flash {m['flash_bytes']:,} B "
+              f"({verdict_source_text(report['verdict_source'])}), X-CROSS {100 * report['cross_accuracy']['acc']:.1f} % "
+              f"on {report['cross_accuracy']['n']} held-out samples -> {verdict}", file=sys.stderr)
+        report = {**report, "config": t.config, "trial": t.number, "kfold_accuracy": t.value}
         results[t.number] = report
         if report["deployable"]:
-            write_export(args.out, flatbuffer, {**report, "config": t.config, "trial": t.number,
-                                                "kfold_accuracy": t.value, "memsim": t.footprint})
-            break
-    return results
+            try:
+                write_export(args.out, files, report)
+            except AutoTinyMLError as exc:
+                print(f"autotinyml: {exc}", file=sys.stderr)
+                return results, None
+            return results, str(args.out)
+    return results, None
 
 
 def add_parser(sub) -> None:
@@ -243,23 +314,30 @@ def add_parser(sub) -> None:
     p.add_argument("--label", default=None, help="har-watch labels: exercise (default) or subject")
     p.add_argument("--space", default="paper-har", help="paper-har (default), paper-bottle, ds-cnn, or a TOML file")
     p.add_argument("--target", default="stm32f303k8", help="board name or alias (default: the papers' tiny board)")
-    p.add_argument("--runtime", default="xcubeai", choices=["xcubeai", "xcubeai-5", "tflm"])
-    p.add_argument("--dtype", default="float32", choices=["float32", "int8"])
+    p.add_argument("--target-file", help="TOML file with extra boards (the catalogue's layout)")
+    p.add_argument("--runtime", default="tflm", choices=["tflm", "xcubeai", "xcubeai-5"],
+                   help="runtime the winner is judged and exported for: tflm (default; confirmed by real "
+                        "tflite-micro) or xcubeai (the papers' X-CUBE-AI setting)")
+    p.add_argument("--dtype", default=None, choices=["float32", "int8"],
+                   help="deployed type (default int8 for tflm, float32 for xcubeai)")
     p.add_argument("--compression", default=None, choices=["none", "x4", "x8"],
                    help="X-CUBE-AI weight sharing (default x8 for float32 xcubeai, as in the papers' tiny-board runs)")
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on memsim's RAM and Flash (default: the runtime profile's calibrated one)")
     p.add_argument("--trainings", type=int, default=10, help="training budget (default 10)")
-    p.add_argument("--method", default="svmcbo", choices=sorted(cbo.SAMPLERS))
+    p.add_argument("--method", default="svmcbo", choices=sorted(cbo.SAMPLERS),
+                   help="svmcbo (default) or a baseline: random, grid, feasible-random, bo")
     p.add_argument("--labels", type=int, default=64, help="SVM-CBO Phase-1 memsim labels after the initial design")
-    p.add_argument("--study", default=None, help="SQLite study file; an existing one is continued")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--k", type=int, default=3, help="folds (default 3)")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--study", default=None,
+                   help=f"SQLite study file; an existing one is continued (default: {DEFAULT_STUDY_DIR}/<settings>.sqlite)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampler, the folds and the training (default 0)")
+    p.add_argument("--k", type=int, default=3, help="folds of the cross-validated accuracy (default 3)")
+    p.add_argument("--epochs", type=int, default=20, help="training epochs per fold (default 20)")
+    p.add_argument("--batch-size", type=int, default=16, help="training batch size (default 16)")
     p.add_argument("--baseline", action="store_true", help="also train the template's baseline configuration")
     p.add_argument("--confirm", type=int, default=3,
-                   help="confirm up to this many finalists with real TFLM (X-CROSS >= 95 %%); 0 skips it (default 3)")
-    p.add_argument("--out", default="autotinyml-export", help="where the confirmed winner is exported")
-    p.add_argument("--json", action="store_true")
+                   help="confirm up to this many finalists with the runtime's toolchain; 0 skips it (default 3)")
+    p.add_argument("--out", default="autotinyml-export", help="where the confirmed winner is exported "
+                                                              "(default ./autotinyml-export)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.set_defaults(func=run_search)

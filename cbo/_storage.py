@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -88,10 +90,19 @@ class InMemoryStorage:
 
 
 class SQLiteStorage:
-    """Trials in an SQLite file; reopening the file continues the study."""
+    """Trials in an SQLite file; reopening the file continues the study.
 
-    def __init__(self, path: "str | Path"):
+    One process at a time: opening takes an exclusive lock on the file
+    (``flock``, released when the process ends, even by a crash), and a second
+    process that opens it with ``exclusive=True`` stops at once with a
+    StorageError naming the holder. ``exclusive=False`` opens for reading.
+    """
+
+    def __init__(self, path: "str | Path", exclusive: bool = True):
         self.path = Path(path)
+        self._lock_fd = None
+        if exclusive:
+            self._lock()
         try:
             self._db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -103,6 +114,7 @@ class SQLiteStorage:
                     number INTEGER PRIMARY KEY, state INTEGER NOT NULL, phase TEXT, config TEXT NOT NULL,
                     value, value_std, fold_scores TEXT, feasible INTEGER, footprint TEXT, error TEXT,
                     seconds REAL, seed INTEGER, attrs TEXT, finished_at REAL);
+                CREATE TABLE IF NOT EXISTS holder (pid INTEGER, host TEXT, since REAL);
             """)
             row = self._db.execute("SELECT version FROM schema_version").fetchone()
             if row is None:
@@ -110,9 +122,35 @@ class SQLiteStorage:
             elif row[0] != SCHEMA_VERSION:
                 raise StorageError(f"Study file {str(self.path)!r} has schema version {row[0]}, this AutoTinyML "
                                    f"writes version {SCHEMA_VERSION}; start a new study file.")
+            if self._lock_fd is not None:
+                self._record_holder()
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise StorageError(f"Study file {str(self.path)!r} cannot be opened as an SQLite database ({exc}); "
                                "pass another --study path.") from None
+
+    def _lock(self) -> None:
+        import fcntl
+
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StorageError(f"Cannot open study file {str(self.path)!r} ({exc.strerror}); pass a --study path "
+                               "in a folder you can write to.") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            holder = _holder(self.path)
+            raise StorageError(f"Study file {str(self.path)!r} is in use by another search{holder}; wait for it to "
+                               "finish (then run the same command to continue) or pass another --study.") from None
+        self._lock_fd = fd
+
+    def _record_holder(self) -> None:
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM holder")
+            self._db.execute("INSERT INTO holder VALUES (?, ?, ?)", (os.getpid(), socket.gethostname(), time.time()))
 
     def add(self, t: FrozenTrial) -> FrozenTrial:
         with self._db:  # one transaction per finished trial
@@ -144,7 +182,24 @@ class SQLiteStorage:
         return {k: json.loads(v) for k, v in self._db.execute("SELECT key, value FROM meta")}
 
     def close(self) -> None:
-        self._db.close()
+        if getattr(self, "_db", None) is not None:
+            self._db.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
+
+
+def _holder(path: Path) -> str:
+    """' (process 123 on host, since 12:00:01)' from the study file, or '' when it cannot be read."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
+        row = db.execute("SELECT pid, host, since FROM holder").fetchone()
+        db.close()
+    except sqlite3.DatabaseError:
+        return ""
+    if not row:
+        return ""
+    return f" (process {row[0]} on {row[1]}, since {time.strftime('%H:%M:%S', time.localtime(row[2]))})"
 
 
 def open_storage(path: "str | Path | None") -> "InMemoryStorage | SQLiteStorage":

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from memsim._errors import ModelFileError, SpecError
+from memsim._verdict import judge
 from memsim.frontends.spec import graph_from_spec
 from memsim.graph import Graph
 from memsim.metrics import compressed_layers, normalise_compression, total_macc, weight_bytes
@@ -93,6 +94,11 @@ class Footprint:
     ram_margin_pct: float | None = None
     flash_margin_pct: float | None = None
     pool_fits_region: bool | None = None
+    region_bytes: int = 0               # what must fit one contiguous SRAM region (see region_what)
+    region_what: str = ""
+    region_margin_bytes: int | None = None
+    region_margin_pct: float | None = None
+    region_capacity_bytes: int | None = None
     ram_safety_bytes: int = 0
     flash_safety_bytes: int = 0
     safety_margin_pct: tuple[float, float] = (0.0, 0.0)   # (RAM, Flash) applied to the network's own figures
@@ -105,6 +111,16 @@ class Footprint:
         d["violations"] = list(self.violations)
         d["unsupported"] = list(self.unsupported)
         return d
+
+
+def _layer_type(layer, from_tflite: bool) -> str:
+    """What the per-layer table calls a layer: a .tflite's real operator, else the Keras class or activation."""
+    if layer.op == "activation":
+        if layer.attrs.get("fused"):
+            return f"{layer.attrs['activation']} (fused)"
+        if not from_tflite:
+            return str(layer.attrs["activation"])
+    return layer.source_type or layer.op
 
 
 def _margin_pair(margin, profile) -> tuple[float, float]:
@@ -122,15 +138,27 @@ def _safety(pct: float, nbytes: int) -> int:
     return math.ceil(pct * nbytes / 100.0) if pct else 0
 
 
-def _plus(safety: int, pct: float) -> str:
-    return f" + {safety:,} B safety margin ({pct:g} %)" if safety else ""
+def _resolve_dtype(graph: Graph, dtype: "str | None") -> str:
+    """A .tflite file decides its own type; asking for another one is an error, not a model that does not exist."""
+    if graph.tflite is None:
+        dtype = dtype or "float32"
+        if dtype not in DTYPES:
+            raise SpecError(f"Unknown dtype {dtype!r}; use float32 or int8.")
+        return dtype
+    from memsim.frontends.tflite import model_dtype
+
+    file_dtype = model_dtype(graph.tflite)
+    if dtype is not None and dtype != file_dtype:
+        raise SpecError(f"The type of {graph.name}.tflite is fixed by the file ({file_dtype}), not {dtype}; "
+                        f"drop --dtype (or pass --dtype {file_dtype}).")
+    return file_dtype
 
 
 def footprint(
     model: Any,
     target: "str | Target | None" = None,
     runtime: str = "xcubeai",
-    dtype: str = "float32",
+    dtype: "str | None" = None,
     compression: str = "none",
     cycles_per_macc: float | None = None,
     margin: "float | tuple[float, float] | None" = None,
@@ -145,8 +173,9 @@ def footprint(
         A board name/alias or Target; without it no verdict is given.
     runtime : {"xcubeai", "xcubeai-5", "tflm"}
         Runtime profile.
-    dtype : {"float32", "int8"}
-        Weight/activation type of the deployed model.
+    dtype : {"float32", "int8"}, optional
+        Weight/activation type of the deployed model; default float32, and
+        for a ``.tflite`` file the file's own type (another one is an error).
     compression : {"none", "x4", "x8"}
         X-CUBE-AI weight sharing (float32 only).
     cycles_per_macc : float, optional
@@ -157,18 +186,21 @@ def footprint(
         Defaults to the profile's ``SAFETY_MARGIN_PCT``: the worst
         under-prediction observed against the real toolchain.
 
-    The verdict is deployable when RAM + RAM safety and Flash + Flash safety
-    fit the board, and the activation pool (with its safety share) fits the
-    largest SRAM region; ``ram_margin_bytes`` / ``flash_margin_bytes`` are
-    the headroom left after the safety margin.
+    The verdict (``memsim._verdict.judge``) is deployable when RAM and Flash,
+    each with its safety margin, fit the board and the bytes the runtime
+    needs in one piece (``region_bytes``: X-CUBE-AI's activation pool, TFLM's
+    whole arena) fit the largest SRAM region; the ``*_margin_bytes`` fields
+    are the headroom left after the safety margin.
     """
-    if dtype not in DTYPES:
-        raise SpecError(f"Unknown dtype {dtype!r}; use float32 or int8.")
     compression = normalise_compression(compression)
     profile = get_profile(runtime)
     if compression != "none" and profile.name != "xcubeai":
         raise SpecError(f"Compression {compression} is an X-CUBE-AI feature; use --runtime xcubeai or --compression none.")
     graph = load_graph(model)
+    dtype = _resolve_dtype(graph, dtype)
+    if compression != "none" and dtype != "float32":
+        raise SpecError(f"Compression {compression} (weight sharing) applies to float32 models only; "
+                        "drop --compression or use --dtype float32.")
     board = get_target(target) if target is not None else None
     per_layer_weights = weight_bytes(graph, dtype, compression)
     w_bytes = sum(per_layer_weights)
@@ -182,8 +214,7 @@ def footprint(
     macc = total_macc(graph)
     chosen = compressed_layers(graph, compression)
     rows = [
-        {"name": layer.name,
-         "type": f"{layer.attrs['activation']}" if layer.op == "activation" else (layer.source_type or layer.op),
+        {"name": layer.name, "type": _layer_type(layer, graph.tflite is not None),
          "op": layer.op, "shape": list(layer.shape),
          "params": layer.params, "weights_bytes": per_layer_weights[i], "macc": layer.macc,
          "live_bytes": plan.layer_live_bytes[i], "compressed": i in chosen}
@@ -198,28 +229,22 @@ def footprint(
     )
     ram_pct, flash_pct = _margin_pair(margin, profile)
     network_ram = ram - (overhead.ram_bytes if overhead else 0)
+    region = profile.region_bytes(graph, dtype, plan)
     ram_safety, flash_safety = _safety(ram_pct, network_ram), _safety(flash_pct, model_bytes)
-    pool_safety = _safety(ram_pct, plan.pool_bytes + io_outside)
-    result.update(ram_safety_bytes=ram_safety, flash_safety_bytes=flash_safety, safety_margin_pct=(ram_pct, flash_pct))
+    region_safety = _safety(ram_pct, region)
+    result.update(ram_safety_bytes=ram_safety, flash_safety_bytes=flash_safety, safety_margin_pct=(ram_pct, flash_pct),
+                  region_bytes=region, region_what=profile.region_what)
     if board is not None:
-        violations = list(result["unsupported"])
-        fits_region = plan.pool_bytes + io_outside + pool_safety <= board.largest_region_bytes
-        if ram + ram_safety > board.ram_bytes:
-            violations.append(f"RAM {ram:,} B{_plus(ram_safety, ram_pct)} > {board.ram_bytes:,} B")
-        if not fits_region:
-            violations.append(f"activation pool {plan.pool_bytes + io_outside:,} B{_plus(pool_safety, ram_pct)} > "
-                              f"largest SRAM region {board.largest_region_bytes:,} B")
-        if flash + flash_safety > board.flash_bytes:
-            violations.append(f"Flash {flash:,} B{_plus(flash_safety, flash_pct)} > {board.flash_bytes:,} B")
+        v = judge(board, ram_bytes=ram, region_bytes=region, flash_bytes=flash, region_what=profile.region_what,
+                  ram_safety=ram_safety, region_safety=region_safety, flash_safety=flash_safety,
+                  safety_pct=(ram_pct, flash_pct), unsupported=result["unsupported"])
         cpm = cycles_per_macc if cycles_per_macc is not None else CYCLES_PER_MACC[dtype]
         result.update(
-            target=board.name, deployable=not violations,
-            ram_margin_bytes=board.ram_bytes - ram - ram_safety, flash_margin_bytes=board.flash_bytes - flash - flash_safety,
-            ram_margin_pct=round(100.0 * (board.ram_bytes - ram - ram_safety) / board.ram_bytes, 2)
-            if board.ram_bytes else None,
-            flash_margin_pct=round(100.0 * (board.flash_bytes - flash - flash_safety) / board.flash_bytes, 2)
-            if board.flash_bytes else None,
-            pool_fits_region=fits_region, latency_ms=round(1000.0 * macc * cpm / board.clock_hz, 3),
-            violations=tuple(violations),
+            target=board.name, deployable=v.deployable, violations=v.violations,
+            ram_margin_bytes=v.ram_headroom_bytes, flash_margin_bytes=v.flash_headroom_bytes,
+            region_margin_bytes=v.region_headroom_bytes, ram_margin_pct=v.headroom_pct("ram"),
+            flash_margin_pct=v.headroom_pct("flash"), region_margin_pct=v.headroom_pct("region"),
+            region_capacity_bytes=board.largest_region_bytes,
+            pool_fits_region=v.region_headroom_bytes >= 0, latency_ms=round(1000.0 * macc * cpm / board.clock_hz, 3),
         )
     return Footprint(**result)

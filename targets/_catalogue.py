@@ -244,11 +244,16 @@ def custom_target(
     sets = _builtin()[1]
     if overhead not in sets:
         raise UnknownTargetError(f"Unknown overhead set {overhead!r}; choose one of {', '.join(sorted(sets))}.")
+    sizes = {"flash": parse_size(flash, what="flash"), "ram": parse_size(ram, what="ram"),
+             "clock_hz": parse_size(clock_hz, what="clock_hz")}
+    for what, value in sizes.items():
+        if value <= 0:
+            raise InvalidSizeError(f"A custom target needs a positive {what}, got {value}; e.g. --flash 64KiB --ram 16KiB.")
     return Target(
         name=name,
-        flash_bytes=parse_size(flash, what="flash"),
-        ram_regions=(MemoryRegion("RAM", parse_size(ram, what="ram")),),
-        clock_hz=parse_size(clock_hz, what="clock_hz"),
+        flash_bytes=sizes["flash"],
+        ram_regions=(MemoryRegion("RAM", sizes["ram"]),),
+        clock_hz=sizes["clock_hz"],
         description="user-defined",
         source="command line",
         overheads=sets[overhead],

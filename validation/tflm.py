@@ -21,7 +21,8 @@ import numpy as np
 
 from validation._errors import ToolchainError
 
-__all__ = ["ArenaMeasurement", "CrossAccuracy", "convert", "measure", "cross_accuracy", "load_keras"]
+__all__ = ["ArenaMeasurement", "CrossAccuracy", "convert", "measure", "cross_accuracy", "io_details", "load_keras",
+           "tflite_micro_version"]
 
 
 def load_keras():
@@ -109,6 +110,36 @@ def _interpreter(flatbuffer: bytes, arena_size: int):
     from tflite_micro import runtime
 
     return runtime.Interpreter.from_bytes(flatbuffer, arena_size=arena_size)
+
+
+def tflite_micro_version() -> str:
+    """The installed tflite-micro package's version (what measured the figures)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tflite-micro")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def io_details(flatbuffer: bytes) -> list[dict]:
+    """Shape, type and (first) quantisation parameters of each input and output, as the interpreter sees them."""
+    from memsim.frontends.tflite import read_tflite
+
+    parsed = read_tflite(flatbuffer)
+    with _fd2_to(None):
+        it = _interpreter(flatbuffer, 8 * 1024 * 1024)
+    out = []
+    for kind, get, count in (("input", it.get_input_details, len(parsed.inputs)),
+                             ("output", it.get_output_details, len(parsed.outputs))):
+        for index in range(count):
+            d = get(index)
+            q = d.get("quantization_parameters") or {}
+            scales, zeros = list(q.get("scales", [])), list(q.get("zero_points", []))
+            out.append({"kind": kind, "index": index, "shape": [int(x) for x in d["shape"]],
+                        "dtype": np.dtype(d["dtype"]).name, "scale": float(scales[0]) if len(scales) else 0.0,
+                        "zero_point": int(zeros[0]) if len(zeros) else 0})
+    return out
 
 
 def _allocates(flatbuffer: bytes, size: int) -> bool:

@@ -8,15 +8,18 @@ cannot disagree. Training hyperparameters (the optimiser) stay in the config.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
 from cbo._errors import SpaceError
 from cbo._space import Categorical, Ordinal, Space
 
-__all__ = ["Template", "TEMPLATES", "get_template"]
+__all__ = ["Template", "TEMPLATES", "OPTIMIZERS", "check_space", "get_template"]
 
 ACTS = ("relu", "sigmoid", "selu", "tanh")
+# Keras optimiser names a configuration may use (keras.optimizers.get accepts these).
+OPTIMIZERS = ("adadelta", "adafactor", "adagrad", "adam", "adamax", "adamw", "ftrl", "lion", "nadam", "rmsprop", "sgd")
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,8 @@ class Template:
         return shape
 
     def spec(self, config: dict, input_shape: tuple, n_classes: int) -> dict:
-        return {"name": self.name.replace("-", "_"),
+        # Keras names allow letters, digits and _ only ("paper-har:myspace" is refused)
+        return {"name": re.sub(r"[^A-Za-z0-9_]", "_", self.name),
                 "layers": [{"type": "Input", "name": "input", "shape": list(input_shape)},
                            *self.layers(config, n_classes)]}
 
@@ -127,6 +131,34 @@ TEMPLATES = {
         description="Conv2D -> N x (DepthwiseConv2D -> 1x1 Conv2D) -> GlobalAveragePooling -> Dense out",
     ),
 }
+
+
+def check_space(template: Template, space: Space, source: str) -> None:
+    """Refuse, in one sentence, a space the template cannot build: unknown parameters or values it cannot use."""
+    from memsim import graph_from_spec
+    from memsim._errors import ShapeError, SpecError, UnsupportedLayerError
+
+    unknown = sorted(set(space.names) - set(template.space.names))
+    if unknown:
+        raise SpaceError(f"Search space file {source!r} has parameter(s) {unknown} that template {template.name!r} "
+                         f"does not use; its parameters are {list(template.space.names)}.")
+    for p in space.params:
+        values = list(p.choices) if hasattr(p, "choices") else p.levels(5)
+        if p.name == "optimizer":
+            bad = [v for v in values if str(v).lower() not in OPTIMIZERS]
+            if bad:
+                raise SpaceError(f"Search space file {source!r}: optimizer {bad[0]!r} is not a Keras optimiser; "
+                                 f"use one of {', '.join(OPTIMIZERS)}.")
+            continue
+        for v in values:
+            config = {**template.baseline, p.name: v}
+            try:  # a generous stand-in input: only whether the layers can be built is checked here
+                graph_from_spec(template.spec(config, template.input_shape((128, 16)), 4))
+            except ShapeError:
+                pass
+            except (SpecError, UnsupportedLayerError, TypeError, ValueError) as exc:
+                raise SpaceError(f"Search space file {source!r}: {p.name} = {v!r} cannot be built by template "
+                                 f"{template.name!r} ({str(exc).rstrip('.')}).") from None
 
 
 def get_template(name: str) -> Template:

@@ -57,6 +57,7 @@ def load_keras_model(path: "str | Path") -> Any:
     path = Path(path)
     if not path.exists():
         raise ModelFileError(f"Model file {str(path)!r} does not exist.")
+    _check_container(path)
     keras = _keras()
     try:
         return keras.models.load_model(path, compile=False)
@@ -65,6 +66,28 @@ def load_keras_model(path: "str | Path") -> Any:
             f"Model file {str(path)!r} could not be read as a Keras model ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); check that it is a complete .keras or .h5 file."
         ) from None
+
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _check_container(path: Path) -> None:
+    """A .keras file is a zip archive and a .h5 file an HDF5 file: say so at once, before loading TensorFlow."""
+    import zipfile
+
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        raise ModelFileError(f"{str(path)!r} is a folder; pass a .keras or .h5 file (SavedModel folders are not read).")
+    if suffix == ".keras" and not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{str(path)!r} is not a .keras file (a .keras file is a zip archive; this one is not): "
+                             "save the model again with model.save('name.keras').")
+    if suffix in (".h5", ".hdf5"):
+        with open(path, "rb") as f:
+            head = f.read(2048 + 8)
+        # the HDF5 signature sits at offset 0, 512, 1024 or 2048
+        if not any(head[o:o + 8] == _HDF5_SIGNATURE for o in (0, 512, 1024, 2048)):
+            raise ModelFileError(f"{str(path)!r} is not an HDF5 file, so it cannot be a Keras .h5 model; "
+                                 "check the file (a complete download?) or save the model again.")
 
 
 def _activation_name(value: Any) -> Any:

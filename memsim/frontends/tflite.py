@@ -21,7 +21,7 @@ from memsim._errors import ModelFileError, UnsupportedLayerError
 from memsim.graph import Graph, Layer
 from memsim.ops import ACTIVATION_MACC
 
-__all__ = ["TFLiteModel", "read_tflite", "graph_from_tflite", "OPERATOR_NAMES"]
+__all__ = ["TFLiteModel", "read_tflite", "graph_from_tflite", "model_dtype", "OPERATOR_NAMES"]
 
 OPERATOR_NAMES = (
     "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEPTH_TO_SPACE",
@@ -226,6 +226,19 @@ def _parse(buf: bytes) -> TFLiteModel:
         tensor_const=const, tensor_channels=channels,
         inputs=list(_vector(sg, 1, N.Int32Flags, 4)), outputs=list(_vector(sg, 2, N.Int32Flags, 4)),
     )
+
+
+def model_dtype(model: TFLiteModel) -> str:
+    """The type the file's body computes in: int8 when any conv/dense kernel is int8, else float32.
+
+    An int8 body with float32 input/output (QUANTIZE first, DEQUANTIZE last) is an int8 model.
+    """
+    for k, kind in enumerate(model.op_types):
+        ins = model.op_inputs[k]
+        if kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(ins) > 1 and ins[1] >= 0:
+            if model.tensor_dtypes[ins[1]] == "int8":
+                return "int8"
+    return "int8" if any(model.tensor_dtypes[t] == "int8" for t in model.inputs) else "float32"
 
 
 def graph_from_tflite(source: "bytes | str | Path | TFLiteModel", name: str | None = None) -> Graph:

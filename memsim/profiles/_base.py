@@ -65,5 +65,10 @@ class RuntimeProfile(Protocol):
     def runtime_ram(self, graph: Graph, dtype: str, extra_ram: int) -> int:
         """RAM the runtime needs beside the pool; ``extra_ram`` is the target's library figure."""
 
+    region_what: str  # what region_bytes is called in a violation
+
+    def region_bytes(self, graph: Graph, dtype: str, plan: ActivationPlan) -> int:
+        """Bytes the runtime needs in one contiguous SRAM region."""
+
     def check(self, graph: Graph, dtype: str) -> list[str]:
         """Reasons the runtime cannot run this network at all (empty when it can)."""

@@ -402,6 +402,10 @@ def documented_tail(g: TFLiteGraph, dtype: str) -> int:
     return tail + (TAIL_PER_CHANNEL_INT8 * g.per_channel if dtype == "int8" else 0)
 
 
+def _prepare_extra(head: int, dtype: str) -> int:
+    return max(0, PREPARE_MIN_HEAD.get(dtype, 0) - head)
+
+
 class TFLMProfile:
     """TFLM's arena (greedy planner, 16 B) and flatbuffer size."""
 
@@ -465,10 +469,17 @@ class TFLMProfile:
 
     def prepare_bytes(self, graph: Graph, dtype: str) -> int:
         """Arena beyond head + tail that TFLM needs while preparing ops (only when the head is small)."""
-        return max(0, PREPARE_MIN_HEAD.get(dtype, 0) - self.activation_plan(graph, dtype).pool_bytes)
+        return _prepare_extra(self.activation_plan(graph, dtype).pool_bytes, dtype)
 
     def runtime_ram(self, graph: Graph, dtype: str, extra_ram: int) -> int:
         return self.arena_tail(graph, dtype) + self.prepare_bytes(graph, dtype) + extra_ram
+
+    region_what = "TFLM arena (head + tail)"
+
+    def region_bytes(self, graph: Graph, dtype: str, plan: ActivationPlan) -> int:
+        """The tensor arena: TFLM allocates head, tail and prepare-time scratch from one contiguous buffer."""
+        prepare = _prepare_extra(plan.pool_bytes, dtype)
+        return align_up(plan.pool_bytes + self.arena_tail(graph, dtype) + prepare, self.alignment)
 
     def check(self, graph: Graph, dtype: str) -> list[str]:
         """Ops TFLM cannot run. Measured: its EXP kernel is float-only, so int8 SELU fails to allocate."""

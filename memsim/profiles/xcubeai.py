@@ -161,5 +161,11 @@ class XCubeAIProfile:
     def runtime_ram(self, graph: Graph, dtype: str, extra_ram: int) -> int:
         return extra_ram
 
+    region_what = "activation pool"
+
+    def region_bytes(self, graph: Graph, dtype: str, plan: ActivationPlan) -> int:
+        """The activation pool (plus I/O buffers when they live outside it) must be one contiguous block."""
+        return plan.pool_bytes + (0 if plan.io_in_pool else plan.io_bytes)
+
     def check(self, graph: Graph, dtype: str) -> list[str]:
         return []

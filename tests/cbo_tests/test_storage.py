@@ -40,13 +40,13 @@ def test_resume_after_sigkill_keeps_every_finished_trial(tmp_path):
     deadline = time.time() + 120
     while time.time() < deadline:
         time.sleep(0.3)
-        if db.exists() and cbo.SQLiteStorage(db).trials() and \
-                sum(t.state == cbo.TrialState.COMPLETE for t in cbo.SQLiteStorage(db).trials()) >= 3:
+        if db.exists() and cbo.SQLiteStorage(db, exclusive=False).trials() and \
+                sum(t.state == cbo.TrialState.COMPLETE for t in cbo.SQLiteStorage(db, exclusive=False).trials()) >= 3:
             break
     time.sleep(0.2)  # now in the middle of a training
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    before = cbo.SQLiteStorage(db).trials()
+    before = cbo.SQLiteStorage(db, exclusive=False).trials()
     trained_before = sum(t.state == cbo.TrialState.COMPLETE for t in before)
     assert trained_before >= 3
     for t in before:
@@ -56,13 +56,13 @@ def test_resume_after_sigkill_keeps_every_finished_trial(tmp_path):
     out = subprocess.run([sys.executable, "-c", _script(db, max(6, trained_before + 2), 0.0)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    after = cbo.SQLiteStorage(db).trials()
+    after = cbo.SQLiteStorage(db, exclusive=False).trials()
     assert after[: len(before)] == before
     # the resumed study equals one that was never interrupted
     fresh = tmp_path / "fresh.sqlite"
     subprocess.run([sys.executable, "-c", _script(fresh, max(6, trained_before + 2), 0.0)], check=True,
                    capture_output=True, timeout=300)
-    uninterrupted = cbo.SQLiteStorage(fresh).trials()
+    uninterrupted = cbo.SQLiteStorage(fresh, exclusive=False).trials()
     assert [(t.config, t.state) for t in after] == [(t.config, t.state) for t in uninterrupted]
 
 
@@ -72,7 +72,7 @@ def test_storage_round_trip_and_non_finite_values(tmp_path):
                         feasible=True, footprint={"ram_bytes": 10}, error="", seconds=1.5, seed=3)
     store.add(t)
     store.set_meta({"space": {"a": 1}})
-    again = cbo.SQLiteStorage(tmp_path / "s.sqlite")
+    again = cbo.SQLiteStorage(tmp_path / "s.sqlite", exclusive=False)
     assert again.trials() == [t]
     assert again.get_meta() == {"space": {"a": 1}}
 

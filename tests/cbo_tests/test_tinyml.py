@@ -107,11 +107,13 @@ def test_search_end_to_end_and_resume(tmp_path, capsys):
     assert report["cross_accuracy"]["acc"] >= 0.95 and report["deployable"]
     assert (tmp_path / "export" / "model_data.c").exists()
     assert out["best"]["footprint"]["ram_bytes"] <= 16_384 and out["best"]["footprint"]["flash_bytes"] <= 65_536
-    stored = cbo.SQLiteStorage(study).trials()
+    stored = cbo.SQLiteStorage(study, exclusive=False).trials()
     # continuing with a larger budget keeps the finished trials and trains only the difference
     assert main(args[:2] + ["3"] + args[3:]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["n_trained"] == 3 and cbo.SQLiteStorage(study).trials()[: len(stored)] == stored
+    assert out["n_trained"] == 3 and cbo.SQLiteStorage(study, exclusive=False).trials()[: len(stored)] == stored
     # the same study file with different options is refused
     assert main(["search", "--trainings", "3", "--study", str(study), "--target", "paper-big"]) == 2
-    assert "belongs to another search" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "was made with other settings: " in err and "target (stored 'STM32F303K8', now 'paper-big')" in err
+    assert "to start anew, pass a new --study path" in err

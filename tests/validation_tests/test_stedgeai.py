@@ -144,16 +144,29 @@ def test_validate_stedgeai_without_the_tool_is_one_sentence(model, capsys, monke
     assert err.startswith("autotinyml: error: stedgeai was not found") and err.count("\n") == 0
 
 
-def test_search_checks_its_winner_with_stedgeai_when_installed(tmp_path, model, capsys, monkeypatch):
-    from autotinyml_cli.search import _check_with_stedgeai
+@pytest.mark.toolchain
+def test_xcubeai_export_verdict_comes_from_stedgeai_when_installed_else_from_memsim(tmp_path, monkeypatch):
+    from memsim.frontends.keras import keras_from_spec
+    from validation.export import confirm
 
+    net = keras_from_spec(IGN)
     monkeypatch.delenv("STEDGEAI_PATH", raising=False)
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
-    _check_with_stedgeai(model, "stm32f303k8", "x8", None)
-    assert "stedgeai is not installed here" in capsys.readouterr().out
+    report, files = confirm(net, "stm32l476rg", runtime="xcubeai")
+    assert sorted(files) == ["model.h5", "model.keras"]
+    assert report["verdict_source"] == {"kind": "predicted", "tool": "memsim", "profile": "xcubeai",
+                                        "margin_pct": {"ram": 0.75, "flash": 0.0},
+                                        "note": "predicted; ST Edge AI not installed"}
+    assert report["measured"] is None and report["predicted"]["flash_bytes"] > 0
+    # TFLM figures never enter an X-CUBE-AI verdict; X-CROSS says what measured it
+    assert "tflm" not in json.dumps(report["headroom"]) and "tflite-micro" in report["cross_accuracy"]["measured_by"]
     tool = tmp_path / "bin"
     _stand_in(tool)
     monkeypatch.setenv("PATH", f"{tool}:/usr/bin:/bin")
-    _check_with_stedgeai(model, "stm32f303k8", "x8", {"weights_bytes": 12_256, "activations_bytes": 2_880})
-    out = capsys.readouterr().out
-    assert "MACC 14,404, weights 12,256 B, activations 2,880 B (memsim: 12,256 B, 2,880 B)" in out
+    report, _ = confirm(net, "stm32l476rg", runtime="xcubeai")
+    assert report["verdict_source"]["kind"] == "toolchain" and report["verdict_source"]["version"].startswith("8.1")
+    # the stand-in's real 8.1 report of this network: 12,256 B weights, 2,880 B activations
+    assert report["measured"]["weights_bytes"] == 12_256 and report["measured"]["activations_bytes"] == 2_880
+    assert report["headroom"]["region"]["bytes"] == 98_304 - 2_880
+    args = json.loads((tool / "argv.json").read_text())
+    assert args[0] == "analyze" and args[args.index("--model") + 1].endswith("model.h5")

@@ -48,18 +48,31 @@ def test_measurements_agree_and_cross_accuracy(small_model, dtype):
 
 def test_export_writes_compilable_c_that_holds_the_model(small_model, tmp_path):
     from validation.export import export
+    from validation.tflm import _allocates
 
     out = tmp_path / "out"
-    report = export(small_model, "stm32l476rg", out)
+    # random weights and 10 random inputs: int8 X-CROSS is about 90 %, so ask for 80 % here
+    report = export(small_model, "stm32l476rg", out, "int8", min_cross_acc=0.8)
     assert report["deployable"] and sorted(p.name for p in out.iterdir()) == \
         ["model.tflite", "model_data.c", "model_data.h", "report.json"]
-    assert json.loads((out / "report.json").read_text())["tflm"]["flatbuffer"] == (out / "model.tflite").stat().st_size
+    stored = json.loads((out / "report.json").read_text())
+    assert stored["measured"]["flatbuffer_bytes"] == (out / "model.tflite").stat().st_size
+    header = (out / "model_data.h").read_text()
+    arena = int(header.split("#define MODEL_TENSOR_ARENA_SIZE ")[1].split()[0])
+    # the header's arena is the measured one, and real tflite-micro allocates the model in exactly that
+    assert arena == stored["measured"]["tensor_arena_bytes"] and arena % 16 == 0
+    assert _allocates((out / "model.tflite").read_bytes(), arena)
+    assert "#define MODEL_INPUT0_DIMS {1, 40, 3, 1}" in header and "#define MODEL_INPUT0_IS_INT8 1" in header
     if shutil.which("gcc") is None:
         pytest.skip("gcc not installed")
     (tmp_path / "main.c").write_text(
         '#include <stdio.h>\n#include "model_data.h"\n'
+        'static unsigned char arena[MODEL_TENSOR_ARENA_SIZE];\n'
+        'static const int dims[] = MODEL_INPUT0_DIMS;\n'
         'int main(void) { FILE *f = fopen("model.tflite", "rb"); unsigned int i;\n'
         '  if (((unsigned long)g_model_data) % 16) return 3;\n'
+        '  if (dims[1] * dims[2] * dims[3] != MODEL_INPUT0_ELEMENTS || sizeof(arena) < 16) return 4;\n'
+        '  if (MODEL_OUTPUT0_SCALE <= 0.0f) return 5;\n'
         '  for (i = 0; i < g_model_data_len; i++) if (fgetc(f) != g_model_data[i]) return 1;\n'
         '  return fgetc(f) == EOF ? 0 : 2; }\n')
     subprocess.run(["gcc", "-Wall", "-Werror", "-std=c99", "-I", str(out), str(out / "model_data.c"),
@@ -91,5 +104,13 @@ def test_export_command(small_model, tmp_path, capsys):
                  "--min-cross-acc", "0.8", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["dtype"] == "int8" and (tmp_path / "o" / "model_data.c").exists()
-    assert main(["export", str(path), "--target", "paper-tiny", "--out", str(tmp_path / "no"), "--min-cross-acc", "1.1"]) == 1
-    assert "nothing was written" in capsys.readouterr().err and not (tmp_path / "no").exists()
+    assert main(["export", str(path), "--target", "paper-tiny", "--out", str(tmp_path / "no"), "--min-cross-acc", "1.1"]) == 2
+    assert "--min-cross-acc 1.1 must be in (0, 1]" in capsys.readouterr().err and not (tmp_path / "no").exists()
+    boards = tmp_path / "boards.toml"
+    boards.write_text('[[board]]\nname = "tiny-flash"\nflash_bytes = 30_000\nram_regions = 65_536\n'
+                      'overhead = "cortex-m4"\n')
+    assert main(["export", str(path), "--target", "tiny-flash", "--target-file", str(boards),
+                 "--out", str(tmp_path / "no")]) == 1
+    err = capsys.readouterr().err
+    assert "Not deployable on tiny-flash under tflm: Flash" in err and "nothing was written" in err
+    assert not (tmp_path / "no").exists()

@@ -1,0 +1,43 @@
+"""How the command line writes figures: one place, so every command says them alike."""
+
+from __future__ import annotations
+
+__all__ = ["describe_headroom", "report_figures", "verdict_source_text"]
+
+
+def describe_headroom(headroom: int, capacity: int) -> str:
+    """'1,234 B free (7.5 % of 16,384 B)' or, over the limit, 'over by 1,234 B (needs 1.08x the 16,384 B)'.
+
+    A model far over a small board would otherwise read as "-4433.0 %" headroom.
+    """
+    if capacity <= 0:
+        return f"{headroom:+,} B"
+    if headroom >= 0:
+        return f"{headroom:,} B free ({100.0 * headroom / capacity:.1f} % of {capacity:,} B)"
+    return f"over by {-headroom:,} B (needs {(capacity - headroom) / capacity:.2f}x the {capacity:,} B)"
+
+
+def verdict_source_text(source: dict) -> str:
+    """What a report's verdict rests on, in words: 'tflite-micro 0.1 (measured)'."""
+    if source["kind"] == "predicted":
+        m = source.get("margin_pct", {})
+        return (f"memsim's {source['profile']} prediction with a {m.get('ram', 0):g} % RAM / {m.get('flash', 0):g} % "
+                f"Flash safety margin ({source.get('note', 'predicted')})")
+    return f"{source['tool']} {source['version']} ({source['kind']})"
+
+
+def report_figures(report: dict) -> str:
+    """The verdict's figures from a report.json: predicted beside measured, headroom against the board."""
+    t, p, m, h = report["target"], report["predicted"], report.get("measured"), report["headroom"]
+    lines = []
+    for key, label, cap in (("ram_bytes", "RAM", t["ram_bytes"]),
+                            ("region_bytes", "one SRAM region", t["largest_region_bytes"]),
+                            ("flash_bytes", "Flash", t["flash_bytes"])):
+        which = {"ram_bytes": "ram", "region_bytes": "region", "flash_bytes": "flash"}[key]
+        measured = f"measured {m[key]:,} B, " if m else ""
+        lines.append(f"  {label:<16s} {measured}memsim {p[key]:,} B; board {cap:,} B; "
+                     f"{describe_headroom(h[which]['bytes'], cap)}")
+    xc = report["cross_accuracy"]
+    lines.append(f"  X-CROSS          {100 * xc['acc']:.2f} % agreement on {xc['n']} inputs (measured by "
+                 f"{xc['measured_by']})")
+    return "\n".join(lines)

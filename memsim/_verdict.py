@@ -1,0 +1,78 @@
+"""The deployability rule: one function, used by memsim's predictions and by the measured exports alike.
+
+A network deploys on a board when
+
+* its total RAM (network + runtime library) fits the board's SRAM,
+* the bytes the runtime needs in one piece (X-CUBE-AI: the activation pool;
+  TFLM: the whole tensor arena, head + tail) fit the largest contiguous SRAM
+  region, and
+* its Flash (model + runtime code) fits the board's Flash,
+
+each figure after its safety margin, and the runtime can run every op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from targets import Target
+
+__all__ = ["Verdict", "judge"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict and the headroom left on each limit (negative: over the limit)."""
+
+    deployable: bool
+    violations: tuple[str, ...]
+    ram_headroom_bytes: int
+    region_headroom_bytes: int
+    flash_headroom_bytes: int
+    ram_capacity_bytes: int
+    region_capacity_bytes: int
+    flash_capacity_bytes: int
+
+    def headroom_pct(self, which: str) -> float | None:
+        """Headroom in % of the board's capacity for ``ram``, ``region`` or ``flash``."""
+        cap = getattr(self, f"{which}_capacity_bytes")
+        return round(100.0 * getattr(self, f"{which}_headroom_bytes") / cap, 2) if cap else None
+
+    def to_dict(self) -> dict:
+        d = {"deployable": self.deployable, "violations": list(self.violations)}
+        for which in ("ram", "region", "flash"):
+            d[f"{which}_capacity_bytes"] = getattr(self, f"{which}_capacity_bytes")
+            d[f"{which}_headroom_bytes"] = getattr(self, f"{which}_headroom_bytes")
+            d[f"{which}_headroom_pct"] = self.headroom_pct(which)
+        return d
+
+
+def _plus(safety: int, pct: float) -> str:
+    return f" + {safety:,} B safety margin ({pct:g} %)" if safety else ""
+
+
+def judge(board: Target, *, ram_bytes: int, region_bytes: int, flash_bytes: int, region_what: str,
+          ram_safety: int = 0, region_safety: int = 0, flash_safety: int = 0,
+          safety_pct: tuple[float, float] = (0.0, 0.0), unsupported: "tuple[str, ...] | list[str]" = ()) -> Verdict:
+    """Judge figures (bytes) against a board.
+
+    ``region_bytes`` is what must sit in one contiguous SRAM region, named by
+    ``region_what`` in the violation (``"activation pool"``, ``"TFLM arena"``).
+    """
+    ram_pct, flash_pct = safety_pct
+    violations = list(unsupported)
+    region = board.largest_region_bytes
+    if ram_bytes + ram_safety > board.ram_bytes:
+        violations.append(f"RAM {ram_bytes:,} B{_plus(ram_safety, ram_pct)} > {board.ram_bytes:,} B")
+    if region_bytes + region_safety > region:
+        violations.append(f"{region_what} {region_bytes:,} B{_plus(region_safety, ram_pct)} > "
+                          f"largest SRAM region {region:,} B")
+    if flash_bytes + flash_safety > board.flash_bytes:
+        violations.append(f"Flash {flash_bytes:,} B{_plus(flash_safety, flash_pct)} > {board.flash_bytes:,} B")
+    return Verdict(
+        deployable=not violations, violations=tuple(violations),
+        ram_headroom_bytes=board.ram_bytes - ram_bytes - ram_safety,
+        region_headroom_bytes=region - region_bytes - region_safety,
+        flash_headroom_bytes=board.flash_bytes - flash_bytes - flash_safety,
+        ram_capacity_bytes=board.ram_bytes, region_capacity_bytes=region, flash_capacity_bytes=board.flash_bytes,
+    )

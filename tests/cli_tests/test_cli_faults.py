@@ -1,0 +1,136 @@
+"""Faults lose nothing and show no traceback: Ctrl-C, a study file in use, a space file, a failing export."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import cbo
+from autotinyml_cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICK = ["--trainings", "3", "--epochs", "1", "--labels", "6", "--k", "2"]
+
+
+def _trained(study: Path) -> int:
+    if not study.exists():
+        return 0
+    trials = cbo.SQLiteStorage(study, exclusive=False).trials()
+    return sum(t.state in (cbo.TrialState.COMPLETE, cbo.TrialState.FAIL) for t in trials)
+
+
+@pytest.mark.toolchain
+def test_ctrl_c_keeps_finished_trials_and_the_same_command_continues(tmp_path):
+    study = tmp_path / "s.sqlite"
+    argv = [sys.executable, "-m", "autotinyml_cli.main", "search", *QUICK, "--trainings", "20", "--confirm", "0",
+            "--study", str(study)]
+    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while _trained(study) < 1 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "Traceback" not in out
+    kept = _trained(study)
+    assert kept >= 1
+    assert f"interrupted; {kept} finished trials saved in {str(study)!r}; run the same command to continue." in err
+    # the same command (with a smaller budget to keep the test short) continues: nothing finished is redone
+    before = cbo.SQLiteStorage(study, exclusive=False).trials()
+    argv[argv.index("--trainings", argv.index("search") + 2) + 1] = str(kept + 1)
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Continuing study" in done.stderr
+    assert cbo.SQLiteStorage(study, exclusive=False).trials()[: len(before)] == before and _trained(study) == kept + 1
+
+
+HOLD = """
+import sys, time, cbo
+s = cbo.SQLiteStorage(sys.argv[1])
+print("holding", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_second_search_on_a_study_in_use_stops_at_once_naming_the_holder(tmp_path, capsys):
+    study = tmp_path / "s.sqlite"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(study)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        start = time.perf_counter()
+        assert main(["search", "--study", str(study), "--confirm", "0"]) == 2
+        assert time.perf_counter() - start < 30  # at once: no training, no waiting on the lock
+        err = capsys.readouterr().err
+        assert f"is in use by another search (process {holder.pid} on" in err
+        assert "wait for it to finish" in err and len(err.strip().splitlines()) == 1
+    finally:
+        holder.kill()
+        holder.wait()
+    # once the holder is gone (even killed), the file is free again
+    store = cbo.SQLiteStorage(study)
+    store.close()
+
+
+@pytest.mark.toolchain
+def test_search_with_a_space_file_end_to_end(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    space = tmp_path / "small.toml"
+    space.write_text("""template = "paper-har"
+[params.filters]
+type = "ordinal"
+choices = [4, 8]
+[params.conv_activation]
+type = "categorical"
+choices = ["relu"]
+[params.kernel]
+type = "ordinal"
+choices = [2]
+[params.pool]
+type = "ordinal"
+choices = [2]
+[params.dropout]
+type = "real"
+low = 0.1
+high = 0.3
+[params.units]
+type = "integer"
+low = 8
+high = 16
+[params.dense_activation]
+type = "categorical"
+choices = ["relu", "tanh"]
+[params.optimizer]
+type = "categorical"
+choices = ["adam"]
+""")
+    assert main(["search", "--space", str(space), *QUICK, "--trainings", "2", "--confirm", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_trained"] == 2 and out["settings"]["template"] == "paper-har:small"
+    trials = [t for t in cbo.SQLiteStorage(out["study"], exclusive=False).trials() if t.value is not None]
+    assert len(trials) == 2 and all(t.config["filters"] in (4, 8) and 8 <= t.config["units"] <= 16 for t in trials)
+    assert out["exported"] == "autotinyml-export" and (tmp_path / "autotinyml-export" / "model.tflite").exists()
+    # default outputs go to documented folders under the working directory
+    assert Path(out["study"]).parent.name == "autotinyml-studies"
+
+
+@pytest.mark.toolchain
+def test_a_failing_export_still_prints_the_results_and_keeps_the_study(tmp_path, monkeypatch, capsys):
+    import validation.export as export_module
+
+    def broken(*args, **kwargs):
+        raise export_module.ValidationError("Writing the export to 'x' failed (No space left on device).")
+
+    monkeypatch.setattr(export_module, "write_export", broken)
+    study = tmp_path / "s.sqlite"
+    code = main(["search", *QUICK, "--trainings", "1", "--confirm", "1", "--study", str(study),
+                 "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert code == 1 and "Traceback" not in captured.err
+    assert "No space left on device" in captured.err
+    assert "Accuracy (k-fold)" in captured.out and "writing the export" in captured.out
+    assert _trained(study) == 1

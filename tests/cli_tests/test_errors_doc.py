@@ -1,0 +1,135 @@
+"""docs/errors.md is this table, run: every bad input gets one sentence and a documented exit code, before any work.
+
+Regenerate the document after changing a message:
+    AUTOTINYML_WRITE_ERRORS_DOC=1 python -m pytest tests/cli_tests/test_errors_doc.py
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autotinyml_cli.main import main
+from cbo.tinyml import TEMPLATES
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "errors.md"
+
+
+def _space_toml(change: dict) -> str:
+    """A complete paper-har space file with some parameters replaced (or added)."""
+    params = {**TEMPLATES["paper-har"].space.to_dict()["params"], **change}
+    lines = ['template = "paper-har"']
+    for name, p in params.items():
+        lines.append(f"[params.{name}]")
+        for k, v in p.items():
+            if k == "condition" and v is None:
+                continue
+            lines.append(f"{k} = {_toml(v)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml(v) -> str:
+    if isinstance(v, str):
+        return f'"{v}"'
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    return repr(v)
+
+
+def _setup(folder: Path) -> None:
+    shutil.copy(ROOT / "examples" / "har_small_int8.tflite", folder / "net_int8.tflite")
+    shutil.copy(ROOT / "examples" / "har_baseline.json", folder / "net.json")
+    (folder / "broken.keras").write_text("not a zip archive")
+    (folder / "empty").mkdir()
+    (folder / "a_file").write_text("")
+    (folder / "unknown_param.toml").write_text(_space_toml({"width": {"type": "ordinal", "choices": [1, 2]}}))
+    (folder / "bad_activation.toml").write_text(
+        _space_toml({"conv_activation": {"type": "categorical", "choices": ["relu", "swishy"]}}))
+    (folder / "empty_range.toml").write_text(_space_toml({"filters": {"type": "ordinal", "choices": []}}))
+
+
+# (what is wrong, command line); the message and exit code are what the command prints now.
+CASES = [
+    ("int8 with X-CUBE-AI weight sharing", "search --runtime xcubeai --dtype int8 --compression x8"),
+    ("weight sharing under TFLM", "search --runtime tflm --compression x8"),
+    ("no epochs", "search --epochs 0"),
+    ("no trainings", "search --trainings 0"),
+    ("one fold", "search --k 1"),
+    ("more folds than the smallest class has samples", "search --k 50"),
+    ("unknown search-space parameter", "search --space unknown_param.toml"),
+    ("activation the template cannot build", "search --space bad_activation.toml"),
+    ("empty range in a space file", "search --space empty_range.toml"),
+    ("unknown built-in space", "search --space nope"),
+    ("misspelt target", "search --target stm32f3"),
+    ("export folder that cannot be written", "search --out a_file/export"),
+    ("missing dataset file", "search --dataset missing.npz"),
+    ("margin out of range", "search --margin 150"),
+    ("non-positive cycles per MACC", "footprint net.json --cycles-per-macc 0"),
+    ("custom target with no Flash", "footprint net.json --flash 0 --ram 16KiB"),
+    ("custom target with only RAM", "footprint net.json --ram 16KiB"),
+    ("float32 asked of an int8 .tflite", "footprint net_int8.tflite --runtime tflm --dtype float32"),
+    ("compression under TFLM", "footprint net.json --runtime tflm --compression x8"),
+    (".keras file that is not a zip archive", "footprint broken.keras"),
+    ("model file that does not exist", "footprint missing.tflite"),
+    ("unknown model file type", "footprint net_int8.onnx"),
+    ("reports folder with no reports", "validate --reports empty"),
+    ("reports folder that does not exist", "validate --reports missing"),
+    ("not deployable, with --check", "footprint net.json --target stm32f303k8 --check"),
+]
+
+
+def _run_cases(tmp_path, monkeypatch, capsys) -> list[tuple[str, str, str, int]]:
+    monkeypatch.chdir(tmp_path)
+    _setup(tmp_path)
+    rows = []
+    for what, line in CASES:
+        code = main(line.split())
+        captured = capsys.readouterr()
+        err = captured.err.strip()
+        message = err.splitlines()[-1] if err else ""
+        assert "Traceback" not in captured.err and "Traceback" not in captured.out, (line, captured.err)
+        if code == 1:  # a verdict, not an error: the last line of the report says why
+            message = next(l.strip() for l in captured.out.splitlines() if l.startswith("verdict"))
+        else:
+            assert code == 2 and message.startswith("autotinyml: error: "), (line, code, err)
+            assert len(err.splitlines()) == 1, (line, err)  # one sentence, nothing else
+        rows.append((what, f"autotinyml {line}", message, code))
+    # refused searches did no work: no study file, no export
+    assert not (tmp_path / "autotinyml-studies").exists() and not (tmp_path / "autotinyml-export").exists()
+    return rows
+
+
+def render(rows) -> str:
+    out = ["# Errors and exit codes", "",
+           "Generated by `tests/cli_tests/test_errors_doc.py`, which runs every line below and fails when this file",
+           "no longer matches what the commands print.", "",
+           "## Exit codes", "",
+           "| code | meaning |", "|---|---|",
+           "| 0 | done (the search exported a confirmed winner; the network deploys) |",
+           "| 1 | nothing deployable: a search with no confirmed winner, `footprint --check` on a network that does "
+           "not fit, `export` of a model that does not fit (nothing is written) |",
+           "| 2 | bad input: one sentence on stderr saying what is wrong and how to fix it; no work was done |",
+           "| 130 | interrupted (Ctrl-C): every finished trial is kept; the same command continues the study |", "",
+           "Faults tested elsewhere: Ctrl-C during a search (exit 130, \"interrupted; N finished trials saved in ...; "
+           "run the same command to continue\"), a second search on a study file in use (exit 2, naming the process "
+           "that holds it), an export that fails while writing (the results table is printed, the study kept; "
+           "exit 1) — see `tests/cli_tests/test_cli_faults.py`.", "",
+           "## Bad inputs tried", "",
+           "| input | command | message | exit |", "|---|---|---|---|"]
+    for what, line, message, code in rows:
+        cell = message.replace("|", "\\|")
+        out.append(f"| {what} | `{line}` | {cell} | {code} |")
+    return "\n".join(out) + "\n"
+
+
+def test_errors_doc_matches_what_the_commands_print(tmp_path, monkeypatch, capsys):
+    text = render(_run_cases(tmp_path, monkeypatch, capsys))
+    if os.environ.get("AUTOTINYML_WRITE_ERRORS_DOC"):
+        DOC.parent.mkdir(exist_ok=True)
+        DOC.write_text(text)
+    assert DOC.exists(), "docs/errors.md is missing; regenerate it (see this module's docstring)"
+    assert DOC.read_text() == text, "docs/errors.md is out of date; regenerate it (see this module's docstring)"
