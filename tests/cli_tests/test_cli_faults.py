@@ -134,3 +134,26 @@ def test_a_failing_export_still_prints_the_results_and_keeps_the_study(tmp_path,
     assert "No space left on device" in captured.err
     assert "Accuracy (k-fold)" in captured.out and "writing the export" in captured.out
     assert _trained(study) == 1
+
+
+@pytest.mark.toolchain
+def test_a_finalist_the_toolchain_rejects_is_counted_and_the_next_one_exported(tmp_path, monkeypatch, capsys):
+    import validation.export as export_module
+
+    real, calls = export_module.confirm, []
+
+    def first_refuted(*args, **kwargs):  # the real confirmation, with the first finalist's verdict refuted
+        report, files = real(*args, **kwargs)
+        calls.append(report)
+        if len(calls) == 1:
+            report = {**report, "deployable": False, "violations": ["TFLM arena 12,336 B > largest SRAM region 12,288 B"]}
+        return report, files
+
+    monkeypatch.setattr(export_module, "confirm", first_refuted)
+    code = main(["search", *QUICK, "--trainings", "2", "--confirm", "2", "--study", str(tmp_path / "s.sqlite"),
+                 "--out", str(tmp_path / "out"), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and len(calls) == 2
+    assert len(out["rejected_by_toolchain"]) == 1 and out["exported"] == str(tmp_path / "out")
+    winner = json.loads((tmp_path / "out" / "report.json").read_text())["trial"]
+    assert winner != out["rejected_by_toolchain"][0]

@@ -114,3 +114,41 @@ def test_export_command(small_model, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "Not deployable on tiny-flash under tflm: Flash" in err and "nothing was written" in err
     assert not (tmp_path / "no").exists()
+
+
+@pytest.mark.parametrize("runtime", ["tflm", "xcubeai"])
+def test_exported_model_reread_gives_the_reports_verdict(small_model, tmp_path, runtime, capsys, monkeypatch):
+    """report.json v1 says what its verdict rests on, and `autotinyml footprint` on the export agrees."""
+    from validation.export import REPORT_SCHEMA_VERSION, export
+    from validation.tflm import _allocates
+
+    monkeypatch.delenv("STEDGEAI_PATH", raising=False)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no ST tool: the xcubeai verdict is memsim's, labelled so
+    out = tmp_path / runtime
+    report = export(small_model, "stm32f303k8", out, "float32", runtime=runtime)
+    stored = json.loads((out / "report.json").read_text())
+    assert stored == json.loads(json.dumps(report))
+    assert stored["schema_version"] == REPORT_SCHEMA_VERSION and stored["runtime"] == runtime
+    assert stored["target"] == {"name": "STM32F303K8", "ram_bytes": 16_384, "largest_region_bytes": 12_288,
+                                "flash_bytes": 65_536}
+    assert set(stored["headroom"]) == {"ram", "region", "flash"} and stored["deployable"] is True
+    recheck = stored["recheck"].split()
+    assert recheck[:2] == ["autotinyml", "footprint"]
+    monkeypatch.chdir(out)
+    assert main(recheck[1:] + ["--json"]) == 0
+    fp = json.loads(capsys.readouterr().out)
+    assert fp["deployable"] is stored["deployable"]
+    if runtime == "tflm":
+        assert sorted(stored["files"]) == ["model.tflite", "model_data.c", "model_data.h", "report.json"]
+        assert stored["verdict_source"]["kind"] == "measured" and stored["verdict_source"]["tool"] == "tflite-micro"
+        # memsim's re-read is the report's "predicted", and the measured arena really allocates
+        assert fp["ram_bytes"] == stored["predicted"]["ram_bytes"]
+        assert _allocates((out / "model.tflite").read_bytes(), stored["measured"]["tensor_arena_bytes"])
+        assert stored["measured"]["region_bytes"] <= 12_288
+    else:
+        assert sorted(stored["files"]) == ["model.h5", "model.keras", "report.json"]
+        assert stored["verdict_source"]["note"] == "predicted; ST Edge AI not installed"
+        assert stored["measured"] is None
+        assert (fp["ram_bytes"], fp["flash_bytes"]) == (stored["predicted"]["ram_bytes"],
+                                                        stored["predicted"]["flash_bytes"])
+        assert stored["headroom"]["ram"]["bytes"] == fp["ram_margin_bytes"]
