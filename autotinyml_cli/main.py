@@ -234,7 +234,7 @@ def cmd_validate(args) -> int:
         table.append(cells)
     print(f"memsim vs {'the reports' if args.reports else 'TFLite Micro, measured live'} "
           f"(each cell: memsim/reference, error; negative = memsim under-predicts)\n")
-    print(_table(["network", "dtype", *figures], table))
+    print(_table(["network", "dtype", *(f if f == "macc" else f"{f} (B)" for f in figures)], table))
     notes = [f"  {r.name} {r.dtype}: {r.note}" for r in rows if r.note]
     if notes:
         print("\nnotes:\n" + "\n".join(notes))

@@ -154,11 +154,11 @@ def compare_tflite(path: "str | Path") -> ComparisonRow:
 
     The flatbuffer size is the file's, so only the arena figures test memsim.
     """
-    from memsim.frontends.tflite import graph_from_tflite, read_tflite
+    from memsim.frontends.tflite import graph_from_tflite, model_dtype, read_tflite
 
     path = Path(path)
     model = read_tflite(path)
-    dtype = "int8" if model.tensor_dtypes[model.inputs[0]] == "int8" else "float32"
+    dtype = model_dtype(model)  # the body's type: int8 with float32 I/O is an int8 model
     graph = graph_from_tflite(model, name=path.stem)
     fp, memsim_s = _timed_memsim(graph, dtype)
     return _tflm_row(path.stem, str(path), dtype, fp, memsim_s, path.read_bytes(), 0.0, graph)

@@ -90,3 +90,27 @@ def test_corpus_rows_record_refusals_memsim_predicted():
     rows = compare_corpus(("int8",), names=["har_selu", "mnist_tiny"])
     assert "memsim agrees" in rows[0].note and not rows[0].figures  # int8 SELU: TFLM refuses, memsim predicted it
     assert rows[1].figures["arena_head"][0] == rows[1].figures["arena_head"][1]
+
+
+@pytest.mark.toolchain
+def test_int8_body_with_float_io_is_an_int8_model(tmp_path, capsys):
+    """What TFLiteConverter gives for int8 without inference_input_type: QUANTIZE first, DEQUANTIZE last."""
+    import numpy as np
+    import tensorflow as tf
+
+    from memsim.frontends.keras import keras_from_spec
+
+    model = keras_from_spec([{"type": "Input", "shape": [20]}, {"type": "Dense", "units": 16, "activation": "relu"},
+                             {"type": "Dense", "units": 4, "activation": "softmax"}])
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    samples = np.random.default_rng(0).uniform(0, 1, (16, 20)).astype(np.float32)
+    conv.representative_dataset = lambda: ([s[None]] for s in samples)
+    path = tmp_path / "mixed.tflite"
+    path.write_bytes(conv.convert())
+    capsys.readouterr()  # the converter's own chatter
+    assert main(["footprint", str(path), "--runtime", "tflm", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["dtype"] == "int8"
+    assert main(["validate", str(path), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["rows"]
+    assert row["dtype"] == "int8"
