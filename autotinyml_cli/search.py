@@ -87,7 +87,7 @@ def summary_table(study: cbo.Study, k: int, baseline: dict | None, constraint: M
         xc = "-" if c is None or "cross_accuracy" not in c else f"{100 * c['cross_accuracy']['acc']:.2f}%"
         m = (c or {}).get("measured")
         conf = "-" if c is None else (f"{m['ram_bytes']:,} / {m['flash_bytes']:,}" if m else
-                                      ("memsim" if "verdict_source" in c else "failed"))
+                                      ("predicted only" if "verdict_source" in c else "failed"))
         ok = t.feasible if c is None else (t.feasible and c["deployable"])
         cols.append(_column(f"#{rank} (trial {t.number})", t.value, t.value_std, t.footprint, ok, xc, conf))
     rows = ["", "Accuracy (k-fold)", "RAM predicted (B)", "Flash predicted (B)", "MACC",
