@@ -1,39 +1,85 @@
-"""Compare memsim's TFLM profile with the real converter + tflite-micro on the corpus.
+"""Calibrate memsim's TFLM tail on a named split and report errors on held-out networks.
 
-The tail and flatbuffer constants in memsim/profiles/tflm.py were fitted by
-non-negative least squares on these conversions; this script shows how they
-do (in-sample: bench_memsim.py has the out-of-sample check).
+Calibration split: the 15 corpus networks of ``validation.corpus.CALIBRATION_NAMES`` x float32/int8.
+Held out: the other corpus networks, and the real-world zoo (``validation.zoo``: MLPerf-Tiny-style networks,
+each float32, int8 with float I/O and full int8). The fit never sees a held-out network.
 
-Run: python benchmarks/calibrate_tflm.py [--fit]
+Every conversion is measured live by tflite-micro and cached (``--cache``, default
+~/.cache/autotinyml/calibration), so a cut-off run continues where it stopped.
 
-``--fit`` refits TAIL_OP_BYTES, TAIL_OP_BYTES_BY_DTYPE and TAIL_FIXED by
-non-negative least squares on every conversion, after subtracting the
-documented parts of the tail, and prints the constants to paste back.
+Run:  python benchmarks/calibrate_tflm.py            # errors of the current constants, both splits
+      python benchmarks/calibrate_tflm.py --fit      # also refit the tail's per-op data on the calibration split
+
+memsim reads the converted .tflite (exact ops and tensors), so the tail and the required arena are tested apart
+from the lowering; tests/memsim_tests/test_tflm_real.py checks the lowering.
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import json
+import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from validation.corpus import CORPUS  # noqa: E402
-from toolchain import convert, measure, randomise_weights  # noqa: E402
+from memsim.frontends.tflite import graph_from_tflite, model_dtype, read_tflite  # noqa: E402
+from memsim.profiles import tflm  # noqa: E402
 
-from memsim.frontends.keras import keras_from_spec  # noqa: E402
-from memsim.frontends.spec import graph_from_spec  # noqa: E402
-from memsim.frontends.tflite import read_tflite  # noqa: E402
-from memsim.profiles.tflm import TFLMProfile, lower  # noqa: E402
+
+def conversions(cache: Path):
+    """(split, name, variant, flatbuffer, measured dict or None), converting and measuring what is not cached."""
+    import numpy as np
+
+    from validation.corpus import CALIBRATION_NAMES, CORPUS, build_model
+    from validation.tflm import ToolchainError, convert, measure
+    from validation.zoo import VARIANTS, ZOO, build_zoo_model
+
+    cache.mkdir(parents=True, exist_ok=True)
+    jobs = [("calibration" if s["name"] in CALIBRATION_NAMES else "held-out", s["name"], v, "corpus")
+            for s in CORPUS for v in ("float32", "int8")]
+    jobs += [("held-out (zoo)", name, v, "zoo") for name in ZOO for v in VARIANTS]
+    for split, name, variant, source in jobs:
+        key = hashlib.sha1(f"{source}:{name}:{variant}".encode()).hexdigest()[:12]
+        fb_path, m_path = cache / f"{name}-{variant}-{key}.tflite", cache / f"{name}-{variant}-{key}.json"
+        if not m_path.exists():
+            print(f"converting and measuring {name} {variant} ...", file=sys.stderr, flush=True)
+            if source == "corpus":
+                model = build_model(next(s for s in CORPUS if s["name"] == name))
+                fb = convert(model, variant)
+            else:
+                model = build_zoo_model(name)
+                shape = tuple(model.inputs[0].shape[1:])
+                rep = np.random.default_rng(0).uniform(-1, 1, (32,) + shape).astype(np.float32)
+                fb = convert(model, "float32" if variant == "float32" else "int8", rep,
+                             float_io=variant == "int8_float_io")
+            try:
+                a = measure(fb)
+                measured = {"head": a.head, "tail": a.tail, "total": a.total, "smallest": a.smallest}
+            except ToolchainError:
+                measured = None
+            fb_path.write_bytes(fb)
+            m_path.write_text(json.dumps(measured))
+        yield split, name, variant, fb_path.read_bytes(), json.loads(m_path.read_text())
+
+
+def predicted(fb: bytes):
+    """(structure, dtype, head, tail, required arena) as memsim reads the file."""
+    model = read_tflite(fb)
+    dtype = model_dtype(model)
+    graph = graph_from_tflite(model)
+    prof = tflm.TFLMProfile()
+    head = prof.activation_plan(graph, dtype).pool_bytes
+    tail = prof.arena_tail(graph, dtype)
+    return tflm.tflite_structure(graph, dtype), dtype, head, tail, head + tail + prof.prepare_bytes(graph, dtype)
 
 
 def fit_tail(samples) -> None:
-    """NNLS of the undocumented op data per kernel type on the measured tails."""
+    """NNLS of the undocumented op data per kernel type on the measured tails of the calibration split."""
     import numpy as np
     from scipy.optimize import nnls
-
-    from memsim.profiles import tflm
 
     split = {"DEPTHWISE_CONV_2D", "CONV_2D", "FULLY_CONNECTED", "SOFTMAX"}  # kernels whose int8 op data differs
 
@@ -43,59 +89,50 @@ def fit_tail(samples) -> None:
     kinds = sorted({column(k, d) for g, d, _ in samples for k in g.op_types} | {"FIXED:float32", "FIXED:int8"})
     A, b = [], []
     for g, dtype, real_tail in samples:
-        known = tflm.documented_tail(g, dtype)
         row = [0.0] * len(kinds)
         row[kinds.index(f"FIXED:{dtype}")] = 1
         for k in g.op_types:
             row[kinds.index(column(k, dtype))] += 1
         A.append(row)
-        b.append(real_tail - known)
+        b.append(real_tail - tflm.documented_tail(g, dtype))
     x, _ = nnls(np.array(A), np.array(b, float))
     residual = np.array(A) @ x - np.array(b)
     print("fitted op data (B):", {k: int(round(v)) for k, v in zip(kinds, x)})
-    print(f"fit residual: median |{np.median(np.abs(residual)):.0f}| B, worst {np.abs(residual).max():.0f} B")
+    print(f"fit residual: median |{np.median(np.abs(residual)):.0f}| B, worst {np.abs(residual).max():.0f} B "
+          f"over {len(samples)} calibration conversions")
+
+
+def _pct(p: int, r: int) -> float:
+    return 100.0 * (p - r) / r if r else 0.0
 
 
 def main() -> None:
-    import statistics
-
-    prof = TFLMProfile()
-    samples = []
-    rows = []
-    errors = {"head": [], "total": [], "flash": []}
-    for spec in CORPUS:
-        graph = graph_from_spec(spec)
-        model = keras_from_spec(spec)
-        randomise_weights(model)
-        for dtype in ("float32", "int8"):
-            fb = convert(model, dtype)
-            try:
-                real = measure(fb)
-            except RuntimeError:
-                print(f"{spec['name']:18s} {dtype:7s} TFLM refuses it; memsim: {prof.check(graph, dtype)}")
-                continue
-            info = read_tflite(fb)
-            g = lower(graph, dtype)
-            plan = prof.activation_plan(graph, dtype)
-            tail = prof.arena_tail(graph, dtype)
-            flash = prof.model_bytes(graph, dtype, 0)
-            same_ops = info.op_types == g.op_types
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fit", action="store_true", help="refit the tail's per-op data on the calibration split")
+    ap.add_argument("--cache", default=str(Path.home() / ".cache" / "autotinyml" / "calibration"),
+                    help="where conversions and measurements are kept between runs")
+    args = ap.parse_args()
+    rows, samples = [], []
+    for split, name, variant, fb, real in conversions(Path(args.cache)):
+        if real is None:
+            continue
+        g, dtype, head, tail, required = predicted(fb)
+        if split == "calibration":
             samples.append((g, dtype, real["tail"]))
-            rows.append((spec["name"], dtype, real, plan.pool_bytes, tail, flash, g, info))
-            print(f"{spec['name']:18s} {dtype:7s} ops={'ok' if same_ops else 'DIFF'} "
-                  f"head {plan.pool_bytes:7d}/{real['head']:7d} tail {tail:5d}/{real['tail']:5d} "
-                  f"flash {flash:7d}/{real['flatbuffer']:7d} ({100 * (flash - real['flatbuffer']) / real['flatbuffer']:+.1f}%) "
-                  f"total {100 * (plan.pool_bytes + tail - real['total']) / real['total']:+.1f}%")
-            errors["head"].append(abs(plan.pool_bytes - real["head"]) / real["head"] * 100)
-            errors["total"].append(abs(plan.pool_bytes + tail - real["total"]) / real["total"] * 100)
-            errors["flash"].append(abs(flash - real["flatbuffer"]) / real["flatbuffer"] * 100)
-            if not same_ops:
-                print("   real:", info.op_types)
-                print("   pred:", g.op_types)
-    for key, values in errors.items():
-        print(f"|error| {key:5s}: median {statistics.median(values):.2f} %, worst {max(values):.2f} % "
-              f"over {len(values)} conversions")
-    if "--fit" in sys.argv:
+        rows.append((split, name, variant, head, real["head"], tail, real["tail"], required, real["smallest"]))
+    print(f"{'split':15s} {'network':20s} {'variant':14s} {'head':>16s} {'tail':>22s} {'required arena':>26s}")
+    for split, name, variant, h, rh, t, rt, q, rq in rows:
+        print(f"{split:15s} {name:20s} {variant:14s} {h:7d}/{rh:7d} {t:6d}/{rt:6d} {_pct(t, rt):+6.1f}% "
+              f"{q:7d}/{rq:7d} {_pct(q, rq):+6.1f}%")
+    for split in dict.fromkeys(r[0] for r in rows):
+        part = [r for r in rows if r[0] == split]
+        heads = sum(r[3] == r[4] for r in part)
+        tails = [_pct(r[5], r[6]) for r in part]
+        req = [_pct(r[7], r[8]) for r in part]
+        print(f"\n{split}: {len(part)} conversions; head exact on {heads}/{len(part)}; tail median |{statistics.median(map(abs, tails)):.1f}| %, "
+              f"worst {min(tails):+.1f} / {max(tails):+.1f} %; required arena median |{statistics.median(map(abs, req)):.2f}| %, "
+              f"worst under-prediction {min(min(req), 0):.2f} %, worst over {max(req):+.2f} %")
+    if args.fit:
         fit_tail(samples)
 
 

@@ -13,24 +13,25 @@ __all__ = ["greedy_plan_kernel", "batch_kernel", "RESULT_FIELDS"]
 
 
 @njit(cache=True, nogil=True)
-def greedy_plan_kernel(sizes, first, last, alignment, offsets):
-    """TFLM's greedy planner (see memsim.planners). Fills ``offsets``; returns the peak."""
+def greedy_plan_kernel(sizes, first, last, alignment, offsets, later_first):
+    """The greedy planner of memsim.planners. Fills ``offsets``; returns the peak."""
     n = sizes.shape[0]
     return _greedy(sizes, first, last, alignment, offsets, np.empty(n, np.int64), np.empty(n, np.int64),
-                   np.empty(n, np.int64))
+                   np.empty(n, np.int64), later_first)
 
 
 @njit(cache=True, nogil=True)
-def _greedy(sizes, first, last, alignment, offsets, aligned, order, placed):
+def _greedy(sizes, first, last, alignment, offsets, aligned, order, placed, later_first):
     """The planner on caller-owned scratch arrays (no allocation: the batch loop calls it per configuration)."""
     n = sizes.shape[0]
     if n == 0:
         return 0
     for i in range(n):
         aligned[i] = (sizes[i] + alignment - 1) // alignment * alignment
-    # stable descending order by insertion sort
-    for i in range(n):
-        j = i
+    # stable descending order by insertion sort, in order of addition or (TFLM) its reverse
+    for ii in range(n):
+        i = n - 1 - ii if later_first else ii
+        j = ii
         while j > 0 and aligned[order[j - 1]] < aligned[i]:
             order[j] = order[j - 1]
             j -= 1
@@ -285,12 +286,17 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, el
         if inpool[k]:
             sizes[m], first[m], last[m] = sizes[k], first[k], last[k]
             m += 1
-    pool = _greedy(sizes[:m], first[:m], last[:m], 4, offsets[:m], scratch[0, :m], scratch[1, :m], scratch[2, :m])
+    pool = _greedy(sizes[:m], first[:m], last[:m], 4, offsets[:m], scratch[0, :m], scratch[1, :m], scratch[2, :m],
+                   False)
     return pool, io
 
 
 # Counters of the TFLM lowering, kept in one small array so helpers can update them.
-S_NT, S_NOPS, S_NAMES, S_QUANT, S_PAYLOAD, S_TAIL, S_PERCH, S_LAST_NAME = range(8)  # last: newest data tensor's name
+S_NT, S_NOPS, S_NAMES, S_QUANT, S_PAYLOAD, S_TAIL, S_PERCH, S_LAST_NAME, S_TEMP = range(9)  # S_LAST_NAME: newest data
+# tensor's name; S_TEMP: the largest prepare-time temporary of any op.
+# Rows of the per-op table: tail op data, prepare temporary, prepare temporary per channel, per-channel tail bytes.
+# S_PERCH counts per-channel tail bytes; S_TEMP the largest (prepare temporary + per-channel bytes so far).
+R_TAIL, R_TEMP, R_TEMP_CH, R_PERCH = range(4)
 
 
 @njit(cache=True, nogil=True)
@@ -342,7 +348,9 @@ def _op(st, tail_table, t_first, t_last, kind, a, b, c, out):
     if c >= 0:
         _use(c, k, t_first, t_last)
     _use(out, k, t_first, t_last)
-    st[S_TAIL] += tail_table[kind]
+    st[S_TAIL] += tail_table[R_TAIL, kind]
+    if tail_table[R_TEMP, kind] + st[S_PERCH] > st[S_TEMP]:
+        st[S_TEMP] = tail_table[R_TEMP, kind] + st[S_PERCH]
     st[S_NOPS] += 1
     return out
 
@@ -375,7 +383,7 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
           slot_name, graph_name, input_name, act_name, tail_table, t_size, t_const, t_first, t_last, kinds, st):
     """TFLM lowering of a chain (see profiles/tflm.py); counters end up in ``st``. Returns io bytes."""
     base = graph_name + 1
-    for q in range(8):
+    for q in range(9):
         st[q] = 0
     deferred = False  # a Conv1D's closing RESHAPE waits for a following kept BN
     selu_consts = False
@@ -439,9 +447,11 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
             co = ir_c[j]
             _const(st, t_size, t_const, t_first, t_last, ir_wt[j] * elem, nm + 12, co)
             _const(st, t_size, t_const, t_first, t_last, co * 4, nm + 16, co)
-            if int8:
-                st[S_PERCH] += co
             kd = T_CONV if (op == OP_CONV2D or op == OP_CONV1D) else (T_DW if op == OP_DWCONV2D else T_FC)
+            st[S_PERCH] += co * tail_table[R_PERCH, kd]
+            temp = tail_table[R_TEMP, kd] + tail_table[R_TEMP_CH, kd] * co + st[S_PERCH]
+            if temp > st[S_TEMP]:
+                st[S_TEMP] = temp
             if op != OP_CONV1D:
                 x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
                         _data(st, t_size, t_const, t_first, t_last, size, nm + 16, 1))
@@ -548,7 +558,7 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
     t_first = np.empty(tcap, np.int64)
     t_last = np.empty(tcap, np.int64)
     kinds = np.empty(8, np.int64)
-    st = np.empty(8, np.int64)
+    st = np.empty(9, np.int64)
     fused = np.empty(m, np.int64)
     member = np.empty(m, np.int64)
     buf_of = np.empty(m, np.int64)
@@ -614,15 +624,16 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
                     sizes[k], first[k], last[k] = t_size[t], t_first[t], t_last[t]
                     k += 1
             pool = _greedy(sizes[:k], first[:k], last[:k], 16, offsets[:k], scratch[0, :k], scratch[1, :k],
-                           scratch[2, :k])
+                           scratch[2, :k], True)
             tail = (tail_consts[0] + tail_consts[1] * nt + tail_consts[2] * nops
-                    + tail_consts[3 + int8] * 2 + tail_ops + (tail_consts[5] * per_channel if int8 else 0))
+                    + tail_consts[3 + int8] * 2 + tail_ops + per_channel)
             tail = _align(tail, 16)
             size = (fb_consts[0] + payload + fb_consts[1] * nt + fb_consts[2] * nops
                     + fb_consts[3] * names + (fb_consts[4] * nt if int8 else 0.0)
                     + (fb_consts[5] * quant if int8 else 0.0))
             model = np.int64(round(size))
-            rt_ram = tail + max(0, tail_consts[6] - pool) + runtime_ram  # + TFLM's prepare-time floor
+            need = max(st[S_TEMP] - per_channel, tail_consts[5] * nt + tail_consts[6] * k + tail_consts[7])
+            rt_ram = tail + max(0, need - pool) + runtime_ram  # + what preparing and planning take beyond the head
             ram = pool + rt_ram
         out[i, 0] = macc
         out[i, 1] = params

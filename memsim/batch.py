@@ -76,14 +76,18 @@ def _act_code(value, where):
 @lru_cache(maxsize=16)
 def _static_arrays(dtype: str, compression: str) -> tuple:
     """Constant tables handed to the kernel: built once per (dtype, compression)."""
-    tail_table = np.full(K.N_TFL_OPS, _tflm.TAIL_DEFAULT_OP_BYTES, np.int64)
-    for table in (_tflm.TAIL_OP_BYTES, _tflm.TAIL_OP_BYTES_BY_DTYPE.get(dtype, {})):
-        for k, v in table.items():
-            if k in _TFL_INDEX:  # ops a chain never lowers to (CONCATENATION, PAD) are not indexed
-                tail_table[_TFL_INDEX[k]] = v
+    # one row per K.R_* of the profile's per-op rules, one column per op a chain lowers to
+    tail_table = np.zeros((4, K.N_TFL_OPS), np.int64)
+    for name, k in _TFL_INDEX.items():
+        tail_table[K.R_TAIL, k] = _tflm.TAIL_OP_BYTES_BY_DTYPE.get(dtype, {}).get(
+            name, _tflm.TAIL_OP_BYTES.get(name, _tflm.TAIL_DEFAULT_OP_BYTES))
+        tail_table[K.R_TEMP, k] = _tflm.op_prepare_temp(name, dtype, 0, 0)
+        tail_table[K.R_TEMP_CH, k] = _tflm.op_prepare_temp(name, dtype, 1, 0) - tail_table[K.R_TEMP, k]
+        tail_table[K.R_PERCH, k] = _tflm.TAIL_PER_CHANNEL * (name in _tflm.PER_CHANNEL_OPS.get(dtype, ()))
     tail_consts = np.array([_tflm.TAIL_FIXED[dtype], _tflm.TAIL_PER_TENSOR, _tflm.TAIL_PER_OP,
                             _tflm.TAIL_PER_IO_TENSOR["float32"], _tflm.TAIL_PER_IO_TENSOR["int8"],
-                            _tflm.TAIL_PER_CHANNEL_INT8, _tflm.PREPARE_MIN_HEAD[dtype]], np.int64)
+                            _tflm.PLAN_TEMP_PER_TENSOR, _tflm.PLAN_TEMP_PER_BUFFER, _tflm.PLAN_TEMP_FIXED[dtype]],
+                           np.int64)
     fb_consts = np.array([_tflm.FLATBUFFER_FIXED, _tflm.FLATBUFFER_PER_TENSOR, _tflm.FLATBUFFER_PER_OP,
                           _tflm.FLATBUFFER_PER_NAME_CHAR, _tflm.FLATBUFFER_PER_TENSOR_INT8,
                           _tflm.FLATBUFFER_PER_QUANT_CHANNEL], np.float64)

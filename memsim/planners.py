@@ -5,8 +5,13 @@ These are the pure-Python reference implementations; the numba kernels in
 
 Greedy (TFLM's ``GreedyMemoryPlanner``, documented in its source):
 
-1. Sort buffers by size, largest first; a stable sort, so equal sizes keep
-   the order they were added in.
+1. Sort buffers by size, largest first. Equal sizes: TFLM fills its sort
+   array from the end (``CalculateOffsetsIfNeeded``: ``idx_from_tail--``)
+   and then sorts stably, so the buffer added last comes first
+   (``later_first=True``; measured: this alone makes the head exact on
+   MobileNetV1 and multi-branch nets with many equal-sized tensors).
+   X-CUBE-AI's tie order is not documented; its profile keeps the order of
+   addition, which matches its reports.
 2. Place the first at offset 0.
 3. For each next buffer, walk the already placed buffers whose lifetimes
    intersect its own (inclusive ``[first, last]`` steps), in order of offset,
@@ -33,7 +38,7 @@ def align_up(n: int, alignment: int) -> int:
 
 
 def greedy_plan(
-    sizes: Sequence[int], first: Sequence[int], last: Sequence[int], alignment: int = 16
+    sizes: Sequence[int], first: Sequence[int], last: Sequence[int], alignment: int = 16, later_first: bool = False
 ) -> tuple[list[int], int]:
     """Place buffers greedily; return (offsets, peak bytes).
 
@@ -45,12 +50,15 @@ def greedy_plan(
         First and last step (inclusive) at which each buffer is alive.
     alignment : int
         Sizes are rounded up to a multiple of this many bytes.
+    later_first : bool
+        Among equal sizes, place the buffer added last first (TFLM).
     """
     n = len(sizes)
     if n == 0:
         return [], 0
     aligned = [align_up(int(s), alignment) for s in sizes]
-    order = sorted(range(n), key=lambda i: -aligned[i])  # Python's sort is stable
+    added = range(n - 1, -1, -1) if later_first else range(n)
+    order = sorted(added, key=lambda i: -aligned[i])  # Python's sort is stable
     offsets = [0] * n
     placed: list[int] = []  # buffer ids sorted by offset, ties in placement order
     for i in order:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+import numpy as np
+
 from validation._errors import ToolchainError, ValidationError
 
 if TYPE_CHECKING:
@@ -116,7 +118,7 @@ def _tflm_row(name: str, source: str, dtype: str, fp, memsim_s: float, flatbuffe
     row.toolchain_s = convert_s + (time.perf_counter() - t)
     from memsim.profiles.tflm import TFLMProfile
 
-    tail, head = TFLMProfile().arena_tail(graph, dtype), fp.activations_bytes
+    tail, head = TFLMProfile().arena_tail(graph, fp.dtype), fp.activations_bytes
     # "required": the smallest arena that allocates, which is what a board must provide; without a target
     # memsim's runtime RAM is exactly the arena beyond the head (tail + prepare-time floor)
     row.figures = {"flash": (fp.model_bytes, m.flatbuffer), "arena_head": (head, m.head),
@@ -162,6 +164,35 @@ def compare_tflite(path: "str | Path") -> ComparisonRow:
     graph = graph_from_tflite(model, name=path.stem)
     fp, memsim_s = _timed_memsim(graph, dtype)
     return _tflm_row(path.stem, str(path), dtype, fp, memsim_s, path.read_bytes(), 0.0, graph)
+
+
+def compare_zoo(variants=None, progress: Callable[[str], None] | None = None,
+                names: "list[str] | None" = None) -> list[ComparisonRow]:
+    """The real-world networks of validation.zoo, each converted as published models are, read back from the
+    .tflite as a user's file is (memsim gets no hint of the type), and measured live."""
+    from memsim.frontends.tflite import graph_from_tflite, model_dtype, read_tflite
+    from validation.tflm import convert
+    from validation.zoo import VARIANTS, ZOO, build_zoo_model
+
+    variants = tuple(variants or VARIANTS)
+    rows = []
+    selected = [n for n in ZOO if names is None or n in names]
+    for i, name in enumerate(selected, 1):
+        model = build_zoo_model(name)
+        shape = tuple(model.inputs[0].shape[1:])
+        representative = np.random.default_rng(0).uniform(-1, 1, (32,) + shape).astype(np.float32)
+        for variant in variants:
+            if progress:
+                progress(f"[{i}/{len(selected)}] {name} {variant}")
+            t = time.perf_counter()
+            flatbuffer = convert(model, "float32" if variant == "float32" else "int8", representative,
+                                 float_io=variant == "int8_float_io")
+            convert_s = time.perf_counter() - t
+            parsed = read_tflite(flatbuffer)
+            graph = graph_from_tflite(parsed, name=name)
+            fp, memsim_s = _timed_memsim(graph, model_dtype(parsed))
+            rows.append(_tflm_row(name, "zoo", variant, fp, memsim_s, flatbuffer, convert_s, graph))
+    return rows
 
 
 def compare_corpus(dtypes=("float32", "int8"), progress: Callable[[str], None] | None = None,

@@ -49,8 +49,10 @@ def _fd2_to(path_or_null: str | None):
         target.close()
 
 
-def convert(model, dtype: str = "float32", representative: np.ndarray | None = None, seed: int = 0) -> bytes:
-    """Keras model -> .tflite bytes: float32, or full int8 (int8 input and output).
+def convert(model, dtype: str = "float32", representative: np.ndarray | None = None, seed: int = 0,
+            float_io: bool = False) -> bytes:
+    """Keras model -> .tflite bytes: float32, or int8 (int8 input and output; with ``float_io`` float32 ones, the
+    converter's default: QUANTIZE first, DEQUANTIZE last).
 
     ``representative`` holds input samples for int8 calibration; without it,
     16 uniform random inputs in [0, 1] are used.
@@ -72,8 +74,9 @@ def convert(model, dtype: str = "float32", representative: np.ndarray | None = N
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = gen
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        if not float_io:
+            converter.inference_input_type = tf.int8
+            converter.inference_output_type = tf.int8
     elif dtype != "float32":
         raise ToolchainError(f"Unknown dtype {dtype!r}; use float32 or int8.")
     try:

@@ -15,12 +15,17 @@
 3. Arena tail [measured, fitted]: persistent allocations: 24 B per tensor
    (TfLiteEvalTensor), 64 B per op (node + registration), 64 B per model
    input/output TfLiteTensor (+32 B of quantisation data each for int8), the
-   kernels' op data (TAIL_OP_BYTES below, per op type; int8 conv/depthwise/
-   dense also keep per-channel multipliers and shifts, 8 B per output
-   channel), and a fixed part.
-   While ops are prepared TFLM also borrows temporary memory from the head,
-   so a network with a tiny head needs more than head + tail
-   (PREPARE_MIN_HEAD, measured as the smallest arena that allocates).
+   kernels' op data (TAIL_OP_BYTES below, per op type), per-channel output
+   multipliers and shifts (8 B per output channel: conv and depthwise keep
+   them for every type, fully-connected only for int8; measured on single-op
+   networks), and a fixed part.
+   Before the head exists, TFLM borrows temporary memory from its space: each
+   op while it is prepared (TfLiteTensor structs with their quantisation
+   arrays; PREPARE_TEMP_* below, measured per op type on single-op networks),
+   at a time when the per-channel arrays of the ops prepared after it are not
+   yet in the tail; then the planner (its AllocationInfo per tensor and its
+   per-buffer arrays, PLAN_TEMP_*). The arena must hold tail + the largest of
+   head, plan and prepare needs (``prepare_extra``).
 4. Flash [measured, fitted]: the flatbuffer: constant payload (each buffer
    16-byte aligned) plus metadata per tensor (name, shape, quantisation),
    per op, and a fixed part (FLATBUFFER_* constants below).
@@ -48,32 +53,51 @@ _ACT_OPS = {"relu": ("RELU",), "relu6": ("RELU6",), "tanh": ("TANH",), "sigmoid"
             "elu": ("ELU",), "leaky_relu": ("LEAKY_RELU",), "softmax": ("SOFTMAX",),
             "selu": ("GREATER", "MUL", "EXP", "SUB", "MUL", "SELECT_V2")}
 
-# Persistent op data per kernel type (bytes in the arena tail), fitted by
-# non-negative least squares on the 45 corpus conversions of
-# validation/corpus.py (tflite-micro 0.dev20261023, TF 2.21): run
-# ``python benchmarks/calibrate_tflm.py --fit``. Fit residual: median 32 B,
-# worst 167 B. Types not listed cost TAIL_DEFAULT_OP_BYTES.
+# Persistent op data per kernel type (bytes in the arena tail), fitted by non-negative least squares on the
+# calibration split only (the 29 conversions of validation.corpus.CALIBRATION_NAMES, tflite-micro
+# 0.dev20261023, TF 2.21): ``python benchmarks/calibrate_tflm.py --fit``. Fit residual: median 1 B, worst 7 B.
+# Types not listed cost TAIL_DEFAULT_OP_BYTES.
 TAIL_OP_BYTES = {
-    "ADD": 15, "AVERAGE_POOL_2D": 136, "CONCATENATION": 117, "DEQUANTIZE": 111, "ELU": 0, "EXP": 0,
-    "EXPAND_DIMS": 0, "GREATER": 0, "LEAKY_RELU": 281, "LOGISTIC": 68, "MAX_POOL_2D": 112, "MEAN": 121,
-    "MUL": 102, "PACK": 144, "QUANTIZE": 0, "REDUCE_MAX": 0, "RESHAPE": 35, "SELECT_V2": 0, "SHAPE": 0,
-    "STRIDED_SLICE": 0, "SUB": 0, "TANH": 4,
+    "ADD": 0, "AVERAGE_POOL_2D": 38, "CONCATENATION": 160, "DEQUANTIZE": 0, "ELU": 0, "EXP": 15, "EXPAND_DIMS": 0,
+    "GREATER": 0, "LEAKY_RELU": 281, "LOGISTIC": 39, "MAX_POOL_2D": 51, "MEAN": 0, "MUL": 112, "PACK": 91,
+    "QUANTIZE": 58, "REDUCE_MAX": 0, "RESHAPE": 47, "SELECT_V2": 0, "SHAPE": 0, "STRIDED_SLICE": 0, "SUB": 0,
+    "TANH": 39,
 }
 # Kernels whose op data differs between float32 and int8 (int8 keeps quantisation parameters).
 TAIL_OP_BYTES_BY_DTYPE = {
-    "float32": {"CONV_2D": 264, "DEPTHWISE_CONV_2D": 496, "FULLY_CONNECTED": 161, "SOFTMAX": 0},
-    "int8": {"CONV_2D": 53, "DEPTHWISE_CONV_2D": 151, "FULLY_CONNECTED": 94, "SOFTMAX": 35},
+    "float32": {"CONV_2D": 142, "DEPTHWISE_CONV_2D": 88, "FULLY_CONNECTED": 104, "SOFTMAX": 39},
+    "int8": {"CONV_2D": 154, "DEPTHWISE_CONV_2D": 76, "FULLY_CONNECTED": 120, "SOFTMAX": 30},
 }
 TAIL_DEFAULT_OP_BYTES = 64
 TAIL_PER_TENSOR = 24          # sizeof(TfLiteEvalTensor), documented by print_allocations
 TAIL_PER_OP = 64              # NodeAndRegistration, documented by print_allocations
 TAIL_PER_IO_TENSOR = {"float32": 64, "int8": 96}  # persistent TfLiteTensor (+ quantisation data)
-TAIL_PER_CHANNEL_INT8 = 8     # per-channel output multiplier + shift (int32 each)
-TAIL_FIXED = {"float32": 422, "int8": 629}  # interpreter-wide allocations, fitted with the op data
-# While ops are prepared, TFLM takes temporary memory from the head; when the planned head is smaller,
-# the arena must still hold it. Measured (smallest allocating arena - tail) on the corpus: up to 880 B
-# for float32 and 2,320 B for int8 models (dense-only networks with tiny activations); worst case kept.
-PREPARE_MIN_HEAD = {"float32": 880, "int8": 2320}
+TAIL_PER_CHANNEL = 8          # per-channel output multiplier + shift (int32 each)
+TAIL_FIXED = {"float32": 583, "int8": 563}  # interpreter-wide allocations, fitted with the op data
+# Temporary memory an op takes while it is prepared (bytes), measured on single-op networks with
+# tflite-micro 0.dev20261023 (smallest allocating arena - tail): per op type, plus per output channel
+# for int8 conv/depthwise/dense (zero-point and scale arrays) and per input for CONCATENATION.
+PREPARE_TEMP_BYTES = {
+    "float32": {"CONV_2D": 480, "DEPTHWISE_CONV_2D": 480, "FULLY_CONNECTED": 288, "SOFTMAX": 192,
+                "MAX_POOL_2D": 192, "AVERAGE_POOL_2D": 192, "MEAN": 400, "ADD": 224, "TANH": 224, "LOGISTIC": 192,
+                "PAD": 224, "STRIDED_SLICE": 512, "CONCATENATION": 160},
+    "int8": {"CONV_2D": 640, "DEPTHWISE_CONV_2D": 640, "FULLY_CONNECTED": 336, "SOFTMAX": 160,
+             "MAX_POOL_2D": 160, "AVERAGE_POOL_2D": 160, "MEAN": 464, "ADD": 256, "TANH": 256, "LOGISTIC": 160,
+             "PAD": 224, "STRIDED_SLICE": 448, "QUANTIZE": 336, "DEQUANTIZE": 336, "CONCATENATION": 160},
+}
+PREPARE_TEMP_DEFAULT = {"float32": 512, "int8": 464}   # the largest measured among the simple ops
+# The planner's temporary arrays: AllocationInfo per tensor (32 B on the 64-bit host that measures), and
+# GreedyMemoryPlanner::per_buffer_size() per planned buffer (requirements 16 + sort arrays 8 + list entry 12
+# + offset 4 = 40 B); the fixed part is fitted (sigmoid_mlp, dense_stack, bn_after_act, reshape_net: exact
+# to 8 B). On a 32-bit MCU AllocationInfo is smaller, so this errs on the safe side there.
+PLAN_TEMP_PER_TENSOR = 32
+PLAN_TEMP_PER_BUFFER = 40
+PLAN_TEMP_FIXED = {"float32": 56, "int8": -8}
+PREPARE_TEMP_PER_CHANNEL = {"int8": {"CONV_2D": 12, "DEPTHWISE_CONV_2D": 12, "FULLY_CONNECTED": 8}}
+PREPARE_TEMP_PER_INPUT = {"float32": {"CONCATENATION": 64}, "int8": {"CONCATENATION": 96}}
+# Kernels that keep per-channel multipliers and shifts in the tail, by type.
+PER_CHANNEL_OPS = {"float32": ("CONV_2D", "DEPTHWISE_CONV_2D"),
+                   "int8": ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")}
 # Flatbuffer = constant payload (16-byte aligned, +16 B per buffer) + these, fitted likewise.
 FLATBUFFER_FIXED = 809
 FLATBUFFER_PER_TENSOR = 100.47
@@ -95,9 +119,9 @@ class TFLiteGraph:
     op_inputs: list[list[int]] = field(default_factory=list)
     op_outputs: list[list[int]] = field(default_factory=list)
     op_layer: list[int] = field(default_factory=list)        # IR layer index of each op
+    op_channels: list[int] = field(default_factory=list)     # output channels of conv/depthwise/dense, else 0
     inputs: list[int] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
-    per_channel: int = 0
     selu_consts: bool = False
 
     def tensor(self, size: int, const: bool = False, name_len: int = 40, channels: int = 0) -> int:
@@ -107,11 +131,12 @@ class TFLiteGraph:
         self.tensor_channels.append(channels)
         return len(self.tensor_sizes) - 1
 
-    def op(self, kind: str, inputs: list[int], outputs: list[int], layer: int) -> None:
+    def op(self, kind: str, inputs: list[int], outputs: list[int], layer: int, channels: int = 0) -> None:
         self.op_types.append(kind)
         self.op_inputs.append(inputs)
         self.op_outputs.append(outputs)
         self.op_layer.append(layer)
+        self.op_channels.append(channels)
 
 
 def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
@@ -186,8 +211,6 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             kernel = g.tensor(layer.weights * (1 if int8 else 4), const=True, name_len=nm + 12, channels=c_out)
             bias = g.tensor(c_out * bias_elem, const=True, name_len=nm + 16, channels=c_out)
             params_of[j] = (kernel, bias)
-            if int8:
-                g.per_channel += c_out
             kind = {"conv1d": "CONV_2D", "conv2d": "CONV_2D", "depthwise_conv2d": "DEPTHWISE_CONV_2D",
                     "dense": "FULLY_CONNECTED"}[op]
             if op == "conv1d":
@@ -196,7 +219,7 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
                 expanded = g.tensor(prod(in_layer.shape) * elem, name_len=nm + 24, channels=1)
                 g.op("EXPAND_DIMS", [src[0], dim], [expanded], j)
                 conv_out = g.tensor(size, name_len=2 * nm + 40, channels=1)
-                g.op(kind, [expanded, kernel, bias], [conv_out], j)
+                g.op(kind, [expanded, kernel, bias], [conv_out], j, c_out)
                 deferred_reshape[j] = conv_out
                 out_of[j] = conv_out
                 nxt = _sole_reader(layers, j, readers)
@@ -207,7 +230,7 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
                     _close_reshape(g, j, deferred_reshape, out_of, size, nm)
             else:
                 out_of[j] = g.tensor(size, name_len=nm + 16, channels=1)
-                g.op(kind, [src[0], kernel, bias], [out_of[j]], j)
+                g.op(kind, [src[0], kernel, bias], [out_of[j]], j, c_out)
             continue
         if op in ("max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"):
             kind = "MAX_POOL_2D" if op.startswith("max") else "AVERAGE_POOL_2D"
@@ -290,19 +313,17 @@ def tflite_structure(graph: Graph, dtype: str) -> TFLiteGraph:
     model = graph.tflite
     if model is None:
         return lower(graph, dtype)
+    channels = [model.tensor_shapes[outs[0]][-1] if kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+                and model.tensor_shapes[outs[0]] else 0 for kind, outs in zip(model.op_types, model.op_outputs)]
     g = TFLiteGraph(
         tensor_sizes=list(model.tensor_sizes), tensor_const=list(model.tensor_const),
         tensor_names=[len(n) for n in model.tensor_names], tensor_channels=list(model.tensor_channels),
         op_types=list(model.op_types), op_inputs=[list(i) for i in model.op_inputs],
-        op_outputs=[list(o) for o in model.op_outputs], op_layer=[], inputs=list(model.inputs),
-        outputs=list(model.outputs),
+        op_outputs=[list(o) for o in model.op_outputs], op_layer=[], op_channels=channels,
+        inputs=list(model.inputs), outputs=list(model.outputs),
     )
     # map each op to the IR layer built from it (tflite front-end: one layer per op, fused activations after)
     g.op_layer = [j for j, layer in enumerate(graph.layers) if layer.op != "input" and not layer.attrs.get("fused")]
-    if dtype == "int8":  # per output channel multipliers, as in lower()
-        for k, kind in enumerate(g.op_types):
-            if kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
-                g.per_channel += model.tensor_shapes[g.op_outputs[k][0]][-1]
     return g
 
 
@@ -399,11 +420,38 @@ def documented_tail(g: TFLiteGraph, dtype: str) -> int:
     """
     tail = TAIL_PER_TENSOR * len(g.tensor_sizes) + TAIL_PER_OP * len(g.op_types)
     tail += TAIL_PER_IO_TENSOR.get(dtype, 64) * (len(g.inputs) + len(g.outputs))
-    return tail + (TAIL_PER_CHANNEL_INT8 * g.per_channel if dtype == "int8" else 0)
+    return tail + TAIL_PER_CHANNEL * per_channel_count(g, dtype)
 
 
-def _prepare_extra(head: int, dtype: str) -> int:
-    return max(0, PREPARE_MIN_HEAD.get(dtype, 0) - head)
+def per_channel_count(g: TFLiteGraph, dtype: str) -> int:
+    """Output channels of the ops that keep per-channel multipliers and shifts in the tail."""
+    kinds = PER_CHANNEL_OPS.get(dtype, ())
+    return sum(c for kind, c in zip(g.op_types, g.op_channels) if kind in kinds)
+
+
+def op_prepare_temp(kind: str, dtype: str, channels: int, n_inputs: int) -> int:
+    """Temporary bytes one op takes while it is prepared (see PREPARE_TEMP_BYTES)."""
+    base = PREPARE_TEMP_BYTES.get(dtype, {}).get(kind, PREPARE_TEMP_DEFAULT.get(dtype, 0))
+    return (base + PREPARE_TEMP_PER_CHANNEL.get(dtype, {}).get(kind, 0) * channels
+            + PREPARE_TEMP_PER_INPUT.get(dtype, {}).get(kind, 0) * n_inputs)
+
+
+def temporary_need(g: TFLiteGraph, dtype: str) -> int:
+    """Arena beyond the final tail that TFLM needs before the head exists: the planner's arrays, or an op's
+    prepare-time temporaries less the per-channel arrays of the ops prepared after it (still unallocated)."""
+    kinds = PER_CHANNEL_OPS.get(dtype, ())
+    so_far, worst = 0, 0
+    for kind, c, ins in zip(g.op_types, g.op_channels, g.op_inputs):
+        if kind in kinds:
+            so_far += TAIL_PER_CHANNEL * c
+        worst = max(worst, op_prepare_temp(kind, dtype, c, len(ins)) + so_far)
+    buffers = sum(1 for const in g.tensor_const if not const)
+    plan = PLAN_TEMP_PER_TENSOR * len(g.tensor_sizes) + PLAN_TEMP_PER_BUFFER * buffers + PLAN_TEMP_FIXED.get(dtype, 0)
+    return max(worst - so_far, plan)
+
+
+def _prepare_extra(head: int, temp: int) -> int:
+    return max(0, temp - head)
 
 
 class TFLMProfile:
@@ -431,7 +479,7 @@ class TFLMProfile:
             return self._plan[1]
         ids, first, last = _lifetimes(g)
         sizes = [g.tensor_sizes[t] for t in ids]
-        offsets, peak = greedy_plan(sizes, first, last, self.alignment)
+        offsets, peak = greedy_plan(sizes, first, last, self.alignment, later_first=True)
         buffers = [Buffer(f"t{t}", sizes[k], first[k], last[k], offsets[k]) for k, t in enumerate(ids)]
         live_by_op = [0] * max(len(g.op_types), 1)
         for b in buffers:
@@ -469,7 +517,8 @@ class TFLMProfile:
 
     def prepare_bytes(self, graph: Graph, dtype: str) -> int:
         """Arena beyond head + tail that TFLM needs while preparing ops (only when the head is small)."""
-        return _prepare_extra(self.activation_plan(graph, dtype).pool_bytes, dtype)
+        g = self._structure(graph, dtype)
+        return _prepare_extra(self.activation_plan(graph, dtype).pool_bytes, temporary_need(g, dtype))
 
     def runtime_ram(self, graph: Graph, dtype: str, extra_ram: int) -> int:
         return self.arena_tail(graph, dtype) + self.prepare_bytes(graph, dtype) + extra_ram
@@ -478,7 +527,7 @@ class TFLMProfile:
 
     def region_bytes(self, graph: Graph, dtype: str, plan: ActivationPlan) -> int:
         """The tensor arena: TFLM allocates head, tail and prepare-time scratch from one contiguous buffer."""
-        prepare = _prepare_extra(plan.pool_bytes, dtype)
+        prepare = _prepare_extra(plan.pool_bytes, temporary_need(self._structure(graph, dtype), dtype))
         return align_up(plan.pool_bytes + self.arena_tail(graph, dtype) + prepare, self.alignment)
 
     def check(self, graph: Graph, dtype: str) -> list[str]:

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,14 +24,32 @@ def test_hand_computed_layout():
     assert peak == 176
 
 
+def test_equal_sizes_are_placed_last_added_first_as_tflm_does():
+    # three equal buffers, A and C alive together, B alive with both: TFLM (later_first) places C, then B, then A
+    sizes, first, last = [64, 64, 64], [0, 1, 2], [2, 2, 2]
+    assert greedy_plan(sizes, first, last, 16, later_first=True) == ([128, 64, 0], 192)
+    assert greedy_plan(sizes, first, last, 16) == ([0, 64, 128], 192)
+
+
+@pytest.mark.parametrize("later_first", [False, True])
+@pytest.mark.parametrize("sizes,first,last,offsets,peak", [
+    # tflite-micro's greedy_memory_planner_test.cc: TestGreedyBasics, TestGreedyMedium, TestOverlapCase
+    ([10, 20], [0, 2], [1, 3], [0, 0], 20),
+    ([10, 20, 30, 40, 50], [0, 1, 2, 3, 0], [1, 2, 3, 4, 1], [50, 70, 40, 0, 0], 90),
+    ([100, 50, 20], [0, 2, 1], [1, 3, 2], [0, 0, 100], 120),
+])
+def test_tflite_micro_planner_cases(sizes, first, last, offsets, peak, later_first):
+    assert greedy_plan(sizes, first, last, 1, later_first) == (offsets, peak)
+
+
 @settings(max_examples=300, deadline=None)
-@given(buffers(), st.sampled_from([1, 4, 16]))
-def test_numba_planner_equals_python_planner(bufs, alignment):
+@given(buffers(), st.sampled_from([1, 4, 16]), st.booleans())
+def test_numba_planner_equals_python_planner(bufs, alignment, later_first):
     sizes, first, last = bufs
-    offsets, peak = greedy_plan(sizes, first, last, alignment)
+    offsets, peak = greedy_plan(sizes, first, last, alignment, later_first)
     out = np.zeros(len(sizes), np.int64)
     kpeak = greedy_plan_kernel(np.array(sizes, np.int64), np.array(first, np.int64), np.array(last, np.int64),
-                               alignment, out)
+                               alignment, out, later_first)
     assert list(out) == offsets and kpeak == peak
 
 
