@@ -199,6 +199,8 @@ def cmd_validate(args) -> int:
             row = compare.compare_report(run.report, path)
             row.name, row.source, row.toolchain_s = Path(path).stem, path, run.seconds
             rows.append(row)
+    elif args.zoo:
+        rows = compare.compare_zoo(progress=progress)
     elif args.models:
         from memsim.frontends.keras import load_keras_model
 
@@ -314,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="compare memsim with real TFLM measurements or X-CUBE-AI reports")
     p.add_argument("models", nargs="*", help=".keras/.h5/.tflite files (default: the built-in corpus of 23 networks)")
+    p.add_argument("--zoo", action="store_true",
+                   help="the real-world networks (MLPerf-Tiny-style; float32, int8 with float I/O, full int8), "
+                        "read back from their .tflite files")
     p.add_argument("--reports", metavar="DIR",
                    help="compare with every X-CUBE-AI / ST Edge AI report in DIR whose model sits beside it")
     p.add_argument("--dtype", action="append", choices=["float32", "int8"],

@@ -222,7 +222,7 @@ def _align(x, a):
 
 @njit(cache=True, nogil=True)
 def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, elem, io_in_pool,
-                sizes, first, last, offsets, fused, member, buf_of, inpool, scratch):
+                sizes, first, last, offsets, fused, member, buf_of, inpool, scratch, int8_scratch_consts):
     """X-CUBE-AI activation pool of a chain (see profiles/xcubeai.py). Returns (pool, io)."""
     # fused[j] = conv index for a pool j; member[j] = pool index for fused conv/act layers
     for j in range(n):
@@ -245,6 +245,19 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, el
         if member[j] >= 0:
             continue
         op = ir_op[j]
+        if elem == 1 and j > 0:  # int8 kernel scratch (profiles/xcubeai.py: int8_scratch)
+            extra = 0
+            if op == OP_DENSE:
+                extra = int8_scratch_consts[0] * ir_h[j - 1] * ir_w[j - 1] * ir_c[j - 1] \
+                    + int8_scratch_consts[1] * ir_h[j] * ir_w[j] * ir_c[j]
+            elif op == OP_ACT and ir_act[j] == ACT_SOFTMAX:
+                extra = int8_scratch_consts[2]
+            if extra > 0:
+                sizes[nb] = extra
+                first[nb] = j
+                last[nb] = j
+                inpool[nb] = True
+                nb += 1
         in_place = op == OP_ACT or op == OP_DROPOUT or op == OP_BN or op == OP_FLATTEN
         if in_place and j > 0 and fused[j] < 0:
             buf_of[j] = buf_of[j - 1]
@@ -526,7 +539,8 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
 
 @njit(cache=True, nogil=True)
 def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_pool, act_macc, comp_min,
-                 slot_name, graph_name, input_name, act_name, tail_table, tail_consts, fb_consts, runtime_ram, code_flash, out):
+                 slot_name, graph_name, input_name, act_name, tail_table, tail_consts, fb_consts, int8_scratch_consts,
+                 runtime_ram, code_flash, out):
     """Evaluate N configurations of one chain family.
 
     ops : (N, L) int64 slot op codes; prm : (N, L, 8) int64 slot parameters.
@@ -608,7 +622,8 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
                 wbytes += 4 * (ir_wt[j] + ir_b[j])
         if profile == 0:
             pool, io = _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, elem, io_in_pool,
-                                   sizes, first, last, offsets, fused, member, buf_of, inpool, scratch)
+                                   sizes, first, last, offsets, fused, member, buf_of, inpool, scratch,
+                                   int8_scratch_consts)
             model = wbytes
             rt_ram = runtime_ram
             ram = pool + (0 if io_in_pool else io) + rt_ram

@@ -37,6 +37,7 @@ from memsim.frontends.spec import normalise_activation
 from memsim.metrics import COMPRESSION_MIN_WEIGHTS, normalise_compression
 from memsim.ops import ACTIVATION_MACC
 from memsim.profiles import tflm as _tflm
+from memsim.profiles import xcubeai as _xcube
 from targets import Target, get_target
 
 __all__ = ["ACTIVATIONS", "RESULT_FIELDS", "ChainFamily", "SLOT_OPS"]
@@ -93,7 +94,9 @@ def _static_arrays(dtype: str, compression: str) -> tuple:
                           _tflm.FLATBUFFER_PER_QUANT_CHANNEL], np.float64)
     return (np.array([ACTIVATION_MACC[a] for a in ACTIVATIONS], np.int64),
             np.array([0, COMPRESSION_MIN_WEIGHTS["x4"], COMPRESSION_MIN_WEIGHTS["x8"]], np.int64),
-            np.array([len(a) for a in ACTIVATIONS], np.int64), tail_table, tail_consts, fb_consts)
+            np.array([len(a) for a in ACTIVATIONS], np.int64), tail_table, tail_consts, fb_consts,
+            np.array([_xcube.INT8_DENSE_SCRATCH_IN, _xcube.INT8_DENSE_SCRATCH_OUT, _xcube.INT8_SOFTMAX_SCRATCH],
+                     np.int64))
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,7 @@ class ChainFamily:
             ops, params, in_shape, len(shape), profile, dtype == "int8",
             {"none": 0, "x4": 1, "x8": 2}[compression], runtime != "xcubeai-5",
             static[0], static[1], self._name_lengths(), len(self.name), len(self.input_name),
-            static[2], static[3], static[4], static[5],
+            static[2], static[3], static[4], static[5], static[6],
             ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out,
         )
         return {f: out[:, k] for k, f in enumerate(RESULT_FIELDS)}

@@ -27,6 +27,14 @@ reports in the tests):
   rows lives while it runs (HAR baseline: 2 x 2 x 128 floats = 2,048 B,
   pool 25,600 B). A separate Activation layer (Keras) or Relu node (ONNX)
   prevents the fusion (rich143 8.1, floatkyun 8.1). [inferred]
+* int8 kernels take scratch buffers in the pool while they run (the
+  reports' C-array tables list them as ``*_scratch0``): a dense layer
+  ``in + 5 x out`` int16 items (exact on all 5 dense layers of the laith 2.2,
+  bulicp 1.0 and Solomia 2.2 int8 reports), a softmax up to 248 int32 items
+  (Solomia 2.2; laith 2.2 takes 1, so this errs on the large side). int8
+  convolution scratch is NOT modelled yet (Solomia's three convs: 1,468 to
+  7,232 B, with no rule found): int8 conv verdicts under xcubeai carry a note.
+  [measured from reports]
 * Flash = weights (memsim.metrics); runtime RAM and code come from the
   target catalogue. [documented figures]
 """
@@ -44,6 +52,18 @@ __all__ = ["XCubeAIProfile"]
 _IN_PLACE = frozenset({"activation", "dropout", "batch_norm", "flatten", "reshape"})
 _CONV = frozenset({"conv1d", "conv2d", "depthwise_conv2d"})
 _POOL = frozenset({"max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"})
+# int8 kernel scratch (bytes): dense = 2 x (inputs + 5 x outputs) int16; softmax = 248 int32 at most.
+INT8_DENSE_SCRATCH_IN, INT8_DENSE_SCRATCH_OUT = 2, 10
+INT8_SOFTMAX_SCRATCH = 992
+
+
+def int8_scratch(layer, in_elems: int) -> int:
+    """Scratch bytes an int8 layer's kernel takes while it runs (0 for kernels with none modelled)."""
+    if layer.op == "dense":
+        return INT8_DENSE_SCRATCH_IN * in_elems + INT8_DENSE_SCRATCH_OUT * prod(layer.shape)
+    if layer.op == "activation" and layer.attrs.get("activation") == "softmax":
+        return INT8_SOFTMAX_SCRATCH
+    return 0
 
 
 def _own_activation(layer) -> bool:
@@ -108,6 +128,13 @@ class XCubeAIProfile:
             if j in fused_members:  # written by the fused pool below
                 continue
             src = layer.inputs[0] if layer.inputs else -1
+            scratch = int8_scratch(layer, prod(layers[src].shape)) if elem == 1 and src >= 0 else 0
+            if scratch:
+                sizes.append(scratch)
+                first.append(j)
+                last.append(j)
+                names.append(f"{layer.name}_scratch0")
+                in_pool.append(True)
             if layer.op in _IN_PLACE and src >= 0 and readers[src] == 1 and j not in fused:
                 buffer_of[j] = buffer_of[src]
                 continue

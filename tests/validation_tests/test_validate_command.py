@@ -114,3 +114,23 @@ def test_int8_body_with_float_io_is_an_int8_model(tmp_path, capsys):
     assert main(["validate", str(path), "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["rows"]
     assert row["dtype"] == "int8"
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("name,variant", [("ds_cnn_kws", "float32"), ("ds_cnn_kws", "int8_float_io"),
+                                          ("ds_cnn_kws", "int8"), ("fc_autoencoder", "int8"),
+                                          ("multibranch_tcn", "int8")])
+def test_real_world_networks_read_back_from_tflite(name, variant):
+    """Held out from the calibration: the head is exact and the arena a board needs is never under-predicted
+    beyond the profile's safety margin (the fc autoencoder's arena is set by prepare-time temporaries, the
+    multi-branch net's by the planner's tie order)."""
+    from memsim.profiles import TFLMProfile
+    from validation.compare import compare_zoo
+
+    (row,) = compare_zoo([variant], names=[name])
+    assert row.dtype == variant
+    head, required = row.figures["arena_head"], row.figures["arena_required"]
+    assert head[0] == head[1]
+    assert required[0] * (1 + TFLMProfile.SAFETY_MARGIN_PCT["ram"] / 100) >= required[1]
+    assert abs(row.error_pct("arena_required")) <= 5.0
+    assert row.figures["flash"][0] == row.figures["flash"][1]  # a .tflite's Flash is its own size
