@@ -99,14 +99,17 @@ def _activation_name(value: Any) -> Any:
 
 
 def _layer_spec(layer: Any) -> dict:
-    type_name = type(layer).__name__
+    return layer_spec_from_config(type(layer).__name__, layer.name, layer.get_config())
+
+
+def layer_spec_from_config(type_name: str, name: str, config: dict) -> dict:
+    """One layer description from a Keras class name and its config (a live layer's or a saved file's)."""
     if type_name.lower() not in _SUPPORTED:
         raise UnsupportedLayerError(
-            f"Layer {layer.name!r} of type {type_name} is not supported; supported layer types are "
-            f"{', '.join(SUPPORTED_LAYERS)}."
+            f"Layer {name!r} of type {type_name} is not a layer memsim knows (a custom or unsupported layer); "
+            f"export the model to .tflite and pass that, or use only {', '.join(SUPPORTED_LAYERS)}."
         )
-    config = layer.get_config()
-    spec = {"type": type_name, "name": layer.name}
+    spec = {"type": type_name, "name": name}
     for key in _KEEP:
         if key in config:
             spec[key] = config[key]
@@ -122,7 +125,7 @@ def _layer_spec(layer: Any) -> dict:
                      "MaxPooling1D", "AveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
                      "GlobalAveragePooling1D", "GlobalMaxPooling1D", "ZeroPadding2D") and \
             config.get("data_format", "channels_last") not in ("channels_last", None):
-        raise UnsupportedLayerError(f"Layer {layer.name!r} of type {type_name} uses data_format "
+        raise UnsupportedLayerError(f"Layer {name!r} of type {type_name} uses data_format "
                                     f"{config.get('data_format')!r}; only channels_last is supported.")
     return spec
 
@@ -170,9 +173,19 @@ def spec_from_keras(model: Any) -> dict:
 
 
 def graph_from_keras(model: Any) -> Graph:
-    """Build the IR from a Keras model object or a path to a .keras/.h5 file."""
+    """Build the IR from a Keras model object, or a .keras/.h5 file read through its saved config (no Keras
+    needed, so TF 2.x files that Keras 3 refuses still give figures)."""
     if isinstance(model, (str, Path)):
-        model = load_keras_model(model)
+        from memsim.frontends.keras_config import read_model_config, spec_from_config
+
+        path = Path(model)
+        if not path.exists():
+            raise ModelFileError(f"Model file {str(path)!r} does not exist.")
+        _check_container(path)
+        spec = spec_from_config(read_model_config(path), layer_spec_from_config)
+        if spec["name"] in ("model", "sequential", "functional"):
+            spec["name"] = path.stem
+        return graph_from_spec(spec)
     return graph_from_spec(spec_from_keras(model))
 
 
