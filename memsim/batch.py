@@ -36,6 +36,7 @@ from memsim._errors import SpecError, UnsupportedLayerError
 from memsim.frontends.spec import normalise_activation
 from memsim.metrics import COMPRESSION_MIN_WEIGHTS, normalise_compression
 from memsim.ops import ACTIVATION_MACC
+from memsim.profiles import get_profile
 from memsim.profiles import tflm as _tflm
 from memsim.profiles import xcubeai as _xcube
 from targets import Target, get_target
@@ -171,9 +172,12 @@ class ChainFamily:
         if ops.shape[1] != len(self.slot_names):
             raise SpecError(f"ops has {ops.shape[1]} slots; the family has {len(self.slot_names)}.")
         compression = normalise_compression(compression)
-        if compression != "none" and (dtype != "float32" or runtime == "tflm"):
+        prof = get_profile(runtime)  # an unknown runtime is an error, never X-CUBE-AI figures in disguise
+        if dtype not in ("float32", "int8"):
+            raise SpecError(f"Unknown dtype {dtype!r}; use float32 or int8.")
+        if compression != "none" and (dtype != "float32" or prof.name == "tflm"):
             raise SpecError("Compression applies to float32 models under the xcubeai runtime only.")
-        profile = 1 if runtime == "tflm" else 0
+        profile = 1 if prof.name == "tflm" else 0
         static = _static_arrays(dtype, compression)
         shape = tuple(self.input_shape)
         in_shape = np.array([shape[0], shape[1] if len(shape) == 3 else 1, shape[-1]] if len(shape) > 1
@@ -183,7 +187,7 @@ class ChainFamily:
         out = np.empty((ops.shape[0], len(RESULT_FIELDS)), np.int64)
         K.batch_kernel(
             ops, params, in_shape, len(shape), profile, dtype == "int8",
-            {"none": 0, "x4": 1, "x8": 2}[compression], runtime != "xcubeai-5",
+            {"none": 0, "x4": 1, "x8": 2}[compression], getattr(prof, "io_in_pool", True),
             static[0], static[1], self._name_lengths(), len(self.name), len(self.input_name),
             static[2], static[3], static[4], static[5], static[6],
             ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out,

@@ -228,7 +228,9 @@ def keras_from_spec(spec: Any, name: str | None = None) -> Any:
             inputs.append(last)
             tensors[lname] = last
             continue
-        cls = next((getattr(keras.layers, k) for k in _CTOR_KEYS if k.lower() == type_name.lower().replace("_", "")), None)
+        # Keras's own aliases (MaxPool2D, AvgPool1D, Convolution2D, ...) name the same classes graph_from_spec accepts
+        cls = getattr(keras.layers, type_name, None) or next(
+            (getattr(keras.layers, k) for k in _CTOR_KEYS if k.lower() == type_name.lower().replace("_", "")), None)
         keys = _CTOR_KEYS.get(cls.__name__, ()) if cls else ()
         kwargs = {k: item[k] for k in keys if k in item}
         if cls.__name__ == "Activation":

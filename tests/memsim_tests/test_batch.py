@@ -97,3 +97,21 @@ def test_bad_batch_input_is_explained():
         family.evaluate(np.zeros((4, 3), np.int64), np.zeros((4, 3, 8), np.int64))
     with pytest.raises(memsim.UnsupportedLayerError, match="LSTM"):
         family.encode([[{"type": "LSTM"}, {"type": "Dense", "units": 2}]])
+
+
+def test_runtime_names_resolve_like_footprint_and_unknown_ones_are_refused():
+    import pytest as _pytest
+
+    from memsim import SpecError
+
+    layers = [{"type": "Dense", "name": "d", "units": 4}]
+    family = ChainFamily((8,), ("d",))
+    ops, prm = family.encode([layers])
+    lower = family.evaluate(ops, prm, "tflm")
+    upper = family.evaluate(ops, prm, "TFLM")  # the same profile, not X-CUBE-AI's figures
+    assert int(upper["ram_bytes"][0]) == int(lower["ram_bytes"][0]) != int(family.evaluate(ops, prm)["ram_bytes"][0])
+    for bad in ("bogus", "tflite"):
+        with _pytest.raises(SpecError, match="Unknown runtime profile"):
+            family.evaluate(ops, prm, bad)
+    with _pytest.raises(SpecError, match="Unknown dtype"):
+        family.evaluate(ops, prm, "tflm", "int4")

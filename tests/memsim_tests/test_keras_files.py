@@ -137,3 +137,15 @@ def test_keras3_files_read_through_their_config_equal_the_live_model(tmp_path, s
         b = memsim.footprint(model, runtime=runtime, dtype=dtype)
         assert (a.macc, a.weights_bytes, a.activations_bytes, a.ram_bytes) == \
             (b.macc, b.weights_bytes, b.activations_bytes, b.ram_bytes)
+
+
+@pytest.mark.toolchain
+def test_keras_from_spec_accepts_the_aliases_graph_from_spec_accepts():
+    from memsim.frontends.keras import keras_from_spec
+
+    spec = [{"type": "Input", "shape": [8, 8, 1]}, {"type": "Conv2D", "filters": 4, "kernel_size": 3},
+            {"type": "MaxPool2D", "pool_size": 2}, {"type": "GlobalAvgPool2D"}, {"type": "Dense", "units": 2}]
+    model = keras_from_spec(spec)
+    assert [type(l).__name__ for l in model.layers[1:]] == ["Conv2D", "MaxPooling2D", "GlobalAveragePooling2D",
+                                                            "Dense"]
+    assert memsim.footprint(model).macc == memsim.footprint(spec).macc
