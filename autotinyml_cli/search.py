@@ -195,7 +195,7 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
               f"{len(study.trials) - study.n_trained} labels already stored.", file=sys.stderr)
     else:
         print(f"Study database: {str(study_path)!r} (the same command continues it).", file=sys.stderr)
-    study.optimize(objective, args.trainings, callback=Progress(args.trainings))
+    study.optimize(objective, args.trainings, callback=Progress(args.trainings), catch=objective.training_errors())
     confirmed, exported = {}, None
     if args.confirm:
         confirmed, exported = confirm_finalists(study, template, dataset, target, args, input_shape, dtype,

@@ -67,7 +67,7 @@ def main() -> None:
                 used.append(template.space.key(config))
                 return cached(config)
 
-            study.optimize(objective_logged, args.trainings)
+            study.optimize(objective_logged, args.trainings, catch=objective.training_errors())
             wall.append(time.perf_counter() - t)
             walls_uncached.append(wall[-1] + sum(train_seconds[k] for k in used) -
                                   0)  # each training at its full cost

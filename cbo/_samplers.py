@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from cbo._errors import SpaceError
 from cbo._storage import TrialState
 
 if TYPE_CHECKING:
@@ -25,6 +26,17 @@ def _rng(seed) -> np.random.Generator:
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
+def _check_args(owner: str, **limits) -> None:
+    """Refuse, in one sentence, an argument below its least sensible value: name=(value, least, kind)."""
+    for name, (value, least, kind) in limits.items():
+        if value is None:
+            continue
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or (kind is int and value != int(value)):
+            raise SpaceError(f"{owner}: {name} must be a{'n integer' if kind is int else ' number'}, got {value!r}.")
+        if value < least:
+            raise SpaceError(f"{owner}: {name} must be at least {least}, got {value!r}.")
+
+
 class BaseSampler:
     """The sampler contract: one method, plus the ``prechecks`` flag."""
 
@@ -32,6 +44,8 @@ class BaseSampler:
     name = "base"
 
     def __init__(self, *, seed=None):
+        if seed is not None and not isinstance(seed, (int, np.integer, np.random.Generator)):
+            raise SpaceError(f"{type(self).__name__}: seed must be an integer or None, got {seed!r}.")
         self.seed = seed
 
     def _generator(self, study: "Study") -> np.random.Generator:
@@ -75,6 +89,7 @@ class GridSampler(BaseSampler):
 
     def __init__(self, *, n_points: int | None = None, seed=None):
         super().__init__(seed=seed)
+        _check_args("GridSampler", n_points=(n_points, 1, int))
         self.n_points = n_points
 
     def propose(self, study):
@@ -159,6 +174,8 @@ class GPUCBSampler(BaseSampler, _GPMixin):
 
     def __init__(self, *, n_init: int = 4, beta: float = 2.0, n_candidates: int = 1024, seed=None):
         super().__init__(seed=seed)
+        _check_args("GPUCBSampler", n_init=(n_init, 1, int), beta=(beta, 0, float),
+                    n_candidates=(n_candidates, 1, int))
         self.n_init = n_init
         self.beta = beta
         self.n_candidates = n_candidates
@@ -205,6 +222,9 @@ class SVMCBOSampler(BaseSampler, _GPMixin):
     def __init__(self, *, n_init: int = 16, n_phase1: int = 64, n_init_train: int = 3, beta: float = 2.0,
                  n_candidates: int = 1024, svm_c: float = 10.0, seed=None):
         super().__init__(seed=seed)
+        _check_args("SVMCBOSampler", n_init=(n_init, 2, int), n_phase1=(n_phase1, 0, int),
+                    n_init_train=(n_init_train, 1, int), beta=(beta, 0, float), n_candidates=(n_candidates, 1, int),
+                    svm_c=(svm_c, 1e-9, float))
         self.n_init = n_init
         self.n_phase1 = n_phase1
         self.n_init_train = n_init_train

@@ -156,12 +156,16 @@ class Study:
             seconds=time.perf_counter() - trial.started if seconds is None else seconds))
 
     def optimize(self, objective: Callable[[dict], Any], n_trainings: int,
-                 callback: Callable[["Study", FrozenTrial], None] | None = None) -> FrozenTrial | None:
+                 callback: Callable[["Study", FrozenTrial], None] | None = None,
+                 catch: "tuple[type[BaseException], ...]" = ()) -> FrozenTrial | None:
         """Train until ``n_trainings`` trainings are spent in this study (resumed trainings count).
 
         ``objective(config)`` returns the accuracy, or a dict with ``accuracy``
         and optionally ``fold_scores``, ``feasible`` and ``footprint``. An
-        exception is recorded as a failed trial and the search goes on.
+        exception of a type in ``catch`` is recorded as a failed trial and the
+        search goes on; any other propagates (as in Optuna), so a programming
+        error is not mistaken for a bad configuration. A NaN result is a
+        failed trial either way.
         """
         self.budget = self.budget or n_trainings
         while self.n_trained < n_trainings:
@@ -174,9 +178,7 @@ class Study:
                                        attrs=result.get("attrs"))
                 else:
                     frozen = self.tell(trial, result)
-            except KeyboardInterrupt:
-                raise
-            except Exception as exc:  # a failed training is data, not the end of the search
+            except catch as exc:  # a failed training is data, not the end of the search
                 detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
                 frozen = self.tell(trial, None, error=detail)
             if callback is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Mapping
 
 import memsim
-from targets import AutoTinyMLError, Target, get_target
+from memsim import ShapeError
+from targets import Target, get_target
 
 from cbo.tinyml.templates import Template
 
@@ -19,7 +20,9 @@ class MemsimConstraint:
     """``config -> (deployable, footprint)`` for a template on a target.
 
     A configuration whose shapes do not fit (a window larger than its input)
-    is labelled undeployable with the reason.
+    is labelled undeployable with the reason; any other error (an unknown
+    activation, a malformed template) is raised: it is a mistake to fix, not
+    a network that does not fit.
     """
 
     def __init__(self, template: Template, input_shape: tuple, n_classes: int, target: "str | Target",
@@ -41,7 +44,7 @@ class MemsimConstraint:
     def __call__(self, config: Mapping) -> tuple[bool, dict]:
         try:
             fp = self.footprint(config)
-        except AutoTinyMLError as exc:
+        except ShapeError as exc:
             return False, {"error": str(exc)}
         figures = {k: getattr(fp, k) for k in _KEEP}
         figures["violations"] = list(fp.violations)

@@ -28,6 +28,17 @@ class KFoldObjective:
     seed: int = 0
     learning_rate: float | None = None
 
+    @staticmethod
+    def training_errors() -> tuple:
+        """Exceptions a training can raise on a valid configuration (out of memory, a TensorFlow op failing,
+        numerical trouble): recorded as failed trials. Anything else is a bug and stops the search."""
+        from memsim.frontends.keras import quiet_keras
+
+        quiet_keras()
+        import tensorflow as tf
+
+        return (tf.errors.OpError, MemoryError, ArithmeticError, ValueError, RuntimeError)
+
     def __call__(self, config: dict) -> dict:
         from sklearn.model_selection import StratifiedKFold
 

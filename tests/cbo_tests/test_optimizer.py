@@ -84,7 +84,7 @@ def test_failed_trainings_are_recorded_and_the_search_goes_on():
         return accuracy(c)
 
     study = cbo.Study(SPACE, cbo.RandomSampler(seed=0), constraint=disc, seed=0)
-    study.optimize(flaky, 5)
+    study.optimize(flaky, 5, catch=(RuntimeError,))
     states = [t.state for t in study.trials if t.state != cbo.TrialState.INFEASIBLE]
     assert states.count(cbo.TrialState.FAIL) == 2 and states.count(cbo.TrialState.COMPLETE) == 3
     errors = [t.error for t in study.trials if t.state == cbo.TrialState.FAIL]
@@ -109,3 +109,31 @@ def test_toolchain_oracle_labels_come_from_the_objective():
     phases = [t.phase for t in study.trials]
     assert phases[:4] == ["phase1-init"] * 4 and phases[4:7] == ["phase1"] * 3 and phases[7] == "phase2-init"
     assert study.n_trained == 10
+
+
+def test_an_error_not_listed_in_catch_propagates_and_keeps_finished_trials():
+    calls = []
+
+    def buggy(c):
+        calls.append(c)
+        if len(calls) == 3:
+            raise TypeError("unsupported operand")  # a programming error, not a bad configuration
+        return accuracy(c)
+
+    study = cbo.Study(SPACE, cbo.RandomSampler(seed=0), constraint=disc, seed=0)
+    with pytest.raises(TypeError, match="unsupported operand"):
+        study.optimize(buggy, 5, catch=(RuntimeError,))
+    assert study.n_trained == 2 and all(t.state != cbo.TrialState.FAIL for t in study.trials)
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda: cbo.SVMCBOSampler(n_init=-5), "n_init must be at least 2, got -5"),
+    (lambda: cbo.SVMCBOSampler(beta=-3), "beta must be at least 0, got -3"),
+    (lambda: cbo.SVMCBOSampler(n_phase1=2.5), "n_phase1 must be an integer, got 2.5"),
+    (lambda: cbo.GPUCBSampler(n_candidates=0), "n_candidates must be at least 1, got 0"),
+    (lambda: cbo.GridSampler(n_points=0), "n_points must be at least 1, got 0"),
+    (lambda: cbo.RandomSampler(seed="zero"), "seed must be an integer or None"),
+])
+def test_sampler_arguments_are_validated(make, message):
+    with pytest.raises(cbo.SpaceError, match=message):
+        make()

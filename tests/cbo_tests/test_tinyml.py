@@ -121,3 +121,12 @@ def test_search_end_to_end_and_resume(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "was made with other settings: " in err and "target (stored 'STM32F303K8', now 'paper-big')" in err
     assert "to start anew, pass a new --study path" in err
+
+
+def test_only_a_network_that_does_not_fit_is_labelled_undeployable():
+    import memsim
+
+    template = get_template("paper-har")
+    c = MemsimConstraint(template, (90, 3, 1), 6, "paper-big")
+    with pytest.raises(memsim.UnsupportedLayerError, match="activation 'swishy' is not supported"):
+        c(dict(template.baseline, conv_activation="swishy"))  # a mistake to fix, not a deployability label
