@@ -6,7 +6,8 @@ The optimiser core (cbo.Space, cbo.Study, samplers) does not import this package
 from cbo.tinyml.constraint import MemsimConstraint
 from cbo.tinyml.datasets import DATASETS, Dataset, load_dataset
 from cbo.tinyml.objective import KFoldObjective
+from cbo.tinyml.optuna_adapter import OptunaDeployability
 from cbo.tinyml.templates import TEMPLATES, Template, get_template
 
-__all__ = ["MemsimConstraint", "DATASETS", "Dataset", "load_dataset", "KFoldObjective", "TEMPLATES", "Template",
-           "get_template"]
+__all__ = ["MemsimConstraint", "DATASETS", "Dataset", "load_dataset", "KFoldObjective", "OptunaDeployability",
+           "TEMPLATES", "Template", "get_template"]
