@@ -28,6 +28,12 @@ def _bn_relu(x, L, relu6: bool = False):  # noqa: N803 (keras.layers)
     return L.ReLU(max_value=6.0)(x) if relu6 else L.Activation("relu")(x)
 
 
+def _separable_block(x, L, filters: int, stride: int = 1):  # noqa: N803
+    """Depthwise 3x3 -> BN -> ReLU -> pointwise 1x1 -> BN -> ReLU (DS-CNN and MobileNetV1)."""
+    x = _bn_relu(L.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x), L)
+    return _bn_relu(L.Conv2D(filters, 1, use_bias=False)(x), L)
+
+
 def ds_cnn_kws():
     k = _keras()
     L = k.layers  # noqa: N806
@@ -35,10 +41,7 @@ def ds_cnn_kws():
     x = L.Conv2D(64, (10, 4), strides=(2, 2), padding="same", use_bias=False)(x_in)
     x = _bn_relu(x, L)
     for _ in range(4):
-        x = L.DepthwiseConv2D(3, padding="same", use_bias=False)(x)
-        x = _bn_relu(x, L)
-        x = L.Conv2D(64, 1, use_bias=False)(x)
-        x = _bn_relu(x, L)
+        x = _separable_block(x, L, 64)
     x = L.Dropout(0.4)(x)
     x = L.AveragePooling2D(pool_size=(25, 5))(x)
     x = L.Flatten()(x)
@@ -53,10 +56,7 @@ def mobilenet_v1_vww():
     x = _bn_relu(x, L)
     for filters, stride in ((16, 1), (32, 2), (32, 1), (64, 2), (64, 1), (128, 2), (128, 1), (128, 1), (128, 1),
                             (128, 1), (128, 1), (256, 2), (256, 1)):
-        x = L.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(x)
-        x = _bn_relu(x, L)
-        x = L.Conv2D(filters, 1, use_bias=False)(x)
-        x = _bn_relu(x, L)
+        x = _separable_block(x, L, filters, stride)
     x = L.GlobalAveragePooling2D()(x)
     return k.Model(x_in, L.Dense(2, activation="softmax")(x), name="mobilenet_v1_vww")
 
