@@ -469,6 +469,7 @@ class TFLMProfile:
     def __init__(self):
         self._last = None  # (graph, dtype, structure): footprint() asks four questions about one graph
         self._plan = None  # (structure, plan)
+        self._beyond = None  # (structure, tail, temporary need): asked by runtime_ram and region_bytes alike
 
     def _structure(self, graph: Graph, dtype: str) -> TFLiteGraph:
         if self._last is None or self._last[0] is not graph or self._last[1] != dtype:
@@ -495,13 +496,19 @@ class TFLMProfile:
         self._plan = (g, plan)
         return plan
 
+    def _beyond_head(self, graph: Graph, dtype: str) -> tuple[int, int]:
+        """(tail, temporary need) of this network, computed once per structure."""
+        g = self._structure(graph, dtype)
+        if self._beyond is None or self._beyond[0] is not g:
+            specific = TAIL_OP_BYTES_BY_DTYPE.get(dtype, {})
+            fitted = TAIL_FIXED.get(dtype, 0) + sum(specific.get(k, TAIL_OP_BYTES.get(k, TAIL_DEFAULT_OP_BYTES))
+                                                    for k in g.op_types)
+            self._beyond = (g, align_up(documented_tail(g, dtype) + fitted, 16), temporary_need(g, dtype))
+        return self._beyond[1], self._beyond[2]
+
     def arena_tail(self, graph: Graph, dtype: str) -> int:
         """Persistent arena bytes (the tail) predicted for this network."""
-        g = self._structure(graph, dtype)
-        specific = TAIL_OP_BYTES_BY_DTYPE.get(dtype, {})
-        fitted = TAIL_FIXED.get(dtype, 0) + sum(specific.get(k, TAIL_OP_BYTES.get(k, TAIL_DEFAULT_OP_BYTES))
-                                                for k in g.op_types)
-        return align_up(documented_tail(g, dtype) + fitted, 16)
+        return self._beyond_head(graph, dtype)[0]
 
     def model_bytes(self, graph: Graph, dtype: str, weights_bytes: int) -> int:
         """Flatbuffer size in bytes: the file's own size for a .tflite, else predicted."""
@@ -519,8 +526,7 @@ class TFLMProfile:
 
     def prepare_bytes(self, graph: Graph, dtype: str) -> int:
         """Arena beyond head + tail that TFLM needs while preparing ops (only when the head is small)."""
-        g = self._structure(graph, dtype)
-        return _prepare_extra(self.activation_plan(graph, dtype).pool_bytes, temporary_need(g, dtype))
+        return _prepare_extra(self.activation_plan(graph, dtype).pool_bytes, self._beyond_head(graph, dtype)[1])
 
     def runtime_ram(self, graph: Graph, dtype: str, extra_ram: int) -> int:
         return self.arena_tail(graph, dtype) + self.prepare_bytes(graph, dtype) + extra_ram
@@ -529,8 +535,8 @@ class TFLMProfile:
 
     def region_bytes(self, graph: Graph, dtype: str, plan: ActivationPlan) -> int:
         """The tensor arena: TFLM allocates head, tail and prepare-time scratch from one contiguous buffer."""
-        prepare = _prepare_extra(plan.pool_bytes, temporary_need(self._structure(graph, dtype), dtype))
-        return align_up(plan.pool_bytes + self.arena_tail(graph, dtype) + prepare, self.alignment)
+        tail, need = self._beyond_head(graph, dtype)
+        return align_up(plan.pool_bytes + tail + _prepare_extra(plan.pool_bytes, need), self.alignment)
 
     def check(self, graph: Graph, dtype: str) -> list[str]:
         """Ops TFLM cannot run. Measured: its EXP kernel is float-only, so int8 SELU fails to allocate."""
