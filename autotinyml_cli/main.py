@@ -317,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="compare memsim with real TFLM measurements or X-CUBE-AI reports")
     p.add_argument("models", nargs="*", help=".keras/.h5/.tflite files (default: the built-in corpus of 23 networks)")
     p.add_argument("--zoo", action="store_true",
-                   help="the real-world networks (MLPerf-Tiny-style; float32, int8 with float I/O, full int8), "
+                   help="the real-world networks (MLPerf-Tiny-style; float32, int8 with float I/O, full int8, 16x8), "
                         "read back from their .tflite files")
     p.add_argument("--reports", metavar="DIR",
                    help="compare with every X-CUBE-AI / ST Edge AI report in DIR whose model sits beside it")

@@ -54,7 +54,7 @@ def conversions(cache: Path):
                 shape = tuple(model.inputs[0].shape[1:])
                 rep = np.random.default_rng(0).uniform(-1, 1, (32,) + shape).astype(np.float32)
                 fb = convert(model, "float32" if variant == "float32" else "int8", rep,
-                             float_io=variant == "int8_float_io")
+                             float_io=variant == "int8_float_io", int16_activations=variant == "int16x8")
             try:
                 a = measure(fb)
                 measured = {"head": a.head, "tail": a.tail, "total": a.total, "smallest": a.smallest}

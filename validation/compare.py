@@ -186,7 +186,7 @@ def compare_zoo(variants=None, progress: Callable[[str], None] | None = None,
                 progress(f"[{i}/{len(selected)}] {name} {variant}")
             t = time.perf_counter()
             flatbuffer = convert(model, "float32" if variant == "float32" else "int8", representative,
-                                 float_io=variant == "int8_float_io")
+                                 float_io=variant == "int8_float_io", int16_activations=variant == "int16x8")
             convert_s = time.perf_counter() - t
             parsed = read_tflite(flatbuffer)
             graph = graph_from_tflite(parsed, name=name)

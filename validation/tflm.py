@@ -50,9 +50,10 @@ def _fd2_to(path_or_null: str | None):
 
 
 def convert(model, dtype: str = "float32", representative: np.ndarray | None = None, seed: int = 0,
-            float_io: bool = False) -> bytes:
+            float_io: bool = False, int16_activations: bool = False) -> bytes:
     """Keras model -> .tflite bytes: float32, or int8 (int8 input and output; with ``float_io`` float32 ones, the
-    converter's default: QUANTIZE first, DEQUANTIZE last).
+    converter's default: QUANTIZE first, DEQUANTIZE last; with ``int16_activations`` the 16x8 scheme: int8
+    weights, int16 activations, float32 I/O).
 
     ``representative`` holds input samples for int8 calibration; without it,
     16 uniform random inputs in [0, 1] are used.
@@ -73,8 +74,10 @@ def convert(model, dtype: str = "float32", representative: np.ndarray | None = N
 
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = gen
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        if not float_io:
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8 if int16_activations
+            else tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if not float_io and not int16_activations:
             converter.inference_input_type = tf.int8
             converter.inference_output_type = tf.int8
     elif dtype != "float32":

@@ -1,8 +1,9 @@
 """Real-world networks, as users bring them: Keras implementations of the MLPerf Tiny reference models and two
 common keyword-spotting / time-series shapes, built with the ordinary Keras API (not from memsim's layer lists).
 
-Each is converted three ways, as published models are: float32, int8 with float32 input/output (the TFLite
-converter's default for int8: QUANTIZE first, DEQUANTIZE last) and full int8; ``autotinyml validate --zoo``
+Each is converted four ways, as published models are: float32, int8 with float32 input/output (the TFLite
+converter's default for int8: QUANTIZE first, DEQUANTIZE last), full int8, and 16x8 (int16 activations, int8
+weights); ``autotinyml validate --zoo``
 measures every file with tflite-micro and compares memsim's reading of it.
 
 Architectures follow the MLPerf Tiny v1.0 reference models (github.com/mlcommons/tiny, benchmark/training):
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 __all__ = ["ZOO", "VARIANTS", "build_zoo_model"]
 
-VARIANTS = ("float32", "int8_float_io", "int8")
+VARIANTS = ("float32", "int8_float_io", "int8", "int16x8")
 
 
 def _keras():

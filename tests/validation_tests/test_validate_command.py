@@ -118,8 +118,8 @@ def test_int8_body_with_float_io_is_an_int8_model(tmp_path, capsys):
 
 @pytest.mark.toolchain
 @pytest.mark.parametrize("name,variant", [("ds_cnn_kws", "float32"), ("ds_cnn_kws", "int8_float_io"),
-                                          ("ds_cnn_kws", "int8"), ("fc_autoencoder", "int8"),
-                                          ("multibranch_tcn", "int8")])
+                                          ("ds_cnn_kws", "int8"), ("ds_cnn_kws", "int16x8"),
+                                          ("fc_autoencoder", "int8"), ("multibranch_tcn", "int8")])
 def test_real_world_networks_read_back_from_tflite(name, variant):
     """Held out from the calibration: the head is exact and the arena a board needs is never under-predicted
     beyond the profile's safety margin (the fc autoencoder's arena is set by prepare-time temporaries, the
