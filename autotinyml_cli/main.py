@@ -115,6 +115,8 @@ def cmd_footprint(args) -> int:
                   f"({args.cycles_per_macc or memsim.CYCLES_PER_MACC[fp.dtype]:g} cycles/MACC, an assumption)")
             verdict = "DEPLOYABLE" if fp.deployable else "NOT deployable: " + "; ".join(fp.violations)
             print(f"verdict          {verdict} (memsim's {fp.runtime} prediction, headroom after the safety margin)")
+        for note in fp.notes:
+            print(f"note             {note}")
     if args.check and fp.deployable is False:
         return 1
     return 0

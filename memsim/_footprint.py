@@ -105,11 +105,13 @@ class Footprint:
     latency_ms: float | None = None
     violations: tuple[str, ...] = ()
     unsupported: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()         # known gaps of the prediction for this network
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
         d["violations"] = list(self.violations)
         d["unsupported"] = list(self.unsupported)
+        d["notes"] = list(self.notes)
         return d
 
 
@@ -225,7 +227,7 @@ def footprint(
         compression=compression, macc=macc, params=graph.params, weights_bytes=w_bytes, model_bytes=model_bytes,
         activations_bytes=plan.pool_bytes, runtime_ram_bytes=runtime_ram, io_bytes=plan.io_bytes,
         io_in_pool=plan.io_in_pool, ram_bytes=ram, flash_bytes=flash, layers=rows,
-        unsupported=tuple(profile.check(graph, dtype)),
+        unsupported=tuple(profile.check(graph, dtype)), notes=tuple(profile.notes(graph, dtype)),
     )
     ram_pct, flash_pct = _margin_pair(margin, profile)
     network_ram = ram - (overhead.ram_bytes if overhead else 0)

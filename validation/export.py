@@ -186,11 +186,7 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
         headroom = _headroom(fp.ram_margin_bytes, fp.region_margin_bytes, fp.flash_margin_bytes, board)
         source = {"kind": "predicted", "tool": "memsim", "profile": runtime,
                   "margin_pct": {"ram": fp.safety_margin_pct[0], "flash": fp.safety_margin_pct[1]},
-                  "note": "predicted; ST Edge AI not installed"
-                          + ("; memsim does not yet model X-CUBE-AI's int8 convolution scratch buffers, so check "
-                             "the activations with stedgeai before relying on them" if dtype == "int8" and any(
-                                 layer.op in ("conv1d", "conv2d", "depthwise_conv2d")
-                                 for layer in memsim.load_graph(model).layers) else "")}
+                  "note": "; ".join(["predicted; ST Edge AI not installed", *fp.notes])}
     flatbuffer = convert(model, dtype, representative, seed=seed)
     xc = cross_accuracy(model, flatbuffer, X_val, y_val)
     _xcross_check(xc, min_cross_acc, violations)

@@ -70,5 +70,8 @@ class RuntimeProfile(Protocol):
     def region_bytes(self, graph: Graph, dtype: str, plan: ActivationPlan) -> int:
         """Bytes the runtime needs in one contiguous SRAM region."""
 
+    def notes(self, graph: Graph, dtype: str) -> list[str]:
+        """Known gaps of this prediction for this network (empty when none)."""
+
     def check(self, graph: Graph, dtype: str) -> list[str]:
         """Reasons the runtime cannot run this network at all (empty when it can)."""

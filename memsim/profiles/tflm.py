@@ -545,6 +545,10 @@ class TFLMProfile:
         tail, need = self._beyond_head(graph, dtype)
         return align_up(plan.pool_bytes + tail + _prepare_extra(plan.pool_bytes, need), self.alignment)
 
+    def notes(self, graph: Graph, dtype: str) -> list[str]:
+        """What this prediction leaves out (nothing known beyond the safety margin)."""
+        return []
+
     def check(self, graph: Graph, dtype: str) -> list[str]:
         """Ops TFLM cannot run. Measured: its EXP kernel is float-only, so int8 SELU fails to allocate."""
         if dtype != "int8":

@@ -194,5 +194,12 @@ class XCubeAIProfile:
         """The activation pool (plus I/O buffers when they live outside it) must be one contiguous block."""
         return plan.pool_bytes + (0 if plan.io_in_pool else plan.io_bytes)
 
+    def notes(self, graph: Graph, dtype: str) -> list[str]:
+        """What this prediction leaves out, in words a user can act on."""
+        if dtype == "int8" and any(layer.op in _CONV for layer in graph.layers):
+            return ["X-CUBE-AI's int8 convolution scratch buffers are not modelled, so the activations may be "
+                    "under-estimated; check this network with stedgeai before relying on the RAM figure"]
+        return []
+
     def check(self, graph: Graph, dtype: str) -> list[str]:
         return []

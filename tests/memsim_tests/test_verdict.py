@@ -72,3 +72,13 @@ def test_a_tflite_file_decides_its_own_type():
 def test_compression_needs_float32():
     with pytest.raises(memsim.SpecError, match="float32 models only"):
         memsim.footprint(_net(8, 8), runtime="xcubeai", dtype="int8", compression="x8")
+
+
+def test_a_prediction_says_what_it_leaves_out():
+    conv = _net(8, 16)
+    note = memsim.footprint(conv, runtime="xcubeai", dtype="int8").notes
+    assert len(note) == 1 and "int8 convolution scratch buffers are not modelled" in note[0]
+    assert memsim.footprint(conv, runtime="xcubeai", dtype="float32").notes == ()
+    assert memsim.footprint(conv, runtime="tflm", dtype="int8").notes == ()
+    mlp = [{"type": "Input", "shape": [11]}, {"type": "Dense", "units": 8}]
+    assert memsim.footprint(mlp, runtime="xcubeai", dtype="int8").notes == ()  # dense scratch is modelled
