@@ -7,10 +7,11 @@ constraint, checked before any training.
 ...     if not dep.check(trial, config):   # memsim says it does not fit: no training
 ...         return 0.0
 ...     return train_and_score(config)
->>> study = optuna.create_study(direction="maximize",
-...                             sampler=optuna.samplers.TPESampler(constraints_func=dep.constraints))
+>>> study = optuna.create_study(direction="maximize")   # Optuna >= 5 reads the constraints check() set
 
-Optuna counts a trial feasible when every constraint value is <= 0; here they are the bytes over the board's
+Optuna 5 takes constraints through ``trial.set_constraint`` (``constraints_func`` is deprecated there); older
+Optuna needs ``TPESampler(constraints_func=dep.constraints)``. ``check`` serves both. Optuna counts a trial
+feasible when every constraint value is <= 0; here they are the bytes over the board's
 RAM, largest SRAM region and Flash (after memsim's safety margin), so a negative value is headroom, and a fourth
 that is 1 when the runtime cannot run an op of the network (e.g. TFLM has no int8 EXP for SELU). Optuna itself
 is not imported here: the adapter only calls the trial's methods.
@@ -27,6 +28,7 @@ from cbo.tinyml.templates import Template
 __all__ = ["OptunaDeployability"]
 
 ATTR = "autotinyml_constraints"
+NAMES = ("ram_over_bytes", "region_over_bytes", "flash_over_bytes", "unsupported_op")
 
 
 class OptunaDeployability:
@@ -68,9 +70,13 @@ class OptunaDeployability:
                       float(-fp["flash_margin_bytes"])]
             values.append(1.0 if not feasible and max(values) <= 0 else 0.0)  # fits, but an op cannot run
         trial.set_user_attr(ATTR, values)
+        if hasattr(trial, "set_constraint"):  # Optuna >= 5
+            for name, value in zip(NAMES, values):
+                trial.set_constraint(name, value)
         trial.set_user_attr("autotinyml_footprint", {k: v for k, v in fp.items() if k != "violations"})
         return bool(feasible)
 
     def constraints(self, frozen_trial: Any) -> list[float]:
-        """Optuna's ``constraints_func``: the values ``check`` recorded (a trial never checked counts feasible)."""
+        """``constraints_func`` for Optuna < 5: the values ``check`` recorded (a trial never checked counts
+        feasible)."""
         return list(frozen_trial.user_attrs.get(ATTR, [0.0, 0.0, 0.0, 0.0]))
