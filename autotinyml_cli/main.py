@@ -125,13 +125,11 @@ def cmd_footprint(args) -> int:
 def cmd_export(args) -> int:
     from memsim.frontends.keras import load_keras_model
     from validation import NotDeployableError
-    from validation.export import check_writable, export
+    from validation.export import check_options, check_writable, export
 
     dtype = args.dtype or "float32"
     compression = args.compression or "none"
-    if compression != "none" and (args.runtime != "xcubeai" or dtype != "float32"):
-        raise AutoTinyMLError(f"--compression {compression} is X-CUBE-AI weight sharing for float32 models; "
-                              "drop it or use --runtime xcubeai --dtype float32.")
+    check_options(args.runtime, dtype, compression)  # before the model is loaded
     if not 0 < args.min_cross_acc <= 1:
         raise AutoTinyMLError(f"--min-cross-acc {args.min_cross_acc:g} must be in (0, 1], e.g. 0.95.")
     target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())

@@ -33,7 +33,8 @@ from targets import get_target
 from validation._errors import NotDeployableError, ValidationError
 from validation.tflm import convert, cross_accuracy, io_details, measure, tflite_micro_version
 
-__all__ = ["REPORT_SCHEMA_VERSION", "RUNTIMES", "c_source", "check_writable", "confirm", "export", "write_export"]
+__all__ = ["REPORT_SCHEMA_VERSION", "RUNTIMES", "c_source", "check_options", "check_writable", "confirm", "export",
+           "write_export"]
 
 REPORT_SCHEMA_VERSION = 1
 RUNTIMES = ("tflm", "xcubeai", "xcubeai-5")
@@ -201,6 +202,15 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
     return report, files
 
 
+def check_options(runtime: str, dtype: str, compression: str) -> None:
+    """Refuse a runtime / dtype / compression combination no export can have (callers check before loading)."""
+    if runtime not in RUNTIMES:
+        raise ValidationError(f"Unknown runtime {runtime!r} for export; use tflm or xcubeai.")
+    if compression != "none" and (not runtime.startswith("xcubeai") or dtype != "float32"):
+        raise ValidationError(f"Compression {compression} is X-CUBE-AI weight sharing for float32 models; "
+                              "drop it or use --runtime xcubeai --dtype float32.")
+
+
 def confirm(model, target, dtype: str = "float32", X_val=None, y_val=None, representative=None,
             min_cross_acc: float = 0.95, seed: int = 0, runtime: str = "tflm", compression: str = "none",
             margin=None, with_tflite: bool = False) -> tuple[dict, dict]:
@@ -209,11 +219,7 @@ def confirm(model, target, dtype: str = "float32", X_val=None, y_val=None, repre
     Returns (report, files): the report.json content and the artifact files
     (name -> bytes) of that runtime. Nothing is written.
     """
-    if runtime not in RUNTIMES:
-        raise ValidationError(f"Unknown runtime {runtime!r} for export; use tflm or xcubeai.")
-    if compression != "none" and (not runtime.startswith("xcubeai") or dtype != "float32"):
-        raise ValidationError(f"Compression {compression} is X-CUBE-AI weight sharing for float32 models; "
-                              "drop it or use --runtime xcubeai --dtype float32.")
+    check_options(runtime, dtype, compression)
     board = get_target(target)
     X_val, y_val = _validation_inputs(model, X_val, y_val, seed)
     if runtime == "tflm":

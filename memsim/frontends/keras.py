@@ -54,10 +54,7 @@ _keras = quiet_keras
 
 def load_keras_model(path: "str | Path") -> Any:
     """Load a .keras or .h5 file without compiling it."""
-    path = Path(path)
-    if not path.exists():
-        raise ModelFileError(f"Model file {str(path)!r} does not exist.")
-    _check_container(path)
+    path = _checked_file(path)
     keras = _keras()
     try:
         return keras.models.load_model(path, compile=False)
@@ -69,6 +66,15 @@ def load_keras_model(path: "str | Path") -> Any:
 
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _checked_file(path: "str | Path") -> Path:
+    """The path of an existing .keras/.h5 file whose container is what its name says (see _check_container)."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"Model file {str(path)!r} does not exist.")
+    _check_container(path)
+    return path
 
 
 def _check_container(path: Path) -> None:
@@ -178,10 +184,7 @@ def graph_from_keras(model: Any) -> Graph:
     if isinstance(model, (str, Path)):
         from memsim.frontends.keras_config import read_model_config, spec_from_config
 
-        path = Path(model)
-        if not path.exists():
-            raise ModelFileError(f"Model file {str(path)!r} does not exist.")
-        _check_container(path)
+        path = _checked_file(model)
         spec = spec_from_config(read_model_config(path), layer_spec_from_config)
         if spec["name"] in ("model", "sequential", "functional"):
             spec["name"] = path.stem
