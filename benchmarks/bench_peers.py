@@ -1,17 +1,28 @@
-"""SVM-CBO against what users would pick instead (Optuna TPE), at equal training budgets; resumable.
+"""SVM-CBO against what users would pick instead (Optuna), at equal training budgets; resumable.
 
-Run:  python benchmarks/bench_peers.py --dataset digits --target stm32f303k8 --budget 20 --seeds 5
+Run:  python benchmarks/bench_peers.py --dataset digits --target stm32f303k8 --budgets 20,40 --seeds 5
+      python benchmarks/bench_peers.py --dataset har-watch --label subject --target stm32l476rg
       python benchmarks/bench_peers.py --quick          # a few trainings, to check the harness end to end
 
 Every method gets the same template, data, target (runtime tflm, int8), budget of trainings and seeds. A
-configuration's k-fold accuracy does not depend on the method (the objective's seed is fixed), so it is computed
-once and kept in ``--cache`` (one JSON line per configuration), and each finished (method, seed) run is kept there
-too: a run that is cut off continues where it stopped.
+configuration's k-fold accuracy does not depend on the method or the board (the objective's seed is fixed), so it
+is computed once and kept in ``--cache`` (one JSON line per configuration, with its training time), and each
+finished (method, seed) run is kept there too: a run that is cut off continues where it stopped. Methods whose
+proposals do not depend on the budget run once at the largest budget; the smaller budgets are prefixes of that
+run (the grid, sized by its budget, runs once per budget).
 
-Methods: ``svmcbo`` (memsim oracle), ``feasible-random``, ``random``, ``bo`` (GP-UCB blind to deployability),
-``tpe+memsim`` (Optuna TPE; an undeployable sample is told to Optuna as infeasible through its constraint API,
-without training) and ``tpe-blind`` (Optuna TPE training everything; deployability learnt after training, as the
-papers' BO baseline). A training spent on an undeployable network counts against the budget and is "wasted".
+Methods (a training spent on an undeployable network counts against the budget and is "wasted"):
+  svmcbo          the papers' SVM-CBO, memsim as the free oracle (Phase 1 labels without training)
+  svmcbo-blind    SVM-CBO in the papers' black-box setting: deployability is revealed only after a training
+                  (Phase 1 = 10 LHS + 5 boundary trainings); the revealed label is memsim's verdict, which equals
+                  tflite-micro's on this template (RESULTS.md, issue 3), standing in for a toolchain run
+  exact-ucb       GP-UCB over memsim's exact deployable set, with log params / log MACC as extra GP inputs
+  tpe+memsim      Optuna TPE; an undeployable sample is told to Optuna as infeasible (constraint API), untrained
+  tpe-blind       Optuna TPE training everything; deployability learnt after training (the papers' BO baseline)
+  gp+memsim       Optuna GPSampler with the same constraint (needs PyTorch; skipped with a note without it)
+  gp-blind        Optuna GPSampler training everything
+  nsga2           Optuna NSGA-II on (accuracy, RAM, Flash), training everything; its best deployable result
+  random, grid, feasible-random, bo (GP-UCB blind to deployability): the project's baselines
 """
 
 from __future__ import annotations
@@ -28,88 +39,181 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import cbo  # noqa: E402
 from cbo.tinyml import KFoldObjective, MemsimConstraint, OptunaDeployability, get_template, load_dataset  # noqa: E402
 
-METHODS = ["svmcbo", "tpe+memsim", "tpe-blind", "feasible-random", "random", "bo"]
+METHODS = ["svmcbo", "svmcbo-blind", "exact-ucb", "tpe+memsim", "tpe-blind", "gp+memsim", "gp-blind", "nsga2",
+           "feasible-random", "random", "grid", "bo"]
+BUDGET_SIZED = {"grid"}  # proposals depend on the budget: run once per budget
+ACCURACY_KEYS = ("dataset", "label", "space", "epochs", "k")  # what a configuration's accuracy depends on
 
 
 class Cache:
-    """Accuracy per configuration and result per (method, seed), appended to one JSON-lines file."""
+    """Accuracy (and training seconds) per configuration, result per (method@budget, seed): one JSON-lines file."""
 
     def __init__(self, path: Path, setting: dict):
         self.path, self.setting = path, setting
+        self.acc_setting = {k: setting[k] for k in ACCURACY_KEYS}
         self.accuracy: dict = {}
+        self.seconds: dict = {}
         self.results: dict = {}
         if path.exists():
             for line in path.read_text().splitlines():
                 row = json.loads(line)
-                if row.get("setting") != setting:
-                    continue
+                stored = row.get("setting", {})
                 if "config_key" in row:
-                    self.accuracy[row["config_key"]] = row["accuracy"]
-                else:
+                    if {k: stored.get(k) for k in ACCURACY_KEYS} == self.acc_setting:
+                        self.accuracy[row["config_key"]] = row["accuracy"]
+                        if "seconds" in row:
+                            self.seconds[row["config_key"]] = row["seconds"]
+                elif stored == setting and "trace" in row:  # rows of the first harness kept no trace
                     self.results[(row["method"], row["seed"])] = row
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def _append(self, row: dict) -> None:
         with self.path.open("a") as f:
-            f.write(json.dumps({**row, "setting": self.setting}) + "\n")
+            f.write(json.dumps(row) + "\n")
 
     def accuracy_of(self, key: str, compute) -> float:
         if key not in self.accuracy:
+            start = time.perf_counter()
             self.accuracy[key] = compute()
-            self._append({"config_key": key, "accuracy": self.accuracy[key]})
+            self.seconds[key] = round(time.perf_counter() - start, 2)
+            self._append({"config_key": key, "accuracy": self.accuracy[key], "seconds": self.seconds[key],
+                          "setting": self.acc_setting})
         return self.accuracy[key]
+
+    def training_seconds(self, key: str) -> float:
+        known = list(self.seconds.values())
+        return self.seconds.get(key, statistics.mean(known) if known else 0.0)
 
     def store(self, row: dict) -> None:
         self.results[(row["method"], row["seed"])] = row
-        self._append(row)
+        self._append({**row, "setting": self.setting})
 
 
-def run_cbo(method, seed, budget, template, constraint, score):
-    sampler_cls = cbo.SAMPLERS[method]
-    sampler = sampler_cls(seed=seed)
-    precheck = method in ("svmcbo", "feasible-random")
-    study = cbo.Study(template.space, sampler, constraint=constraint if precheck else None, seed=seed,
-                      budget=budget)
-    trace = []
+class Harness:
+    """One setting (template, data, target); ``run(method, seed, budget)`` returns the trace of trainings."""
 
-    def objective(config):
-        feasible, _ = constraint(config)
-        acc = score(config)
-        trace.append(acc if feasible else None)
-        return {"accuracy": acc, "feasible": feasible}
+    def __init__(self, template, constraint, dep, score, key):
+        self.template, self.constraint, self.dep, self.score, self.key = template, constraint, dep, score, key
 
-    study.optimize(objective, budget)
-    return trace
-
-
-def run_tpe(method, seed, budget, template, constraint, score, dep):
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    trace = []
-
-    def objective(trial):
-        config = dep.suggest(trial)
-        deployable = dep.check(trial, config)  # records the constraint values either way
-        if method == "tpe+memsim" and not deployable:
-            return 0.0  # infeasible, told through the constraint; no training
-        acc = score(config)
-        trace.append(acc if deployable else None)
+    def _train(self, trace, config, deployable):
+        acc = self.score(config)
+        trace.append({"key": self.key(config), "accuracy": acc, "deployable": bool(deployable)})
         return acc
 
-    sampler = optuna.samplers.TPESampler(seed=seed)  # Optuna 5 reads the constraints dep.check() set
-    study = optuna.create_study(direction="maximize", sampler=sampler)
-    for _ in range(200 * budget):  # proposals; trainings are what the budget counts
-        if len(trace) >= budget:
-            break
-        study.optimize(objective, n_trials=1)
-    return trace
+    def run_cbo(self, method, seed, budget):
+        if method == "svmcbo-blind":
+            sampler, precheck = cbo.SVMCBOSampler(seed=seed, n_init=10, n_phase1=5), False
+        else:
+            sampler = cbo.SAMPLERS[method](seed=seed)
+            precheck = method in ("svmcbo", "feasible-random", "exact-ucb")
+        study = cbo.Study(self.template.space, sampler, constraint=self.constraint if precheck else None,
+                          seed=seed, budget=budget)
+        trace = []
+
+        def objective(config):
+            feasible, _ = self.constraint(config)
+            return {"accuracy": self._train(trace, config, feasible), "feasible": feasible}
+
+        study.optimize(objective, budget)
+        return trace
+
+    def run_optuna(self, method, seed, budget):
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        trace = []
+        with_memsim = method.endswith("+memsim")
+        multi = method == "nsga2"
+
+        def objective(trial):
+            config = self.dep.suggest(trial)
+            deployable = self.dep.check(trial, config)  # records the constraint values either way
+            if with_memsim and not deployable:
+                return 0.0  # infeasible, told through the constraint; no training
+            acc = self._train(trace, config, deployable)
+            if multi:
+                fp = trial.user_attrs["autotinyml_footprint"]
+                return acc, float(fp.get("ram_bytes", 2**31)), float(fp.get("flash_bytes", 2**31))
+            return acc
+
+        if method.startswith("tpe"):
+            sampler = optuna.samplers.TPESampler(seed=seed)  # Optuna 5 reads the constraints check() set
+        elif method.startswith("gp"):
+            sampler = optuna.samplers.GPSampler(seed=seed)
+        else:
+            sampler = optuna.samplers.NSGAIISampler(seed=seed, population_size=10)
+        directions = ["maximize", "minimize", "minimize"] if multi else ["maximize"]
+        study = optuna.create_study(directions=directions, sampler=sampler)
+        for _ in range(200 * budget):  # proposals; trainings are what the budget counts
+            if len(trace) >= budget:
+                break
+            study.optimize(objective, n_trials=1)
+        return trace
+
+    def run(self, method, seed, budget):
+        if method in ("tpe+memsim", "tpe-blind", "gp+memsim", "gp-blind", "nsga2"):
+            return self.run_optuna(method, seed, budget)
+        return self.run_cbo(method, seed, budget)
 
 
-def summarise(trace, budget):
-    best = max((a for a in trace if a is not None), default=0.0)
-    return {"best": best, "wasted": sum(a is None for a in trace), "trainings": len(trace),
-            "curve": [max((a for a in trace[:i + 1] if a is not None), default=0.0) for i in range(len(trace))]}
+def curve(trace):
+    """Best deployable accuracy after each training."""
+    out, best = [], 0.0
+    for t in trace:
+        if t["deployable"]:
+            best = max(best, t["accuracy"])
+        out.append(best)
+    return out
+
+
+def table(cache, methods, budgets, seeds, setting):
+    """Markdown: per budget, best deployable accuracy, wasted trainings, time to within 1 point, W/T/L."""
+    runs = {}
+    for method in methods:
+        for seed in range(seeds):
+            for b in budgets:
+                row = cache.results.get((f"{method}@{b}", seed)) if method in BUDGET_SIZED else \
+                    cache.results.get((f"{method}@{max(budgets)}", seed))
+                if row:
+                    runs[(method, seed, b)] = row["trace"][:b]
+    lines = []
+    for b in budgets:
+        best_any = max((max(curve(tr), default=0.0) for (m, s, bb), tr in runs.items() if bb == b), default=0.0)
+        lines += [f"\n**Budget {b} trainings** ({setting['dataset']}"
+                  f"{' ' + setting['label'] if setting['label'] else ''}, {setting['target']}, tflm int8; "
+                  f"best deployable accuracy any method found: {100 * best_any:.2f} %)\n",
+                  "| method | seeds | best deployable accuracy % (mean ± std) | wasted trainings | "
+                  "first training within 1 pt of the best found | training time s | ours (svmcbo) W/T/L | "
+                  "exact-ucb W/T/L |",
+                  "|---|---|---|---|---|---|---|---|"]
+        bests = {(m, s): max(curve(tr), default=0.0) for (m, s, bb), tr in runs.items() if bb == b}
+        for method in methods:
+            seeds_done = [s for s in range(seeds) if (method, s) in bests]
+            if not seeds_done:
+                continue
+            vals = [100 * bests[(method, s)] for s in seeds_done]
+            wasted = [sum(not t["deployable"] for t in runs[(method, s, b)]) for s in seeds_done]
+            firsts = []
+            for s in seeds_done:
+                c = curve(runs[(method, s, b)])
+                firsts.append(next((i + 1 for i, v in enumerate(c) if v >= best_any - 0.01), None))
+            hit = [f for f in firsts if f is not None]
+            first = f"{statistics.mean(hit):.1f} ({len(hit)}/{len(firsts)} runs)" if hit else f"never (0/{len(firsts)})"
+            secs = [sum(cache.training_seconds(t["key"]) for t in runs[(method, s, b)]) for s in seeds_done]
+
+            def wtl(ours):
+                if method == ours:
+                    return "-"
+                pairs = [(bests[(ours, s)], bests[(method, s)]) for s in seeds_done if (ours, s) in bests]
+                w = sum(a > c + 1e-9 for a, c in pairs)
+                t = sum(abs(a - c) <= 1e-9 for a, c in pairs)
+                return f"{w}/{t}/{len(pairs) - w - t}"
+
+            std = statistics.stdev(vals) if len(vals) > 1 else 0.0
+            lines.append(f"| {method} | {len(seeds_done)} | {statistics.mean(vals):.2f} ± {std:.2f} | "
+                         f"{statistics.mean(wasted):.1f} | {first} | {statistics.mean(secs):.0f} | "
+                         f"{wtl('svmcbo')} | {wtl('exact-ucb')} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -118,7 +222,7 @@ def main() -> None:
     ap.add_argument("--label", default=None)
     ap.add_argument("--space", default="paper-har")
     ap.add_argument("--target", default="stm32f303k8")
-    ap.add_argument("--budget", type=int, default=20)
+    ap.add_argument("--budgets", default="20,40", help="comma-separated training budgets")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--methods", default=",".join(METHODS))
@@ -126,8 +230,19 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="budget 3, 1 seed, 1 epoch: checks the harness only")
     args = ap.parse_args()
     if args.quick:
-        args.budget, args.seeds, args.epochs = 3, 1, 1
+        args.budgets, args.seeds, args.epochs = "3", 1, 1
+    budgets = sorted({int(b) for b in args.budgets.split(",")})
     methods = [m for m in args.methods.split(",") if m]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        sys.exit(f"Unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}.")
+    if any(m.startswith("gp") and m != "grid" for m in methods):
+        try:
+            import torch  # noqa: F401  (Optuna's GPSampler needs it)
+        except ImportError:
+            print("# note: PyTorch is not installed, so Optuna's GPSampler (gp+memsim, gp-blind) is skipped; "
+                  "pip install torch --index-url https://download.pytorch.org/whl/cpu", flush=True)
+            methods = [m for m in methods if not m.startswith("gp+") and m != "gp-blind"]
     ds = load_dataset(args.dataset, args.label)
     template = get_template(args.space)
     shape = template.input_shape(ds.sample_shape)
@@ -141,42 +256,29 @@ def main() -> None:
     def score(config):
         return cache.accuracy_of(template.space.key(config), lambda: objective(config)["accuracy"])
 
+    harness = Harness(template, constraint, dep, score, template.space.key)
     print(f"# {time.strftime('%Y-%m-%d')}: {template.name} on {ds.name} ({len(ds.X)} samples) for {args.target} "
-          f"(tflm int8), budget {args.budget} trainings, 3-fold x {args.epochs} epochs, seeds 0..{args.seeds - 1}; "
+          f"(tflm int8), budgets {budgets} trainings, 3-fold x {args.epochs} epochs, seeds 0..{args.seeds - 1}; "
           f"cache {args.cache}", flush=True)
-    for method in methods:
-        for seed in range(args.seeds):
-            key = (f"{method}@{args.budget}", seed)
-            if key in cache.results:
-                continue
-            start = time.perf_counter()
-            if method.startswith("tpe"):
-                trace = run_tpe(method, seed, args.budget, template, constraint, score, dep)
-            else:
-                trace = run_cbo(method, seed, args.budget, template, constraint, score)
-            row = {"method": key[0], "seed": seed, **summarise(trace, args.budget),
-                   "seconds": round(time.perf_counter() - start, 1)}
-            cache.store(row)
-            print(f"  {method:16s} seed {seed}: best deployable {100 * row['best']:.2f} %, wasted "
-                  f"{row['wasted']}/{row['trainings']}, {row['seconds']} s", flush=True)
-    print(f"\n{'method':16s} {'best deployable (mean +/- std)':>32s} {'wasted':>8s}  wins/ties/losses of svmcbo")
-    ours = {s: cache.results[(f"svmcbo@{args.budget}", s)]["best"] for s in range(args.seeds)
-            if (f"svmcbo@{args.budget}", s) in cache.results}
-    for method in methods:
-        rows = [cache.results[(f"{method}@{args.budget}", s)] for s in range(args.seeds)
-                if (f"{method}@{args.budget}", s) in cache.results]
-        if not rows:
-            continue
-        best = [100 * r["best"] for r in rows]
-        std = statistics.stdev(best) if len(best) > 1 else 0.0
-        versus = ""
-        if method != "svmcbo" and ours:
-            pairs = [(ours[r["seed"]], r["best"]) for r in rows if r["seed"] in ours]
-            w = sum(a > b + 1e-9 for a, b in pairs)
-            t = sum(abs(a - b) <= 1e-9 for a, b in pairs)
-            versus = f"{w}/{t}/{len(pairs) - w - t}"
-        print(f"{method:16s} {statistics.mean(best):24.2f} +/- {std:5.2f} {statistics.mean(r['wasted'] for r in rows):8.1f}"
-              f"  {versus}")
+    for seed in range(args.seeds):  # seed-major: a cut-off run still has every method for the first seeds
+        for method in methods:
+            for b in (budgets if method in BUDGET_SIZED else [max(budgets)]):
+                key = (f"{method}@{b}", seed)
+                if key in cache.results:
+                    continue
+                start = time.perf_counter()
+                trained_before = len(cache.accuracy)
+                trace = harness.run(method, seed, b)
+                c = curve(trace)
+                row = {"method": key[0], "seed": seed, "best": c[-1] if c else 0.0,
+                       "wasted": sum(not t["deployable"] for t in trace), "trace": trace,
+                       "seconds": round(time.perf_counter() - start, 1),
+                       "new_trainings": len(cache.accuracy) - trained_before}
+                cache.store(row)
+                print(f"  seed {seed} {method:16s}@{b}: best deployable {100 * row['best']:.2f} %, wasted "
+                      f"{row['wasted']}/{len(trace)}, {row['seconds']} s ({row['new_trainings']} new trainings)",
+                      flush=True)
+    print(table(cache, methods, budgets, args.seeds, setting))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ it takes a space, an objective and an optional cheap constraint.
 
 from cbo._errors import CBOError, DatasetError, SpaceError, StorageError
 from cbo._samplers import (
-    SAMPLERS, BaseSampler, FeasibleRandomSampler, GPUCBSampler, GridSampler, RandomSampler, SVMCBOSampler,
+    SAMPLERS, BaseSampler, ExactCBOSampler, FeasibleRandomSampler, GPUCBSampler, GridSampler, RandomSampler, SVMCBOSampler,
 )
 from cbo._space import Categorical, Integer, Ordinal, Param, Real, Space
 from cbo._storage import FrozenTrial, InMemoryStorage, SQLiteStorage, TrialState, open_storage
@@ -19,7 +19,7 @@ from cbo._study import Study, Trial
 
 __all__ = [
     "CBOError", "DatasetError", "SpaceError", "StorageError",
-    "SAMPLERS", "BaseSampler", "FeasibleRandomSampler", "GPUCBSampler", "GridSampler", "RandomSampler",
+    "SAMPLERS", "BaseSampler", "ExactCBOSampler", "FeasibleRandomSampler", "GPUCBSampler", "GridSampler", "RandomSampler",
     "SVMCBOSampler", "Categorical", "Integer", "Ordinal", "Param", "Real", "Space",
     "FrozenTrial", "InMemoryStorage", "SQLiteStorage", "TrialState", "open_storage", "Study", "Trial",
 ]

@@ -63,6 +63,7 @@ class Study:
         self.budget = budget
         self._trials = self.storage.trials()
         self._keys = {space.key(t.config) for t in self._trials}
+        self._checked: dict[str, tuple[bool, dict]] = {}  # the constraint's answers, asked once per configuration
 
     # -- reading -------------------------------------------------------------------
     @property
@@ -93,6 +94,23 @@ class Study:
         ok = [t for t in self._trials if t.state == TrialState.COMPLETE and t.value is not None
               and (t.feasible is not False or not deployable_only)]
         return sorted(ok, key=lambda t: (-t.value, t.number))[:k]
+
+    def check_many(self, configs: list[Mapping]) -> tuple[np.ndarray, list[dict]]:
+        """The constraint's verdicts and figures for many configurations (nothing stored; answers cached).
+
+        A constraint with a ``many(configs)`` method answers a whole candidate set in one call (memsim's
+        batch path); otherwise it is asked once per configuration.
+        """
+        if self.constraint is None:
+            raise CBOError("Checking deployability needs a constraint (deployability oracle).")
+        keys = [self.space.key(c) for c in configs]
+        todo = {k: c for k, c in zip(keys, configs) if k not in self._checked}
+        if todo:
+            many = getattr(self.constraint, "many", None)
+            answers = many(list(todo.values())) if many else [self.constraint(c) for c in todo.values()]
+            for k, (ok, fp) in zip(todo, answers):
+                self._checked[k] = (bool(ok), dict(fp or {}))
+        return np.array([self._checked[k][0] for k in keys], bool), [self._checked[k][1] for k in keys]
 
     # -- writing -------------------------------------------------------------------
     def _store(self, trial: FrozenTrial) -> FrozenTrial:
