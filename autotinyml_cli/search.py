@@ -149,7 +149,8 @@ def run_search(args) -> int:
                                   compression, margin=args.margin)
     settings = {"dataset": dataset.name, "space": template.space.to_dict(), "template": template.name,
                 "target": target.name, "runtime": args.runtime, "dtype": dtype, "compression": compression,
-                "method": args.method, "seed": args.seed, "k": args.k, "epochs": args.epochs}
+                "method": args.method, "seed": args.seed, "k": args.k, "epochs": args.epochs,
+                "input_shape": list(input_shape), "n_classes": dataset.n_classes}
     if args.margin is not None:  # only when given, so studies made before the option still resume
         settings["margin"] = args.margin
     study_path = Path(args.study) if args.study else _default_study(dataset.name, template.name, target.name,
@@ -168,8 +169,13 @@ def run_search(args) -> int:
         storage.close()
 
 
+INFORMATIONAL = ("input_shape", "n_classes")  # derived from the dataset; stored for `autotinyml report`
+
+
 def _search(args, storage, study_path, settings, template, dataset, target, constraint, input_shape) -> int:
     meta = storage.get_meta()
+    if meta:  # studies made before a setting was stored still resume
+        meta = {**{k: settings[k] for k in INFORMATIONAL if k not in meta}, **meta}
     if meta and meta != settings:
         diff = sorted(k for k in set(settings) | set(meta) if meta.get(k) != settings.get(k))
         shown = ", ".join(f"{k} (stored {meta.get(k)!r}, now {settings.get(k)!r})" if k != "space" else "space"
@@ -208,7 +214,7 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
     rejected = [n for n, c in confirmed.items() if not c["deployable"]]
     winner = next((n for n, c in confirmed.items() if c["deployable"]), None)
     if args.json:
-        print(json.dumps({"study": str(study_path), "settings": settings, "n_trained": study.n_trained,
+        print(json.dumps({"study": str(study_path), "report": write_study_report(study_path), "settings": settings, "n_trained": study.n_trained,
                           "n_labels": len(study.trials) - study.n_trained, "wasted_trainings": study.n_wasted,
                           "rejected_by_toolchain": rejected, "exported": exported,
                           "best": None if best is None else {"config": best.config, "accuracy": best.value,
@@ -226,6 +232,9 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
           f"{len(study.trials) - study.n_trained} memsim labels"
           + (f"; {len(rejected)} finalist(s) accepted by memsim but rejected by the toolchain" if args.confirm else "")
           + f"; study in {str(study_path)!r}.")
+    page = write_study_report(study_path)
+    if page:
+        print(f"Report (plots, board table): {page}")
     if best is None:
         print("No deployable configuration was trained: enlarge the target, allow compression, or widen the space.")
         return 1
@@ -255,6 +264,18 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
         print(f"ST Edge AI is not installed here, so the RAM/Flash verdict is memsim's X-CUBE-AI prediction; to "
               f"check it with ST's tool, {INSTALL_HINT}, then run the same command.")
     return 0
+
+
+def write_study_report(study_path: Path) -> "str | None":
+    """The study's report next to it (<study>-report/index.html); a report that cannot be drawn costs a note,
+    never the search's result."""
+    from autotinyml_cli.report import write_report
+
+    try:
+        return str(write_report([study_path], study_path.with_name(study_path.stem + "-report")))
+    except (AutoTinyMLError, ImportError, OSError) as exc:
+        print(f"autotinyml: note: no report written ({exc})", file=sys.stderr)
+        return None
 
 
 def confirm_finalists(study, template, dataset, target, args, input_shape, dtype, compression):

@@ -490,7 +490,10 @@ class TFLMProfile:
         ids, first, last = _lifetimes(g)
         sizes = [g.tensor_sizes[t] for t in ids]
         offsets, peak = greedy_plan(sizes, first, last, self.alignment, later_first=True)
-        buffers = [Buffer(f"t{t}", sizes[k], first[k], last[k], offsets[k]) for k, t in enumerate(ids)]
+        producer = {t: k for k, outs in enumerate(g.op_outputs) for t in outs}
+        names = [f"{graph.layers[g.op_layer[producer[t]]].name}:{g.op_types[producer[t]]}" if t in producer
+                 else "input" for t in ids]
+        buffers = [Buffer(names[k], sizes[k], first[k], last[k], offsets[k]) for k in range(len(ids))]
         live_by_op = [0] * max(len(g.op_types), 1)
         for b in buffers:
             for s in range(b.first, b.last + 1):

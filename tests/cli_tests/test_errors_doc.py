@@ -78,6 +78,9 @@ CASES = [
     ("unknown model file type", "footprint net_int8.onnx"),
     ("reports folder with no reports", "validate --reports empty"),
     ("reports folder that does not exist", "validate --reports missing"),
+    ("study file that does not exist", "report missing.sqlite"),
+    ("a file that is not a study", "report a_file"),
+    ("region plot with one parameter", "report missing.sqlite --region filters"),
     ("not deployable, with --check", "footprint net.json --target stm32f303k8 --check"),
 ]
 

@@ -1,0 +1,394 @@
+"""`autotinyml report`: plots and an HTML page from one or more study databases.
+
+Nothing is retrained: every figure comes from the stored trials, and memsim re-judges them where a picture needs
+figures the study did not store (other boards, the winner's buffer layout). matplotlib is imported here only.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import statistics
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+import cbo
+from cbo.tinyml import MemsimConstraint, Template, get_template, load_dataset
+from targets import AutoTinyMLError, Target, format_size, get_target, list_targets
+
+__all__ = ["StudyRecord", "load_study", "write_report", "add_parser"]
+
+
+@dataclass
+class StudyRecord:
+    """One study as the report needs it."""
+
+    path: Path
+    meta: dict
+    trials: list
+    template: Template
+    target: Target
+    input_shape: tuple
+    n_classes: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.meta.get('method', '?')} seed {self.meta.get('seed', '?')}"
+
+    def trained(self) -> list:
+        return [t for t in self.trials if t.state in (cbo.TrialState.COMPLETE, cbo.TrialState.FAIL)]
+
+    def curve(self) -> list[float]:
+        """Best deployable accuracy after each training (0 until one is found)."""
+        best, out = 0.0, []
+        for t in self.trained():
+            if t.state == cbo.TrialState.COMPLETE and t.feasible is not False and t.value is not None:
+                best = max(best, t.value)
+            out.append(best)
+        return out
+
+    def constraint(self, target) -> MemsimConstraint:
+        return MemsimConstraint(self.template, self.input_shape, self.n_classes, target, self.meta["runtime"],
+                                self.meta["dtype"], self.meta.get("compression", "none"), self.meta.get("margin"))
+
+    def best(self):
+        ok = [t for t in self.trials if t.state == cbo.TrialState.COMPLETE and t.feasible is not False
+              and t.value is not None]
+        return max(ok, key=lambda t: (t.value, -t.number)) if ok else None
+
+
+def load_study(path: "str | Path") -> StudyRecord:
+    """Read a study file made by `autotinyml search` (read-only; a running search may hold it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise AutoTinyMLError(f"Study file {str(path)!r} does not exist; pass the .sqlite file a search wrote "
+                              "(default folder autotinyml-studies/).")
+    with path.open("rb") as f:
+        is_sqlite = f.read(16) == b"SQLite format 3\x00"
+    try:
+        if not is_sqlite:  # checked first: opening would turn an empty file into a database
+            raise cbo.StorageError(path)
+        storage = cbo.SQLiteStorage(path, exclusive=False)
+    except cbo.StorageError:
+        raise AutoTinyMLError(f"{str(path)!r} is not a study database; pass the .sqlite file a search wrote "
+                              "(default folder autotinyml-studies/).") from None
+    try:
+        meta, trials = storage.get_meta(), storage.trials()
+    finally:
+        storage.close()
+    if not meta or "template" not in meta:
+        raise AutoTinyMLError(f"Study file {str(path)!r} holds no search settings; only studies written by "
+                              "`autotinyml search` or `autotinyml experiment` can be reported.")
+    base = get_template(meta["template"].split(":")[0])
+    template = replace(base, name=meta["template"], space=cbo.Space.from_dict(meta["space"]))
+    if "input_shape" in meta:
+        shape, n_classes = tuple(meta["input_shape"]), int(meta["n_classes"])
+    else:  # studies written before the shape was stored: ask the dataset
+        ds = load_dataset(meta["dataset"], meta.get("label"))
+        shape, n_classes = template.input_shape(ds.sample_shape), ds.n_classes
+    return StudyRecord(path, meta, trials, template, get_target(meta["target"]), shape, n_classes)
+
+
+# -- pictures ------------------------------------------------------------------------------------------------------
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_convergence(records: list[StudyRecord], out: Path) -> Path:
+    """Best deployable accuracy vs trainings: one line per method (mean over seeds) with a min-max band."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    by_method: dict[str, list[list[float]]] = {}
+    for r in records:
+        by_method.setdefault(r.meta.get("method", "?"), []).append(r.curve())
+    for method, curves in sorted(by_method.items()):
+        n = max(len(c) for c in curves)
+        padded = np.array([c + [c[-1]] * (n - len(c)) if c else [0.0] * n for c in curves]) * 100
+        x = np.arange(1, n + 1)
+        ax.plot(x, padded.mean(0), marker="o", ms=3, label=f"{method} ({len(curves)} seed{'s' * (len(curves) > 1)})")
+        if len(curves) > 1:
+            ax.fill_between(x, padded.min(0), padded.max(0), alpha=0.2)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.set_xlabel("trainings")
+    ax.set_ylabel("best deployable accuracy (%)")
+    r0 = records[0]
+    ax.set_title(f"{r0.meta['dataset']} on {r0.target.name} ({r0.meta['runtime']}, {r0.meta['dtype']})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = out / "convergence.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_accuracy_vs(records: list[StudyRecord], what: str, out: Path) -> Path:
+    """Accuracy of every trained trial against its RAM (or Flash), the board's limits drawn."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    key = "ram_bytes" if what == "ram" else "flash_bytes"
+    for deployable, colour, name in ((True, "tab:green", "deployable"), (False, "tab:red", "not deployable")):
+        xs, ys = [], []
+        for r in records:
+            for t in r.trained():
+                if t.value is not None and key in t.footprint and (t.feasible is not False) == deployable:
+                    xs.append(t.footprint[key] / 1024)
+                    ys.append(100 * t.value)
+        ax.scatter(xs, ys, s=18, c=colour, alpha=0.7, label=f"{name} ({len(xs)})")
+    board = records[0].target
+    if what == "ram":
+        ax.axvline(board.ram_bytes / 1024, color="k", ls="--", lw=1, label=f"{board.name} RAM {board.ram_bytes:,} B")
+        if board.largest_region_bytes != board.ram_bytes:
+            ax.axvline(board.largest_region_bytes / 1024, color="gray", ls=":", lw=1,
+                       label=f"largest SRAM region {board.largest_region_bytes:,} B")
+    else:
+        ax.axvline(board.flash_bytes / 1024, color="k", ls="--", lw=1,
+                   label=f"{board.name} Flash {board.flash_bytes:,} B")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{'RAM' if what == 'ram' else 'Flash'} predicted by memsim (KiB, log scale)")
+    ax.set_ylabel("k-fold accuracy (%)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = out / f"accuracy_vs_{what}.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _numeric_params(space) -> list:
+    return [p for p in space.params if not isinstance(p, cbo.Categorical) and p.condition is None]
+
+
+def plot_region(record: StudyRecord, out: Path, params: "tuple[str, str] | None" = None) -> "Path | None":
+    """The SVM's deployable-region estimate from the study's labels on two hyperparameters (the others at the
+    winner's values), with memsim's exact answer on the same slice and the labelled points."""
+    from cbo._surrogates import DeployableRegion
+
+    space = record.template.space
+    labelled = [t for t in record.trials if t.feasible is not None]
+    numeric = _numeric_params(space)
+    if params is None:
+        if len(numeric) < 2:
+            return None
+        params = (numeric[0].name, numeric[-1].name) if len(numeric) > 2 else (numeric[0].name, numeric[1].name)
+    best = record.best() or (labelled[0] if labelled else None)
+    if best is None or len({bool(t.feasible) for t in labelled}) < 2:
+        return None
+    X = space.encode_many([t.config for t in labelled])
+    y = np.array([1 if t.feasible else -1 for t in labelled])
+    region = DeployableRegion().fit(X, y)
+    names = list(space.names)
+    offsets = np.cumsum([0] + [p.width for p in space.params])
+    ia, ib = (int(offsets[names.index(n)]) for n in params)
+    base = space.encode(best.config)
+    g = np.linspace(0, 1, 80)
+    A, B = np.meshgrid(g, g)
+    grid = np.repeat(base[None, :], A.size, 0)
+    grid[:, ia], grid[:, ib] = A.ravel(), B.ravel()
+    dec = region.decision(grid).reshape(A.shape)
+    pa, pb = space[params[0]], space[params[1]]
+    la, lb = pa.levels(9), pb.levels(9)
+    truth = []
+    constraint = record.constraint(record.target)
+    for va in la:
+        for vb in lb:
+            cfg = space.validate_config({**best.config, params[0]: va, params[1]: vb})
+            e = space.encode(cfg)
+            truth.append((e[ia], e[ib], constraint(cfg)[0]))
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.2, 5))
+    ax.contourf(A, B, dec >= 0, levels=[-0.5, 0.5, 1.5], colors=["#f6d5d5", "#d7efd7"], alpha=0.9)
+    ax.contour(A, B, dec, levels=[0], colors="k", linewidths=1)
+    tx = np.array(truth, dtype=float)
+    ok = tx[:, 2] > 0
+    ax.scatter(tx[ok, 0], tx[ok, 1], marker="s", s=60, facecolors="none", edgecolors="tab:green",
+               label="memsim: fits (this slice)")
+    ax.scatter(tx[~ok, 0], tx[~ok, 1], marker="x", s=40, c="tab:red", label="memsim: does not fit")
+    feas = y > 0
+    ax.scatter(X[feas, ia], X[feas, ib], s=12, c="tab:green", alpha=0.5, label=f"labels: deployable ({feas.sum()})")
+    ax.scatter(X[~feas, ia], X[~feas, ib], s=12, c="tab:red", alpha=0.5,
+               label=f"labels: undeployable ({(~feas).sum()})")
+    ax.set_xticks(sorted({float(space.encode({**best.config, params[0]: v})[ia]) for v in la}))
+    ax.set_xticklabels([str(v) for v in la], fontsize=8)
+    ax.set_yticks(sorted({float(space.encode({**best.config, params[1]: v})[ib]) for v in lb}))
+    ax.set_yticklabels([str(v) for v in lb], fontsize=8)
+    ax.set_xlabel(params[0])
+    ax.set_ylabel(params[1])
+    ax.set_title(f"Deployable region on {record.target.name}: SVM estimate (shaded, border black)\n"
+                 f"other parameters at trial {best.number}'s values", fontsize=9)
+    ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
+    fig.tight_layout()
+    path = out / "region.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_timeline(record: StudyRecord, out: Path) -> "Path | None":
+    """The winner's activation buffers as the runtime places them: step on x, offset on y; the peak marked."""
+    from memsim import graph_from_spec
+    from memsim.profiles import get_profile
+
+    best = record.best()
+    if best is None:
+        return None
+    graph = graph_from_spec(record.template.spec(best.config, record.input_shape, record.n_classes))
+    plan = get_profile(record.meta["runtime"]).activation_plan(graph, record.meta["dtype"])
+    buffers = [b for b in plan.buffers if b.size > 0]
+    if not buffers:
+        return None
+    steps = range(min(b.first for b in buffers), max(b.last for b in buffers) + 1)
+    live = {s: sum(b.size for b in buffers if b.first <= s <= b.last) for s in steps}
+    peak = max(live, key=live.get)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    cmap = plt.get_cmap("tab20")
+    placed = [b for b in buffers if b.offset >= 0]
+    for i, b in enumerate(placed):
+        at_peak = b.first <= peak <= b.last
+        ax.add_patch(plt.Rectangle((b.first - 0.4, b.offset), b.last - b.first + 0.8, b.size,
+                                   facecolor=cmap(i % 20), edgecolor="k" if at_peak else "none",
+                                   lw=1.2 if at_peak else 0, alpha=0.9 if at_peak else 0.55))
+        if at_peak:
+            ax.text(b.first - 0.3, b.offset + b.size / 2, f"{b.name[:22]} {b.size:,} B", fontsize=6, va="center")
+    top = max((b.offset + b.size for b in placed), default=plan.pool_bytes)
+    ax.axhline(plan.pool_bytes, color="k", ls="--", lw=1)
+    ax.axvline(peak, color="tab:red", lw=1, alpha=0.6)
+    ax.set_xlim(min(steps) - 1, max(steps) + 1)
+    ax.set_ylim(0, max(top, plan.pool_bytes) * 1.08)
+    ax.set_xlabel(f"operator step ({record.meta['runtime']} lowering)")
+    ax.set_ylabel("offset in the activation pool (B)")
+    ax.set_title(f"Trial {best.number}: {format_size(plan.pool_bytes)} pool; peak at step {peak} "
+                 f"(outlined buffers are live there)", fontsize=9)
+    fig.tight_layout()
+    path = out / "memory_timeline.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# -- tables --------------------------------------------------------------------------------------------------------
+def board_table(records: list[StudyRecord]) -> list[dict]:
+    """For every board of the catalogue, the most accurate trained trial that memsim says fits it."""
+    trained = sorted(((t, r) for r in records for t in r.trained() if t.value is not None
+                      and t.state == cbo.TrialState.COMPLETE), key=lambda tr: -tr[0].value)
+    rows = []
+    for board in sorted(list_targets(), key=lambda b: (b.ram_bytes, b.flash_bytes)):
+        row = {"board": board.name, "ram_bytes": board.ram_bytes, "region_bytes": board.largest_region_bytes,
+               "flash_bytes": board.flash_bytes, "trial": None}
+        for t, r in trained:
+            ok, fp = r.constraint(board)(t.config)
+            if ok:
+                row.update(trial=t.number, study=r.path.name, accuracy=t.value, pred_ram=fp["ram_bytes"],
+                           pred_flash=fp["flash_bytes"])
+                break
+        rows.append(row)
+    return rows
+
+
+def _table_html(headers: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse;font-size:13px;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 7px;text-align:right}}
+th{{background:#f2f2f2}}img{{max-width:100%;border:1px solid #eee;margin:.5em 0}}</style></head>
+<body><h1>{title}</h1><p>{intro}</p>{body}
+<script>
+window.addEventListener("load", function () {{
+  var imgs = document.images, ok = 0;
+  for (var i = 0; i < imgs.length; i++) {{ if (imgs[i].complete && imgs[i].naturalWidth > 0) ok++; }}
+  document.body.setAttribute("data-images-loaded", ok + "/" + imgs.length);
+}});
+</script></body></html>
+"""
+
+
+def write_report(paths: list, out: "str | Path", region_params: "tuple[str, str] | None" = None) -> Path:
+    """Write the PNGs and ``index.html`` into ``out``; returns the page's path."""
+    records = [load_study(p) for p in paths]
+    settings = {(r.meta["dataset"], r.meta["target"], r.meta["runtime"], r.meta["dtype"]) for r in records}
+    if len(settings) > 1:
+        raise AutoTinyMLError("The studies were made for different datasets, boards or runtimes "
+                              f"({'; '.join(', '.join(map(str, s)) for s in sorted(settings))}); report them "
+                              "separately.")
+    if region_params is not None:
+        names = records[0].template.space.names
+        bad = [p for p in region_params if p not in names]
+        if bad:
+            raise AutoTinyMLError(f"--region {','.join(region_params)}: {bad[0]!r} is not a parameter of the space; "
+                                  f"its parameters are {', '.join(names)}.")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    figures = [("Convergence: best deployable accuracy vs trainings", plot_convergence(records, out)),
+               ("Accuracy vs RAM", plot_accuracy_vs(records, "ram", out)),
+               ("Accuracy vs Flash", plot_accuracy_vs(records, "flash", out))]
+    winner_rec = max(records, key=lambda r: r.best().value if r.best() else -1)
+    region = plot_region(winner_rec, out, region_params)
+    if region:
+        figures.append(("Deployable region (the SVM's estimate from the study's labels, memsim's exact answer)",
+                        region))
+    timeline = plot_timeline(winner_rec, out)
+    if timeline:
+        figures.append(("The winner's memory timeline", timeline))
+    body = []
+    for caption, path in figures:
+        body.append(f"<h2>{html.escape(caption)}</h2><img src=\"{path.name}\" alt=\"{html.escape(caption)}\">")
+    boards = board_table(records)
+    body.append("<h2>Which board does this accuracy need?</h2><p>For each board of the catalogue, the most accurate "
+                "trained trial that memsim says fits it (same runtime and rules; nothing retrained).</p>")
+    body.append(_table_html(
+        ["board", "RAM B", "largest region B", "Flash B", "best trial", "accuracy %", "its RAM B", "its Flash B"],
+        [[b["board"], f"{b['ram_bytes']:,}", f"{b['region_bytes']:,}", f"{b['flash_bytes']:,}",
+          "none fits" if b["trial"] is None else f"{b['trial']} ({b['study']})",
+          "" if b["trial"] is None else f"{100 * b['accuracy']:.2f}",
+          "" if b["trial"] is None else f"{b['pred_ram']:,}", "" if b["trial"] is None else f"{b['pred_flash']:,}"]
+         for b in boards]))
+    trials = sorted(((t, r) for r in records for t in r.trained() if t.value is not None),
+                    key=lambda tr: -tr[0].value)[:30]
+    body.append("<h2>Trained trials (best 30)</h2>")
+    body.append(_table_html(
+        ["study", "trial", "accuracy %", "deployable", "RAM B", "Flash B", "MACC", "configuration"],
+        [[r.label, t.number, f"{100 * t.value:.2f}", "yes" if t.feasible is not False else "no",
+          f"{t.footprint.get('ram_bytes', 0):,}", f"{t.footprint.get('flash_bytes', 0):,}",
+          f"{t.footprint.get('macc', 0):,}", json.dumps(t.config)] for t, r in trials]))
+    r0 = records[0]
+    n_trained = [len(r.trained()) for r in records]
+    intro = (f"{len(records)} stud{'y' if len(records) == 1 else 'ies'} ({', '.join(sorted({r.label for r in records}))}); "
+             f"dataset {html.escape(r0.meta['dataset'])}, board {r0.target.name} (RAM {r0.target.ram_bytes:,} B, "
+             f"Flash {r0.target.flash_bytes:,} B), runtime {r0.meta['runtime']}, {r0.meta['dtype']}; "
+             f"{statistics.mean(n_trained):.0f} trainings per study on average.")
+    page = out / "index.html"
+    page.write_text(_PAGE.format(title="AutoTinyML search report", intro=intro, body="\n".join(body)),
+                    encoding="utf-8")
+    return page
+
+
+def cmd_report(args) -> int:
+    region = tuple(args.region.split(",")) if args.region else None
+    if region is not None and len(region) != 2:
+        raise AutoTinyMLError(f"--region takes two parameter names separated by a comma, got {args.region!r}.")
+    page = write_report(args.studies, args.out, region)
+    print(f"Report: {page} (open it in a browser)")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("report", help="plots and an HTML page from study databases (nothing is retrained)")
+    p.add_argument("studies", nargs="+", help="study .sqlite files (several: methods or seeds side by side)")
+    p.add_argument("--out", default="autotinyml-report", help="output folder (default autotinyml-report/)")
+    p.add_argument("--region", default=None, metavar="A,B",
+                   help="two hyperparameters for the deployable-region plot (default: two numeric ones)")
+    p.set_defaults(func=cmd_report)
