@@ -290,10 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_footprint)
 
-    from autotinyml_cli import report, search
+    from autotinyml_cli import experiment, report, search
 
     search.add_parser(sub)
     report.add_parser(sub)
+    experiment.add_parser(sub)
 
     p = sub.add_parser("export", help="confirm a trained model for one runtime and write its files + report.json")
     p.add_argument("model", help=".keras or .h5 file")

@@ -188,8 +188,11 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
         source = {"kind": "predicted", "tool": "memsim", "profile": runtime,
                   "margin_pct": {"ram": fp.safety_margin_pct[0], "flash": fp.safety_margin_pct[1]},
                   "note": "; ".join(["predicted; ST Edge AI not installed", *fp.notes])}
-    flatbuffer = convert(model, dtype, representative, seed=seed)
-    xc = cross_accuracy(model, flatbuffer, X_val, y_val)
+    from validation.weight_sharing import share_weights
+
+    shared, shared_names = share_weights(model, compression, seed) if dtype == "float32" else (model, [])
+    flatbuffer = convert(shared, dtype, representative, seed=seed)
+    xc = cross_accuracy(model, flatbuffer, X_val, y_val)  # reference: the model as trained, before sharing
     _xcross_check(xc, min_cross_acc, violations)
     if with_tflite:
         files["model.tflite"] = flatbuffer
@@ -197,7 +200,9 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
                + (f" --compression {compression}" if compression != "none" else ""))
     report = {"verdict_source": source, "predicted": _predicted(fp), "measured": measured, "headroom": headroom,
               "cross_accuracy": {**xc.to_dict(), "measured_by": f"tflite-micro {tflite_micro_version()} on the "
-                                                                "TFLite conversion of the same weights"},
+                                                                "TFLite conversion of the same weights"
+                                 + (f", with X-CUBE-AI's {compression} weight sharing emulated (k-means) on "
+                                    f"{', '.join(shared_names)}" if shared_names else "")},
               "deployable": not violations, "violations": violations, "recheck": recheck}
     return report, files
 

@@ -1,0 +1,27 @@
+"""`autotinyml experiment paper-har --quick`: the papers' pipeline end to end, in the slides' layout."""
+
+import csv
+
+from autotinyml_cli.main import main
+
+
+def test_quick_paper_har_experiment_writes_the_slides_tables(tmp_path, capsys):
+    out = tmp_path / "exp"
+    assert main(["experiment", "paper-har", "--quick", "--out", str(out)]) == 0
+    md = (out / "tables.md").read_text()
+    # the baseline deploys where the slides say it does: big board only with weight sharing, never the tiny one
+    assert "| Deployable paper-big | NO [NO] | YES [YES] | YES [YES] |" in md
+    assert "| Deployable paper-tiny | NO [NO] | NO [NO] | NO [NO] |" in md
+    # every board x compression cell got a confirmed, deployable winner
+    assert "| Seeds without a confirmed winner | 0/1 | 0/1 | 0/1 | 0/1 |" in md
+    rows = list(csv.DictReader((out / "tables.csv").open()))
+    roms = {(r["board"], r["compression"]): float(r["value"]) for r in rows
+            if r["section"] == "autotinyml" and r["metric"] == "rom_kib"}
+    assert roms[("paper-tiny", "x8")] <= 60_000 / 1024 and roms[("paper-tiny", "x4")] <= 60_000 / 1024
+    for cell in ("paper-big-none", "paper-big-x4", "paper-tiny-x4", "paper-tiny-x8"):
+        assert (out / cell / "report" / "index.html").exists()
+        assert (out / cell / "export-seed0" / "report.json").exists()
+    # a second run reuses the baseline and continues the finished studies (only the finalists are retrained)
+    capsys.readouterr()
+    assert main(["experiment", "paper-har", "--quick", "--out", str(out)]) == 0
+    assert "Continuing study" in capsys.readouterr().err
