@@ -41,7 +41,7 @@ from memsim.profiles import tflm as _tflm
 from memsim.profiles import xcubeai as _xcube
 from targets import Target, get_target
 
-__all__ = ["ACTIVATIONS", "RESULT_FIELDS", "ChainFamily", "SLOT_OPS"]
+__all__ = ["ACTIVATIONS", "RESULT_FIELDS", "ChainFamily", "SLOT_OPS", "verdicts"]
 
 ACTIVATIONS = ("linear", "relu", "relu6", "tanh", "sigmoid", "elu", "selu", "leaky_relu", "softmax")
 RESULT_FIELDS = K.RESULT_FIELDS
@@ -193,3 +193,42 @@ class ChainFamily:
             ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out,
         )
         return {f: out[:, k] for k, f in enumerate(RESULT_FIELDS)}
+
+
+def verdicts(results: Mapping[str, np.ndarray], target: "str | Target", runtime: str = "xcubeai",
+             dtype: str = "float32", margin: "float | tuple[float, float] | None" = None) -> dict[str, np.ndarray]:
+    """Deployability of every configuration of an ``evaluate`` result, by the rule ``memsim.footprint`` uses.
+
+    Returns arrays ``deployable`` (False also where shapes do not fit or an op is unsupported),
+    ``region_bytes`` and the headrooms after the safety margin: ``ram_margin_bytes``, ``region_margin_bytes``,
+    ``flash_margin_bytes``, and ``violations`` (a list of tuples of sentences; empty where it fits or where
+    shapes or ops already rule the configuration out).
+    """
+    from memsim._footprint import _margin_pair, _safety
+    from memsim._verdict import judge
+
+    board = get_target(target)
+    prof = get_profile(runtime)
+    extra = board.overhead(prof.name, dtype).ram_bytes
+    ram_pct, flash_pct = _margin_pair(margin, prof)
+    ram, flash, model = results["ram_bytes"], results["flash_bytes"], results["model_bytes"]
+    region = prof.region_from_figures(results["activations_bytes"], results["io_bytes"], ram, extra)
+    n = len(ram)
+    out = {k: np.zeros(n, np.int64) for k in ("region_bytes", "ram_margin_bytes", "region_margin_bytes",
+                                               "flash_margin_bytes")}
+    out["deployable"] = np.zeros(n, bool)
+    out["violations"] = [()] * n
+    for i in range(n):
+        if not results["valid"][i]:
+            continue
+        v = judge(board, ram_bytes=int(ram[i]), region_bytes=int(region[i]), flash_bytes=int(flash[i]),
+                  region_what=prof.region_what, ram_safety=_safety(ram_pct, int(ram[i]) - extra),
+                  region_safety=_safety(ram_pct, int(region[i])), flash_safety=_safety(flash_pct, int(model[i])),
+                  safety_pct=(ram_pct, flash_pct))
+        out["deployable"][i] = v.deployable and bool(results["supported"][i])
+        out["violations"][i] = v.violations
+        out["region_bytes"][i] = region[i]
+        out["ram_margin_bytes"][i] = v.ram_headroom_bytes
+        out["region_margin_bytes"][i] = v.region_headroom_bytes
+        out["flash_margin_bytes"][i] = v.flash_headroom_bytes
+    return out

@@ -41,6 +41,44 @@ class MemsimConstraint:
         spec = self.template.spec(dict(config), self.input_shape, self.n_classes)
         return memsim.footprint(spec, self.target, self.runtime, self.dtype, self.compression, margin=self.margin)
 
+    def many(self, configs: list) -> list[tuple[bool, dict]]:
+        """``[self(c) for c in configs]``, through memsim's batch evaluator where the template's networks are
+        chains it knows (one numba call per layer structure), else one footprint each. Same verdicts and
+        figures either way (tests/cbo_tests/test_constraint_batch.py)."""
+        from memsim._errors import SpecError, UnsupportedLayerError
+        from memsim._footprint import CYCLES_PER_MACC
+        from memsim.batch import ChainFamily, verdicts
+
+        answers: list = [None] * len(configs)
+        groups: dict = {}
+        for i, config in enumerate(configs):
+            spec = self.template.spec(dict(config), self.input_shape, self.n_classes)
+            layers = spec["layers"][1:]
+            groups.setdefault((spec["name"], spec["layers"][0].get("name", "input"),
+                               tuple(layer.get("name", "") for layer in layers)), []).append((i, layers))
+        for (name, input_name, slots), members in groups.items():
+            family = ChainFamily(self.input_shape, slots, name=name, input_name=input_name)
+            try:
+                ops, params = family.encode([layers for _, layers in members])
+                res = family.evaluate(ops, params, self.runtime, self.dtype, self.compression, self.target)
+            except (UnsupportedLayerError, SpecError):  # not a chain the batch path knows: one at a time
+                for i, _ in members:
+                    answers[i] = self(configs[i])
+                continue
+            ver = verdicts(res, self.target, self.runtime, self.dtype, self.margin)
+            cpm = CYCLES_PER_MACC[self.dtype]
+            for k, (i, _) in enumerate(members):
+                if not res["valid"][k] or not res["supported"][k]:  # the exact reason comes from the full path
+                    answers[i] = self(configs[i])
+                    continue
+                figures = {f: int(res[f][k]) for f in _KEEP if f in res}
+                figures.update({f: int(ver[f][k]) for f in ("region_bytes", "ram_margin_bytes",
+                                                             "region_margin_bytes", "flash_margin_bytes")})
+                figures["latency_ms"] = round(1000.0 * figures["macc"] * cpm / self.target.clock_hz, 3)
+                figures["violations"] = list(ver["violations"][k])
+                answers[i] = (bool(ver["deployable"][k]), figures)
+        return answers
+
     def __call__(self, config: Mapping) -> tuple[bool, dict]:
         try:
             fp = self.footprint(config)

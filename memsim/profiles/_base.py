@@ -70,6 +70,9 @@ class RuntimeProfile(Protocol):
     def region_bytes(self, graph: Graph, dtype: str, plan: ActivationPlan) -> int:
         """Bytes the runtime needs in one contiguous SRAM region."""
 
+    def region_from_figures(self, activations, io, ram, extra_ram):
+        """The same bytes from whole-network figures (what the batch evaluator has)."""
+
     def notes(self, graph: Graph, dtype: str) -> list[str]:
         """Known gaps of this prediction for this network (empty when none)."""
 

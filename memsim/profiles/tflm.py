@@ -548,6 +548,11 @@ class TFLMProfile:
         tail, need = self._beyond_head(graph, dtype)
         return align_up(plan.pool_bytes + tail + _prepare_extra(plan.pool_bytes, need), self.alignment)
 
+    def region_from_figures(self, activations, io, ram, extra_ram):
+        """``region_bytes`` from whole-network figures (scalars or arrays; the batch evaluator's path): the arena
+        is TFLM's RAM but the board's library figure, rounded up to the arena's alignment as ``region_bytes``."""
+        return -(-(ram - extra_ram) // self.alignment) * self.alignment
+
     def notes(self, graph: Graph, dtype: str) -> list[str]:
         """What this prediction leaves out (nothing known beyond the safety margin)."""
         return []

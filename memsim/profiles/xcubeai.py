@@ -194,6 +194,10 @@ class XCubeAIProfile:
         """The activation pool (plus I/O buffers when they live outside it) must be one contiguous block."""
         return plan.pool_bytes + (0 if plan.io_in_pool else plan.io_bytes)
 
+    def region_from_figures(self, activations, io, ram, extra_ram):
+        """``region_bytes`` from whole-network figures (scalars or arrays; the batch evaluator's path)."""
+        return activations + (0 if self.io_in_pool else io)
+
     def notes(self, graph: Graph, dtype: str) -> list[str]:
         """What this prediction leaves out, in words a user can act on."""
         if dtype == "int8" and any(layer.op in _CONV for layer in graph.layers):
