@@ -101,32 +101,43 @@ def _pyplot():
     return plt
 
 
-def plot_convergence(records: list[StudyRecord], out: Path) -> Path:
-    """Best deployable accuracy vs trainings: one line per method (mean over seeds) with a min-max band."""
+def plot_curves(curves_by_method: dict, title: str, path: Path, budget_lines=()) -> Path:
+    """Best deployable accuracy (0-1) vs trainings: per method the mean over seeds, a min-max band."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    by_method: dict[str, list[list[float]]] = {}
-    for r in records:
-        by_method.setdefault(r.meta.get("method", "?"), []).append(r.curve())
-    for method, curves in sorted(by_method.items()):
+    for method, curves in sorted(curves_by_method.items()):
+        curves = [c for c in curves if c]
+        if not curves:
+            continue
         n = max(len(c) for c in curves)
-        padded = np.array([c + [c[-1]] * (n - len(c)) if c else [0.0] * n for c in curves]) * 100
+        padded = np.array([c + [c[-1]] * (n - len(c)) for c in curves]) * 100
         x = np.arange(1, n + 1)
-        ax.plot(x, padded.mean(0), marker="o", ms=3, label=f"{method} ({len(curves)} seed{'s' * (len(curves) > 1)})")
+        ax.plot(x, padded.mean(0), marker="o", ms=2.5, lw=1.4,
+                label=f"{method} ({len(curves)} seed{'s' * (len(curves) > 1)})")
         if len(curves) > 1:
-            ax.fill_between(x, padded.min(0), padded.max(0), alpha=0.2)
+            ax.fill_between(x, padded.min(0), padded.max(0), alpha=0.15)
+    for b in budget_lines:
+        ax.axvline(b, color="gray", lw=0.8, ls=":")
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_xlabel("trainings")
     ax.set_ylabel("best deployable accuracy (%)")
-    r0 = records[0]
-    ax.set_title(f"{r0.meta['dataset']} on {r0.target.name} ({r0.meta['runtime']}, {r0.meta['dtype']})")
+    ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    path = out / "convergence.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_convergence(records: list[StudyRecord], out: Path) -> Path:
+    """Best deployable accuracy vs trainings: one line per method (mean over seeds) with a min-max band."""
+    by_method: dict[str, list[list[float]]] = {}
+    for r in records:
+        by_method.setdefault(r.meta.get("method", "?"), []).append(r.curve())
+    r0 = records[0]
+    return plot_curves(by_method, f"{r0.meta['dataset']} on {r0.target.name} ({r0.meta['runtime']}, "
+                                  f"{r0.meta['dtype']})", out / "convergence.png")
 
 
 def plot_accuracy_vs(records: list[StudyRecord], what: str, out: Path) -> Path:

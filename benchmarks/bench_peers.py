@@ -227,6 +227,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "autotinyml" / "peers.jsonl"))
+    ap.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed..seeds-1 (split across processes)")
+    ap.add_argument("--plot", default=None, help="write the convergence plot (PNG) here")
+    ap.add_argument("--markdown", default=None, help="also write the tables to this Markdown file")
     ap.add_argument("--quick", action="store_true", help="budget 3, 1 seed, 1 epoch: checks the harness only")
     args = ap.parse_args()
     if args.quick:
@@ -260,7 +263,7 @@ def main() -> None:
     print(f"# {time.strftime('%Y-%m-%d')}: {template.name} on {ds.name} ({len(ds.X)} samples) for {args.target} "
           f"(tflm int8), budgets {budgets} trainings, 3-fold x {args.epochs} epochs, seeds 0..{args.seeds - 1}; "
           f"cache {args.cache}", flush=True)
-    for seed in range(args.seeds):  # seed-major: a cut-off run still has every method for the first seeds
+    for seed in range(args.first_seed, args.seeds):  # seed-major: a cut-off run still has every method for the first seeds
         for method in methods:
             for b in (budgets if method in BUDGET_SIZED else [max(budgets)]):
                 key = (f"{method}@{b}", seed)
@@ -278,7 +281,19 @@ def main() -> None:
                 print(f"  seed {seed} {method:16s}@{b}: best deployable {100 * row['best']:.2f} %, wasted "
                       f"{row['wasted']}/{len(trace)}, {row['seconds']} s ({row['new_trainings']} new trainings)",
                       flush=True)
-    print(table(cache, methods, budgets, args.seeds, setting))
+    text = table(cache, methods, budgets, args.seeds, setting)
+    print(text)
+    if args.markdown:
+        Path(args.markdown).write_text(f"Command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`\n"
+                                       + text + "\n")
+    if args.plot:
+        from autotinyml_cli.report import plot_curves
+
+        b = max(budgets)
+        curves = {m: [curve(cache.results[(f"{m}@{b}", s)]["trace"]) for s in range(args.seeds)
+                      if (f"{m}@{b}", s) in cache.results] for m in methods}
+        plot_curves(curves, f"{template.name} on {ds.name}{' (' + args.label + ')' if args.label else ''}, "
+                            f"{args.target}, tflm int8: best deployable accuracy", Path(args.plot), budgets[:-1])
 
 
 if __name__ == "__main__":
