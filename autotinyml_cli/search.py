@@ -110,12 +110,9 @@ def resolve_settings(args) -> tuple[str, str]:
     """
     dtype = args.dtype or ("int8" if args.runtime == "tflm" else "float32")
     compression = args.compression or ("x8" if args.runtime.startswith("xcubeai") and dtype == "float32" else "none")
-    if compression != "none" and not args.runtime.startswith("xcubeai"):
-        raise AutoTinyMLError(f"--compression {compression} is an X-CUBE-AI feature, not available under "
-                              f"{args.runtime}; drop --compression or use --runtime xcubeai.")
-    if compression != "none" and dtype != "float32":
-        raise AutoTinyMLError(f"--compression {compression} (X-CUBE-AI weight sharing) applies to float32 models "
-                              f"only; drop --compression or use --dtype float32.")
+    from memsim._settings import resolve
+
+    resolve(args.runtime, dtype, compression)  # memsim's one rule for what can be combined
     for name, value, low in (("--trainings", args.trainings, 1), ("--epochs", args.epochs, 1),
                              ("--batch-size", args.batch_size, 1), ("--k", args.k, 2), ("--labels", args.labels, 0),
                              ("--confirm", args.confirm, 0)):

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
 
 from cbo._errors import StorageError
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from memsim._errors import ModelFileError, SpecError
+from memsim._settings import resolve
 from memsim._verdict import judge
 from memsim.frontends.spec import graph_from_spec
 from memsim.graph import Graph
-from memsim.metrics import compressed_layers, normalise_compression, total_macc, weight_bytes
-from memsim.profiles import get_profile
+from memsim.metrics import compressed_layers, total_macc, weight_bytes
 from targets import Target, get_target
 
 __all__ = ["CYCLES_PER_MACC", "Footprint", "footprint", "load_graph"]
@@ -23,7 +23,6 @@ __all__ = ["CYCLES_PER_MACC", "Footprint", "footprint", "load_graph"]
 # ST quotes roughly 5-10 cycles/MACC for float32 and 2-4 for int8 with
 # CMSIS-NN depending on layer shapes. Override with ``cycles_per_macc``.
 CYCLES_PER_MACC = {"float32": 6.0, "int8": 3.0}
-DTYPES = ("float32", "int8")
 
 
 def load_graph(model: Any) -> Graph:
@@ -125,17 +124,6 @@ def _layer_type(layer, from_tflite: bool) -> str:
     return layer.source_type or layer.op
 
 
-def _margin_pair(margin, profile) -> tuple[float, float]:
-    """(RAM %, Flash %) from a margin argument, or the profile's calibrated default."""
-    if margin is None:
-        default = getattr(profile, "SAFETY_MARGIN_PCT", {"ram": 0.0, "flash": 0.0})
-        return float(default["ram"]), float(default["flash"])
-    pair = (margin, margin) if isinstance(margin, (int, float)) else tuple(margin)
-    if len(pair) != 2 or not all(isinstance(v, (int, float)) and 0 <= v < 100 for v in pair):
-        raise SpecError(f"Safety margin {margin!r} must be a percentage in [0, 100) or a (RAM, Flash) pair of them.")
-    return float(pair[0]), float(pair[1])
-
-
 def _safety(pct: float, nbytes: int) -> int:
     return math.ceil(pct * nbytes / 100.0) if pct else 0
 
@@ -143,10 +131,7 @@ def _safety(pct: float, nbytes: int) -> int:
 def _resolve_dtype(graph: Graph, dtype: "str | None") -> str:
     """A .tflite file decides its own type; asking for another one is an error, not a model that does not exist."""
     if graph.tflite is None:
-        dtype = dtype or "float32"
-        if dtype not in DTYPES:
-            raise SpecError(f"Unknown dtype {dtype!r}; use float32 or int8.")
-        return dtype
+        return dtype or "float32"
     from memsim.frontends.tflite import model_dtype
 
     file_dtype = model_dtype(graph.tflite)
@@ -194,15 +179,10 @@ def footprint(
     whole arena) fit the largest SRAM region; the ``*_margin_bytes`` fields
     are the headroom left after the safety margin.
     """
-    compression = normalise_compression(compression)
-    profile = get_profile(runtime)
-    if compression != "none" and profile.name != "xcubeai":
-        raise SpecError(f"Compression {compression} is an X-CUBE-AI feature; use --runtime xcubeai or --compression none.")
+    resolve(runtime, dtype or "float32", compression, margin)  # refuse before reading the model
     graph = load_graph(model)
-    dtype = _resolve_dtype(graph, dtype)
-    if compression != "none" and dtype != "float32":
-        raise SpecError(f"Compression {compression} (weight sharing) applies to float32 models only; "
-                        "drop --compression or use --dtype float32.")
+    settings = resolve(runtime, _resolve_dtype(graph, dtype), compression, margin)
+    profile, dtype, compression = settings.profile, settings.dtype, settings.compression
     board = get_target(target) if target is not None else None
     per_layer_weights = weight_bytes(graph, dtype, compression)
     w_bytes = sum(per_layer_weights)
@@ -229,7 +209,7 @@ def footprint(
         io_in_pool=plan.io_in_pool, ram_bytes=ram, flash_bytes=flash, layers=rows,
         unsupported=tuple(profile.check(graph, dtype)), notes=tuple(profile.notes(graph, dtype)),
     )
-    ram_pct, flash_pct = _margin_pair(margin, profile)
+    ram_pct, flash_pct = settings.ram_pct, settings.flash_pct
     network_ram = ram - (overhead.ram_bytes if overhead else 0)
     region = profile.region_bytes(graph, dtype, plan)
     ram_safety, flash_safety = _safety(ram_pct, network_ram), _safety(flash_pct, model_bytes)

@@ -33,10 +33,10 @@ import numpy as np
 
 from memsim import _kernels as K
 from memsim._errors import SpecError, UnsupportedLayerError
+from memsim._settings import resolve
 from memsim.frontends.spec import normalise_activation
-from memsim.metrics import COMPRESSION_MIN_WEIGHTS, normalise_compression
+from memsim.metrics import COMPRESSION_MIN_WEIGHTS
 from memsim.ops import ACTIVATION_MACC
-from memsim.profiles import get_profile
 from memsim.profiles import tflm as _tflm
 from memsim.profiles import xcubeai as _xcube
 from targets import Target, get_target
@@ -171,12 +171,8 @@ class ChainFamily:
             raise SpecError(f"ops must be (N, L) and params (N, L, 8); got {ops.shape} and {params.shape}.")
         if ops.shape[1] != len(self.slot_names):
             raise SpecError(f"ops has {ops.shape[1]} slots; the family has {len(self.slot_names)}.")
-        compression = normalise_compression(compression)
-        prof = get_profile(runtime)  # an unknown runtime is an error, never X-CUBE-AI figures in disguise
-        if dtype not in ("float32", "int8"):
-            raise SpecError(f"Unknown dtype {dtype!r}; use float32 or int8.")
-        if compression != "none" and (dtype != "float32" or prof.name == "tflm"):
-            raise SpecError("Compression applies to float32 models under the xcubeai runtime only.")
+        settings = resolve(runtime, dtype, compression)  # an unknown value is an error, as in footprint
+        prof, compression = settings.profile, settings.compression
         profile = 1 if prof.name == "tflm" else 0
         static = _static_arrays(dtype, compression)
         shape = tuple(self.input_shape)
@@ -204,13 +200,13 @@ def verdicts(results: Mapping[str, np.ndarray], target: "str | Target", runtime:
     ``flash_margin_bytes``, and ``violations`` (a list of tuples of sentences; empty where it fits or where
     shapes or ops already rule the configuration out).
     """
-    from memsim._footprint import _margin_pair, _safety
+    from memsim._footprint import _safety
     from memsim._verdict import judge
 
     board = get_target(target)
-    prof = get_profile(runtime)
+    settings = resolve(runtime, dtype, "none", margin)
+    prof, ram_pct, flash_pct = settings.profile, settings.ram_pct, settings.flash_pct
     extra = board.overhead(prof.name, dtype).ram_bytes
-    ram_pct, flash_pct = _margin_pair(margin, prof)
     ram, flash, model = results["ram_bytes"], results["flash_bytes"], results["model_bytes"]
     region = prof.region_from_figures(results["activations_bytes"], results["io_bytes"], ram, extra)
     n = len(ram)

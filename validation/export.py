@@ -211,9 +211,9 @@ def check_options(runtime: str, dtype: str, compression: str) -> None:
     """Refuse a runtime / dtype / compression combination no export can have (callers check before loading)."""
     if runtime not in RUNTIMES:
         raise ValidationError(f"Unknown runtime {runtime!r} for export; use tflm or xcubeai.")
-    if compression != "none" and (not runtime.startswith("xcubeai") or dtype != "float32"):
-        raise ValidationError(f"Compression {compression} is X-CUBE-AI weight sharing for float32 models; "
-                              "drop it or use --runtime xcubeai --dtype float32.")
+    from memsim._settings import resolve
+
+    resolve(runtime, dtype, compression)  # memsim's one rule for what can be combined
 
 
 def confirm(model, target, dtype: str = "float32", X_val=None, y_val=None, representative=None,

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping
 
 from memsim._errors import ShapeError, SpecError, UnsupportedLayerError
 from memsim.graph import Graph, Layer
-from memsim.ops import ACTIVATION_MACC, SUPPORTED_ACTIVATIONS, infer
+from memsim.ops import SUPPORTED_ACTIVATIONS, infer
 
 __all__ = ["SUPPORTED_LAYERS", "graph_from_spec", "normalise_activation"]
 

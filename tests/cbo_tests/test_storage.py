@@ -1,6 +1,5 @@
 """Nothing finished is lost: SQLite storage and resume after SIGKILL."""
 
-import os
 import signal
 import subprocess
 import sys

@@ -1,7 +1,6 @@
 """Faults lose nothing and show no traceback: Ctrl-C, a study file in use, a space file, a failing export."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

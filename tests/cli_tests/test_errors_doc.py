@@ -8,7 +8,6 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
 
 from autotinyml_cli.main import main
 from cbo.tinyml import TEMPLATES

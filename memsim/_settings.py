@@ -1,0 +1,56 @@
+"""One resolver for what a deployment is judged under: runtime, dtype, compression, safety margin.
+
+``footprint``, the batch evaluator, the search and the export all call it, so a combination is accepted or
+refused, with the same sentence, everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memsim._errors import SpecError
+from memsim.metrics import normalise_compression
+from memsim.profiles import RuntimeProfile, get_profile
+
+__all__ = ["DTYPES", "Settings", "resolve"]
+
+DTYPES = ("float32", "int8")
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: RuntimeProfile
+    runtime: str        # as asked (``xcubeai-5`` stays ``xcubeai-5``; ``profile.name`` is the family)
+    dtype: str
+    compression: str    # none, x4 or x8
+    ram_pct: float      # safety margin on the network's RAM, % of memsim's figure
+    flash_pct: float
+
+
+def margin_pair(margin, profile) -> tuple[float, float]:
+    """(RAM %, Flash %) from a margin argument, or the profile's calibrated default."""
+    if margin is None:
+        default = getattr(profile, "SAFETY_MARGIN_PCT", {"ram": 0.0, "flash": 0.0})
+        return float(default["ram"]), float(default["flash"])
+    pair = (margin, margin) if isinstance(margin, (int, float)) else tuple(margin)
+    if len(pair) != 2 or not all(isinstance(v, (int, float)) and 0 <= v < 100 for v in pair):
+        raise SpecError(f"Safety margin {margin!r} must be a percentage in [0, 100) or a (RAM, Flash) pair of them.")
+    return float(pair[0]), float(pair[1])
+
+
+def resolve(runtime: "str | RuntimeProfile" = "xcubeai", dtype: str = "float32", compression: str = "none",
+            margin=None) -> Settings:
+    """Check a combination and fill in defaults; an impossible or unknown value is a SpecError saying why."""
+    profile = get_profile(runtime)  # an unknown runtime is an error, never another runtime's figures
+    if dtype not in DTYPES:
+        raise SpecError(f"Unknown dtype {dtype!r}; use float32 or int8.")
+    compression = normalise_compression(compression)
+    if compression != "none" and profile.name != "xcubeai":
+        raise SpecError(f"Compression {compression} is an X-CUBE-AI feature, not available under {profile.name}; "
+                        "use compression none, or the xcubeai runtime.")
+    if compression != "none" and dtype != "float32":
+        raise SpecError(f"Compression {compression} (X-CUBE-AI weight sharing) applies to float32 models only; "
+                        "use compression none, or dtype float32.")
+    ram_pct, flash_pct = margin_pair(margin, profile)
+    name = runtime if isinstance(runtime, str) else profile.name
+    return Settings(profile, name, dtype, compression, ram_pct, flash_pct)
