@@ -178,7 +178,7 @@ def render(spec_name: str, baseline: dict, cells: dict, args) -> tuple[str, list
 
 def cmd_experiment(args) -> int:
     if args.quick:
-        args.seeds, args.trainings, args.epochs, args.k, args.labels, args.confirm = 1, 2, 1, 2, 8, 1
+        args.seeds, args.trainings, args.epochs, args.k, args.labels, args.confirm = 1, 2, 1, 2, 8, 2
     for name, value, low in (("--seeds", args.seeds, 1), ("--trainings", args.trainings, 1),
                              ("--epochs", args.epochs, 1), ("--k", args.k, 2), ("--confirm", args.confirm, 1)):
         if value < low:

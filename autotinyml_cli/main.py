@@ -277,8 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flash", help="custom target Flash, e.g. 64KiB")
     p.add_argument("--ram", help="custom target RAM, e.g. 16KiB")
     p.add_argument("--overhead", help="runtime overhead set for a custom target (cortex-m4, none, ...)")
-    p.add_argument("--runtime", default="xcubeai", choices=["xcubeai", "xcubeai-5", "tflm"],
-                   help="runtime profile: X-CUBE-AI >= 7.2 (default), X-CUBE-AI 5.x/6.x, or TensorFlow Lite Micro")
+    p.add_argument("--runtime", default="xcubeai", choices=["xcubeai", "xcubeai-time", "xcubeai-5", "tflm"],
+                   help="runtime profile: X-CUBE-AI >= 7.2 / ST Edge AI (default), the same with -O time, "
+                        "X-CUBE-AI 5.x/6.x, or TensorFlow Lite Micro")
     p.add_argument("--dtype", default=None, choices=["float32", "int8"],
                    help="type of the deployed model (default float32; a .tflite file's own type)")
     p.add_argument("--compression", default="none", choices=["none", "x4", "x8", "low", "medium", "high"],

@@ -333,7 +333,7 @@ def add_parser(sub) -> None:
     p.add_argument("--space", default="paper-har", help="paper-har (default), paper-bottle, ds-cnn, or a TOML file")
     p.add_argument("--target", default="stm32f303k8", help="board name or alias (default: the papers' tiny board)")
     p.add_argument("--target-file", help="TOML file with extra boards (the catalogue's layout)")
-    p.add_argument("--runtime", default="tflm", choices=["tflm", "xcubeai", "xcubeai-5"],
+    p.add_argument("--runtime", default="tflm", choices=["tflm", "xcubeai", "xcubeai-time", "xcubeai-5"],
                    help="runtime the winner is judged and exported for: tflm (default; confirmed by real "
                         "tflite-micro) or xcubeai (the papers' X-CUBE-AI setting)")
     p.add_argument("--dtype", default=None, choices=["float32", "int8"],

@@ -158,7 +158,7 @@ def footprint(
         The network.
     target : str or Target, optional
         A board name/alias or Target; without it no verdict is given.
-    runtime : {"xcubeai", "xcubeai-5", "tflm"}
+    runtime : {"xcubeai", "xcubeai-time", "xcubeai-5", "tflm"}
         Runtime profile.
     dtype : {"float32", "int8"}, optional
         Weight/activation type of the deployed model; default float32, and

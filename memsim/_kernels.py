@@ -104,7 +104,7 @@ def _is_conv(op):
 
 @njit(cache=True, nogil=True)
 def _build_ir(ops, prm, in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_macc,
-              ir_act, ir_aux, ir_slot, ir_folded):
+              ir_act, ir_aux, ir_slot, ir_folded, ir_s, ir_pad):
     """Expand one configuration's slots into IR layers. Returns the count, or -1 if shapes do not fit."""
     n = 0
     ir_op[0] = OP_INPUT
@@ -122,6 +122,8 @@ def _build_ir(ops, prm, in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir
         elems = h * w * c
         act = 0
         ir_aux[n] = 0
+        ir_s[n] = 1
+        ir_pad[n] = 0
         ir_folded[n] = 0
         wt = 0
         b = 0
@@ -146,6 +148,8 @@ def _build_ir(ops, prm, in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir
                 per = kh * kw * c
             b = co if use_bias else 0
             macc = oh * ow * co * per + b
+            ir_s[n] = sh
+            ir_pad[n] = max((oh - 1) * sh + kh - h, 0) // 2 if same else 0
             h, w, c = oh, ow, co
             act = prm[s, 7]
             ir_aux[n] = kh
@@ -172,6 +176,7 @@ def _build_ir(ops, prm, in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir
             h, w = oh, ow
             macc = h * w * c * ph * pw
             ir_aux[n] = ph
+            ir_s[n] = sh
         elif op == OP_GAP or op == OP_GMP:
             if rank < 2:
                 return -1
@@ -209,6 +214,8 @@ def _build_ir(ops, prm, in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir
             ir_macc[n] = h * w * c * act_macc[act]
             ir_act[n] = act
             ir_aux[n] = 0
+            ir_s[n] = 1
+            ir_pad[n] = 0
             ir_slot[n] = s
             ir_folded[n] = 0
             n += 1
@@ -221,8 +228,28 @@ def _align(x, a):
 
 
 @njit(cache=True, nogil=True)
-def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, elem, io_in_pool,
-                sizes, first, last, offsets, fused, member, buf_of, inpool, scratch, int8_scratch_consts):
+def _overlap_extra(rows_in, r_in, rows_out, r_out, k, step, pad_top):
+    """profiles/xcubeai.py: overlap_extra, on row counts and row bytes; -1 when overlapping saves nothing."""
+    x = rows_in * r_in
+    y = rows_out * r_out
+    if y <= x:
+        need = x + (k + 1) * r_out
+    else:
+        p = 0
+        for i in range(rows_out):
+            read = (i + 1) * step - pad_top
+            read = min(rows_in, max(0, read))
+            q = r_out * (i + 1) - r_in * read
+            if q > p:
+                p = q
+        need = p + x + k * r_out
+    return need - y if need < x + y else -1
+
+
+@njit(cache=True, nogil=True)
+def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_aux, ir_slot, ir_s, ir_pad, elem, io_in_pool,
+                conv_overlap, im2col, sizes, first, last, offsets, fused, member, buf_of, inpool, scratch,
+                int8_scratch_consts):
     """X-CUBE-AI activation pool of a chain (see profiles/xcubeai.py). Returns (pool, io)."""
     # fused[j] = conv index for a pool j; member[j] = pool index for fused conv/act layers
     for j in range(n):
@@ -242,9 +269,15 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, el
     nb = 0
     io = 0
     for j in range(n):
+        op = ir_op[j]
+        if im2col and elem == 4 and (op == OP_CONV1D or op == OP_CONV2D):  # im2col scratch (profiles/xcubeai.py)
+            sizes[nb] = (ir_wt[j] // ir_c[j]) * 4
+            first[nb] = j
+            last[nb] = j
+            inpool[nb] = True
+            nb += 1
         if member[j] >= 0:
             continue
-        op = ir_op[j]
         if elem == 1 and j > 0:  # int8 kernel scratch (profiles/xcubeai.py: int8_scratch)
             extra = 0
             if op == OP_DENSE:
@@ -293,6 +326,25 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, el
             last[bj] = j
     if buf_of[n - 1] >= 0:
         last[buf_of[n - 1]] = n - 1
+    if conv_overlap and elem == 4:  # a conv's output over its input (profiles/xcubeai.py: overlap_extra)
+        for c in range(1, n):
+            if not (ir_op[c] == OP_CONV1D or ir_op[c] == OP_CONV2D):
+                continue
+            b_in = buf_of[c - 1]
+            if b_in < 0 or not inpool[b_in] or last[b_in] != c or first[b_in] >= c:
+                continue
+            o = member[c] if member[c] >= 0 else c
+            step = ir_s[c] * (ir_s[o] if o != c else 1)
+            extra = _overlap_extra(ir_h[c - 1], ir_w[c - 1] * ir_c[c - 1] * elem, ir_h[o], ir_w[o] * ir_c[o] * elem,
+                                   ir_aux[c], step, ir_pad[c])
+            if extra < 0:
+                continue
+            last[b_in] = c - 1
+            sizes[nb] = extra
+            first[nb] = c
+            last[nb] = c
+            inpool[nb] = True
+            nb += 1
     io = (ir_h[0] * ir_w[0] * ir_c[0] + ir_h[n - 1] * ir_w[n - 1] * ir_c[n - 1]) * elem
     m = 0
     for k in range(nb):
@@ -538,7 +590,8 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
 
 
 @njit(cache=True, nogil=True)
-def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_pool, act_macc, comp_min,
+def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_pool, conv_overlap, im2col, act_macc,
+                 comp_min,
                  slot_name, graph_name, input_name, act_name, tail_table, tail_consts, fb_consts, int8_scratch_consts,
                  runtime_ram, code_flash, out):
     """Evaluate N configurations of one chain family.
@@ -562,6 +615,8 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
     ir_aux = np.empty(m, np.int64)
     ir_slot = np.empty(m, np.int64)
     ir_folded = np.empty(m, np.int64)
+    ir_s = np.empty(m, np.int64)
+    ir_pad = np.empty(m, np.int64)
     tcap = 12 * m + 4
     sizes = np.empty(tcap, np.int64)
     first = np.empty(tcap, np.int64)
@@ -576,12 +631,12 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
     fused = np.empty(m, np.int64)
     member = np.empty(m, np.int64)
     buf_of = np.empty(m, np.int64)
-    inpool = np.empty(2 * m + 2, np.bool_)
+    inpool = np.empty(tcap, np.bool_)
     scratch = np.empty((3, max(tcap, 2 * m + 2)), np.int64)
     elem = 1 if int8 else 4
     for i in range(nconf):
         n = _build_ir(ops[i], prm[i], in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b,
-                      ir_macc, ir_act, ir_aux, ir_slot, ir_folded)
+                      ir_macc, ir_act, ir_aux, ir_slot, ir_folded, ir_s, ir_pad)
         if n < 0:
             for f in range(11):
                 out[i, f] = -1
@@ -621,9 +676,9 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
             else:
                 wbytes += 4 * (ir_wt[j] + ir_b[j])
         if profile == 0:
-            pool, io = _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_act, ir_aux, ir_slot, elem, io_in_pool,
-                                   sizes, first, last, offsets, fused, member, buf_of, inpool, scratch,
-                                   int8_scratch_consts)
+            pool, io = _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_aux, ir_slot, ir_s, ir_pad,
+                                   elem, io_in_pool, conv_overlap, im2col, sizes, first, last, offsets, fused, member,
+                                   buf_of, inpool, scratch, int8_scratch_consts)
             model = wbytes
             rt_ram = runtime_ram
             ram = pool + (0 if io_in_pool else io) + rt_ram

@@ -184,6 +184,7 @@ class ChainFamily:
         K.batch_kernel(
             ops, params, in_shape, len(shape), profile, dtype == "int8",
             {"none": 0, "x4": 1, "x8": 2}[compression], getattr(prof, "io_in_pool", True),
+            getattr(prof, "conv_overlap", True), getattr(prof, "im2col", True),
             static[0], static[1], self._name_lengths(), len(self.name), len(self.input_name),
             static[2], static[3], static[4], static[5], static[6],
             ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out,

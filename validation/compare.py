@@ -243,8 +243,9 @@ def report_pairs(directory: "str | Path") -> tuple[list[tuple[Path, Path]], list
 def compare_report(report: "str | Path | XCubeReport", model_path: "str | Path") -> ComparisonRow:
     """memsim's xcubeai profile against one X-CUBE-AI / ST Edge AI report of the same model.
 
-    The report fixes the options memsim must use: compression, whether I/O
-    sits in the activation pool (>= 6.0) and the MACC rules (X-CUBE-AI before
+    The report fixes the options memsim must use: compression, ``-O time``
+    (no conv output over its input), whether I/O sits in the activation pool
+    (>= 6.0) and the MACC rules (X-CUBE-AI before
     7 leaves dense biases out). MACC a tool adds for its own layout (an ONNX
     model's NCHW->NHWC transpose) is not in memsim's count.
     """
@@ -260,7 +261,8 @@ def compare_report(report: "str | Path | XCubeReport", model_path: "str | Path")
         dtype = "int8"
     major = int(report.version.split(".")[0]) if report.version[:1].isdigit() else 10
     old_rules = report.tool.startswith("X-CUBE-AI") and major < 7  # ST Edge AI Core 1.x-3.x is newer
-    runtime = "xcubeai" if report.io_in_activations else "xcubeai-5"
+    runtime = "xcubeai-time" if report.optimization == "time" else "xcubeai"
+    runtime = runtime if report.io_in_activations else "xcubeai-5"
     compression = report.compression if dtype == "float32" else "none"
     fp, memsim_s = _timed_memsim(graph, dtype, runtime, compression)
     macc = total_macc(graph, "5" if old_rules else "7.2")

@@ -37,7 +37,7 @@ __all__ = ["REPORT_SCHEMA_VERSION", "RUNTIMES", "c_source", "check_options", "ch
            "write_export"]
 
 REPORT_SCHEMA_VERSION = 1
-RUNTIMES = ("tflm", "xcubeai", "xcubeai-5")
+RUNTIMES = ("tflm", "xcubeai", "xcubeai-time", "xcubeai-5")
 TFLM_ARENA_ALIGNMENT = 16
 
 
@@ -171,7 +171,8 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
         with tempfile.TemporaryDirectory(prefix="autotinyml-h5-") as tmp:
             h5 = Path(tmp) / "model.h5"
             h5.write_bytes(files["model.h5"])
-            run = run_stedgeai(h5, "analyze", board.name, compression)
+            run = run_stedgeai(h5, "analyze", board.name, compression,
+                               optimization="time" if runtime == "xcubeai-time" else "balanced")
         r = run.report
         region = r.activations_bytes + (0 if r.io_in_activations else r.io_in_bytes + r.io_out_bytes)
         measured = {"ram_bytes": region + overhead.ram_bytes, "region_bytes": region,

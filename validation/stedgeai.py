@@ -74,8 +74,9 @@ def series_of(target_name: str) -> str:
 
 def stedgeai_command(executable: "str | Path", model: "str | Path", command: str = "analyze",
                      series: str = "stm32f4", compression: str = "none", output: "str | Path" = "st_ai_output",
-                     workspace: "str | Path" = "st_ai_ws") -> list[str]:
-    """The command line for one analyze/validate run (stedgeai syntax, or stm32ai's for the older tool)."""
+                     workspace: "str | Path" = "st_ai_ws", optimization: str = "balanced") -> list[str]:
+    """The command line for one analyze/validate run (stedgeai syntax, or stm32ai's for the older tool).
+    ``optimization`` "time" adds ``-O time`` (memsim's ``xcubeai-time`` profile), else ST's default."""
     if command not in ("analyze", "validate"):
         raise ToolchainError(f"Unknown stedgeai command {command!r}; use analyze or validate.")
     level = normalise_compression(compression)
@@ -84,7 +85,8 @@ def stedgeai_command(executable: "str | Path", model: "str | Path", command: str
         return [exe, command, "--model", str(model), "--compression", _FACTORS[level], "--series", series,
                 "--output", str(output), "--workspace", str(workspace), "--name", "network"]
     return [exe, command, "--model", str(model), "--target", series, "--compression", _LEVELS[level],
-            "--output", str(output), "--workspace", str(workspace), "--name", "network"]
+            "--output", str(output), "--workspace", str(workspace), "--name", "network"] \
+        + (["-O", "time"] if optimization == "time" else [])
 
 
 def _report_in(folder: Path, command: str) -> Path | None:
@@ -96,7 +98,8 @@ def _report_in(folder: Path, command: str) -> Path | None:
 
 
 def run_stedgeai(model: "str | Path", command: str = "analyze", target: str = "stm32f4",
-                 compression: str = "none", timeout: float = 600.0, environ: "dict | None" = None) -> StEdgeAIRun:
+                 compression: str = "none", timeout: float = 600.0, environ: "dict | None" = None,
+                 optimization: str = "balanced") -> StEdgeAIRun:
     """Run ``stedgeai analyze|validate`` on a model file and parse the report it writes.
 
     Raises StEdgeAINotFoundError (saying how to install it and which command
@@ -108,12 +111,13 @@ def run_stedgeai(model: "str | Path", command: str = "analyze", target: str = "s
     series = series_of(target)
     exe = find_stedgeai(environ)
     if exe is None:
-        would = shlex.join(stedgeai_command("stedgeai", model, command, series, compression))
+        would = shlex.join(stedgeai_command("stedgeai", model, command, series, compression,
+                                            optimization=optimization))
         raise StEdgeAINotFoundError(f"stedgeai was not found on PATH or through STEDGEAI_PATH; {INSTALL_HINT}. "
                                     f"The command would have been: {would}")
     with tempfile.TemporaryDirectory(prefix="autotinyml-stedgeai-") as tmp:
         out, ws = Path(tmp) / "output", Path(tmp) / "workspace"
-        argv = stedgeai_command(exe, model.resolve(), command, series, compression, out, ws)
+        argv = stedgeai_command(exe, model.resolve(), command, series, compression, out, ws, optimization)
         start = time.perf_counter()
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=tmp,

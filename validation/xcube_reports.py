@@ -43,6 +43,7 @@ class XCubeReport:
     tool: str
     version: str
     compression: str = "none"
+    optimization: str = "balanced"   # ST's -O option; "time" lays convolutions out without overlap
     io_in_activations: bool = False
     macc: int = 0
     params: int | None = None
@@ -141,6 +142,9 @@ def _parse_text(name: str, text: str) -> XCubeReport:
     comp = get("compression")
     compression = (comp[1].strip().split()[0].lower() if comp and comp[1].strip() else "none")
     compression = {"1": "none", "none": "none", "lossless": "none"}.get(compression, compression)
+    opt = get("optimization")
+    optimization = "time" if re.search(r"(?:^|\s)-O\s+time\b", params_line) or (
+        opt is not None and opt[1].strip().lower().startswith("time")) else "balanced"
     strategy = get("allocator strategy")
     io_inside = ("--allocate-inputs" in params_line or (strategy is not None and "allocate-inputs" in strategy[1])
                  or any("can be used from the activations buffer" in l for l in lines)
@@ -155,7 +159,7 @@ def _parse_text(name: str, text: str) -> XCubeReport:
     layers = _c_layers(name, lines, compressed_arrays) or _model_table(lines)
     rom_total = weights
     return XCubeReport(
-        source=name, format="text", tool=tool, version=version, compression=compression,
+        source=name, format="text", tool=tool, version=version, compression=compression, optimization=optimization,
         io_in_activations=io_inside, macc=macc, params=params, weights_bytes=weights, activations_bytes=activations,
         io_in_bytes=io_in or 0, io_out_bytes=io_out or 0, ram_total_bytes=ram_total, rom_total_bytes=rom_total,
         layers=tuple(layers), validation=tuple(_validation_rows(lines)),

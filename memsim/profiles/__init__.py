@@ -11,14 +11,17 @@ PROFILES = ("xcubeai", "tflm")
 
 
 def get_profile(name: "str | RuntimeProfile") -> RuntimeProfile:
-    """A profile by name: ``xcubeai`` (>= 7.2), ``xcubeai-5`` (I/O outside the pool) or ``tflm``."""
+    """A profile by name: ``xcubeai`` (>= 7.2, ST's default "balanced" optimisation), ``xcubeai-time`` (``-O time``),
+    ``xcubeai-5`` (I/O outside the pool) or ``tflm``."""
     if not isinstance(name, str):
         return name
     key = name.lower()
     if key in ("xcubeai", "x-cube-ai", "stedgeai"):
         return XCubeAIProfile()
     if key in ("xcubeai-5", "xcubeai5"):
-        return XCubeAIProfile(io_in_pool=False)
+        return XCubeAIProfile(io_in_pool=False, conv_overlap=False, im2col=False)
+    if key in ("xcubeai-time", "xcubeai-o-time"):  # ST's `-O time`: no conv output over its input
+        return XCubeAIProfile(conv_overlap=False)
     if key == "tflm":
         return TFLMProfile()
-    raise SpecError(f"Unknown runtime profile {name!r}; use one of xcubeai, xcubeai-5, tflm.")
+    raise SpecError(f"Unknown runtime profile {name!r}; use one of xcubeai, xcubeai-5, xcubeai-time, tflm.")

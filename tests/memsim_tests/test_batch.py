@@ -56,7 +56,8 @@ def chain(draw):
 @settings(max_examples=150, deadline=None)
 @given(chain(), st.sampled_from([("xcubeai", "float32", "none"), ("xcubeai", "float32", "x4"),
                                  ("xcubeai", "float32", "x8"), ("xcubeai", "int8", "none"),
-                                 ("xcubeai-5", "float32", "none"), ("tflm", "float32", "none"),
+                                 ("xcubeai-5", "float32", "none"), ("xcubeai-time", "float32", "none"),
+                                 ("tflm", "float32", "none"),
                                  ("tflm", "int8", "none")]),
        st.sampled_from([None, "stm32f303k8", "paper-big"]))
 def test_batch_equals_single_evaluator(net, mode, target):

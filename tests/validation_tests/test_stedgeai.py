@@ -130,7 +130,8 @@ def test_validate_stedgeai_compares_memsim_with_the_tools_report(tmp_path, model
     assert row["reference"].startswith("report: X-CUBE-AI 8.1")
     assert row["figures"]["macc"] == {"predicted": 14_404, "reference": 14_404, "error_pct": 0.0}
     assert row["figures"]["weights"]["error_pct"] == 0.0
-    assert row["figures"]["activations"]["error_pct"] == 0.0
+    # memsim reserves the conv's 64 B im2col scratch that ST Edge AI lists and this 8.1 report does not
+    assert row["figures"]["activations"] == {"predicted": 2_944, "reference": 2_880, "error_pct": 2.222}
     assert out["summary"]["macc"]["worst_error_pct"] == 0.0
 
 
