@@ -443,16 +443,23 @@ def _act_kinds(a, int8, kinds):
     return 1
 
 
+# Index of each tensor-name role in the name table (profiles/tflm.py: NAME_ROLES, same order; a test holds them).
+(N_INPUT, N_ACT_OUT, N_KERNEL, N_BIAS, N_CONV_OUT, N_EXPAND_AXIS, N_EXPANDED, N_CONV1D_OUT,
+ N_CONV1D_SHAPE, N_POOL_OUT, N_POOL1D_SHAPE, N_POOL1D_OUT, N_SHAPE, N_SLICE_BOUND, N_SLICE_OUT, N_PACK_REST,
+ N_PACK_OUT, N_FLATTEN_OUT, N_REDUCE_AXES, N_REDUCE_OUT, N_BN_PATH, N_BN_MID, N_PAD, N_PAD_OUT, N_ADD_OUT) = range(25)
+
+
 @njit(cache=True, nogil=True)
 def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded, int8, elem,
-          slot_name, graph_name, input_name, act_name, tail_table, t_size, t_const, t_first, t_last, kinds, st):
+          slot_name, graph_name, input_name, act_name, name_extra, tail_table, t_size, t_const, t_first, t_last, kinds,
+          st):
     """TFLM lowering of a chain (see profiles/tflm.py); counters end up in ``st``. Returns io bytes."""
     base = graph_name + 1
     for q in range(9):
         st[q] = 0
     deferred = False  # a Conv1D's closing RESHAPE waits for a following kept BN
     selu_consts = False
-    x = _data(st, t_size, t_const, t_first, t_last, ir_h[0] * ir_w[0] * ir_c[0] * elem, input_name + 24, 1)
+    x = _data(st, t_size, t_const, t_first, t_last, ir_h[0] * ir_w[0] * ir_c[0] * elem, input_name + name_extra[N_INPUT], 1)
     t_first[0] = 0
     t_last[0] = 0
     in_t = x
@@ -469,8 +476,8 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
         if op == OP_DROPOUT:
             continue
         if op == OP_BN and ir_folded[j]:  # its name joins the conv's kernel (2x), bias (4x) and output (4x)
-            st[S_NAMES] += 10 * (nm + 20)
-            st[S_LAST_NAME] += 4 * (nm + 20)
+            st[S_NAMES] += 10 * (nm + name_extra[N_BN_PATH])
+            st[S_LAST_NAME] += 4 * (nm + name_extra[N_BN_PATH])
             continue
         if op == OP_ACT:
             a = ir_act[j]
@@ -486,32 +493,32 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
             if a == ACT_SELU:  # where(x > 0, s*x, s*a*(exp(x) - 1)), four shared scalar constants
                 if not selu_consts:
                     for _ in range(4):
-                        _const(st, t_size, t_const, t_first, t_last, elem, nm + 12, 1)
+                        _const(st, t_size, t_const, t_first, t_last, elem, nm + name_extra[N_ACT_OUT], 1)
                     selu_consts = True
                 gt = _op(st, tail_table, t_first, t_last, T_GREATER, x, -1, -1,
-                         _data(st, t_size, t_const, t_first, t_last, elems, nm + 12, 1))
+                         _data(st, t_size, t_const, t_first, t_last, elems, nm + name_extra[N_ACT_OUT], 1))
                 pos = _op(st, tail_table, t_first, t_last, T_MUL, x, -1, -1,
-                          _data(st, t_size, t_const, t_first, t_last, size, nm + 12, 1))
+                          _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_ACT_OUT], 1))
                 ex = _op(st, tail_table, t_first, t_last, T_EXP, x, -1, -1,
-                         _data(st, t_size, t_const, t_first, t_last, size, nm + 12, 1))
+                         _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_ACT_OUT], 1))
                 sb = _op(st, tail_table, t_first, t_last, T_SUB, ex, -1, -1,
-                         _data(st, t_size, t_const, t_first, t_last, size, nm + 12, 1))
+                         _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_ACT_OUT], 1))
                 ng = _op(st, tail_table, t_first, t_last, T_MUL, sb, -1, -1,
-                         _data(st, t_size, t_const, t_first, t_last, size, nm + 12, 1))
+                         _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_ACT_OUT], 1))
                 x = _op(st, tail_table, t_first, t_last, T_SELECT, gt, pos, ng,
-                        _data(st, t_size, t_const, t_first, t_last, size, nm + 12, 1))
+                        _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_ACT_OUT], 1))
                 continue
             nk = _act_kinds(a, int8, kinds)
             for q in range(nk):
                 kd = kinds[q]
                 wide = kd == T_DEQUANT or (int8 and kd == T_ELU)
                 x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
-                        _data(st, t_size, t_const, t_first, t_last, elems * 4 if wide else size, nm + 12, 1))
+                        _data(st, t_size, t_const, t_first, t_last, elems * 4 if wide else size, nm + name_extra[N_ACT_OUT], 1))
             continue
         if _is_conv(op) or op == OP_DENSE:
             co = ir_c[j]
-            _const(st, t_size, t_const, t_first, t_last, ir_wt[j] * elem, nm + 12, co)
-            _const(st, t_size, t_const, t_first, t_last, co * 4, nm + 16, co)
+            _const(st, t_size, t_const, t_first, t_last, ir_wt[j] * elem, nm + name_extra[N_KERNEL], co)
+            _const(st, t_size, t_const, t_first, t_last, co * 4, nm + name_extra[N_BIAS], co)
             kd = T_CONV if (op == OP_CONV2D or op == OP_CONV1D) else (T_DW if op == OP_DWCONV2D else T_FC)
             st[S_PERCH] += co * tail_table[R_PERCH, kd]
             temp = tail_table[R_TEMP, kd] + tail_table[R_TEMP_CH, kd] * co + st[S_PERCH]
@@ -519,13 +526,13 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
                 st[S_TEMP] = temp
             if op != OP_CONV1D:
                 x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
-                        _data(st, t_size, t_const, t_first, t_last, size, nm + 16, 1))
+                        _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_CONV_OUT], 1))
                 continue
-            _const(st, t_size, t_const, t_first, t_last, 4, nm + 30, 0)
+            _const(st, t_size, t_const, t_first, t_last, 4, nm + name_extra[N_EXPAND_AXIS], 0)
             x = _op(st, tail_table, t_first, t_last, T_EXPAND, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, in_size, nm + 24, 1))
+                    _data(st, t_size, t_const, t_first, t_last, in_size, nm + name_extra[N_EXPANDED], 1))
             x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, 2 * nm + 40, 1))
+                    _data(st, t_size, t_const, t_first, t_last, size, 2 * nm + name_extra[N_CONV1D_OUT], 1))
             q = j + 1  # defer the closing RESHAPE if a kept BN follows (through relu/relu6/linear/dropout)
             while q < n and (ir_op[q] == OP_DROPOUT or (ir_op[q] == OP_ACT and (
                     ir_act[q] == ACT_RELU or ir_act[q] == ACT_RELU6 or ir_act[q] == ACT_LINEAR))):
@@ -533,55 +540,56 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
             if q < n and ir_op[q] == OP_BN and not ir_folded[q]:
                 deferred = True
             else:
-                _const(st, t_size, t_const, t_first, t_last, 12, nm + 30, 0)
+                _const(st, t_size, t_const, t_first, t_last, 12, nm + name_extra[N_CONV1D_SHAPE], 0)
                 x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x, -1, -1,
-                        _data(st, t_size, t_const, t_first, t_last, size, 2 * nm + 40, 1))
+                        _data(st, t_size, t_const, t_first, t_last, size, 2 * nm + name_extra[N_CONV1D_OUT], 1))
             continue
         if op == OP_MAXPOOL1D or op == OP_MAXPOOL2D or op == OP_AVGPOOL1D or op == OP_AVGPOOL2D:
             kd = T_MAXPOOL if (op == OP_MAXPOOL1D or op == OP_MAXPOOL2D) else T_AVGPOOL
             if op == OP_MAXPOOL2D or op == OP_AVGPOOL2D:
                 x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
-                        _data(st, t_size, t_const, t_first, t_last, size, nm + 12, 1))
+                        _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_POOL_OUT], 1))
                 continue
-            _const(st, t_size, t_const, t_first, t_last, 4, nm + 30, 0)
+            _const(st, t_size, t_const, t_first, t_last, 4, nm + name_extra[N_EXPAND_AXIS], 0)
             x = _op(st, tail_table, t_first, t_last, T_EXPAND, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, in_size, nm + 24, 1))
+                    _data(st, t_size, t_const, t_first, t_last, in_size, nm + name_extra[N_EXPANDED], 1))
             x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, nm + 12, 1))
-            _const(st, t_size, t_const, t_first, t_last, 12, nm + 20, 0)
+                    _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_POOL_OUT], 1))
+            _const(st, t_size, t_const, t_first, t_last, 12, nm + name_extra[N_POOL1D_SHAPE], 0)
             x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, nm + 20, 1))
+                    _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_POOL1D_OUT], 1))
             continue
         if op == OP_FLATTEN:
             sh = _op(st, tail_table, t_first, t_last, T_SHAPE, x, -1, -1,
-                     _data(st, t_size, t_const, t_first, t_last, 4 * (ir_rank[j - 1] + 1), nm + 8, 0))
-            _const(st, t_size, t_const, t_first, t_last, 4, nm + 24, 0)
-            _const(st, t_size, t_const, t_first, t_last, 4, nm + 24, 0)
+                     _data(st, t_size, t_const, t_first, t_last, 4 * (ir_rank[j - 1] + 1), nm + name_extra[N_SHAPE], 0))
+            _const(st, t_size, t_const, t_first, t_last, 4, nm + name_extra[N_SLICE_BOUND], 0)
+            _const(st, t_size, t_const, t_first, t_last, 4, nm + name_extra[N_SLICE_BOUND], 0)
             sc = _op(st, tail_table, t_first, t_last, T_SLICE, sh, -1, -1,
-                     _data(st, t_size, t_const, t_first, t_last, 4, nm + 16, 0))
-            _const(st, t_size, t_const, t_first, t_last, 4, nm + 20, 0)
+                     _data(st, t_size, t_const, t_first, t_last, 4, nm + name_extra[N_SLICE_OUT], 0))
+            _const(st, t_size, t_const, t_first, t_last, 4, nm + name_extra[N_PACK_REST], 0)
             pk = _op(st, tail_table, t_first, t_last, T_PACK, sc, -1, -1,
-                     _data(st, t_size, t_const, t_first, t_last, 8, nm + 16, 0))
+                     _data(st, t_size, t_const, t_first, t_last, 8, nm + name_extra[N_PACK_OUT], 0))
             x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x, pk, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, nm + 10, 1))
+                    _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_FLATTEN_OUT], 1))
             continue
         if op == OP_GAP or op == OP_GMP:
-            _const(st, t_size, t_const, t_first, t_last, 4 * (ir_rank[j - 1] - 1), nm + 24, 0)
+            _const(st, t_size, t_const, t_first, t_last, 4 * (ir_rank[j - 1] - 1), nm + name_extra[N_REDUCE_AXES], 0)
             x = _op(st, tail_table, t_first, t_last, T_MEAN if op == OP_GAP else T_RMAX, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, nm + 8, 1))
+                    _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_REDUCE_OUT], 1))
             continue
         if op == OP_BN:
             before = st[S_LAST_NAME]
-            _const(st, t_size, t_const, t_first, t_last, ir_c[j] * elem, 2 * (nm + 20) + before, 1)
-            _const(st, t_size, t_const, t_first, t_last, ir_c[j] * elem, 3 * (nm + 20) + before, 1)
+            path = nm + name_extra[N_BN_PATH]
+            _const(st, t_size, t_const, t_first, t_last, ir_c[j] * elem, 2 * path + before, 1)
+            _const(st, t_size, t_const, t_first, t_last, ir_c[j] * elem, 3 * path + before, 1)
             x = _op(st, tail_table, t_first, t_last, T_MUL, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, nm + 16, 1))
+                    _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_BN_MID], 1))
             x = _op(st, tail_table, t_first, t_last, T_ADD, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, 3 * (nm + 20) + before, 1))
+                    _data(st, t_size, t_const, t_first, t_last, size, 3 * path + before, 1))
             if deferred:
-                _const(st, t_size, t_const, t_first, t_last, 12, nm + 30, 0)
+                _const(st, t_size, t_const, t_first, t_last, 12, nm + name_extra[N_CONV1D_SHAPE], 0)
                 x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x, -1, -1,
-                        _data(st, t_size, t_const, t_first, t_last, size, 2 * nm + 40, 1))
+                        _data(st, t_size, t_const, t_first, t_last, size, 2 * nm + name_extra[N_CONV1D_OUT], 1))
                 deferred = False
             continue
     if st[S_NOPS] > 0 and st[S_NOPS] - 1 > t_last[x]:
@@ -592,7 +600,8 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
 @njit(cache=True, nogil=True)
 def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_pool, conv_overlap, im2col, act_macc,
                  comp_min,
-                 slot_name, graph_name, input_name, act_name, tail_table, tail_consts, fb_consts, int8_scratch_consts,
+                 slot_name, graph_name, input_name, act_name, name_extra, tail_table, tail_consts, fb_consts,
+                 int8_scratch_consts,
                  runtime_ram, code_flash, out):
     """Evaluate N configurations of one chain family.
 
@@ -684,8 +693,8 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
             ram = pool + (0 if io_in_pool else io) + rt_ram
         else:
             io = _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded, int8, elem,
-                       slot_name, graph_name, input_name, act_name, tail_table, t_size, t_const, t_first, t_last,
-                       kinds, st)
+                       slot_name, graph_name, input_name, act_name, name_extra, tail_table, t_size, t_const, t_first,
+                       t_last, kinds, st)
             nt, nops, names, quant = st[S_NT], st[S_NOPS], st[S_NAMES], st[S_QUANT]
             per_channel, tail_ops, payload = st[S_PERCH], st[S_TAIL], st[S_PAYLOAD]
             k = 0

@@ -97,7 +97,8 @@ def _static_arrays(dtype: str, compression: str) -> tuple:
             np.array([0, COMPRESSION_MIN_WEIGHTS["x4"], COMPRESSION_MIN_WEIGHTS["x8"]], np.int64),
             np.array([len(a) for a in ACTIVATIONS], np.int64), tail_table, tail_consts, fb_consts,
             np.array([_xcube.INT8_DENSE_SCRATCH_IN, _xcube.INT8_DENSE_SCRATCH_OUT, _xcube.INT8_SOFTMAX_SCRATCH],
-                     np.int64))
+                     np.int64),
+            np.array([_tflm.NAME_EXTRA[role] for role in _tflm.NAME_ROLES], np.int64))
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ class ChainFamily:
             {"none": 0, "x4": 1, "x8": 2}[compression], getattr(prof, "io_in_pool", True),
             getattr(prof, "conv_overlap", True), getattr(prof, "im2col", True),
             static[0], static[1], self._name_lengths(), len(self.name), len(self.input_name),
-            static[2], static[3], static[4], static[5], static[6],
+            static[2], static[7], static[3], static[4], static[5], static[6],
             ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out,
         )
         return {f: out[:, k] for k, f in enumerate(RESULT_FIELDS)}

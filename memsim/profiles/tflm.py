@@ -104,6 +104,16 @@ PREPARE_TEMP_PER_INPUT = {"float32": {"CONCATENATION": 64}, "int8": {"CONCATENAT
 # Kernels that keep per-channel multipliers and shifts in the tail, by type.
 PER_CHANNEL_OPS = {"float32": ("CONV_2D", "DEPTHWISE_CONV_2D"),
                    "int8": ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")}
+# Characters the TF 2.21 converter adds to a layer's path "<model>/<layer>" (``nm``) when it names each tensor it
+# writes (measured on the corpus; the flatbuffer stores every name). One table for this lowering and the numba batch
+# kernel, which reads it in this order (memsim._kernels.N_*; tests/memsim_tests/test_rule_tables.py holds them equal).
+NAME_ROLES = ("input", "act_out", "kernel", "bias", "conv_out", "expand_axis", "expanded", "conv1d_out",
+              "conv1d_shape", "pool_out", "pool1d_shape", "pool1d_out", "shape", "slice_bound", "slice_out",
+              "pack_rest", "pack_out", "flatten_out", "reduce_axes", "reduce_out", "bn_path", "bn_mid", "pad",
+              "pad_out", "add_out")
+NAME_EXTRA = dict(zip(NAME_ROLES, (24, 12, 12, 16, 16, 30, 24, 40, 30, 12, 20, 20, 8, 24, 16, 20, 16, 10, 24, 8, 20,
+                                   16, 16, 8, 8)))
+
 # Flatbuffer = constant payload (16-byte aligned, +16 B per buffer) + these, fitted likewise.
 FLATBUFFER_FIXED = 809
 FLATBUFFER_PER_TENSOR = 100.47
@@ -167,7 +177,7 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
         size = prod(layer.shape) * elem
         src = [out_of[i] for i in layer.inputs]
         if op == "input":
-            out_of[j] = g.tensor(size, name_len=len(layer.name) + 24, channels=1)
+            out_of[j] = g.tensor(size, name_len=len(layer.name) + NAME_EXTRA["input"], channels=1)
             g.inputs.append(out_of[j])
             continue
         if op == "dropout":
@@ -176,7 +186,7 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
         if op == "batch_norm" and layer.attrs.get("folded"):
             # The converter names folded constants and outputs after every op it merged: the BN's
             # mul/mul_1 join the kernel's name; mul, mul_1, add_1, sub the bias's and the output's.
-            path = nm + 20
+            path = nm + NAME_EXTRA["bn_path"]
             kernel, bias = params_of.get(layer.inputs[0], (-1, -1))
             if kernel >= 0:
                 g.tensor_names[kernel] += 2 * path
@@ -208,24 +218,24 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             for kind in kinds:
                 wide = int8 and kind in _FLOAT_ONLY_INT8 or kind == "DEQUANTIZE"
                 sz = prod(layer.shape) * (1 if kind == "GREATER" else 4 if wide else elem)
-                t = g.tensor(sz, name_len=nm + 12, channels=1)
+                t = g.tensor(sz, name_len=nm + NAME_EXTRA["act_out"], channels=1)
                 g.op(kind, [cur], [t], j)
                 cur = t
             out_of[j] = cur
             continue
         if op in ("conv1d", "conv2d", "depthwise_conv2d", "dense"):
             c_out = layer.shape[-1]
-            kernel = g.tensor(layer.weights * (1 if int8 else 4), const=True, name_len=nm + 12, channels=c_out)
-            bias = g.tensor(c_out * bias_elem, const=True, name_len=nm + 16, channels=c_out)
+            kernel = g.tensor(layer.weights * (1 if int8 else 4), const=True, name_len=nm + NAME_EXTRA["kernel"], channels=c_out)
+            bias = g.tensor(c_out * bias_elem, const=True, name_len=nm + NAME_EXTRA["bias"], channels=c_out)
             params_of[j] = (kernel, bias)
             kind = {"conv1d": "CONV_2D", "conv2d": "CONV_2D", "depthwise_conv2d": "DEPTHWISE_CONV_2D",
                     "dense": "FULLY_CONNECTED"}[op]
             if op == "conv1d":
                 in_layer = layers[layer.inputs[0]]
-                dim = g.tensor(4, const=True, name_len=nm + 30)
-                expanded = g.tensor(prod(in_layer.shape) * elem, name_len=nm + 24, channels=1)
+                dim = g.tensor(4, const=True, name_len=nm + NAME_EXTRA["expand_axis"])
+                expanded = g.tensor(prod(in_layer.shape) * elem, name_len=nm + NAME_EXTRA["expanded"], channels=1)
                 g.op("EXPAND_DIMS", [src[0], dim], [expanded], j)
-                conv_out = g.tensor(size, name_len=2 * nm + 40, channels=1)
+                conv_out = g.tensor(size, name_len=2 * nm + NAME_EXTRA["conv1d_out"], channels=1)
                 g.op(kind, [expanded, kernel, bias], [conv_out], j, c_out)
                 deferred_reshape[j] = conv_out
                 out_of[j] = conv_out
@@ -236,52 +246,53 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
                 if nxt is None or layers[nxt].op != "batch_norm" or layers[nxt].attrs.get("folded"):
                     _close_reshape(g, j, deferred_reshape, out_of, size, nm)
             else:
-                out_of[j] = g.tensor(size, name_len=nm + 16, channels=1)
+                out_of[j] = g.tensor(size, name_len=nm + NAME_EXTRA["conv_out"], channels=1)
                 g.op(kind, [src[0], kernel, bias], [out_of[j]], j, c_out)
             continue
         if op in ("max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"):
             kind = "MAX_POOL_2D" if op.startswith("max") else "AVERAGE_POOL_2D"
             if op.endswith("1d"):
                 in_layer = layers[layer.inputs[0]]
-                dim = g.tensor(4, const=True, name_len=nm + 30)
-                expanded = g.tensor(prod(in_layer.shape) * elem, name_len=nm + 24, channels=1)
+                dim = g.tensor(4, const=True, name_len=nm + NAME_EXTRA["expand_axis"])
+                expanded = g.tensor(prod(in_layer.shape) * elem, name_len=nm + NAME_EXTRA["expanded"], channels=1)
                 g.op("EXPAND_DIMS", [src[0], dim], [expanded], j)
-                pooled = g.tensor(size, name_len=nm + 12, channels=1)
+                pooled = g.tensor(size, name_len=nm + NAME_EXTRA["pool_out"], channels=1)
                 g.op(kind, [expanded], [pooled], j)
-                shape_t = g.tensor(12, const=True, name_len=nm + 20)
-                out_of[j] = g.tensor(size, name_len=nm + 20, channels=1)
+                shape_t = g.tensor(12, const=True, name_len=nm + NAME_EXTRA["pool1d_shape"])
+                out_of[j] = g.tensor(size, name_len=nm + NAME_EXTRA["pool1d_out"], channels=1)
                 g.op("RESHAPE", [pooled, shape_t], [out_of[j]], j)
             else:
-                out_of[j] = g.tensor(size, name_len=nm + 12, channels=1)
+                out_of[j] = g.tensor(size, name_len=nm + NAME_EXTRA["pool_out"], channels=1)
                 g.op(kind, [src[0]], [out_of[j]], j)
             continue
         if op in ("flatten", "reshape"):
             rank_in = len(layers[layer.inputs[0]].shape) + 1
             rank_out = len(layer.shape) + 1
-            shape_t = g.tensor(4 * rank_in, name_len=nm + 8)
+            shape_t = g.tensor(4 * rank_in, name_len=nm + NAME_EXTRA["shape"])
             g.op("SHAPE", [src[0]], [shape_t], j)
-            begin = g.tensor(4, const=True, name_len=nm + 24)
-            end = g.tensor(4, const=True, name_len=nm + 24)
-            scalar = g.tensor(4, name_len=nm + 16)
+            begin = g.tensor(4, const=True, name_len=nm + NAME_EXTRA["slice_bound"])
+            end = g.tensor(4, const=True, name_len=nm + NAME_EXTRA["slice_bound"])
+            scalar = g.tensor(4, name_len=nm + NAME_EXTRA["slice_out"])
             g.op("STRIDED_SLICE", [shape_t, begin, end, end], [scalar], j)
-            rest = g.tensor(4 * (rank_out - 1), const=True, name_len=nm + 20)
-            packed = g.tensor(4 * rank_out, name_len=nm + 16)
+            rest = g.tensor(4 * (rank_out - 1), const=True, name_len=nm + NAME_EXTRA["pack_rest"])
+            packed = g.tensor(4 * rank_out, name_len=nm + NAME_EXTRA["pack_out"])
             g.op("PACK", [scalar, rest], [packed], j)
-            out_of[j] = g.tensor(size, name_len=nm + 10, channels=1)
+            out_of[j] = g.tensor(size, name_len=nm + NAME_EXTRA["flatten_out"], channels=1)
             g.op("RESHAPE", [src[0], packed], [out_of[j]], j)
             continue
         if op in ("global_avg_pool", "global_max_pool"):
-            axes = g.tensor(4 * (len(layers[layer.inputs[0]].shape) - 1), const=True, name_len=nm + 24)
-            out_of[j] = g.tensor(size, name_len=nm + 8, channels=1)
+            axes = g.tensor(4 * (len(layers[layer.inputs[0]].shape) - 1), const=True,
+                            name_len=nm + NAME_EXTRA["reduce_axes"])
+            out_of[j] = g.tensor(size, name_len=nm + NAME_EXTRA["reduce_out"], channels=1)
             g.op("MEAN" if op == "global_avg_pool" else "REDUCE_MAX", [src[0], axes], [out_of[j]], j)
             continue
         if op == "batch_norm":
             c = layer.shape[-1]
             # measured: the converter names these after the producer's ops too (see the folded case above)
-            path, before = nm + 20, g.tensor_names[src[0]]
+            path, before = nm + NAME_EXTRA["bn_path"], g.tensor_names[src[0]]
             scale = g.tensor(c * elem, const=True, name_len=2 * path + before, channels=1)
             shift = g.tensor(c * elem, const=True, name_len=3 * path + before, channels=1)
-            mid = g.tensor(size, name_len=nm + 16, channels=1)
+            mid = g.tensor(size, name_len=nm + NAME_EXTRA["bn_mid"], channels=1)
             g.op("MUL", [src[0], scale], [mid], j)
             out_of[j] = g.tensor(size, name_len=3 * path + before, channels=1)
             g.op("ADD", [mid, shift], [out_of[j]], j)
@@ -293,8 +304,8 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             out_of[j] = src[0]
             continue
         if op == "zero_padding":
-            pads = g.tensor(8 * (len(layer.shape) + 1), const=True, name_len=nm + 16)
-            out_of[j] = g.tensor(size, name_len=nm + 8, channels=1)
+            pads = g.tensor(8 * (len(layer.shape) + 1), const=True, name_len=nm + NAME_EXTRA["pad"])
+            out_of[j] = g.tensor(size, name_len=nm + NAME_EXTRA["pad_out"], channels=1)
             g.op("PAD", [src[0], pads], [out_of[j]], j)
             continue
         if op in ("add", "concatenate"):
@@ -302,12 +313,12 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             if op == "add" and len(src) > 2:
                 cur = src[0]
                 for k in range(1, len(src)):
-                    t = g.tensor(size, name_len=nm + 8, channels=1)
+                    t = g.tensor(size, name_len=nm + NAME_EXTRA["add_out"], channels=1)
                     g.op("ADD", [cur, src[k]], [t], j)
                     cur = t
                 out_of[j] = cur
             else:
-                out_of[j] = g.tensor(size, name_len=nm + 8, channels=1)
+                out_of[j] = g.tensor(size, name_len=nm + NAME_EXTRA["add_out"], channels=1)
                 g.op(kind, list(src), [out_of[j]], j)
             continue
         raise AssertionError(f"unhandled op {op}")  # ops.infer rejects unknown ops first
@@ -343,19 +354,19 @@ def _lower_selu(g: TFLiteGraph, x: int, elems: int, elem: int, nm: int, j: int) 
     """
     if not g.selu_consts:
         for _ in range(4):
-            g.tensor(4 if elem == 4 else 1, const=True, name_len=nm + 12, channels=1)
+            g.tensor(4 if elem == 4 else 1, const=True, name_len=nm + NAME_EXTRA["act_out"], channels=1)
         g.selu_consts = True
-    gt = g.tensor(elems, name_len=nm + 12, channels=1)
+    gt = g.tensor(elems, name_len=nm + NAME_EXTRA["act_out"], channels=1)
     g.op("GREATER", [x], [gt], j)
-    pos = g.tensor(elems * elem, name_len=nm + 12, channels=1)
+    pos = g.tensor(elems * elem, name_len=nm + NAME_EXTRA["act_out"], channels=1)
     g.op("MUL", [x], [pos], j)
-    ex = g.tensor(elems * elem, name_len=nm + 12, channels=1)
+    ex = g.tensor(elems * elem, name_len=nm + NAME_EXTRA["act_out"], channels=1)
     g.op("EXP", [x], [ex], j)
-    sub = g.tensor(elems * elem, name_len=nm + 12, channels=1)
+    sub = g.tensor(elems * elem, name_len=nm + NAME_EXTRA["act_out"], channels=1)
     g.op("SUB", [ex], [sub], j)
-    neg = g.tensor(elems * elem, name_len=nm + 12, channels=1)
+    neg = g.tensor(elems * elem, name_len=nm + NAME_EXTRA["act_out"], channels=1)
     g.op("MUL", [sub], [neg], j)
-    out = g.tensor(elems * elem, name_len=nm + 12, channels=1)
+    out = g.tensor(elems * elem, name_len=nm + NAME_EXTRA["act_out"], channels=1)
     g.op("SELECT_V2", [gt, pos, neg], [out], j)
     return out
 
@@ -380,8 +391,8 @@ def _close_reshape(g: TFLiteGraph, owner: int, deferred: dict, out_of: list, siz
     """Emit the RESHAPE that ends a Conv1D's EXPAND_DIMS ... RESHAPE wrapper."""
     target = owner if into is None else into
     src = out_of[target]
-    shape_t = g.tensor(12, const=True, name_len=nm + 30)
-    out = g.tensor(size, name_len=2 * nm + 40, channels=1)
+    shape_t = g.tensor(12, const=True, name_len=nm + NAME_EXTRA["conv1d_shape"])
+    out = g.tensor(size, name_len=2 * nm + NAME_EXTRA["conv1d_out"], channels=1)
     g.op("RESHAPE", [src, shape_t], [out], target)
     out_of[target] = out
     del deferred[owner]

@@ -168,8 +168,8 @@ class XCubeAIProfile:
         io_bytes = 0
         for j, layer in enumerate(layers):
             src = layer.inputs[0] if layer.inputs else -1
-            if elem == 1:
-                scratch = int8_scratch(layer, prod(layers[src].shape)) if src >= 0 else 0
+            if elem == 1:  # (a fused member's int8 scratch is the fused kernel's business: none modelled)
+                scratch = int8_scratch(layer, prod(layers[src].shape)) if src >= 0 and j not in fused_members else 0
             else:
                 scratch = im2col_scratch(layer, layers[src].shape) if src >= 0 and self.im2col else 0
             if scratch:

@@ -1,0 +1,26 @@
+"""The numba kernel reads its rules from the profiles' tables; these tests hold the two sides to one order."""
+
+from memsim import _kernels as K
+from memsim.batch import _TFL_INDEX, SLOT_OPS
+from memsim.profiles import tflm
+
+
+def test_kernel_name_roles_follow_the_tflm_name_table():
+    assert [getattr(K, "N_" + role.upper()) for role in tflm.NAME_ROLES] == list(range(len(tflm.NAME_ROLES)))
+    assert set(tflm.NAME_EXTRA) == set(tflm.NAME_ROLES)
+
+
+def test_every_tflm_op_the_kernel_emits_has_one_row_in_the_per_op_table():
+    codes = list(_TFL_INDEX.values())
+    assert len(set(codes)) == len(codes) and sorted(codes) == list(range(K.N_TFL_OPS))
+    # and the per-op tail sizes the kernel is given come from the profile's table for every op it knows
+    for name in _TFL_INDEX:
+        assert name in tflm.TAIL_OP_BYTES or name in {k for d in tflm.TAIL_OP_BYTES_BY_DTYPE.values() for k in d} \
+            or tflm.TAIL_DEFAULT_OP_BYTES > 0
+
+
+def test_slot_codes_are_distinct_per_op():
+    by_code = {}
+    for name, code in SLOT_OPS.items():
+        by_code.setdefault(code, set()).add(name.rstrip("12d"))
+    assert all(len(names) == 1 for names in by_code.values()), by_code
