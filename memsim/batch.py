@@ -34,7 +34,8 @@ import numpy as np
 from memsim import _kernels as K
 from memsim._errors import SpecError, UnsupportedLayerError
 from memsim._settings import resolve
-from memsim.frontends.spec import normalise_activation
+from memsim.frontends.spec import activation_of_layer, normalise_activation
+from memsim.ops import LAYER_TYPES
 from memsim.metrics import COMPRESSION_MIN_WEIGHTS
 from memsim.ops import ACTIVATION_MACC
 from memsim.profiles import tflm as _tflm
@@ -45,14 +46,15 @@ __all__ = ["ACTIVATIONS", "RESULT_FIELDS", "ChainFamily", "SLOT_OPS", "verdicts"
 
 ACTIVATIONS = ("linear", "relu", "relu6", "tanh", "sigmoid", "elu", "selu", "leaky_relu", "softmax")
 RESULT_FIELDS = K.RESULT_FIELDS
-SLOT_OPS = {
-    "skip": K.OP_SKIP, "conv1d": K.OP_CONV1D, "conv2d": K.OP_CONV2D, "depthwiseconv2d": K.OP_DWCONV2D,
-    "dense": K.OP_DENSE, "maxpooling1d": K.OP_MAXPOOL1D, "maxpooling2d": K.OP_MAXPOOL2D,
-    "averagepooling1d": K.OP_AVGPOOL1D, "averagepooling2d": K.OP_AVGPOOL2D,
-    "globalaveragepooling1d": K.OP_GAP, "globalaveragepooling2d": K.OP_GAP,
-    "globalmaxpooling1d": K.OP_GMP, "globalmaxpooling2d": K.OP_GMP, "flatten": K.OP_FLATTEN,
-    "activation": K.OP_ACT, "batchnormalization": K.OP_BN, "dropout": K.OP_DROPOUT,
+# canonical op (memsim.ops.LAYER_TYPES) -> the kernel's slot code; the slot names are the registry's Keras names
+_BATCH_CODES = {
+    "conv1d": K.OP_CONV1D, "conv2d": K.OP_CONV2D, "depthwise_conv2d": K.OP_DWCONV2D, "dense": K.OP_DENSE,
+    "max_pool1d": K.OP_MAXPOOL1D, "max_pool2d": K.OP_MAXPOOL2D, "avg_pool1d": K.OP_AVGPOOL1D,
+    "avg_pool2d": K.OP_AVGPOOL2D, "global_avg_pool": K.OP_GAP, "global_max_pool": K.OP_GMP, "flatten": K.OP_FLATTEN,
+    "activation": K.OP_ACT, "batch_norm": K.OP_BN, "dropout": K.OP_DROPOUT,
 }
+SLOT_OPS = {"skip": K.OP_SKIP, **{name.lower(): _BATCH_CODES[op] for op, names in LAYER_TYPES.items()
+                                  if op in _BATCH_CODES for name in names}}
 _TFL_INDEX = {"CONV_2D": K.T_CONV, "DEPTHWISE_CONV_2D": K.T_DW, "FULLY_CONNECTED": K.T_FC, "MAX_POOL_2D": K.T_MAXPOOL,
               "AVERAGE_POOL_2D": K.T_AVGPOOL, "SOFTMAX": K.T_SOFTMAX, "RESHAPE": K.T_RESHAPE, "EXPAND_DIMS": K.T_EXPAND,
               "SHAPE": K.T_SHAPE, "STRIDED_SLICE": K.T_SLICE, "PACK": K.T_PACK, "MEAN": K.T_MEAN,
@@ -156,8 +158,8 @@ class ChainFamily:
                     ph, pw = _pair(item.get("pool_size"), 2)
                     sh, sw = _pair(item.get("strides"), (ph, pw))
                     p[0:5] = (ph, pw, sh, sw, str(item.get("padding", "valid")).lower() == "same")
-                elif op == K.OP_ACT:
-                    p[0] = _act_code(item.get("activation"), where)
+                elif op == K.OP_ACT:  # Activation(act), ReLU, LeakyReLU, Softmax, ELU: as the spec front-end reads them
+                    p[0] = ACTIVATIONS.index(activation_of_layer(str(item["type"]), item, where))
         return ops, prm
 
     def _name_lengths(self) -> np.ndarray:

@@ -21,7 +21,39 @@ from math import ceil, prod
 
 from memsim._errors import ShapeError, UnsupportedLayerError
 
-__all__ = ["ACTIVATION_MACC", "SUPPORTED_ACTIVATIONS", "conv_output_length", "infer"]
+__all__ = ["ACTIVATION_MACC", "CONV_OPS", "IN_PLACE_OPS", "LAYER_TYPES", "POOL_OPS", "SUPPORTED_ACTIVATIONS",
+           "WEIGHTED_OPS", "conv_output_length", "infer"]
+
+# The one layer registry: canonical IR op -> the Keras class names it is read from (the first is the name error
+# messages show, the rest are aliases Keras accepts). The spec, Keras and .h5/.keras-config front-ends and the
+# batch evaluator all take their layer names from here.
+LAYER_TYPES = {
+    "input": ("InputLayer", "Input"),
+    "conv1d": ("Conv1D", "Convolution1D"),
+    "conv2d": ("Conv2D", "Convolution2D"),
+    "depthwise_conv2d": ("DepthwiseConv2D",),
+    "separable_conv2d": ("SeparableConv2D", "SeparableConvolution2D"),
+    "dense": ("Dense",),
+    "max_pool1d": ("MaxPooling1D", "MaxPool1D"),
+    "max_pool2d": ("MaxPooling2D", "MaxPool2D"),
+    "avg_pool1d": ("AveragePooling1D", "AvgPool1D"),
+    "avg_pool2d": ("AveragePooling2D", "AvgPool2D"),
+    "global_avg_pool": ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D"),
+    "global_max_pool": ("GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D"),
+    "flatten": ("Flatten",),
+    "reshape": ("Reshape",),
+    "dropout": ("Dropout",),
+    "batch_norm": ("BatchNormalization",),
+    "zero_padding": ("ZeroPadding1D", "ZeroPadding2D"),
+    "activation": ("Activation", "ReLU", "LeakyReLU", "Softmax", "ELU"),
+    "add": ("Add",),
+    "concatenate": ("Concatenate",),
+}
+CONV_OPS = frozenset({"conv1d", "conv2d", "depthwise_conv2d"})
+POOL_OPS = frozenset({"max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"})
+WEIGHTED_OPS = CONV_OPS | {"dense"}  # a following BatchNorm folds into these
+# element-wise or a view of the same bytes: X-CUBE-AI runs them in place when nothing else reads their input
+IN_PLACE_OPS = frozenset({"activation", "dropout", "batch_norm", "flatten", "reshape"})
 
 # MACC per output element of each activation. relu 1, leaky relu 3 and
 # softmax 15 are read off real reports; tanh, sigmoid, elu and selu are not

@@ -24,41 +24,16 @@ from typing import Any, Iterable, Mapping
 
 from memsim._errors import ShapeError, SpecError, UnsupportedLayerError
 from memsim.graph import Graph, Layer
-from memsim.ops import SUPPORTED_ACTIVATIONS, infer
+from memsim.ops import LAYER_TYPES, SUPPORTED_ACTIVATIONS, WEIGHTED_OPS, infer
 
-__all__ = ["SUPPORTED_LAYERS", "graph_from_spec", "normalise_activation"]
+__all__ = ["SUPPORTED_LAYERS", "activation_of_layer", "graph_from_spec", "normalise_activation"]
 
-# Keras class name (lower case) -> canonical op.
-_TYPES = {
-    "input": "input", "inputlayer": "input",
-    "conv1d": "conv1d", "convolution1d": "conv1d",
-    "conv2d": "conv2d", "convolution2d": "conv2d",
-    "depthwiseconv2d": "depthwise_conv2d",
-    "separableconv2d": "separable_conv2d", "separableconvolution2d": "separable_conv2d",
-    "dense": "dense",
-    "maxpooling1d": "max_pool1d", "maxpool1d": "max_pool1d",
-    "maxpooling2d": "max_pool2d", "maxpool2d": "max_pool2d",
-    "averagepooling1d": "avg_pool1d", "avgpool1d": "avg_pool1d",
-    "averagepooling2d": "avg_pool2d", "avgpool2d": "avg_pool2d",
-    "globalaveragepooling1d": "global_avg_pool", "globalaveragepooling2d": "global_avg_pool",
-    "globalavgpool1d": "global_avg_pool", "globalavgpool2d": "global_avg_pool",
-    "globalmaxpooling1d": "global_max_pool", "globalmaxpooling2d": "global_max_pool",
-    "globalmaxpool1d": "global_max_pool", "globalmaxpool2d": "global_max_pool",
-    "flatten": "flatten", "reshape": "reshape", "dropout": "dropout",
-    "batchnormalization": "batch_norm",
-    "zeropadding1d": "zero_padding", "zeropadding2d": "zero_padding",
-    "activation": "activation", "relu": "activation", "leakyrelu": "activation",
-    "softmax": "activation", "elu": "activation",
-    "add": "add", "concatenate": "concatenate",
-}
-SUPPORTED_LAYERS = (
-    "InputLayer", "Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D", "Dense",
-    "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
-    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
-    "Flatten", "Reshape", "Dropout", "BatchNormalization", "ZeroPadding1D", "ZeroPadding2D",
-    "Activation", "ReLU", "LeakyReLU", "Softmax", "ELU", "Add", "Concatenate",
-)
-_FOLDS_BN = frozenset({"conv1d", "conv2d", "depthwise_conv2d", "dense"})
+# Keras class name (lower case, no underscores) -> canonical op; from the one registry, memsim.ops.LAYER_TYPES.
+_TYPES = {name.lower(): op for op, names in LAYER_TYPES.items() for name in names}
+SUPPORTED_LAYERS = tuple(name for names in LAYER_TYPES.values() for name in names
+                         if name not in ("Input", "Convolution1D", "Convolution2D", "SeparableConvolution2D")
+                         and "Pool1D" not in name and "Pool2D" not in name)
+_FOLDS_BN = WEIGHTED_OPS
 _ACT_ALIASES = {
     None: "linear", "linear": "linear", "relu": "relu", "relu6": "relu6", "tanh": "tanh",
     "sigmoid": "sigmoid", "selu": "selu", "elu": "elu", "softmax": "softmax",
@@ -74,6 +49,22 @@ def normalise_activation(value: Any, where: str) -> str:
             f"{where}: activation {value!r} is not supported; use one of {', '.join(SUPPORTED_ACTIVATIONS)}."
         )
     return _ACT_ALIASES[key]
+
+
+def activation_of_layer(type_name: str, spec: dict, where: str) -> str:
+    """The activation an activation layer applies: ``Activation(act)``, ``ReLU`` (max_value None or 6,
+    negative_slope), ``LeakyReLU``, ``Softmax`` or ``ELU``."""
+    kind = type_name.lower().replace("_", "")
+    if kind == "relu":
+        max_value = spec.get("max_value")
+        if max_value not in (None, 6, 6.0):
+            raise UnsupportedLayerError(f"{where}: ReLU(max_value={max_value}) is not supported; only None or 6.")
+        if spec.get("negative_slope", 0) not in (0, 0.0, None):
+            return "leaky_relu"
+        return "relu6" if max_value is not None else "relu"
+    if kind in ("leakyrelu", "softmax", "elu"):
+        return {"leakyrelu": "leaky_relu", "softmax": "softmax", "elu": "elu"}[kind]
+    return normalise_activation(spec.get("activation"), where)
 
 
 def _tuple(value: Any, rank: int, what: str, where: str) -> tuple[int, ...]:
@@ -171,24 +162,7 @@ def _expand(spec: Mapping, op: str, type_name: str, where: str) -> list[tuple[st
     if op in ("global_avg_pool", "global_max_pool"):
         return [(op, {"keepdims": bool(spec.get("keepdims", False))})]
     if op == "activation":
-        kind = type_name.lower()
-        if kind == "relu":
-            max_value = spec.get("max_value")
-            if max_value not in (None, 6, 6.0):
-                raise UnsupportedLayerError(f"{where}: ReLU(max_value={max_value}) is not supported; only None or 6.")
-            if spec.get("negative_slope", 0) not in (0, 0.0, None):
-                act = "leaky_relu"
-            else:
-                act = "relu6" if max_value is not None else "relu"
-        elif kind == "leakyrelu":
-            act = "leaky_relu"
-        elif kind == "softmax":
-            act = "softmax"
-        elif kind == "elu":
-            act = "elu"
-        else:
-            act = normalise_activation(spec.get("activation"), where)
-        return [("activation", {"activation": act})]
+        return [("activation", {"activation": activation_of_layer(type_name, spec, where)})]
     if op == "batch_norm":
         return [("batch_norm", {"folded": False, "center": bool(spec.get("center", True)),
                                 "scale": bool(spec.get("scale", True))})]

@@ -40,12 +40,13 @@ from dataclasses import dataclass, field
 from math import prod
 
 from memsim.graph import Graph
+from memsim.ops import WEIGHTED_OPS
 from memsim.planners import align_up, greedy_plan
 from memsim.profiles._base import ActivationPlan, Buffer, dtype_bytes
 
 __all__ = ["TFLMProfile", "TFLiteGraph", "lower", "TAIL_OP_BYTES"]
 
-_FUSABLE = frozenset({"conv1d", "conv2d", "depthwise_conv2d", "dense", "add"})
+_FUSABLE = WEIGHTED_OPS | {"add"}  # ops the converter fuses a following relu/relu6 into
 _FLOAT_ONLY_INT8 = frozenset({"ELU"})
 # TFLM kernels with no int8 path (tflite-micro 0.dev20261023: "exp.cc: input->type != kTfLiteFloat32").
 INT8_UNSUPPORTED = frozenset({"EXP"})  # int8 models run these in float between DEQUANTIZE/QUANTIZE

@@ -58,14 +58,13 @@ from __future__ import annotations
 from math import prod
 
 from memsim.graph import Graph
+from memsim.ops import CONV_OPS, IN_PLACE_OPS, POOL_OPS
 from memsim.planners import greedy_plan
 from memsim.profiles._base import ActivationPlan, Buffer, dtype_bytes
 
 __all__ = ["XCubeAIProfile"]
 
-_IN_PLACE = frozenset({"activation", "dropout", "batch_norm", "flatten", "reshape"})
-_CONV = frozenset({"conv1d", "conv2d", "depthwise_conv2d"})
-_POOL = frozenset({"max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"})
+_IN_PLACE, _CONV, _POOL = IN_PLACE_OPS, CONV_OPS, POOL_OPS
 # int8 kernel scratch (bytes): dense = 2 x (inputs + 5 x outputs) int16; softmax = 248 int32 at most.
 INT8_DENSE_SCRATCH_IN, INT8_DENSE_SCRATCH_OUT = 2, 10
 INT8_SOFTMAX_SCRATCH = 992

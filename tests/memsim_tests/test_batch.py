@@ -31,10 +31,12 @@ def chain(draw):
         else:
             layer["filters"] = draw(st.integers(1, 24))
         layers.append(layer)
-        extra = draw(st.sampled_from(["none", "bn", "act", "dropout", "skip"]))
+        extra = draw(st.sampled_from(["none", "bn", "act", "keras_act", "dropout", "skip"]))
+        keras_act = draw(st.sampled_from([{"type": "ReLU"}, {"type": "ReLU", "max_value": 6}, {"type": "LeakyReLU"},
+                                          {"type": "Softmax"}, {"type": "ELU"}]))
         layers.append({"none": {"type": "Skip"}, "bn": {"type": "BatchNormalization"},
-                       "act": {"type": "Activation", "activation": draw(acts)}, "dropout": {"type": "Dropout", "rate": 0.1},
-                       "skip": {"type": "Skip"}}[extra])
+                       "act": {"type": "Activation", "activation": draw(acts)}, "keras_act": dict(keras_act),
+                       "dropout": {"type": "Dropout", "rate": 0.1}, "skip": {"type": "Skip"}}[extra])
         if draw(st.booleans()):
             p = draw(st.integers(1, 3))
             layers.append({"type": draw(st.sampled_from(["MaxPooling2D", "AveragePooling2D"] if two_d
