@@ -6,6 +6,7 @@ import json
 import math
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,6 @@ class Footprint:
     io_in_pool: bool
     ram_bytes: int
     flash_bytes: int
-    layers: list[dict] = field(default_factory=list)
     target: str | None = None
     deployable: bool | None = None
     ram_margin_bytes: int | None = None
@@ -105,9 +105,18 @@ class Footprint:
     violations: tuple[str, ...] = ()
     unsupported: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()         # known gaps of the prediction for this network
+    _rows: Any = field(default=None, repr=False, compare=False)  # the per-layer table, or how to build it
+
+    @property
+    def layers(self) -> list[dict]:
+        """Per-layer table (name, type, shape, params, weights, MACC, live bytes); built on first use."""
+        if callable(self._rows):
+            object.__setattr__(self, "_rows", self._rows())
+        return self._rows or []
 
     def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "_rows"}
+        d["layers"] = self.layers
         d["violations"] = list(self.violations)
         d["unsupported"] = list(self.unsupported)
         d["notes"] = list(self.notes)
@@ -179,7 +188,15 @@ def footprint(
     whole arena) fit the largest SRAM region; the ``*_margin_bytes`` fields
     are the headroom left after the safety margin.
     """
-    resolve(runtime, dtype or "float32", compression, margin)  # refuse before reading the model
+    early = resolve(runtime, dtype or "float32", compression, margin)  # refuse before reading the model
+    fast = _chain_footprint(model, target, runtime, early, cycles_per_macc)
+    if fast is not None:
+        return fast
+    return _full_footprint(model, target, runtime, dtype, compression, cycles_per_macc, margin)
+
+
+def _full_footprint(model, target, runtime, dtype, compression, cycles_per_macc, margin) -> Footprint:
+    """``footprint`` through the graph IR and the profile (any network; the reference for the fast path)."""
     graph = load_graph(model)
     settings = resolve(runtime, _resolve_dtype(graph, dtype), compression, margin)
     profile, dtype, compression = settings.profile, settings.dtype, settings.compression
@@ -195,7 +212,7 @@ def footprint(
     flash = model_bytes + (overhead.code_flash_bytes if overhead else 0)
     macc = total_macc(graph)
     chosen = compressed_layers(graph, compression)
-    rows = [
+    rows = lambda: [  # noqa: E731  (built only when someone reads Footprint.layers)
         {"name": layer.name, "type": _layer_type(layer, graph.tflite is not None),
          "op": layer.op, "shape": list(layer.shape),
          "params": layer.params, "weights_bytes": per_layer_weights[i], "macc": layer.macc,
@@ -206,7 +223,7 @@ def footprint(
         name=graph.name, runtime=profile.name if not isinstance(runtime, str) else runtime, dtype=dtype,
         compression=compression, macc=macc, params=graph.params, weights_bytes=w_bytes, model_bytes=model_bytes,
         activations_bytes=plan.pool_bytes, runtime_ram_bytes=runtime_ram, io_bytes=plan.io_bytes,
-        io_in_pool=plan.io_in_pool, ram_bytes=ram, flash_bytes=flash, layers=rows,
+        io_in_pool=plan.io_in_pool, ram_bytes=ram, flash_bytes=flash, _rows=rows,
         unsupported=tuple(profile.check(graph, dtype)), notes=tuple(profile.notes(graph, dtype)),
     )
     ram_pct, flash_pct = settings.ram_pct, settings.flash_pct
@@ -228,5 +245,100 @@ def footprint(
             flash_margin_pct=v.headroom_pct("flash"), region_margin_pct=v.headroom_pct("region"),
             region_capacity_bytes=board.largest_region_bytes,
             pool_fits_region=v.region_headroom_bytes >= 0, latency_ms=round(1000.0 * macc * cpm / board.clock_hz, 3),
+        )
+    return Footprint(**result)
+
+
+# Keys a chain layer may carry for the batch evaluator to read it exactly like the spec front-end does; anything
+# else (dilation, groups, keepdims, BN without centre/scale ...) takes the full path.
+_CHAIN_KEYS = {
+    "conv": {"type", "name", "filters", "kernel_size", "strides", "padding", "activation", "use_bias",
+             "depth_multiplier"},
+    "dense": {"type", "name", "units", "activation", "use_bias"},
+    "pool": {"type", "name", "pool_size", "strides", "padding"},
+    "plain": {"type", "name", "rate", "activation", "max_value", "negative_slope"},
+}
+
+
+@lru_cache(maxsize=1)
+def _chain_allowed() -> dict:
+    """Lower-cased layer type -> the keys the fast path reads exactly (types the batch evaluator has)."""
+    from memsim.batch import SLOT_OPS
+    from memsim.frontends.spec import _TYPES
+    from memsim.ops import CONV_OPS, POOL_OPS
+
+    def kind(op):
+        return "conv" if op in CONV_OPS else "dense" if op == "dense" else "pool" if op in POOL_OPS else "plain"
+
+    return {key: _CHAIN_KEYS[kind(_TYPES[key])] for key in SLOT_OPS if key != "skip"}
+
+
+def _as_chain(model) -> "tuple | None":
+    """(name, input name, input shape, layers) when ``model`` is a named layer description of a plain chain the batch
+    evaluator reads exactly like the full path, else None."""
+    allowed = _chain_allowed()
+    if not isinstance(model, dict) or not isinstance(model.get("layers"), list) or "name" not in model:
+        return None
+    layers = model["layers"]
+    if len(layers) < 2 or not all(isinstance(item, dict) and "name" in item and "type" in item for item in layers):
+        return None
+    first = layers[0]
+    if str(first["type"]).lower() not in ("input", "inputlayer") or set(first) - {"type", "name", "shape"}:
+        return None
+    for item in layers[1:]:
+        keys = allowed.get(str(item["type"]).lower().replace("_", ""))
+        if keys is None or not keys.issuperset(item):
+            return None
+    return str(model["name"]), str(first["name"]), tuple(first["shape"]), layers[1:]
+
+
+def _chain_footprint(model, target, runtime, settings, cycles_per_macc) -> "Footprint | None":
+    """``footprint`` of a plain chain through the batch kernel (one numba call, same rules and verdict), or None
+    when the full path must answer: not a chain it reads exactly, shapes that do not fit (the full path names the
+    layer), ops the runtime cannot run, or a prediction that carries notes."""
+    chain = _as_chain(model)
+    if chain is None or (settings.dtype == "int8" and settings.profile.name == "xcubeai"):
+        return None
+    from memsim.batch import _family
+
+    name, input_name, shape, layers = chain
+    if not 1 <= len(shape) <= 3 or not all(isinstance(d, int) and d > 0 for d in shape):
+        return None
+    try:
+        family = _family(shape, tuple(str(item["name"]) for item in layers), name, input_name)
+        ops, params = family.encode([layers])
+        board = get_target(target) if target is not None else None
+        res = family.evaluate(ops, params, runtime, settings.dtype, settings.compression, board)
+    except (SpecError, ValueError, TypeError, KeyError):
+        return None
+    if not res["valid"][0] or not res["supported"][0]:
+        return None
+    prof, dtype = settings.profile, settings.dtype
+    fig = {f: int(res[f][0]) for f in ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes",
+                                       "runtime_ram_bytes", "io_bytes", "ram_bytes", "flash_bytes")}
+    extra = board.overhead(prof.name, dtype).ram_bytes if board else 0
+    region = int(prof.region_from_figures(fig["activations_bytes"], fig["io_bytes"], fig["ram_bytes"], extra))
+    ram_pct, flash_pct = settings.ram_pct, settings.flash_pct
+    result = dict(
+        name=name, runtime=runtime if isinstance(runtime, str) else prof.name, dtype=dtype,
+        compression=settings.compression, **fig, io_in_pool=bool(getattr(prof, "io_in_pool", True)),
+        unsupported=(), notes=(), region_bytes=region, region_what=prof.region_what,
+        ram_safety_bytes=_safety(ram_pct, fig["ram_bytes"] - extra), flash_safety_bytes=_safety(flash_pct, fig["model_bytes"]),
+        safety_margin_pct=(ram_pct, flash_pct),
+        _rows=lambda: _full_footprint(model, None, runtime, dtype, settings.compression, None, None).layers,
+    )
+    if board is not None:
+        v = judge(board, ram_bytes=fig["ram_bytes"], region_bytes=region, flash_bytes=fig["flash_bytes"],
+                  region_what=prof.region_what, ram_safety=result["ram_safety_bytes"],
+                  region_safety=_safety(ram_pct, region), flash_safety=result["flash_safety_bytes"],
+                  safety_pct=(ram_pct, flash_pct))
+        cpm = cycles_per_macc if cycles_per_macc is not None else CYCLES_PER_MACC[dtype]
+        result.update(
+            target=board.name, deployable=v.deployable, violations=v.violations,
+            ram_margin_bytes=v.ram_headroom_bytes, flash_margin_bytes=v.flash_headroom_bytes,
+            region_margin_bytes=v.region_headroom_bytes, ram_margin_pct=v.headroom_pct("ram"),
+            flash_margin_pct=v.headroom_pct("flash"), region_margin_pct=v.headroom_pct("region"),
+            region_capacity_bytes=board.largest_region_bytes, pool_fits_region=v.region_headroom_bytes >= 0,
+            latency_ms=round(1000.0 * fig["macc"] * cpm / board.clock_hz, 3),
         )
     return Footprint(**result)

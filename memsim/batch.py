@@ -26,7 +26,7 @@ equal on random configurations.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -103,6 +103,55 @@ def _static_arrays(dtype: str, compression: str) -> tuple:
             np.array([_tflm.NAME_EXTRA[role] for role in _tflm.NAME_ROLES], np.int64))
 
 
+class _Where:
+    """A slot's description for error messages, formatted only when one is raised."""
+
+    def __init__(self, s: int, item: Mapping):
+        self.s, self.item = s, item
+
+    def __format__(self, spec: str) -> str:
+        return f"Slot {self.s} ({self.item['type']})"
+
+    __str__ = lambda self: format(self, "")  # noqa: E731
+
+
+_CONV_CODES = (K.OP_CONV1D, K.OP_CONV2D, K.OP_DWCONV2D)
+_POOL_CODES = (K.OP_MAXPOOL1D, K.OP_MAXPOOL2D, K.OP_AVGPOOL1D, K.OP_AVGPOOL2D)
+
+
+def _encode_slot(s: int, item: Mapping) -> tuple[int, list]:
+    """(op code, 8 parameters) of one slot."""
+    where = _Where(s, item)
+    op = SLOT_OPS.get(str(item["type"]).lower().replace("_", ""))
+    if op is None:
+        raise UnsupportedLayerError(f"{where} is not supported by the batch evaluator; "
+                                    f"supported: {', '.join(sorted(SLOT_OPS))}.")
+    if "inputs" in item:
+        raise SpecError(f"{where}: the batch evaluator takes chains only; 'inputs' is not allowed.")
+    get = item.get
+    if op in _CONV_CODES:
+        kh, kw = _pair(get("kernel_size"), 1)
+        sh, sw = _pair(get("strides"), 1)
+        first = get("depth_multiplier", 1) if op == K.OP_DWCONV2D else item["filters"]
+        return op, [first, kh, kw, sh, sw, str(get("padding", "valid")).lower() == "same",
+                    bool(get("use_bias", True)), _act_code(get("activation"), where)]
+    if op == K.OP_DENSE:
+        return op, [item["units"], bool(get("use_bias", True)), _act_code(get("activation"), where), 0, 0, 0, 0, 0]
+    if op in _POOL_CODES:
+        ph, pw = _pair(get("pool_size"), 2)
+        sh, sw = _pair(get("strides"), (ph, pw))
+        return op, [ph, pw, sh, sw, str(get("padding", "valid")).lower() == "same", 0, 0, 0]
+    if op == K.OP_ACT:  # Activation(act), ReLU, LeakyReLU, Softmax, ELU: as the spec front-end reads them
+        return op, [ACTIVATIONS.index(activation_of_layer(str(item["type"]), item, str(where))), 0, 0, 0, 0, 0, 0, 0]
+    return op, [0] * 8
+
+
+@lru_cache(maxsize=256)
+def _family(input_shape: tuple, slot_names: tuple, name: str, input_name: str) -> "ChainFamily":
+    """A ChainFamily, reused across calls (footprint's fast path asks for the same family many times)."""
+    return ChainFamily(input_shape, slot_names, name=name, input_name=input_name)
+
+
 @dataclass(frozen=True)
 class ChainFamily:
     """A chain template: input shape and slot names (used for TFLM name sizes).
@@ -129,41 +178,29 @@ class ChainFamily:
 
         A slot may be ``{"type": "Skip"}``. Slow (Python); templates build the arrays directly.
         """
-        n, L = len(specs), len(self.slot_names)
-        ops = np.zeros((n, L), np.int64)
-        prm = np.zeros((n, L, 8), np.int64)
+        L = len(self.slot_names)
+        all_ops, all_prm = [], []
         for i, layers in enumerate(specs):
             if len(layers) != L:
                 raise SpecError(f"Configuration {i} has {len(layers)} layers; the family has {L} slots.")
+            ops_i, prm_i = [], []
             for s, item in enumerate(layers):
-                key = str(item["type"]).lower().replace("_", "")
-                where = f"Slot {s} ({item['type']})"
-                if key not in SLOT_OPS:
-                    raise UnsupportedLayerError(f"{where} is not supported by the batch evaluator; "
-                                                f"supported: {', '.join(sorted(SLOT_OPS))}.")
-                if "inputs" in item:
-                    raise SpecError(f"{where}: the batch evaluator takes chains only; 'inputs' is not allowed.")
-                op = SLOT_OPS[key]
-                ops[i, s] = op
-                p = prm[i, s]
-                if op in (K.OP_CONV1D, K.OP_CONV2D, K.OP_DWCONV2D):
-                    kh, kw = _pair(item.get("kernel_size"), 1)
-                    sh, sw = _pair(item.get("strides"), 1)
-                    p[0] = item.get("depth_multiplier", 1) if op == K.OP_DWCONV2D else item["filters"]
-                    p[1:8] = (kh, kw, sh, sw, str(item.get("padding", "valid")).lower() == "same",
-                              bool(item.get("use_bias", True)), _act_code(item.get("activation"), where))
-                elif op == K.OP_DENSE:
-                    p[0:3] = (item["units"], bool(item.get("use_bias", True)), _act_code(item.get("activation"), where))
-                elif op in (K.OP_MAXPOOL1D, K.OP_MAXPOOL2D, K.OP_AVGPOOL1D, K.OP_AVGPOOL2D):
-                    ph, pw = _pair(item.get("pool_size"), 2)
-                    sh, sw = _pair(item.get("strides"), (ph, pw))
-                    p[0:5] = (ph, pw, sh, sw, str(item.get("padding", "valid")).lower() == "same")
-                elif op == K.OP_ACT:  # Activation(act), ReLU, LeakyReLU, Softmax, ELU: as the spec front-end reads them
-                    p[0] = ACTIVATIONS.index(activation_of_layer(str(item["type"]), item, where))
-        return ops, prm
+                op, p = _encode_slot(s, item)
+                ops_i.append(op)
+                prm_i.append(p)
+            all_ops.append(ops_i)
+            all_prm.append(prm_i)
+        return np.array(all_ops, np.int64).reshape(len(specs), L), np.array(all_prm, np.int64).reshape(len(specs), L, 8)
 
-    def _name_lengths(self) -> np.ndarray:
+    @cached_property
+    def _names(self) -> np.ndarray:
         return np.array([len(n) for n in self.slot_names], np.int64)
+
+    @cached_property
+    def _in_shape(self) -> np.ndarray:
+        shape = tuple(self.input_shape)
+        return np.array([shape[0], shape[1] if len(shape) == 3 else 1, shape[-1]] if len(shape) > 1
+                        else [1, 1, shape[0]], np.int64)
 
     def evaluate(self, ops: np.ndarray, params: np.ndarray, runtime: str = "xcubeai", dtype: str = "float32",
                  compression: str = "none", target: "str | Target | None" = None) -> dict[str, np.ndarray]:
@@ -178,17 +215,14 @@ class ChainFamily:
         prof, compression = settings.profile, settings.compression
         profile = 1 if prof.name == "tflm" else 0
         static = _static_arrays(dtype, compression)
-        shape = tuple(self.input_shape)
-        in_shape = np.array([shape[0], shape[1] if len(shape) == 3 else 1, shape[-1]] if len(shape) > 1
-                            else [1, 1, shape[0]], np.int64)
         board = get_target(target) if target is not None else None
         ov = board.overhead("tflm" if profile else "xcubeai", dtype) if board else None
         out = np.empty((ops.shape[0], len(RESULT_FIELDS)), np.int64)
         K.batch_kernel(
-            ops, params, in_shape, len(shape), profile, dtype == "int8",
+            ops, params, self._in_shape, len(self.input_shape), profile, dtype == "int8",
             {"none": 0, "x4": 1, "x8": 2}[compression], getattr(prof, "io_in_pool", True),
             getattr(prof, "conv_overlap", True), getattr(prof, "im2col", True),
-            static[0], static[1], self._name_lengths(), len(self.name), len(self.input_name),
+            static[0], static[1], self._names, len(self.name), len(self.input_name),
             static[2], static[7], static[3], static[4], static[5], static[6],
             ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out,
         )

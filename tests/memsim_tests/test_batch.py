@@ -118,3 +118,26 @@ def test_runtime_names_resolve_like_footprint_and_unknown_ones_are_refused():
             family.evaluate(ops, prm, bad)
     with _pytest.raises(SpecError, match="Unknown dtype"):
         family.evaluate(ops, prm, "tflm", "int4")
+
+
+@settings(max_examples=150, deadline=None)
+@given(chain(), st.sampled_from([("xcubeai", "float32", "none"), ("xcubeai", "float32", "x8"),
+                                 ("xcubeai-time", "float32", "none"), ("xcubeai-5", "float32", "none"),
+                                 ("xcubeai", "int8", "none"), ("tflm", "float32", "none"), ("tflm", "int8", "none")]),
+       st.sampled_from([None, "stm32f303k8", "paper-big"]), st.sampled_from([None, 0.0, 5.0]))
+def test_footprint_fast_path_equals_the_full_path(net, mode, target, margin):
+    """footprint() answers plain named chains through the batch kernel; every field must be the full path's."""
+    from memsim._footprint import _full_footprint
+
+    shape, layers = net
+    runtime, dtype, compression = mode
+    spec = {"name": "fam", "layers": [{"type": "Input", "name": "inp", "shape": shape}]
+            + [l for l in layers if l["type"] != "Skip"]}
+    try:
+        full = _full_footprint(spec, target, runtime, dtype, compression, None, margin)
+    except memsim.ShapeError as exc:
+        with pytest.raises(memsim.ShapeError, match=str(exc)[:30].replace("(", r"\(").replace(")", r"\)")):
+            memsim.footprint(spec, target, runtime, dtype, compression, margin=margin)
+        return
+    fast = memsim.footprint(spec, target, runtime, dtype, compression, margin=margin)
+    assert fast.to_dict() == full.to_dict()
