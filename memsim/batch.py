@@ -230,13 +230,16 @@ class ChainFamily:
 
 
 def verdicts(results: Mapping[str, np.ndarray], target: "str | Target", runtime: str = "xcubeai",
-             dtype: str = "float32", margin: "float | tuple[float, float] | None" = None) -> dict[str, np.ndarray]:
+             dtype: str = "float32", margin: "float | tuple[float, float] | None" = None,
+             unsupported: "Sequence[Sequence[str]] | None" = None) -> dict[str, np.ndarray]:
     """Deployability of every configuration of an ``evaluate`` result, by the rule ``memsim.footprint`` uses.
 
     Returns arrays ``deployable`` (False also where shapes do not fit or an op is unsupported),
     ``region_bytes`` and the headrooms after the safety margin: ``ram_margin_bytes``, ``region_margin_bytes``,
     ``flash_margin_bytes``, and ``violations`` (a list of tuples of sentences; empty where it fits or where
-    shapes or ops already rule the configuration out).
+    shapes rule the configuration out). ``unsupported``, one tuple of reasons per configuration (what the
+    profile's ``check`` says, as ``footprint`` reports it), leads the violations of the configurations the runtime
+    cannot run; without it they are undeployable with no reason given.
     """
     from memsim._footprint import _safety
     from memsim._verdict import judge
@@ -258,7 +261,8 @@ def verdicts(results: Mapping[str, np.ndarray], target: "str | Target", runtime:
         v = judge(board, ram_bytes=int(ram[i]), region_bytes=int(region[i]), flash_bytes=int(flash[i]),
                   region_what=prof.region_what, ram_safety=_safety(ram_pct, int(ram[i]) - extra),
                   region_safety=_safety(ram_pct, int(region[i])), flash_safety=_safety(flash_pct, int(model[i])),
-                  safety_pct=(ram_pct, flash_pct))
+                  safety_pct=(ram_pct, flash_pct),
+                  unsupported=tuple(unsupported[i]) if unsupported is not None and not results["supported"][i] else ())
         out["deployable"][i] = v.deployable and bool(results["supported"][i])
         out["violations"][i] = v.violations
         out["region_bytes"][i] = region[i]

@@ -36,6 +36,7 @@ class MemsimConstraint:
         self.dtype = dtype
         self.compression = compression
         self.margin = margin  # None: the runtime profile's calibrated safety margin
+        self._reasons: dict = {}
 
     def footprint(self, config: Mapping) -> "memsim.Footprint":
         spec = self.template.spec(dict(config), self.input_shape, self.n_classes)
@@ -65,10 +66,12 @@ class MemsimConstraint:
                 for i, _ in members:
                     answers[i] = self(configs[i])
                 continue
-            ver = verdicts(res, self.target, self.runtime, self.dtype, self.margin)
+            reasons = [self._unsupported(layers) if not res["supported"][k] and res["valid"][k] else ()
+                       for k, (_, layers) in enumerate(members)]
+            ver = verdicts(res, self.target, self.runtime, self.dtype, self.margin, reasons)
             cpm = CYCLES_PER_MACC[self.dtype]
             for k, (i, _) in enumerate(members):
-                if not res["valid"][k] or not res["supported"][k]:  # the exact reason comes from the full path
+                if not res["valid"][k]:  # shapes that do not fit: the full path names the layer
                     answers[i] = self(configs[i])
                     continue
                 figures = {f: int(res[f][k]) for f in _KEEP if f in res}
@@ -78,6 +81,17 @@ class MemsimConstraint:
                 figures["violations"] = list(ver["violations"][k])
                 answers[i] = (bool(ver["deployable"][k]), figures)
         return answers
+
+    def _unsupported(self, layers: list) -> tuple:
+        """Why the runtime cannot run these layers (the profile's own check), asked once per kind of network."""
+        key = tuple((str(layer["type"]), str(layer.get("activation"))) for layer in layers)
+        if key not in self._reasons:
+            from memsim import graph_from_spec
+            from memsim.profiles import get_profile
+
+            spec = [{"type": "Input", "name": "input", "shape": list(self.input_shape)}, *layers]
+            self._reasons[key] = tuple(get_profile(self.runtime).check(graph_from_spec(spec), self.dtype))
+        return self._reasons[key]
 
     def __call__(self, config: Mapping) -> tuple[bool, dict]:
         try:
