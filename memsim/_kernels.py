@@ -276,21 +276,23 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_aux, ir_s
             last[nb] = j
             inpool[nb] = True
             nb += 1
-        if member[j] >= 0:
-            continue
-        if elem == 1 and j > 0:  # int8 kernel scratch (profiles/xcubeai.py: int8_scratch)
+        if elem == 1 and j > 0 and (member[j] < 0 or _is_conv(op)):  # int8 scratch (profiles/xcubeai.py)
             extra = 0
             if op == OP_DENSE:
                 extra = int8_scratch_consts[0] * ir_h[j - 1] * ir_w[j - 1] * ir_c[j - 1] \
                     + int8_scratch_consts[1] * ir_h[j] * ir_w[j] * ir_c[j]
             elif op == OP_ACT and ir_act[j] == ACT_SOFTMAX:
                 extra = int8_scratch_consts[2]
+            elif op == OP_CONV1D or op == OP_CONV2D:  # profiles/xcubeai.py: int8_scratch envelope
+                extra = (ir_wt[j] // ir_c[j]) * ((ir_w[j] if op == OP_CONV2D else ir_h[j]) + int8_scratch_consts[3])
             if extra > 0:
                 sizes[nb] = extra
                 first[nb] = j
                 last[nb] = j
                 inpool[nb] = True
                 nb += 1
+        if member[j] >= 0:
+            continue
         in_place = op == OP_ACT or op == OP_DROPOUT or op == OP_BN or op == OP_FLATTEN
         if in_place and j > 0 and fused[j] < 0:
             buf_of[j] = buf_of[j - 1]

@@ -98,8 +98,8 @@ def _static_arrays(dtype: str, compression: str) -> tuple:
     return (np.array([ACTIVATION_MACC[a] for a in ACTIVATIONS], np.int64),
             np.array([0, COMPRESSION_MIN_WEIGHTS["x4"], COMPRESSION_MIN_WEIGHTS["x8"]], np.int64),
             np.array([len(a) for a in ACTIVATIONS], np.int64), tail_table, tail_consts, fb_consts,
-            np.array([_xcube.INT8_DENSE_SCRATCH_IN, _xcube.INT8_DENSE_SCRATCH_OUT, _xcube.INT8_SOFTMAX_SCRATCH],
-                     np.int64),
+            np.array([_xcube.INT8_DENSE_SCRATCH_IN, _xcube.INT8_DENSE_SCRATCH_OUT, _xcube.INT8_SOFTMAX_SCRATCH,
+                      _xcube.INT8_CONV_SCRATCH_EXTRA_ROWS], np.int64),
             np.array([_tflm.NAME_EXTRA[role] for role in _tflm.NAME_ROLES], np.int64))
 
 

@@ -130,3 +130,16 @@ def test_int8_dense_scratch_follows_the_reports(report):
         assert fp.activations_bytes == activations
     else:
         assert fp.activations_bytes - activations <= 992
+
+
+SOLOMIA_INT8 = [I(96, 3), BN, C1(32, 5), MP1, BN, C1(64, 5), BN, C1(96, 3), {"type": "GlobalAveragePooling1D"},
+                D(64), D(5, None), {"type": "Softmax"}]
+
+
+def test_int8_conv_scratch_envelope_covers_the_int8_conv_report():
+    """Solomia200 (ST Edge AI 2.2, int8 Conv1D net): 13,760 B of activations. Without the conv scratch memsim said
+    6,528 B (-53 %, a verdict the tool would refute); the envelope must never be under, and not far over."""
+    fp = memsim.footprint(SOLOMIA_INT8, runtime="xcubeai", dtype="int8")
+    assert 13_760 <= fp.activations_bytes <= 1.15 * 13_760
+    assert abs(fp.weights_bytes - 36_860) <= 4  # the report's 36,860 B (2 B of padding memsim does not count)
+    assert fp.notes  # the envelope is not ST's rule: the verdict says so
