@@ -114,6 +114,9 @@ class Footprint:
             object.__setattr__(self, "_rows", self._rows())
         return self._rows or []
 
+    def __getstate__(self) -> dict:  # pickling (e.g. to another process) takes the table, not how to build it
+        return {**self.__dict__, "_rows": self.layers}
+
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "_rows"}
         d["layers"] = self.layers

@@ -141,3 +141,14 @@ def test_footprint_fast_path_equals_the_full_path(net, mode, target, margin):
         return
     fast = memsim.footprint(spec, target, runtime, dtype, compression, margin=margin)
     assert fast.to_dict() == full.to_dict()
+
+
+def test_a_fast_path_footprint_pickles_with_its_table():
+    import pickle
+
+    spec = {"name": "net", "layers": [{"type": "Input", "name": "x", "shape": [20, 3]},
+                                      {"type": "Conv1D", "name": "c", "filters": 4, "kernel_size": 3},
+                                      {"type": "Flatten", "name": "f"}, {"type": "Dense", "name": "d", "units": 2}]}
+    fp = memsim.footprint(spec, "stm32f303k8", "tflm", "int8")
+    back = pickle.loads(pickle.dumps(fp))
+    assert back.to_dict() == fp.to_dict() and [r["name"] for r in back.layers] == ["x", "c", "f", "d"]
