@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -78,6 +79,9 @@ def cmd_footprint(args) -> int:
         raise AutoTinyMLError(f"--cycles-per-macc {args.cycles_per_macc:g} must be positive, e.g. 6 for float32.")
 
     target = _resolve_target(args)
+    runtime_given = args.runtime is not None
+    if not runtime_given:  # a .tflite file is a TFLM model; Keras files and descriptions default to X-CUBE-AI
+        args.runtime = "tflm" if str(args.model).lower().endswith(".tflite") else "xcubeai"
     fp = memsim.footprint(args.model, target=target, runtime=args.runtime, dtype=args.dtype,
                           compression=args.compression, cycles_per_macc=args.cycles_per_macc, margin=args.margin)
     if args.json:
@@ -87,7 +91,8 @@ def cmd_footprint(args) -> int:
         rows = [[n, r["type"] + (" (c)" if r["compressed"] else ""), "x".join(map(str, r["shape"])),
                  f"{r['params']:,}", f"{r['weights_bytes']:,}", f"{r['macc']:,}", f"{r['live_bytes']:,}"]
                 for n, r in zip(names, fp.layers)]
-        print(f"{fp.name}: runtime {fp.runtime}, {fp.dtype}, compression {fp.compression}\n")
+        why = "" if runtime_given else f" (the default for {'.tflite files' if args.runtime == 'tflm' else 'this input'}; --runtime to change)"
+        print(f"{fp.name}: runtime {fp.runtime}{why}, {fp.dtype}, compression {fp.compression}\n")
         print(_table(["layer", "type", "output shape", "params", "weights (B)", "MACC", "live (B)"], rows,
                      right={3, 4, 5, 6}))
         print("(c) = weights compressed; live (B) = activation bytes alive while the layer runs")
@@ -277,9 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flash", help="custom target Flash, e.g. 64KiB")
     p.add_argument("--ram", help="custom target RAM, e.g. 16KiB")
     p.add_argument("--overhead", help="runtime overhead set for a custom target (cortex-m4, none, ...)")
-    p.add_argument("--runtime", default="xcubeai", choices=["xcubeai", "xcubeai-time", "xcubeai-5", "tflm"],
-                   help="runtime profile: X-CUBE-AI >= 7.2 / ST Edge AI (default), the same with -O time, "
-                        "X-CUBE-AI 5.x/6.x, or TensorFlow Lite Micro")
+    p.add_argument("--runtime", default=None, choices=["xcubeai", "xcubeai-time", "xcubeai-5", "tflm"],
+                   help="runtime profile: X-CUBE-AI >= 7.2 / ST Edge AI, the same with -O time, X-CUBE-AI 5.x/6.x, "
+                        "or TensorFlow Lite Micro (default: tflm for a .tflite file, else xcubeai)")
     p.add_argument("--dtype", default=None, choices=["float32", "int8"],
                    help="type of the deployed model (default float32; a .tflite file's own type)")
     p.add_argument("--compression", default="none", choices=["none", "x4", "x8", "low", "medium", "high"],
@@ -345,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # commands that hold finished work (search) say where it is themselves
         print("\nautotinyml: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `autotinyml footprint x | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
