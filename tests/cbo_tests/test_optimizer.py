@@ -137,3 +137,18 @@ def test_an_error_not_listed_in_catch_propagates_and_keeps_finished_trials():
 def test_sampler_arguments_are_validated(make, message):
     with pytest.raises(cbo.SpaceError, match=message):
         make()
+
+
+def test_exact_ucb_trains_only_deployable_configurations_and_climbs_to_the_border():
+    sampler = cbo.ExactCBOSampler(capacity_features=False, seed=0)
+    study = cbo.Study(SPACE, sampler, constraint=disc, seed=0)
+    best = study.optimize(accuracy, 12)
+    trained = [t for t in study.trials if t.value is not None]
+    assert len(trained) == 12 and all(in_disc(t.config) for t in trained)
+    assert best.value >= 0.8 * OPTIMUM  # the best deployable point sits on the disc's border toward (0.8, 0.8)
+
+
+def test_exact_ucb_needs_a_constraint():
+    study = cbo.Study(SPACE, cbo.ExactCBOSampler(seed=0), seed=0)
+    with pytest.raises(cbo.CBOError, match="needs a constraint"):
+        study.ask()
