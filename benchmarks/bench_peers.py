@@ -16,6 +16,9 @@ Methods (a training spent on an undeployable network counts against the budget a
   svmcbo-blind    SVM-CBO in the papers' black-box setting: deployability is revealed only after a training
                   (Phase 1 = 10 LHS + 5 boundary trainings); the revealed label is memsim's verdict, which equals
                   tflite-micro's on this template (RESULTS.md, issue 3), standing in for a toolchain run
+  svmcbo-toolchain  the same black-box SVM-CBO with the real toolchain as the oracle: each configuration is
+                  converted (int8) and allocated by tflite-micro, and judged by memsim's verdict rule on the measured
+                  arena and flatbuffer (cached per configuration; architecture alone decides it)
   exact-ucb       GP-UCB over memsim's exact deployable set, with log params / log MACC as extra GP inputs
   tpe+memsim      Optuna TPE; an undeployable sample is told to Optuna as infeasible (constraint API), untrained
   tpe-blind       Optuna TPE training everything; deployability learnt after training (the papers' BO baseline)
@@ -39,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import cbo  # noqa: E402
 from cbo.tinyml import KFoldObjective, MemsimConstraint, OptunaDeployability, get_template, load_dataset  # noqa: E402
 
-METHODS = ["svmcbo", "svmcbo-blind", "exact-ucb", "tpe+memsim", "tpe-blind", "gp+memsim", "gp-blind", "nsga2",
+METHODS = ["svmcbo", "svmcbo-blind", "svmcbo-toolchain", "exact-ucb", "tpe+memsim", "tpe-blind", "gp+memsim", "gp-blind", "nsga2",
            "feasible-random", "random", "grid", "bo"]
 BUDGET_SIZED = {"grid"}  # proposals depend on the budget: run once per budget
 ACCURACY_KEYS = ("dataset", "label", "space", "epochs", "k")  # what a configuration's accuracy depends on
@@ -54,6 +57,7 @@ class Cache:
         self.accuracy: dict = {}
         self.seconds: dict = {}
         self.results: dict = {}
+        self.verdicts: dict = {}  # toolchain verdicts per configuration (this target)
         if path.exists():
             for line in path.read_text().splitlines():
                 row = json.loads(line)
@@ -63,6 +67,9 @@ class Cache:
                         self.accuracy[row["config_key"]] = row["accuracy"]
                         if "seconds" in row:
                             self.seconds[row["config_key"]] = row["seconds"]
+                elif "verdict_key" in row:
+                    if stored == setting:
+                        self.verdicts[row["verdict_key"]] = row["deployable"]
                 elif stored == setting and "trace" in row:  # rows of the first harness kept no trace
                     self.results[(row["method"], row["seed"])] = row
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,6 +91,12 @@ class Cache:
         known = list(self.seconds.values())
         return self.seconds.get(key, statistics.mean(known) if known else 0.0)
 
+    def verdict_of(self, key: str, compute) -> bool:
+        if key not in self.verdicts:
+            self.verdicts[key] = bool(compute())
+            self._append({"verdict_key": key, "deployable": self.verdicts[key], "setting": self.setting})
+        return self.verdicts[key]
+
     def store(self, row: dict) -> None:
         self.results[(row["method"], row["seed"])] = row
         self._append({**row, "setting": self.setting})
@@ -92,8 +105,9 @@ class Cache:
 class Harness:
     """One setting (template, data, target); ``run(method, seed, budget)`` returns the trace of trainings."""
 
-    def __init__(self, template, constraint, dep, score, key):
+    def __init__(self, template, constraint, dep, score, key, toolchain=None):
         self.template, self.constraint, self.dep, self.score, self.key = template, constraint, dep, score, key
+        self.toolchain = toolchain  # config -> deployable, measured by tflite-micro (svmcbo-toolchain)
 
     def _train(self, trace, config, deployable):
         acc = self.score(config)
@@ -101,7 +115,7 @@ class Harness:
         return acc
 
     def run_cbo(self, method, seed, budget):
-        if method == "svmcbo-blind":
+        if method in ("svmcbo-blind", "svmcbo-toolchain"):
             sampler, precheck = cbo.SVMCBOSampler(seed=seed, n_init=10, n_phase1=5), False
         else:
             sampler = cbo.SAMPLERS[method](seed=seed)
@@ -111,7 +125,7 @@ class Harness:
         trace = []
 
         def objective(config):
-            feasible, _ = self.constraint(config)
+            feasible = self.toolchain(config) if method == "svmcbo-toolchain" else self.constraint(config)[0]
             return {"accuracy": self._train(trace, config, feasible), "feasible": feasible}
 
         study.optimize(objective, budget)
@@ -154,6 +168,28 @@ class Harness:
         if method in ("tpe+memsim", "tpe-blind", "gp+memsim", "gp-blind", "nsga2"):
             return self.run_optuna(method, seed, budget)
         return self.run_cbo(method, seed, budget)
+
+
+def measured_verdict(template, config, shape, n_classes, target) -> bool:
+    """Deployable by the real toolchain: the network converted to int8 and allocated by tflite-micro (the smallest
+    arena that allocates), judged by memsim's verdict rule on the measured figures. Weights do not change sizes,
+    so an untrained network answers for the trained one."""
+    from memsim._verdict import judge
+    from memsim.frontends.keras import keras_from_spec
+    from targets import get_target
+    from validation import ToolchainError
+    from validation.tflm import convert, measure
+
+    board = get_target(target)
+    model = keras_from_spec(template.spec(dict(config), shape, n_classes))
+    try:
+        flatbuffer = convert(model, "int8")
+        arena = measure(flatbuffer).smallest
+    except ToolchainError:  # TFLM cannot run it at all (int8 SELU): not deployable
+        return False
+    code = board.overhead("tflm", "int8")
+    return judge(board, ram_bytes=arena + code.ram_bytes, region_bytes=arena,
+                 flash_bytes=len(flatbuffer) + code.code_flash_bytes, region_what="TFLM arena").deployable
 
 
 def curve(trace):
@@ -259,7 +295,11 @@ def main() -> None:
     def score(config):
         return cache.accuracy_of(template.space.key(config), lambda: objective(config)["accuracy"])
 
-    harness = Harness(template, constraint, dep, score, template.space.key)
+    def toolchain(config):
+        return cache.verdict_of(template.space.key(config),
+                                lambda: measured_verdict(template, config, shape, ds.n_classes, args.target))
+
+    harness = Harness(template, constraint, dep, score, template.space.key, toolchain)
     print(f"# {time.strftime('%Y-%m-%d')}: {template.name} on {ds.name} ({len(ds.X)} samples) for {args.target} "
           f"(tflm int8), budgets {budgets} trainings, 3-fold x {args.epochs} epochs, seeds 0..{args.seeds - 1}; "
           f"cache {args.cache}", flush=True)
