@@ -101,29 +101,42 @@ def _pyplot():
     return plt
 
 
-def plot_curves(curves_by_method: dict, title: str, path: Path, budget_lines=()) -> Path:
-    """Best deployable accuracy (0-1) vs trainings: per method the mean over seeds, a min-max band."""
+def plot_curves(curves_by_method: dict, title: str, path: Path, budget_lines=(), zoom: bool = False) -> Path:
+    """Best deployable accuracy (0-1) vs trainings: per method the mean over seeds, a min-max band. ``zoom`` adds a
+    second panel on the top 10 points, where methods that all find good networks differ."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for method, curves in sorted(curves_by_method.items()):
-        curves = [c for c in curves if c]
-        if not curves:
-            continue
-        n = max(len(c) for c in curves)
-        padded = np.array([c + [c[-1]] * (n - len(c)) for c in curves]) * 100
-        x = np.arange(1, n + 1)
-        ax.plot(x, padded.mean(0), marker="o", ms=2.5, lw=1.4,
-                label=f"{method} ({len(curves)} seed{'s' * (len(curves) > 1)})")
-        if len(curves) > 1:
-            ax.fill_between(x, padded.min(0), padded.max(0), alpha=0.15)
-    for b in budget_lines:
-        ax.axvline(b, color="gray", lw=0.8, ls=":")
-    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    ax.set_xlabel("trainings")
-    ax.set_ylabel("best deployable accuracy (%)")
-    ax.set_title(title, fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    fig, axes = plt.subplots(1, 2 if zoom else 1, figsize=(12 if zoom else 7, 4.4), squeeze=False)
+    colours = plt.get_cmap("tab20").colors
+    styles = ["-", "--", "-.", ":"]
+    tops = []
+    for ax in axes[0]:
+        for k, (method, curves) in enumerate(sorted(curves_by_method.items())):
+            curves = [c for c in curves if c]
+            if not curves:
+                continue
+            n = max(len(c) for c in curves)
+            padded = np.array([c + [c[-1]] * (n - len(c)) for c in curves]) * 100
+            x = np.arange(1, n + 1)
+            colour = colours[(2 * k) % 20 if k < 10 else (2 * k + 1) % 20]
+            ax.plot(x, padded.mean(0), ls=styles[k % len(styles)], marker="o", ms=2.5, lw=1.4, color=colour,
+                    label=f"{method} ({len(curves)} seed{'s' * (len(curves) > 1)})")
+            if len(curves) > 1:
+                ax.fill_between(x, padded.min(0), padded.max(0), alpha=0.12, color=colour)
+            tops.append(float(padded.mean(0)[-1]))
+        for b in budget_lines:
+            ax.axvline(b, color="gray", lw=0.8, ls=":")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        ax.set_xlabel("trainings")
+        ax.set_ylabel("best deployable accuracy (%)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_title(title, fontsize=10)
+    if zoom and tops:
+        top = max(tops)
+        axes[0][1].set_ylim(top - 10, top + 1)
+        axes[0][1].set_title("the same, top 10 points", fontsize=10)
+        axes[0][1].legend(fontsize=7, ncol=2, loc="lower right")
+    else:
+        axes[0][0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -267,6 +267,7 @@ def main() -> None:
     ap.add_argument("--plot", default=None, help="write the convergence plot (PNG) here")
     ap.add_argument("--markdown", default=None, help="also write the tables to this Markdown file")
     ap.add_argument("--quick", action="store_true", help="budget 3, 1 seed, 1 epoch: checks the harness only")
+    ap.add_argument("--report-only", action="store_true", help="train nothing: tables and plot from the cache")
     args = ap.parse_args()
     if args.quick:
         args.budgets, args.seeds, args.epochs = "3", 1, 1
@@ -303,7 +304,7 @@ def main() -> None:
     print(f"# {time.strftime('%Y-%m-%d')}: {template.name} on {ds.name} ({len(ds.X)} samples) for {args.target} "
           f"(tflm int8), budgets {budgets} trainings, 3-fold x {args.epochs} epochs, seeds 0..{args.seeds - 1}; "
           f"cache {args.cache}", flush=True)
-    for seed in range(args.first_seed, args.seeds):  # seed-major: a cut-off run still has every method for the first seeds
+    for seed in range(args.first_seed, 0 if args.report_only else args.seeds):  # seed-major: a cut-off run still has every method for the first seeds
         for method in methods:
             for b in (budgets if method in BUDGET_SIZED else [max(budgets)]):
                 key = (f"{method}@{b}", seed)
@@ -333,7 +334,8 @@ def main() -> None:
         curves = {m: [curve(cache.results[(f"{m}@{b}", s)]["trace"]) for s in range(args.seeds)
                       if (f"{m}@{b}", s) in cache.results] for m in methods}
         plot_curves(curves, f"{template.name} on {ds.name}{' (' + args.label + ')' if args.label else ''}, "
-                            f"{args.target}, tflm int8: best deployable accuracy", Path(args.plot), budgets[:-1])
+                            f"{args.target}, tflm int8: best deployable accuracy", Path(args.plot), budgets[:-1],
+                    zoom=True)
 
 
 if __name__ == "__main__":
