@@ -77,6 +77,7 @@ CASES = [
     ("unknown model file type", "footprint net_int8.onnx"),
     ("reports folder with no reports", "validate --reports empty"),
     ("reports folder that does not exist", "validate --reports missing"),
+    ("an experiment with no seeds", "experiment paper-har --seeds 0"),
     ("study file that does not exist", "report missing.sqlite"),
     ("a file that is not a study", "report a_file"),
     ("region plot with one parameter", "report missing.sqlite --region filters"),
