@@ -153,6 +153,33 @@ def _resolve_dtype(graph: Graph, dtype: "str | None") -> str:
     return file_dtype
 
 
+def _judge_into(result: dict, board, settings, region: int, extra_ram: int, cycles_per_macc) -> None:
+    """Safety margins, and with a board the verdict, headrooms and latency, added to a footprint's figures (one
+    place for both paths)."""
+    ram_pct, flash_pct = settings.ram_pct, settings.flash_pct
+    ram, flash = result["ram_bytes"], result["flash_bytes"]
+    ram_safety, flash_safety = _safety(ram_pct, ram - extra_ram), _safety(flash_pct, result["model_bytes"])
+    region_safety = _safety(ram_pct, region)
+    profile = settings.profile
+    result.update(ram_safety_bytes=ram_safety, flash_safety_bytes=flash_safety, safety_margin_pct=(ram_pct, flash_pct),
+                  region_bytes=region, region_what=profile.region_what)
+    if board is None:
+        return
+    v = judge(board, ram_bytes=ram, region_bytes=region, flash_bytes=flash, region_what=profile.region_what,
+              ram_safety=ram_safety, region_safety=region_safety, flash_safety=flash_safety,
+              safety_pct=(ram_pct, flash_pct), unsupported=result["unsupported"])
+    cpm = cycles_per_macc if cycles_per_macc is not None else CYCLES_PER_MACC[settings.dtype]
+    result.update(
+        target=board.name, deployable=v.deployable, violations=v.violations,
+        ram_margin_bytes=v.ram_headroom_bytes, flash_margin_bytes=v.flash_headroom_bytes,
+        region_margin_bytes=v.region_headroom_bytes, ram_margin_pct=v.headroom_pct("ram"),
+        flash_margin_pct=v.headroom_pct("flash"), region_margin_pct=v.headroom_pct("region"),
+        region_capacity_bytes=board.largest_region_bytes,
+        pool_fits_region=v.region_headroom_bytes >= 0,
+        latency_ms=round(1000.0 * result["macc"] * cpm / board.clock_hz, 3),
+    )
+
+
 def footprint(
     model: Any,
     target: "str | Target | None" = None,
@@ -229,26 +256,8 @@ def _full_footprint(model, target, runtime, dtype, compression, cycles_per_macc,
         io_in_pool=plan.io_in_pool, ram_bytes=ram, flash_bytes=flash, _rows=rows,
         unsupported=tuple(profile.check(graph, dtype)), notes=tuple(profile.notes(graph, dtype)),
     )
-    ram_pct, flash_pct = settings.ram_pct, settings.flash_pct
-    network_ram = ram - (overhead.ram_bytes if overhead else 0)
-    region = profile.region_bytes(graph, dtype, plan)
-    ram_safety, flash_safety = _safety(ram_pct, network_ram), _safety(flash_pct, model_bytes)
-    region_safety = _safety(ram_pct, region)
-    result.update(ram_safety_bytes=ram_safety, flash_safety_bytes=flash_safety, safety_margin_pct=(ram_pct, flash_pct),
-                  region_bytes=region, region_what=profile.region_what)
-    if board is not None:
-        v = judge(board, ram_bytes=ram, region_bytes=region, flash_bytes=flash, region_what=profile.region_what,
-                  ram_safety=ram_safety, region_safety=region_safety, flash_safety=flash_safety,
-                  safety_pct=(ram_pct, flash_pct), unsupported=result["unsupported"])
-        cpm = cycles_per_macc if cycles_per_macc is not None else CYCLES_PER_MACC[dtype]
-        result.update(
-            target=board.name, deployable=v.deployable, violations=v.violations,
-            ram_margin_bytes=v.ram_headroom_bytes, flash_margin_bytes=v.flash_headroom_bytes,
-            region_margin_bytes=v.region_headroom_bytes, ram_margin_pct=v.headroom_pct("ram"),
-            flash_margin_pct=v.headroom_pct("flash"), region_margin_pct=v.headroom_pct("region"),
-            region_capacity_bytes=board.largest_region_bytes,
-            pool_fits_region=v.region_headroom_bytes >= 0, latency_ms=round(1000.0 * macc * cpm / board.clock_hz, 3),
-        )
+    _judge_into(result, board, settings, profile.region_bytes(graph, dtype, plan),
+                overhead.ram_bytes if overhead else 0, cycles_per_macc)
     return Footprint(**result)
 
 
@@ -321,27 +330,11 @@ def _chain_footprint(model, target, runtime, settings, cycles_per_macc) -> "Foot
                                        "runtime_ram_bytes", "io_bytes", "ram_bytes", "flash_bytes")}
     extra = board.overhead(prof.name, dtype).ram_bytes if board else 0
     region = int(prof.region_from_figures(fig["activations_bytes"], fig["io_bytes"], fig["ram_bytes"], extra))
-    ram_pct, flash_pct = settings.ram_pct, settings.flash_pct
     result = dict(
         name=name, runtime=runtime if isinstance(runtime, str) else prof.name, dtype=dtype,
         compression=settings.compression, **fig, io_in_pool=bool(getattr(prof, "io_in_pool", True)),
-        unsupported=(), notes=(), region_bytes=region, region_what=prof.region_what,
-        ram_safety_bytes=_safety(ram_pct, fig["ram_bytes"] - extra), flash_safety_bytes=_safety(flash_pct, fig["model_bytes"]),
-        safety_margin_pct=(ram_pct, flash_pct),
+        unsupported=(), notes=(),
         _rows=lambda: _full_footprint(model, None, runtime, dtype, settings.compression, None, None).layers,
     )
-    if board is not None:
-        v = judge(board, ram_bytes=fig["ram_bytes"], region_bytes=region, flash_bytes=fig["flash_bytes"],
-                  region_what=prof.region_what, ram_safety=result["ram_safety_bytes"],
-                  region_safety=_safety(ram_pct, region), flash_safety=result["flash_safety_bytes"],
-                  safety_pct=(ram_pct, flash_pct))
-        cpm = cycles_per_macc if cycles_per_macc is not None else CYCLES_PER_MACC[dtype]
-        result.update(
-            target=board.name, deployable=v.deployable, violations=v.violations,
-            ram_margin_bytes=v.ram_headroom_bytes, flash_margin_bytes=v.flash_headroom_bytes,
-            region_margin_bytes=v.region_headroom_bytes, ram_margin_pct=v.headroom_pct("ram"),
-            flash_margin_pct=v.headroom_pct("flash"), region_margin_pct=v.headroom_pct("region"),
-            region_capacity_bytes=board.largest_region_bytes, pool_fits_region=v.region_headroom_bytes >= 0,
-            latency_ms=round(1000.0 * fig["macc"] * cpm / board.clock_hz, 3),
-        )
+    _judge_into(result, board, settings, region, extra, cycles_per_macc)
     return Footprint(**result)
