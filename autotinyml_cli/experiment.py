@@ -40,6 +40,12 @@ SLIDES = {
 }
 
 
+# The slides' rows: (label, baseline figure, search-cell figure, format, index in SLIDES' tuples)
+METRICS = (("Accuracy %", "accuracy", "accuracy", "{:.2f}", 0), ("RAM KiB", "ram_bytes", "ram_kib", "{:.2f}", 1),
+           ("ROM KiB", "flash_bytes", "rom_kib", "{:.2f}", 2), ("X-CROSS %", "xcross", "xcross", "{:.2f}", 3),
+           ("MACC", "macc", "macc", "{:,.0f}", 4))
+
+
 def _ms(values: list[float], fmt: str = "{:.2f}") -> str:
     if not values:
         return "-"
@@ -142,9 +148,7 @@ def render(spec_name: str, baseline: dict, cells: dict, args) -> tuple[str, list
           "## Deployability of the baseline", "",
           "| | x1 | x4 | x8 |", "|---|---|---|---|"]
     slides = SLIDES["baseline"]
-    for label, key, fmt, idx in (("Accuracy %", "accuracy", "{:.2f}", 0), ("RAM KiB", "ram_bytes", "{:.2f}", 1),
-                                 ("ROM KiB", "flash_bytes", "{:.2f}", 2), ("X-CROSS %", "xcross", "{:.2f}", 3),
-                                 ("MACC", "macc", "{:,.0f}", 4)):
+    for label, key, _, fmt, idx in METRICS:
         cells_md = []
         for comp in COMPRESSIONS:
             v = baseline[comp][key]
@@ -158,9 +162,7 @@ def render(spec_name: str, baseline: dict, cells: dict, args) -> tuple[str, list
            "| | " + " | ".join(f"{b} {'x1' if c == 'none' else c}" for b, c in CELLS) + " |",
            "|---|" + "---|" * len(CELLS)]
     csv_rows = [["section", "board", "compression", "metric", "value", "std", "slides"]]
-    for label, key, fmt, idx in (("Accuracy %", "accuracy", "{:.2f}", 0), ("RAM KiB", "ram_kib", "{:.2f}", 1),
-                                 ("ROM KiB", "rom_kib", "{:.2f}", 2), ("X-CROSS %", "xcross", "{:.2f}", 3),
-                                 ("MACC", "macc", "{:,.0f}", 4)):
+    for label, _, key, fmt, idx in METRICS:
         row = []
         for cell in CELLS:
             vals = cells[cell][key]

@@ -48,7 +48,7 @@ class MemsimConstraint:
         figures either way (tests/cbo_tests/test_constraint_batch.py)."""
         from memsim._errors import SpecError, UnsupportedLayerError
         from memsim._footprint import CYCLES_PER_MACC
-        from memsim.batch import ChainFamily, verdicts
+        from memsim.batch import _family, verdicts
 
         answers: list = [None] * len(configs)
         groups: dict = {}
@@ -58,7 +58,7 @@ class MemsimConstraint:
             groups.setdefault((spec["name"], spec["layers"][0].get("name", "input"),
                                tuple(layer.get("name", "") for layer in layers)), []).append((i, layers))
         for (name, input_name, slots), members in groups.items():
-            family = ChainFamily(self.input_shape, slots, name=name, input_name=input_name)
+            family = _family(self.input_shape, slots, name, input_name)  # cached across calls
             try:
                 ops, params = family.encode([layers for _, layers in members])
                 res = family.evaluate(ops, params, self.runtime, self.dtype, self.compression, self.target)
