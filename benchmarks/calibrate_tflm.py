@@ -9,6 +9,7 @@ Every conversion is measured live by tflite-micro and cached (``--cache``, defau
 
 Run:  python benchmarks/calibrate_tflm.py            # errors of the current constants, both splits
       python benchmarks/calibrate_tflm.py --fit      # also refit the tail's per-op data on the calibration split
+      python benchmarks/calibrate_tflm.py --fit-flatbuffer   # refit the flatbuffer's FLATBUFFER_* costs likewise
 
 memsim reads the converted .tflite (exact ops and tensors), so the tail and the required arena are tested apart
 from the lowering; tests/memsim_tests/test_tflm_real.py checks the lowering.
@@ -102,6 +103,51 @@ def fit_tail(samples) -> None:
           f"over {len(samples)} calibration conversions")
 
 
+FLATBUFFER_TERMS = ("FIXED", "PER_TENSOR", "PER_NAME_CHAR", "PER_DIM", "PER_QUANT_TENSOR", "PER_QUANT_CHANNEL",
+                    "PER_OP", "PER_OP_CODE", "PER_OP_IO")
+
+
+def flatbuffer_terms(g, dtype: str) -> list[float]:
+    """The counts tflm.flatbuffer_bytes multiplies by its FLATBUFFER_* costs, in FLATBUFFER_TERMS order."""
+    quantised = [c for c in g.tensor_channels if c > 0] if dtype == "int8" else []
+    return [1, len(g.tensor_sizes), sum(g.tensor_names), sum(g.tensor_ranks), len(quantised), sum(quantised),
+            len(g.op_types), len(set(g.op_types)), sum(len(i) + len(o) for i, o in zip(g.op_inputs, g.op_outputs))]
+
+
+def fit_flatbuffer(samples) -> None:
+    """Least squares of the FLATBUFFER_* costs on the calibration files (their exact structure, read back)."""
+    import numpy as np
+
+    A = np.array([flatbuffer_terms(g, dtype) for g, dtype, _ in samples], float)
+    b = np.array([size - sum(tflm.align_up(s, 16) + 16 for s, c in zip(g.tensor_sizes, g.tensor_const) if c)
+                  for g, dtype, size in samples], float)
+    x, *_ = np.linalg.lstsq(A, b, rcond=None)
+    print("fitted flatbuffer costs:", {f"FLATBUFFER_{k}": round(float(v), 3) for k, v in zip(FLATBUFFER_TERMS, x)})
+    residual = A @ x - b
+    print(f"fit residual: median |{np.median(np.abs(residual)):.0f}| B, worst {np.abs(residual).max():.0f} B "
+          f"over {len(samples)} calibration files")
+
+
+def flatbuffer_errors(cache: Path) -> None:
+    """Flatbuffer size predicted from each corpus network's description (memsim's lowering) vs the converter's."""
+    from memsim.frontends.spec import graph_from_spec
+    from validation.corpus import CALIBRATION_NAMES, CORPUS
+
+    worst = {}
+    print(f"\n{'split':15s} {'network':20s} {'variant':8s} {'flatbuffer memsim/real':>24s}")
+    for split, name, variant, fb, _ in conversions(cache):
+        if split == "held-out (zoo)":
+            continue  # zoo files are read back by memsim (their size is exact); no description to predict from
+        spec = next(s for s in CORPUS if s["name"] == name)
+        pred = tflm.flatbuffer_bytes(tflm.lower(graph_from_spec(spec), variant), variant)
+        err = _pct(pred, len(fb))
+        split = "calibration" if name in CALIBRATION_NAMES else "held-out"
+        print(f"{split:15s} {name:20s} {variant:8s} {pred:9d}/{len(fb):9d} {err:+6.2f}%")
+        if len(fb) >= 4096:
+            worst[split] = max(worst.get(split, 0.0), abs(err))
+    print("worst |error| on files >= 4 KB: " + ", ".join(f"{k} {v:.2f} %" for k, v in worst.items()))
+
+
 def _pct(p: int, r: int) -> float:
     return 100.0 * (p - r) / r if r else 0.0
 
@@ -109,16 +155,18 @@ def _pct(p: int, r: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fit", action="store_true", help="refit the tail's per-op data on the calibration split")
+    ap.add_argument("--fit-flatbuffer", action="store_true", help="refit the FLATBUFFER_* costs on the calibration split")
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "autotinyml" / "calibration"),
                     help="where conversions and measurements are kept between runs")
     args = ap.parse_args()
-    rows, samples = [], []
+    rows, samples, files = [], [], []
     for split, name, variant, fb, real in conversions(Path(args.cache)):
         if real is None:
             continue
         g, dtype, head, tail, required = predicted(fb)
         if split == "calibration":
             samples.append((g, dtype, real["tail"]))
+            files.append((g, dtype, len(fb)))
         rows.append((split, name, variant, head, real["head"], tail, real["tail"], required, real["smallest"]))
     print(f"{'split':15s} {'network':20s} {'variant':14s} {'head':>16s} {'tail':>22s} {'required arena':>26s}")
     for split, name, variant, h, rh, t, rt, q, rq in rows:
@@ -134,6 +182,9 @@ def main() -> None:
               f"worst under-prediction {min(min(req), 0):.2f} %, worst over {max(req):+.2f} %")
     if args.fit:
         fit_tail(samples)
+    if args.fit_flatbuffer:
+        fit_flatbuffer(files)
+    flatbuffer_errors(Path(args.cache))
 
 
 if __name__ == "__main__":

@@ -358,16 +358,23 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_aux, ir_s
     return pool, io
 
 
-# Counters of the TFLM lowering, kept in one small array so helpers can update them.
-S_NT, S_NOPS, S_NAMES, S_QUANT, S_PAYLOAD, S_TAIL, S_PERCH, S_LAST_NAME, S_TEMP = range(9)  # S_LAST_NAME: newest data
-# tensor's name; S_TEMP: the largest prepare-time temporary of any op.
+# Counters of the TFLM lowering, kept in one small array so helpers can update them. S_LAST_NAME: the newest data
+# tensor's name; S_TEMP: the largest prepare-time temporary of any op; S_RANKS: stored shape dimensions; S_QT:
+# quantised tensors; S_IO: op input/output indices; S_CODES: bit mask of op types; S_MERGED: 1 once a constant was
+# renamed "arith.constant"; S_NREG: constants registered for merging.
+(S_NT, S_NOPS, S_NAMES, S_QUANT, S_PAYLOAD, S_TAIL, S_PERCH, S_LAST_NAME, S_TEMP, S_RANKS, S_QT, S_IO, S_CODES,
+ S_MERGED, S_NREG) = range(15)
 # Rows of the per-op table: tail op data, prepare temporary, prepare temporary per channel, per-channel tail bytes.
 # S_PERCH counts per-channel tail bytes; S_TEMP the largest (prepare temporary + per-channel bytes so far).
 R_TAIL, R_TEMP, R_TEMP_CH, R_PERCH = range(4)
+# Name constants handed to the kernel (profiles/tflm.py, same order).
+C_PATH, C_INPUT, C_OUTPUT, C_MERGED, C_QUANTIZE = range(5)
+# Keys of constants the converter merges when their values are equal (profiles/tflm.py: TFLiteGraph.shared_const).
+K_CONV_AXIS, K_AXIS1, K_SLICE_BEGIN, K_SLICE_ONE, K_SQUEEZE, K_ZEROS, K_SELU = range(1, 8)
 
 
 @njit(cache=True, nogil=True)
-def _const(st, t_size, t_const, t_first, t_last, nbytes, name, quant):
+def _const(st, t_size, t_const, t_first, t_last, nbytes, name, quant, rank):
     """A constant tensor of ``nbytes`` (stored 16-byte aligned in the flatbuffer)."""
     t = st[S_NT]
     t_size[t] = 0
@@ -378,11 +385,14 @@ def _const(st, t_size, t_const, t_first, t_last, nbytes, name, quant):
     st[S_PAYLOAD] += _align(nbytes, 16) + 16
     st[S_NAMES] += name
     st[S_QUANT] += quant
+    st[S_RANKS] += rank
+    if quant > 0:
+        st[S_QT] += 1
     return t
 
 
 @njit(cache=True, nogil=True)
-def _data(st, t_size, t_const, t_first, t_last, nbytes, name, quant):
+def _data(st, t_size, t_const, t_first, t_last, nbytes, name, quant, rank):
     """A non-constant tensor (an arena buffer) of ``nbytes``."""
     t = st[S_NT]
     t_size[t] = nbytes
@@ -392,8 +402,40 @@ def _data(st, t_size, t_const, t_first, t_last, nbytes, name, quant):
     st[S_NT] += 1
     st[S_NAMES] += name
     st[S_QUANT] += quant
+    st[S_RANKS] += rank
+    if quant > 0:
+        st[S_QT] += 1
     st[S_LAST_NAME] = name
     return t
+
+
+@njit(cache=True, nogil=True)
+def _merged_name(st, old, consts):
+    """Rename a constant "arith.constant<N>" (the first one has no number)."""
+    new = consts[C_MERGED]
+    if st[S_MERGED] == 0:
+        new -= 1
+        st[S_MERGED] = 1
+    st[S_NAMES] += new - old
+
+
+@njit(cache=True, nogil=True)
+def _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, key, nbytes, name, quant, rank, always, consts):
+    """A constant merged with every equal one (TFLiteGraph.shared_const)."""
+    for r in range(st[S_NREG]):
+        if reg_key[r] == key:
+            if reg_name[r] >= 0:
+                _merged_name(st, reg_name[r], consts)
+                reg_name[r] = -1
+            return
+    _const(st, t_size, t_const, t_first, t_last, nbytes, name, quant, rank)
+    r = st[S_NREG]
+    reg_key[r] = key
+    reg_name[r] = name
+    st[S_NREG] += 1
+    if always:
+        _merged_name(st, name, consts)
+        reg_name[r] = -1
 
 
 @njit(cache=True, nogil=True)
@@ -405,9 +447,12 @@ def _use(t, k, t_first, t_last):
 
 
 @njit(cache=True, nogil=True)
-def _op(st, tail_table, t_first, t_last, kind, a, b, c, out):
-    """One op at the next step reading data tensors a, b, c (-1 for none) and writing ``out``."""
+def _op(st, tail_table, t_first, t_last, kind, a, b, c, out, nio):
+    """One op at the next step reading data tensors a, b, c (-1 for none) and writing ``out``; ``nio`` counts all
+    its input and output indices (constants included)."""
     k = st[S_NOPS]
+    st[S_IO] += nio
+    st[S_CODES] |= np.int64(1) << kind
     if a >= 0:
         _use(a, k, t_first, t_last)
     if b >= 0:
@@ -446,40 +491,48 @@ def _act_kinds(a, int8, kinds):
 
 
 # Index of each tensor-name role in the name table (profiles/tflm.py: NAME_ROLES, same order; a test holds them).
-(N_INPUT, N_ACT_OUT, N_KERNEL, N_BIAS, N_CONV_OUT, N_EXPAND_AXIS, N_EXPANDED, N_CONV1D_OUT,
- N_CONV1D_SHAPE, N_POOL_OUT, N_POOL1D_SHAPE, N_POOL1D_OUT, N_SHAPE, N_SLICE_BOUND, N_SLICE_OUT, N_PACK_REST,
- N_PACK_OUT, N_FLATTEN_OUT, N_REDUCE_AXES, N_REDUCE_OUT, N_BN_PATH, N_BN_MID, N_PAD, N_PAD_OUT, N_ADD_OUT) = range(25)
+(N_MATMUL, N_BIAS_ADD, N_CONVOLUTION, N_DEPTHWISE, N_SQUEEZE, N_CONV_SQUEEZE, N_EXPAND_DIM, N_EXPAND, N_RELU, N_RELU6,
+ N_TANH, N_SIGMOID, N_ELU, N_LEAKY_RELU, N_SOFTMAX, N_SELU, N_MAX_POOL2D, N_AVG_POOL2D, N_MAX_POOL1D, N_AVG_POOL1D,
+ N_POOL_EXPAND, N_POOL_EXPAND_DIM, N_POOL_SQUEEZE, N_SHAPE, N_SLICE, N_SLICE_BEGIN, N_PACK_DIM, N_PACK, N_RESHAPE,
+ N_MEAN, N_MAX, N_REDUCE_AXES, N_BN_MUL, N_BN_MUL_1, N_BN_ADD_1, N_BN_SUB, N_PAD_CONST, N_PAD, N_ADD, N_CONCAT,
+ N_SEPARABLE, N_DEPTHWISE_SUFFIX) = range(42)
 
 
 @njit(cache=True, nogil=True)
-def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded, int8, elem,
-          slot_name, graph_name, input_name, act_name, name_extra, tail_table, t_size, t_const, t_first, t_last, kinds,
-          st):
-    """TFLM lowering of a chain (see profiles/tflm.py); counters end up in ``st``. Returns io bytes."""
-    base = graph_name + 1
-    for q in range(9):
+def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_folded, int8, elem,
+          slot_name, graph_name, input_name, act_extra, e, consts, tail_table, t_size, t_const, t_first, t_last, kinds,
+          reg_key, reg_name, st):
+    """TFLM lowering of a chain (see profiles/tflm.py: lower); counters end up in ``st``. Returns io bytes.
+    Names: ``e`` holds "/" + suffix lengths per role, a layer's path is ``base + its name``."""
+    base = graph_name + consts[C_PATH]
+    for q in range(15):
         st[q] = 0
     deferred = False  # a Conv1D's closing RESHAPE waits for a following kept BN
-    selu_consts = False
-    x = _data(st, t_size, t_const, t_first, t_last, ir_h[0] * ir_w[0] * ir_c[0] * elem, input_name + name_extra[N_INPUT], 1)
+    def_nm = 0        # the deferred Conv1D's path
+    def_before = 0    # the name its closing RESHAPE would have had (a following BN is named after it)
+    n_named = 0       # tensors of the last conv/dense whose names grow when a relu or a BN is merged in
+    w_op = -1         # that layer's op and path
+    w_nm = 0
+    x = _data(st, t_size, t_const, t_first, t_last, ir_h[0] * ir_w[0] * ir_c[0] * elem, input_name + consts[C_INPUT],
+              1, ir_rank[0] + 1)
     t_first[0] = 0
     t_last[0] = 0
     in_t = x
     for j in range(1, n):
         op = ir_op[j]
-        s = ir_slot[j]
-        lname = slot_name[s]
-        if op == OP_ACT and ir_slot[j - 1] == s and ir_op[j - 1] != OP_ACT and ir_op[j - 1] != OP_INPUT:
-            lname = slot_name[s] + 1 + act_name[ir_act[j]]  # activation argument: "<layer>_<act>"
-        nm = base + lname
+        nm = base + slot_name[ir_slot[j]]  # an activation argument is named under its layer, the same slot
+        rank = ir_rank[j] + 1
         elems = ir_h[j] * ir_w[j] * ir_c[j]
         size = elems * elem
         in_size = ir_h[j - 1] * ir_w[j - 1] * ir_c[j - 1] * elem
         if op == OP_DROPOUT:
             continue
-        if op == OP_BN and ir_folded[j]:  # its name joins the conv's kernel (2x), bias (4x) and output (4x)
-            st[S_NAMES] += 10 * (nm + name_extra[N_BN_PATH])
-            st[S_LAST_NAME] += 4 * (nm + name_extra[N_BN_PATH])
+        if op == OP_BN and ir_folded[j]:  # merged into the conv/dense: its four names join the bias's and output's
+            parts = 4 * nm + e[N_BN_MUL] + e[N_BN_MUL_1] + e[N_BN_ADD_1] + e[N_BN_SUB] + 3 + 1
+            st[S_NAMES] += n_named * parts
+            st[S_LAST_NAME] += parts
+            if w_op == OP_DWCONV2D:  # only depthwise renames its kernel (measured)
+                st[S_NAMES] += 2 * nm + e[N_BN_MUL] + e[N_BN_MUL_1] + 2 * w_nm + e[N_BIAS_ADD] + e[N_SQUEEZE] + 3 + 1
             continue
         if op == OP_ACT:
             a = ir_act[j]
@@ -489,111 +542,158 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
             while ir_op[p] == OP_DROPOUT or (ir_op[p] == OP_BN and ir_folded[p]):
                 p -= 1
             if (a == ACT_RELU or a == ACT_RELU6) and (_is_conv(ir_op[p]) or ir_op[p] == OP_DENSE):
-                st[S_NAMES] += lname + nm  # fused into the producer: only its name grows
-                st[S_LAST_NAME] += lname + nm
+                part = nm + act_extra[a] + 1  # fused into the producer: only names grow
+                st[S_NAMES] += n_named * part
+                st[S_LAST_NAME] += part
+                if deferred:
+                    def_before += part
                 continue
             if a == ACT_SELU:  # where(x > 0, s*x, s*a*(exp(x) - 1)), four shared scalar constants
-                if not selu_consts:
-                    for _ in range(4):
-                        _const(st, t_size, t_const, t_first, t_last, elem, nm + name_extra[N_ACT_OUT], 1)
-                    selu_consts = True
+                for k in range(4):
+                    _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, K_SELU * 16 + k, elem, 0, 1, 0,
+                            True, consts)
+                sn = nm + e[N_SELU]
                 gt = _op(st, tail_table, t_first, t_last, T_GREATER, x, -1, -1,
-                         _data(st, t_size, t_const, t_first, t_last, elems, nm + name_extra[N_ACT_OUT], 1))
+                         _data(st, t_size, t_const, t_first, t_last, elems, sn, 1, rank), 3)
                 pos = _op(st, tail_table, t_first, t_last, T_MUL, x, -1, -1,
-                          _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_ACT_OUT], 1))
+                          _data(st, t_size, t_const, t_first, t_last, size, sn + 1, 1, rank), 3)
                 ex = _op(st, tail_table, t_first, t_last, T_EXP, x, -1, -1,
-                         _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_ACT_OUT], 1))
+                         _data(st, t_size, t_const, t_first, t_last, size, sn + 1, 1, rank), 2)
                 sb = _op(st, tail_table, t_first, t_last, T_SUB, ex, -1, -1,
-                         _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_ACT_OUT], 1))
+                         _data(st, t_size, t_const, t_first, t_last, size, sn + 1, 1, rank), 3)
                 ng = _op(st, tail_table, t_first, t_last, T_MUL, sb, -1, -1,
-                         _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_ACT_OUT], 1))
+                         _data(st, t_size, t_const, t_first, t_last, size, sn + 1, 1, rank), 3)
                 x = _op(st, tail_table, t_first, t_last, T_SELECT, gt, pos, ng,
-                        _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_ACT_OUT], 1))
+                        _data(st, t_size, t_const, t_first, t_last, size, sn + 1, 1, rank), 4)
                 continue
             nk = _act_kinds(a, int8, kinds)
             for q in range(nk):
                 kd = kinds[q]
                 wide = kd == T_DEQUANT or (int8 and kd == T_ELU)
+                if kd == T_DEQUANT:
+                    name = st[S_LAST_NAME] + 1
+                elif kd == T_QUANT:
+                    name = consts[C_QUANTIZE]
+                else:
+                    name = nm + act_extra[a]
                 x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
-                        _data(st, t_size, t_const, t_first, t_last, elems * 4 if wide else size, nm + name_extra[N_ACT_OUT], 1))
+                        _data(st, t_size, t_const, t_first, t_last, elems * 4 if wide else size, name, 1, rank), 2)
             continue
         if _is_conv(op) or op == OP_DENSE:
             co = ir_c[j]
-            _const(st, t_size, t_const, t_first, t_last, ir_wt[j] * elem, nm + name_extra[N_KERNEL], co)
-            _const(st, t_size, t_const, t_first, t_last, co * 4, nm + name_extra[N_BIAS], co)
+            if op == OP_DENSE:
+                own = e[N_MATMUL]
+                bias_name = nm + e[N_BIAS_ADD]
+            elif op == OP_CONV1D:
+                own = e[N_CONVOLUTION]
+                bias_name = 4 * nm + e[N_BIAS_ADD] + e[N_CONV_SQUEEZE] + e[N_SQUEEZE] + own + 3
+            else:
+                own = e[N_DEPTHWISE] if op == OP_DWCONV2D else e[N_CONVOLUTION]
+                bias_name = 3 * nm + e[N_BIAS_ADD] + own + e[N_SQUEEZE] + 2
+            _const(st, t_size, t_const, t_first, t_last, ir_wt[j] * elem, nm + own, co, 2 if op == OP_DENSE else 4)
+            if ir_b[j] > 0:
+                _const(st, t_size, t_const, t_first, t_last, co * 4, bias_name, co, 1)
+            else:  # zeros the converter adds, merged like any equal constant
+                _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, K_ZEROS * 2 ** 32 + co, co * 4, 0,
+                        co, 1, True, consts)
             kd = T_CONV if (op == OP_CONV2D or op == OP_CONV1D) else (T_DW if op == OP_DWCONV2D else T_FC)
             st[S_PERCH] += co * tail_table[R_PERCH, kd]
             temp = tail_table[R_TEMP, kd] + tail_table[R_TEMP_CH, kd] * co + st[S_PERCH]
             if temp > st[S_TEMP]:
                 st[S_TEMP] = temp
+            w_op, w_nm, n_named = op, nm, 2
             if op != OP_CONV1D:
+                out_name = nm + own + 1 + bias_name if op == OP_DENSE else bias_name + 1
                 x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
-                        _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_CONV_OUT], 1))
+                        _data(st, t_size, t_const, t_first, t_last, size, out_name, 1, rank), 4)
                 continue
-            _const(st, t_size, t_const, t_first, t_last, 4, nm + name_extra[N_EXPAND_AXIS], 0)
+            _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, K_CONV_AXIS * 2 ** 32, 4,
+                    nm + e[N_EXPAND_DIM], 0, 0, False, consts)
             x = _op(st, tail_table, t_first, t_last, T_EXPAND, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, in_size, nm + name_extra[N_EXPANDED], 1))
+                    _data(st, t_size, t_const, t_first, t_last, in_size, nm + e[N_EXPAND], 1, 4), 3)
             x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, 2 * nm + name_extra[N_CONV1D_OUT], 1))
+                    _data(st, t_size, t_const, t_first, t_last, size, bias_name + 1, 1, 4), 4)
             q = j + 1  # defer the closing RESHAPE if a kept BN follows (through relu/relu6/linear/dropout)
             while q < n and (ir_op[q] == OP_DROPOUT or (ir_op[q] == OP_ACT and (
                     ir_act[q] == ACT_RELU or ir_act[q] == ACT_RELU6 or ir_act[q] == ACT_LINEAR))):
                 q += 1
+            closing = bias_name - nm - own - 1
             if q < n and ir_op[q] == OP_BN and not ir_folded[q]:
-                deferred = True
+                deferred, def_nm, def_before = True, nm, closing
             else:
-                _const(st, t_size, t_const, t_first, t_last, 12, nm + name_extra[N_CONV1D_SHAPE], 0)
+                _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, K_SQUEEZE * 2 ** 32 + size * 8 + rank,
+                        12, nm + e[N_CONV_SQUEEZE], 0, 1, False, consts)
                 x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x, -1, -1,
-                        _data(st, t_size, t_const, t_first, t_last, size, 2 * nm + name_extra[N_CONV1D_OUT], 1))
+                        _data(st, t_size, t_const, t_first, t_last, size, closing, 1, rank), 3)
+                n_named = 3
             continue
         if op == OP_MAXPOOL1D or op == OP_MAXPOOL2D or op == OP_AVGPOOL1D or op == OP_AVGPOOL2D:
             kd = T_MAXPOOL if (op == OP_MAXPOOL1D or op == OP_MAXPOOL2D) else T_AVGPOOL
             if op == OP_MAXPOOL2D or op == OP_AVGPOOL2D:
+                pn = nm + (e[N_MAX_POOL2D] if op == OP_MAXPOOL2D else e[N_AVG_POOL2D])
                 x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
-                        _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_POOL_OUT], 1))
+                        _data(st, t_size, t_const, t_first, t_last, size, pn, 1, rank), 2)
                 continue
-            _const(st, t_size, t_const, t_first, t_last, 4, nm + name_extra[N_EXPAND_AXIS], 0)
+            pn = nm + (e[N_MAX_POOL1D] if op == OP_MAXPOOL1D else e[N_AVG_POOL1D])
+            _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, K_AXIS1 * 2 ** 32 + 1, 4,
+                    pn + e[N_POOL_EXPAND_DIM] - 1, 0, 0, False, consts)
             x = _op(st, tail_table, t_first, t_last, T_EXPAND, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, in_size, nm + name_extra[N_EXPANDED], 1))
+                    _data(st, t_size, t_const, t_first, t_last, in_size, pn + e[N_POOL_EXPAND] - 1, 1, 4), 3)
             x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_POOL_OUT], 1))
-            _const(st, t_size, t_const, t_first, t_last, 12, nm + name_extra[N_POOL1D_SHAPE], 0)
+                    _data(st, t_size, t_const, t_first, t_last, size, pn, 1, 4), 2)
+            squeeze = pn + e[N_POOL_SQUEEZE] - 1
+            _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, K_SQUEEZE * 2 ** 32 + size * 8 + rank, 12,
+                    squeeze, 0, 1, False, consts)
             x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_POOL1D_OUT], 1))
+                    _data(st, t_size, t_const, t_first, t_last, size, squeeze + 1, 1, rank), 3)
             continue
         if op == OP_FLATTEN:
             sh = _op(st, tail_table, t_first, t_last, T_SHAPE, x, -1, -1,
-                     _data(st, t_size, t_const, t_first, t_last, 4 * (ir_rank[j - 1] + 1), nm + name_extra[N_SHAPE], 0))
-            _const(st, t_size, t_const, t_first, t_last, 4, nm + name_extra[N_SLICE_BOUND], 0)
-            _const(st, t_size, t_const, t_first, t_last, 4, nm + name_extra[N_SLICE_BOUND], 0)
+                     _data(st, t_size, t_const, t_first, t_last, 4 * (ir_rank[j - 1] + 1), nm + e[N_SHAPE], 0, 1), 2)
+            _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, K_SLICE_BEGIN * 2 ** 32, 4,
+                    nm + e[N_SLICE_BEGIN], 0, 1, False, consts)
+            _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, K_SLICE_ONE * 2 ** 32, 4, 0, 0, 1, True,
+                    consts)
             sc = _op(st, tail_table, t_first, t_last, T_SLICE, sh, -1, -1,
-                     _data(st, t_size, t_const, t_first, t_last, 4, nm + name_extra[N_SLICE_OUT], 0))
-            _const(st, t_size, t_const, t_first, t_last, 4, nm + name_extra[N_PACK_REST], 0)
+                     _data(st, t_size, t_const, t_first, t_last, 4, nm + e[N_SLICE], 0, 0), 5)
+            for _ in range(ir_rank[j]):
+                _const(st, t_size, t_const, t_first, t_last, 4, nm + e[N_PACK_DIM], 0, 0)
             pk = _op(st, tail_table, t_first, t_last, T_PACK, sc, -1, -1,
-                     _data(st, t_size, t_const, t_first, t_last, 8, nm + name_extra[N_PACK_OUT], 0))
+                     _data(st, t_size, t_const, t_first, t_last, 4 * rank, nm + e[N_PACK], 0, 1), 2 + ir_rank[j])
             x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x, pk, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_FLATTEN_OUT], 1))
+                    _data(st, t_size, t_const, t_first, t_last, size, nm + e[N_RESHAPE], 1, rank), 3)
             continue
         if op == OP_GAP or op == OP_GMP:
-            _const(st, t_size, t_const, t_first, t_last, 4 * (ir_rank[j - 1] - 1), nm + name_extra[N_REDUCE_AXES], 0)
+            rn = nm + (e[N_MEAN] if op == OP_GAP else e[N_MAX])
+            spatial = ir_rank[j - 1] - 1
+            if spatial == 1:  # scalar axis 1: the same constant as a 1-D pooling's EXPAND_DIMS axis
+                _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, K_AXIS1 * 2 ** 32 + 1, 4,
+                        rn + e[N_REDUCE_AXES] - 1, 0, 0, False, consts)
+            else:
+                _const(st, t_size, t_const, t_first, t_last, 4 * spatial, rn + e[N_REDUCE_AXES] - 1, 0, 1)
             x = _op(st, tail_table, t_first, t_last, T_MEAN if op == OP_GAP else T_RMAX, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_REDUCE_OUT], 1))
+                    _data(st, t_size, t_const, t_first, t_last, size, rn, 1, rank), 3)
             continue
         if op == OP_BN:
-            before = st[S_LAST_NAME]
-            path = nm + name_extra[N_BN_PATH]
-            _const(st, t_size, t_const, t_first, t_last, ir_c[j] * elem, 2 * path + before, 1)
-            _const(st, t_size, t_const, t_first, t_last, ir_c[j] * elem, 3 * path + before, 1)
+            before = def_before if deferred else st[S_LAST_NAME]
+            r = 4 if deferred else rank
+            _const(st, t_size, t_const, t_first, t_last, ir_c[j] * elem, nm + e[N_BN_MUL], 1, 1)
+            _const(st, t_size, t_const, t_first, t_last, ir_c[j] * elem, nm + e[N_BN_SUB], 1, 1)
             x = _op(st, tail_table, t_first, t_last, T_MUL, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, nm + name_extra[N_BN_MID], 1))
+                    _data(st, t_size, t_const, t_first, t_last, size, 2 * nm + e[N_BN_MUL_1] + before + e[N_BN_MUL] + 2,
+                          1, r), 3)
+            out_name = 4 * nm + e[N_BN_ADD_1] + before + e[N_BN_MUL_1] + e[N_BN_MUL] + e[N_BN_SUB] + 4
             x = _op(st, tail_table, t_first, t_last, T_ADD, x, -1, -1,
-                    _data(st, t_size, t_const, t_first, t_last, size, 3 * path + before, 1))
+                    _data(st, t_size, t_const, t_first, t_last, size, out_name, 1, r), 3)
             if deferred:
-                _const(st, t_size, t_const, t_first, t_last, 12, nm + name_extra[N_CONV1D_SHAPE], 0)
+                _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, K_SQUEEZE * 2 ** 32 + size * 8 + rank,
+                        12, def_nm + e[N_CONV_SQUEEZE], 0, 1, False, consts)
                 x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x, -1, -1,
-                        _data(st, t_size, t_const, t_first, t_last, size, 2 * nm + name_extra[N_CONV1D_OUT], 1))
+                        _data(st, t_size, t_const, t_first, t_last, size, out_name + 1, 1, rank), 3)
                 deferred = False
+            n_named = 0
             continue
+    st[S_NAMES] += consts[C_OUTPUT] - st[S_LAST_NAME]  # the model's output is renamed
     if st[S_NOPS] > 0 and st[S_NOPS] - 1 > t_last[x]:
         t_last[x] = st[S_NOPS] - 1  # the output lives to the end
     return t_size[in_t] + t_size[x]
@@ -602,7 +702,8 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded
 @njit(cache=True, nogil=True)
 def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_pool, conv_overlap, im2col, act_macc,
                  comp_min,
-                 slot_name, graph_name, input_name, act_name, name_extra, tail_table, tail_consts, fb_consts,
+                 slot_name, graph_name, input_name, act_extra, name_extra, name_consts, tail_table, tail_consts,
+                 fb_consts,
                  int8_scratch_consts,
                  runtime_ram, code_flash, out):
     """Evaluate N configurations of one chain family.
@@ -638,7 +739,9 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
     t_first = np.empty(tcap, np.int64)
     t_last = np.empty(tcap, np.int64)
     kinds = np.empty(8, np.int64)
-    st = np.empty(9, np.int64)
+    st = np.empty(15, np.int64)
+    reg_key = np.empty(tcap, np.int64)
+    reg_name = np.empty(tcap, np.int64)
     fused = np.empty(m, np.int64)
     member = np.empty(m, np.int64)
     buf_of = np.empty(m, np.int64)
@@ -694,9 +797,9 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
             rt_ram = runtime_ram
             ram = pool + (0 if io_in_pool else io) + rt_ram
         else:
-            io = _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_slot, ir_folded, int8, elem,
-                       slot_name, graph_name, input_name, act_name, name_extra, tail_table, t_size, t_const, t_first,
-                       t_last, kinds, st)
+            io = _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_folded, int8, elem,
+                       slot_name, graph_name, input_name, act_extra, name_extra, name_consts, tail_table, t_size,
+                       t_const, t_first, t_last, kinds, reg_key, reg_name, st)
             nt, nops, names, quant = st[S_NT], st[S_NOPS], st[S_NAMES], st[S_QUANT]
             per_channel, tail_ops, payload = st[S_PERCH], st[S_TAIL], st[S_PAYLOAD]
             k = 0
@@ -709,9 +812,13 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
             tail = (tail_consts[0] + tail_consts[1] * nt + tail_consts[2] * nops
                     + tail_consts[3 + int8] * 2 + tail_ops + per_channel)
             tail = _align(tail, 16)
-            size = (fb_consts[0] + payload + fb_consts[1] * nt + fb_consts[2] * nops
-                    + fb_consts[3] * names + (fb_consts[4] * nt if int8 else 0.0)
-                    + (fb_consts[5] * quant if int8 else 0.0))
+            codes = 0
+            for q in range(N_TFL_OPS):
+                codes += (st[S_CODES] >> q) & 1
+            # same terms, same order as profiles/tflm.py: flatbuffer_bytes
+            size = (fb_consts[0] + payload + fb_consts[1] * nt + fb_consts[2] * names + fb_consts[3] * st[S_RANKS]
+                    + fb_consts[4] * (st[S_QT] if int8 else 0) + fb_consts[5] * (quant if int8 else 0)
+                    + fb_consts[6] * nops + fb_consts[7] * codes + fb_consts[8] * st[S_IO])
             model = np.int64(round(size))
             need = max(st[S_TEMP] - per_channel, tail_consts[5] * nt + tail_consts[6] * k + tail_consts[7])
             rt_ram = tail + max(0, need - pool) + runtime_ram  # + what preparing and planning take beyond the head

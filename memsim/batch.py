@@ -92,15 +92,18 @@ def _static_arrays(dtype: str, compression: str) -> tuple:
                             _tflm.TAIL_PER_IO_TENSOR["float32"], _tflm.TAIL_PER_IO_TENSOR["int8"],
                             _tflm.PLAN_TEMP_PER_TENSOR, _tflm.PLAN_TEMP_PER_BUFFER, _tflm.PLAN_TEMP_FIXED[dtype]],
                            np.int64)
-    fb_consts = np.array([_tflm.FLATBUFFER_FIXED, _tflm.FLATBUFFER_PER_TENSOR, _tflm.FLATBUFFER_PER_OP,
-                          _tflm.FLATBUFFER_PER_NAME_CHAR, _tflm.FLATBUFFER_PER_TENSOR_INT8,
-                          _tflm.FLATBUFFER_PER_QUANT_CHANNEL], np.float64)
+    fb_consts = np.array([_tflm.FLATBUFFER_FIXED, _tflm.FLATBUFFER_PER_TENSOR, _tflm.FLATBUFFER_PER_NAME_CHAR,
+                          _tflm.FLATBUFFER_PER_DIM, _tflm.FLATBUFFER_PER_QUANT_TENSOR,
+                          _tflm.FLATBUFFER_PER_QUANT_CHANNEL, _tflm.FLATBUFFER_PER_OP, _tflm.FLATBUFFER_PER_OP_CODE,
+                          _tflm.FLATBUFFER_PER_OP_IO], np.float64)
     return (np.array([ACTIVATION_MACC[a] for a in ACTIVATIONS], np.int64),
             np.array([0, COMPRESSION_MIN_WEIGHTS["x4"], COMPRESSION_MIN_WEIGHTS["x8"]], np.int64),
-            np.array([len(a) for a in ACTIVATIONS], np.int64), tail_table, tail_consts, fb_consts,
+            np.array([_tflm.NAME_EXTRA.get(a, 0) for a in ACTIVATIONS], np.int64), tail_table, tail_consts, fb_consts,
             np.array([_xcube.INT8_DENSE_SCRATCH_IN, _xcube.INT8_DENSE_SCRATCH_OUT, _xcube.INT8_SOFTMAX_SCRATCH,
                       _xcube.INT8_CONV_SCRATCH_EXTRA_ROWS], np.int64),
-            np.array([_tflm.NAME_EXTRA[role] for role in _tflm.NAME_ROLES], np.int64))
+            np.array([_tflm.NAME_EXTRA[role] for role in _tflm.NAME_ROLES], np.int64),
+            np.array([_tflm.PATH_EXTRA, _tflm.INPUT_NAME_EXTRA, _tflm.OUTPUT_NAME, _tflm.MERGED_CONST_NAME,
+                      _tflm.QUANTIZE_NAME], np.int64))
 
 
 class _Where:
@@ -223,7 +226,7 @@ class ChainFamily:
             {"none": 0, "x4": 1, "x8": 2}[compression], getattr(prof, "io_in_pool", True),
             getattr(prof, "conv_overlap", True), getattr(prof, "im2col", True),
             static[0], static[1], self._names, len(self.name), len(self.input_name),
-            static[2], static[7], static[3], static[4], static[5], static[6],
+            static[2], static[7], static[8], static[3], static[4], static[5], static[6],
             ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out,
         )
         return {f: out[:, k] for k, f in enumerate(RESULT_FIELDS)}

@@ -27,8 +27,10 @@
    per-buffer arrays, PLAN_TEMP_*). The arena must hold tail + the largest of
    head, plan and prepare needs (``prepare_extra``).
 4. Flash [measured, fitted]: the flatbuffer: constant payload (each buffer
-   16-byte aligned) plus metadata per tensor (name, shape, quantisation),
-   per op, and a fixed part (FLATBUFFER_* constants below).
+   16-byte aligned) plus costs per tensor (its name, modelled character for
+   character as the converter writes it, shape and quantisation), per op
+   input/output, per op type, and a fixed part (FLATBUFFER_* below). Equal
+   constants are merged across layers, as the converter does.
 
 The fitted constants come from ``benchmarks/calibrate_tflm.py``; the tests
 compare predictions with the real interpreter.
@@ -105,23 +107,46 @@ PREPARE_TEMP_PER_INPUT = {"float32": {"CONCATENATION": 64}, "int8": {"CONCATENAT
 # Kernels that keep per-channel multipliers and shifts in the tail, by type.
 PER_CHANNEL_OPS = {"float32": ("CONV_2D", "DEPTHWISE_CONV_2D"),
                    "int8": ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")}
-# Characters the TF 2.21 converter adds to a layer's path "<model>/<layer>" (``nm``) when it names each tensor it
-# writes (measured on the corpus; the flatbuffer stores every name). One table for this lowering and the numba batch
-# kernel, which reads it in this order (memsim._kernels.N_*; tests/memsim_tests/test_rule_tables.py holds them equal).
-NAME_ROLES = ("input", "act_out", "kernel", "bias", "conv_out", "expand_axis", "expanded", "conv1d_out",
-              "conv1d_shape", "pool_out", "pool1d_shape", "pool1d_out", "shape", "slice_bound", "slice_out",
-              "pack_rest", "pack_out", "flatten_out", "reduce_axes", "reduce_out", "bn_path", "bn_mid", "pad",
-              "pad_out", "add_out")
-NAME_EXTRA = dict(zip(NAME_ROLES, (24, 12, 12, 16, 16, 30, 24, 40, 30, 12, 20, 20, 8, 24, 16, 20, 16, 10, 24, 8, 20,
-                                   16, 16, 8, 8)))
+# Tensor names (the flatbuffer stores every one; measured on the TF 2.21 converter with Keras 3). A tensor a layer
+# writes is named "<model>_1/<layer>_1/<suffix>" (PATH_EXTRA characters beyond the two names); a tensor several
+# ops were merged into joins their names with ";". An activation given as a layer's argument is named under that
+# layer. Constants with equal values are merged across layers and renamed "arith.constant<N>". One table for this
+# lowering and the numba batch kernel, which reads the suffix lengths in this order (memsim._kernels.N_*;
+# tests/memsim_tests/test_rule_tables.py holds them equal).
+PATH_EXTRA = len("_1/") + len("_1")
+INPUT_NAME_EXTRA = len("serving_default_") + len(":0")
+OUTPUT_NAME = len("StatefulPartitionedCall_1:0")
+MERGED_CONST_NAME = len("arith.constant1")  # the first is "arith.constant", one character less
+QUANTIZE_NAME = len("tfl.quantize")
+NAME_SUFFIX = {
+    "matmul": "MatMul", "bias_add": "BiasAdd", "convolution": "convolution", "depthwise": "depthwise",
+    "squeeze": "Squeeze", "conv_squeeze": "convolution/Squeeze", "expand_dim": "convolution/ExpandDims/dim",
+    "expand": "convolution/ExpandDims", "relu": "Relu", "relu6": "Relu6", "tanh": "Tanh", "sigmoid": "Sigmoid",
+    "elu": "Elu", "leaky_relu": "LeakyRelu", "softmax": "Softmax", "selu": "Selu",
+    "max_pool2d": "MaxPool2d", "avg_pool2d": "AvgPool", "max_pool1d": "MaxPool1d", "avg_pool1d": "AvgPool1D",
+    "pool_expand": "/ExpandDims", "pool_expand_dim": "/ExpandDims/dim", "pool_squeeze": "/Squeeze",
+    "shape": "Shape", "slice": "strided_slice", "slice_begin": "strided_slice/stack", "pack_dim": "Reshape/shape/1",
+    "pack": "Reshape/shape", "reshape": "Reshape", "mean": "Mean", "max": "Max",
+    "reduce_axes": "/reduction_indices", "bn_mul": "batchnorm/mul", "bn_mul_1": "batchnorm/mul_1",
+    "bn_add_1": "batchnorm/add_1", "bn_sub": "batchnorm/sub", "pad_const": "Const", "pad": "Pad", "add": "Add",
+    "concat": "concat", "separable": "separable_conv2d", "depthwise_suffix": "/depthwise",
+}
+NAME_ROLES = tuple(NAME_SUFFIX)
+NAME_EXTRA = {role: 1 + len(suffix) for role, suffix in NAME_SUFFIX.items()}  # "/" + suffix
 
-# Flatbuffer = constant payload (16-byte aligned, +16 B per buffer) + these, fitted likewise.
-FLATBUFFER_FIXED = 809
-FLATBUFFER_PER_TENSOR = 100.47
-FLATBUFFER_PER_TENSOR_INT8 = 17.99   # quantisation table per tensor
-FLATBUFFER_PER_OP = 0.0
-FLATBUFFER_PER_NAME_CHAR = 1.1
-FLATBUFFER_PER_QUANT_CHANNEL = 11.79
+# Flatbuffer = constant payload (16-byte aligned, +16 B per buffer) + these costs, fitted by least squares on the
+# 29 calibration files (benchmarks/calibrate_tflm.py --fit-flatbuffer; residual median 10 B, worst 37 B): per
+# tensor (its table, buffer entry, name and shape vectors; an int8 tensor's quantisation table and per-channel
+# scales and zero points), per op input/output index, per distinct op type (operator code), and a fixed part.
+FLATBUFFER_FIXED = 642.451
+FLATBUFFER_PER_TENSOR = 32.645
+FLATBUFFER_PER_NAME_CHAR = 0.984
+FLATBUFFER_PER_DIM = 12.203
+FLATBUFFER_PER_QUANT_TENSOR = 23.388
+FLATBUFFER_PER_QUANT_CHANNEL = 12.041
+FLATBUFFER_PER_OP = -1.728
+FLATBUFFER_PER_OP_IO = 19.412
+FLATBUFFER_PER_OP_CODE = 34.466
 
 
 @dataclass
@@ -130,8 +155,9 @@ class TFLiteGraph:
 
     tensor_sizes: list[int] = field(default_factory=list)    # bytes
     tensor_const: list[bool] = field(default_factory=list)
-    tensor_names: list[int] = field(default_factory=list)    # estimated name length (chars)
+    tensor_names: list[int] = field(default_factory=list)    # name length (chars)
     tensor_channels: list[int] = field(default_factory=list)  # quantisation channels (int8)
+    tensor_ranks: list[int] = field(default_factory=list)    # dimensions of the stored shape
     op_types: list[str] = field(default_factory=list)
     op_inputs: list[list[int]] = field(default_factory=list)
     op_outputs: list[list[int]] = field(default_factory=list)
@@ -139,15 +165,32 @@ class TFLiteGraph:
     op_channels: list[int] = field(default_factory=list)     # output channels of conv/depthwise/dense, else 0
     inputs: list[int] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
-    selu_consts: bool = False
+    merged: dict = field(default_factory=dict)               # value key -> constant shared by several layers
+    first_merged: int = -1                                   # the one named "arith.constant" (no number)
     lut_bytes: int = 0   # lookup tables int16 kernels keep in the tail (read from a .tflite's tensor types)
 
-    def tensor(self, size: int, const: bool = False, name_len: int = 40, channels: int = 0) -> int:
+    def tensor(self, size: int, const: bool = False, name_len: int = 40, channels: int = 0, rank: int = 1) -> int:
         self.tensor_sizes.append(int(size))
         self.tensor_const.append(const)
         self.tensor_names.append(name_len)
         self.tensor_channels.append(channels)
+        self.tensor_ranks.append(rank)
         return len(self.tensor_sizes) - 1
+
+    def shared_const(self, key, size: int, name_len: int, rank: int, channels: int = 0, always_merged=False) -> int:
+        """A constant the converter merges with every equal one: renamed "arith.constant<N>" once shared."""
+        if key in self.merged:
+            t = self.merged[key]
+        else:
+            t = self.merged[key] = self.tensor(size, const=True, name_len=name_len, channels=channels, rank=rank)
+            if not always_merged:
+                return t
+        if self.first_merged < 0:
+            self.first_merged = t
+            self.tensor_names[t] = MERGED_CONST_NAME - 1
+        elif t != self.first_merged:
+            self.tensor_names[t] = MERGED_CONST_NAME
+        return t
 
     def op(self, kind: str, inputs: list[int], outputs: list[int], layer: int, channels: int = 0) -> None:
         self.op_types.append(kind)
@@ -155,6 +198,11 @@ class TFLiteGraph:
         self.op_outputs.append(outputs)
         self.op_layer.append(layer)
         self.op_channels.append(channels)
+
+
+def _joined(*parts: int) -> int:
+    """Length of names joined with ";"."""
+    return sum(parts) + len(parts) - 1
 
 
 def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
@@ -171,28 +219,46 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
     out_of = [-1] * len(layers)
     deferred_reshape: dict[int, int] = {}
     params_of: dict[int, tuple[int, int]] = {}  # layer -> (kernel, bias) tensors
-    base = len(graph.name) + 1
+    named: dict[int, list[int]] = {}  # layer -> tensors whose names grow when an activation or a BN is fused in
+    base = len(graph.name) + PATH_EXTRA
+
+    path_of: dict[int, int] = {}
+
+    def path(j: int) -> int:
+        """Characters of "<model>_1/<layer>_1"; an activation argument is named under its layer."""
+        if j in path_of:
+            return path_of[j]
+        layer = layers[j]
+        if layer.op == "activation" and layer.attrs.get("argument"):
+            return path(layer.inputs[0])
+        return base + len(layer.name)
+
+    def part(j: int, role: str, extra: str = "") -> int:
+        return path(j) + NAME_EXTRA[role] + len(extra)
+
     for j, layer in enumerate(layers):
         op = layer.op
-        nm = base + len(layer.name)
         size = prod(layer.shape) * elem
+        rank = len(layer.shape) + 1
         src = [out_of[i] for i in layer.inputs]
         if op == "input":
-            out_of[j] = g.tensor(size, name_len=len(layer.name) + NAME_EXTRA["input"], channels=1)
+            out_of[j] = g.tensor(size, name_len=len(layer.name) + INPUT_NAME_EXTRA, channels=1, rank=rank)
             g.inputs.append(out_of[j])
             continue
         if op == "dropout":
             out_of[j] = src[0]
             continue
         if op == "batch_norm" and layer.attrs.get("folded"):
-            # The converter names folded constants and outputs after every op it merged: the BN's
-            # mul/mul_1 join the kernel's name; mul, mul_1, add_1, sub the bias's and the output's.
-            path = nm + NAME_EXTRA["bn_path"]
-            kernel, bias = params_of.get(layer.inputs[0], (-1, -1))
-            if kernel >= 0:
-                g.tensor_names[kernel] += 2 * path
-                g.tensor_names[bias] += 4 * path
-            g.tensor_names[src[0]] += 4 * path
+            # merged into the conv/dense before it: its mul/mul_1/add_1/sub join the bias's and output's names
+            p = layer.inputs[0]
+            parts = _joined(*(part(j, r) for r in ("bn_mul", "bn_mul_1", "bn_add_1", "bn_sub"))) + 1
+            for t in named.get(p, [src[0]]):
+                g.tensor_names[t] += parts
+            kernel = params_of.get(p, (-1, -1))[0]
+            if kernel >= 0 and layers[p].op == "depthwise_conv2d":  # measured: only depthwise renames its kernel
+                g.tensor_names[kernel] += _joined(part(j, "bn_mul"), part(j, "bn_mul_1"), part(p, "bias_add"),
+                                                  part(p, "squeeze")) + 1
+            named[j] = named.get(p, [src[0]])
             out_of[j] = src[0]
             continue
         if op == "activation":
@@ -206,11 +272,13 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
                 out_of[j] = src[0]
                 continue
             if act in ("relu", "relu6") and producer.op in _FUSABLE and readers[p] == 1 and readers[layer.inputs[0]] == 1:
-                out_of[j] = src[0]  # fused into the producer's op
-                g.tensor_names[src[0]] += len(layer.name) + nm
+                out_of[j] = src[0]  # fused into the producer's op: its names grow
+                for t in named.get(p, [src[0]]):
+                    g.tensor_names[t] += part(j, act) + 1
+                named[j] = named.get(p, [src[0]])
                 continue
             if act == "selu":
-                out_of[j] = _lower_selu(g, src[0], prod(layer.shape), elem, nm, j)
+                out_of[j] = _lower_selu(g, src[0], prod(layer.shape), elem, lambda k, j=j: part(j, "selu", k), j, rank)
                 continue
             cur = src[0]
             kinds = _ACT_OPS[act]
@@ -218,112 +286,158 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
                 kinds = ("DEQUANTIZE",) + kinds + ("QUANTIZE",)
             for kind in kinds:
                 wide = int8 and kind in _FLOAT_ONLY_INT8 or kind == "DEQUANTIZE"
-                sz = prod(layer.shape) * (1 if kind == "GREATER" else 4 if wide else elem)
-                t = g.tensor(sz, name_len=nm + NAME_EXTRA["act_out"], channels=1)
+                sz = prod(layer.shape) * (4 if wide else elem)
+                name = g.tensor_names[cur] + 1 if kind == "DEQUANTIZE" else QUANTIZE_NAME if kind == "QUANTIZE" \
+                    else part(j, act)
+                t = g.tensor(sz, name_len=name, channels=1, rank=rank)
                 g.op(kind, [cur], [t], j)
                 cur = t
             out_of[j] = cur
             continue
         if op in ("conv1d", "conv2d", "depthwise_conv2d", "dense"):
             c_out = layer.shape[-1]
-            kernel = g.tensor(layer.weights * (1 if int8 else 4), const=True, name_len=nm + NAME_EXTRA["kernel"], channels=c_out)
-            bias = g.tensor(c_out * bias_elem, const=True, name_len=nm + NAME_EXTRA["bias"], channels=c_out)
+            own = "matmul" if op == "dense" else "depthwise" if op == "depthwise_conv2d" else "convolution"
+            kernel_name = part(j, own)
+            separable = layer.source_type == "SeparableConv2D"
+            if separable:  # both halves are named under the Keras layer ("<layer>_dw" is memsim's name)
+                if op == "depthwise_conv2d":
+                    path_of[j] = path_of.get(j, base + len(layer.name) - len("_dw"))
+                kernel_name = part(j, "separable", NAME_SUFFIX["depthwise_suffix"] if op != "conv2d" else "")
+            kernel = g.tensor(layer.weights * (1 if int8 else 4), const=True, name_len=kernel_name, channels=c_out,
+                              rank=2 if op == "dense" else 4)
+            if op == "dense":
+                bias_name = part(j, "bias_add")
+            elif op == "conv1d":
+                bias_name = _joined(part(j, "bias_add"), part(j, "conv_squeeze"), part(j, "squeeze"), part(j, own))
+            else:
+                bias_name = _joined(part(j, "bias_add"), part(j, "separable" if separable else own), part(j, "squeeze"))
+            pad = layer.inputs[0]
+            if layers[pad].op == "zero_padding" and _pad_fuses(graph, pad, readers):
+                bias_name += _joined(part(pad, "pad_const"), part(pad, "pad")) + 1
+            if layer.attrs.get("use_bias", True):
+                bias = g.tensor(c_out * bias_elem, const=True, name_len=bias_name, channels=c_out, rank=1)
+            else:  # TFLite kernels take a bias: the converter adds zeros, merged like any equal constant
+                bias = g.shared_const(("zeros", c_out), c_out * bias_elem, 0, 1, channels=c_out, always_merged=True)
+                if separable:
+                    bias_name = kernel_name
             params_of[j] = (kernel, bias)
             kind = {"conv1d": "CONV_2D", "conv2d": "CONV_2D", "depthwise_conv2d": "DEPTHWISE_CONV_2D",
                     "dense": "FULLY_CONNECTED"}[op]
+            out_name = _joined(part(j, "matmul"), bias_name) if op == "dense" else bias_name + 1
             if op == "conv1d":
                 in_layer = layers[layer.inputs[0]]
-                dim = g.tensor(4, const=True, name_len=nm + NAME_EXTRA["expand_axis"])
-                expanded = g.tensor(prod(in_layer.shape) * elem, name_len=nm + NAME_EXTRA["expanded"], channels=1)
+                dim = g.shared_const(("expand_axis", "conv"), 4, part(j, "expand_dim"), 0)
+                expanded = g.tensor(prod(in_layer.shape) * elem, name_len=part(j, "expand"), channels=1, rank=4)
                 g.op("EXPAND_DIMS", [src[0], dim], [expanded], j)
-                conv_out = g.tensor(size, name_len=2 * nm + NAME_EXTRA["conv1d_out"], channels=1)
+                conv_out = g.tensor(size, name_len=out_name, channels=1, rank=4)
                 g.op(kind, [expanded, kernel, bias], [conv_out], j, c_out)
                 deferred_reshape[j] = conv_out
                 out_of[j] = conv_out
+                named[j] = [bias, conv_out]
                 nxt = _sole_reader(layers, j, readers)
                 while nxt is not None and layers[nxt].op in ("activation", "dropout") and \
                         layers[nxt].attrs.get("activation") in (None, "relu", "relu6", "linear"):
                     nxt = _sole_reader(layers, nxt, readers)
                 if nxt is None or layers[nxt].op != "batch_norm" or layers[nxt].attrs.get("folded"):
-                    _close_reshape(g, j, deferred_reshape, out_of, size, nm)
+                    _close_reshape(g, j, deferred_reshape, out_of, size, part(j, "conv_squeeze"),
+                                   bias_name - part(j, own) - 1, rank)
+                    named[j].append(out_of[j])
             else:
-                out_of[j] = g.tensor(size, name_len=nm + NAME_EXTRA["conv_out"], channels=1)
+                out_of[j] = g.tensor(size, name_len=out_name, channels=1, rank=rank)
                 g.op(kind, [src[0], kernel, bias], [out_of[j]], j, c_out)
+                named[j] = [bias, out_of[j]]
             continue
         if op in ("max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d"):
             kind = "MAX_POOL_2D" if op.startswith("max") else "AVERAGE_POOL_2D"
             if op.endswith("1d"):
                 in_layer = layers[layer.inputs[0]]
-                dim = g.tensor(4, const=True, name_len=nm + NAME_EXTRA["expand_axis"])
-                expanded = g.tensor(prod(in_layer.shape) * elem, name_len=nm + NAME_EXTRA["expanded"], channels=1)
+                dim = g.shared_const(("axis", 1), 4, part(j, op, NAME_SUFFIX["pool_expand_dim"]), 0)
+                expanded = g.tensor(prod(in_layer.shape) * elem, name_len=part(j, op, NAME_SUFFIX["pool_expand"]),
+                                    channels=1, rank=4)
                 g.op("EXPAND_DIMS", [src[0], dim], [expanded], j)
-                pooled = g.tensor(size, name_len=nm + NAME_EXTRA["pool_out"], channels=1)
+                pooled = g.tensor(size, name_len=part(j, op), channels=1, rank=4)
                 g.op(kind, [expanded], [pooled], j)
-                shape_t = g.tensor(12, const=True, name_len=nm + NAME_EXTRA["pool1d_shape"])
-                out_of[j] = g.tensor(size, name_len=nm + NAME_EXTRA["pool1d_out"], channels=1)
+                squeeze = part(j, op, NAME_SUFFIX["pool_squeeze"])
+                shape_t = g.shared_const(("squeeze", size, rank), 12, squeeze, 1)
+                out_of[j] = g.tensor(size, name_len=squeeze + 1, channels=1, rank=rank)
                 g.op("RESHAPE", [pooled, shape_t], [out_of[j]], j)
             else:
-                out_of[j] = g.tensor(size, name_len=nm + NAME_EXTRA["pool_out"], channels=1)
+                out_of[j] = g.tensor(size, name_len=part(j, op), channels=1, rank=rank)
                 g.op(kind, [src[0]], [out_of[j]], j)
             continue
         if op in ("flatten", "reshape"):
             rank_in = len(layers[layer.inputs[0]].shape) + 1
-            rank_out = len(layer.shape) + 1
-            shape_t = g.tensor(4 * rank_in, name_len=nm + NAME_EXTRA["shape"])
+            shape_t = g.tensor(4 * rank_in, name_len=part(j, "shape"), rank=1)
             g.op("SHAPE", [src[0]], [shape_t], j)
-            begin = g.tensor(4, const=True, name_len=nm + NAME_EXTRA["slice_bound"])
-            end = g.tensor(4, const=True, name_len=nm + NAME_EXTRA["slice_bound"])
-            scalar = g.tensor(4, name_len=nm + NAME_EXTRA["slice_out"])
-            g.op("STRIDED_SLICE", [shape_t, begin, end, end], [scalar], j)
-            rest = g.tensor(4 * (rank_out - 1), const=True, name_len=nm + NAME_EXTRA["pack_rest"])
-            packed = g.tensor(4 * rank_out, name_len=nm + NAME_EXTRA["pack_out"])
-            g.op("PACK", [scalar, rest], [packed], j)
-            out_of[j] = g.tensor(size, name_len=nm + NAME_EXTRA["flatten_out"], channels=1)
+            begin = g.shared_const(("slice_begin",), 4, part(j, "slice_begin"), 1)
+            one = g.shared_const(("slice_one",), 4, 0, 1, always_merged=True)  # end and strides: equal, merged
+            scalar = g.tensor(4, name_len=part(j, "slice"), rank=0)
+            g.op("STRIDED_SLICE", [shape_t, begin, one, one], [scalar], j)
+            dims = [g.tensor(4, const=True, name_len=part(j, "pack_dim"), rank=0) for _ in layer.shape]
+            packed = g.tensor(4 * rank, name_len=part(j, "pack"), rank=1)
+            g.op("PACK", [scalar, *dims], [packed], j)
+            out_of[j] = g.tensor(size, name_len=part(j, "reshape"), channels=1, rank=rank)
             g.op("RESHAPE", [src[0], packed], [out_of[j]], j)
             continue
         if op in ("global_avg_pool", "global_max_pool"):
-            axes = g.tensor(4 * (len(layers[layer.inputs[0]].shape) - 1), const=True,
-                            name_len=nm + NAME_EXTRA["reduce_axes"])
-            out_of[j] = g.tensor(size, name_len=nm + NAME_EXTRA["reduce_out"], channels=1)
+            role = "mean" if op == "global_avg_pool" else "max"
+            spatial = len(layers[layer.inputs[0]].shape) - 1
+            if spatial == 1:  # a scalar axis 1, the same constant as a 1-D pooling's EXPAND_DIMS axis (measured)
+                axes = g.shared_const(("axis", 1), 4, part(j, role, NAME_SUFFIX["reduce_axes"]), 0)
+            else:
+                axes = g.tensor(4 * spatial, const=True, name_len=part(j, role, NAME_SUFFIX["reduce_axes"]), rank=1)
+            out_of[j] = g.tensor(size, name_len=part(j, role), channels=1, rank=rank)
             g.op("MEAN" if op == "global_avg_pool" else "REDUCE_MAX", [src[0], axes], [out_of[j]], j)
             continue
         if op == "batch_norm":
             c = layer.shape[-1]
-            # measured: the converter names these after the producer's ops too (see the folded case above)
-            path, before = nm + NAME_EXTRA["bn_path"], g.tensor_names[src[0]]
-            scale = g.tensor(c * elem, const=True, name_len=2 * path + before, channels=1)
-            shift = g.tensor(c * elem, const=True, name_len=3 * path + before, channels=1)
-            mid = g.tensor(size, name_len=nm + NAME_EXTRA["bn_mid"], channels=1)
-            g.op("MUL", [src[0], scale], [mid], j)
-            out_of[j] = g.tensor(size, name_len=3 * path + before, channels=1)
-            g.op("ADD", [mid, shift], [out_of[j]], j)
             owner = next((k for k in deferred_reshape if _reads_through(layers, j, k)), None)
+            before = g.tensor_names[src[0]]
+            if owner is not None:  # named after the Conv1D's closing reshape, which comes after this BN
+                before = _joined(*(part(owner, r) for r in ("bias_add", "conv_squeeze", "squeeze")))
+                before += sum(part(k, layers[k].attrs["activation"]) + 1 for k in range(owner + 1, j)
+                              if layers[k].op == "activation" and layers[k].attrs["activation"] in ("relu", "relu6"))
             if owner is not None:
-                _close_reshape(g, owner, deferred_reshape, out_of, size, nm, into=j)
+                rank = 4  # still inside the Conv1D's EXPAND_DIMS ... RESHAPE wrapper
+            scale = g.tensor(c * elem, const=True, name_len=part(j, "bn_mul"), channels=1, rank=1)
+            shift = g.tensor(c * elem, const=True, name_len=part(j, "bn_sub"), channels=1, rank=1)
+            mid = g.tensor(size, name_len=_joined(part(j, "bn_mul_1"), before, part(j, "bn_mul")), channels=1,
+                           rank=rank)
+            g.op("MUL", [src[0], scale], [mid], j)
+            out_name = _joined(part(j, "bn_add_1"), before, *(part(j, r) for r in ("bn_mul_1", "bn_mul", "bn_sub")))
+            out_of[j] = g.tensor(size, name_len=out_name, channels=1, rank=rank)
+            g.op("ADD", [mid, shift], [out_of[j]], j)
+            if owner is not None:
+                _close_reshape(g, owner, deferred_reshape, out_of, size, part(owner, "conv_squeeze"), out_name + 1,
+                               len(layer.shape) + 1, into=j)
             continue
         if op == "zero_padding" and _pad_fuses(graph, j, readers):
             out_of[j] = src[0]
             continue
         if op == "zero_padding":
-            pads = g.tensor(8 * (len(layer.shape) + 1), const=True, name_len=nm + NAME_EXTRA["pad"])
-            out_of[j] = g.tensor(size, name_len=nm + NAME_EXTRA["pad_out"], channels=1)
+            pads = g.tensor(8 * rank, const=True, name_len=part(j, "pad_const"), rank=2)
+            out_of[j] = g.tensor(size, name_len=part(j, "pad"), channels=1, rank=rank)
             g.op("PAD", [src[0], pads], [out_of[j]], j)
             continue
         if op in ("add", "concatenate"):
             kind = "ADD" if op == "add" else "CONCATENATION"
+            name = part(j, "add" if op == "add" else "concat")
             if op == "add" and len(src) > 2:
                 cur = src[0]
                 for k in range(1, len(src)):
-                    t = g.tensor(size, name_len=nm + NAME_EXTRA["add_out"], channels=1)
+                    t = g.tensor(size, name_len=name, channels=1, rank=rank)
                     g.op("ADD", [cur, src[k]], [t], j)
                     cur = t
                 out_of[j] = cur
             else:
-                out_of[j] = g.tensor(size, name_len=nm + NAME_EXTRA["add_out"], channels=1)
+                out_of[j] = g.tensor(size, name_len=name, channels=1, rank=rank)
                 g.op(kind, list(src), [out_of[j]], j)
+            named[j] = [out_of[j]]
             continue
         raise AssertionError(f"unhandled op {op}")  # ops.infer rejects unknown ops first
     g.outputs = [out_of[o] for o in graph.outputs]
+    for t in g.outputs:
+        g.tensor_names[t] = OUTPUT_NAME
     return g
 
 
@@ -337,6 +451,7 @@ def tflite_structure(graph: Graph, dtype: str) -> TFLiteGraph:
     g = TFLiteGraph(
         tensor_sizes=list(model.tensor_sizes), tensor_const=list(model.tensor_const),
         tensor_names=[len(n) for n in model.tensor_names], tensor_channels=list(model.tensor_channels),
+        tensor_ranks=[len(shape) for shape in model.tensor_shapes],
         op_types=list(model.op_types), op_inputs=[list(i) for i in model.op_inputs],
         op_outputs=[list(o) for o in model.op_outputs], op_layer=[], op_channels=channels,
         inputs=list(model.inputs), outputs=list(model.outputs),
@@ -348,26 +463,25 @@ def tflite_structure(graph: Graph, dtype: str) -> TFLiteGraph:
     return g
 
 
-def _lower_selu(g: TFLiteGraph, x: int, elems: int, elem: int, nm: int, j: int) -> int:
+def _lower_selu(g: TFLiteGraph, x: int, elems: int, elem: int, name, j: int, rank: int) -> int:
     """SELU as the converter writes it (measured): where(x > 0, scale*x, scale*alpha*(exp(x) - 1)).
 
-    Four scalar constants are shared by every SELU in the model.
+    Four scalar constants (0, scale, 1, scale*alpha) are shared by every SELU in the model; the outputs are named
+    Selu, Selu1 ... Selu5 (``name(suffix)``).
     """
-    if not g.selu_consts:
-        for _ in range(4):
-            g.tensor(4 if elem == 4 else 1, const=True, name_len=nm + NAME_EXTRA["act_out"], channels=1)
-        g.selu_consts = True
-    gt = g.tensor(elems, name_len=nm + NAME_EXTRA["act_out"], channels=1)
-    g.op("GREATER", [x], [gt], j)
-    pos = g.tensor(elems * elem, name_len=nm + NAME_EXTRA["act_out"], channels=1)
-    g.op("MUL", [x], [pos], j)
-    ex = g.tensor(elems * elem, name_len=nm + NAME_EXTRA["act_out"], channels=1)
+    zero, scale, one, neg_scale = (g.shared_const(("selu", k), 4 if elem == 4 else 1, 0, 0, channels=1,
+                                                  always_merged=True) for k in range(4))
+    gt = g.tensor(elems, name_len=name(""), channels=1, rank=rank)
+    g.op("GREATER", [x, zero], [gt], j)
+    pos = g.tensor(elems * elem, name_len=name("1"), channels=1, rank=rank)
+    g.op("MUL", [x, scale], [pos], j)
+    ex = g.tensor(elems * elem, name_len=name("2"), channels=1, rank=rank)
     g.op("EXP", [x], [ex], j)
-    sub = g.tensor(elems * elem, name_len=nm + NAME_EXTRA["act_out"], channels=1)
-    g.op("SUB", [ex], [sub], j)
-    neg = g.tensor(elems * elem, name_len=nm + NAME_EXTRA["act_out"], channels=1)
-    g.op("MUL", [sub], [neg], j)
-    out = g.tensor(elems * elem, name_len=nm + NAME_EXTRA["act_out"], channels=1)
+    sub = g.tensor(elems * elem, name_len=name("3"), channels=1, rank=rank)
+    g.op("SUB", [ex, one], [sub], j)
+    neg = g.tensor(elems * elem, name_len=name("4"), channels=1, rank=rank)
+    g.op("MUL", [sub, neg_scale], [neg], j)
+    out = g.tensor(elems * elem, name_len=name("5"), channels=1, rank=rank)
     g.op("SELECT_V2", [gt, pos, neg], [out], j)
     return out
 
@@ -388,12 +502,13 @@ def _reads_through(layers, j: int, k: int) -> bool:
     return False
 
 
-def _close_reshape(g: TFLiteGraph, owner: int, deferred: dict, out_of: list, size: int, nm: int, into=None) -> None:
+def _close_reshape(g: TFLiteGraph, owner: int, deferred: dict, out_of: list, size: int, shape_name: int,
+                   out_name: int, rank: int, into=None) -> None:
     """Emit the RESHAPE that ends a Conv1D's EXPAND_DIMS ... RESHAPE wrapper."""
     target = owner if into is None else into
     src = out_of[target]
-    shape_t = g.tensor(12, const=True, name_len=nm + NAME_EXTRA["conv1d_shape"])
-    out = g.tensor(size, name_len=2 * nm + NAME_EXTRA["conv1d_out"], channels=1)
+    shape_t = g.shared_const(("squeeze", size, rank), 12, shape_name, 1)
+    out = g.tensor(size, name_len=out_name, channels=1, rank=rank)
     g.op("RESHAPE", [src, shape_t], [out], target)
     out_of[target] = out
     del deferred[owner]
@@ -413,6 +528,18 @@ def _pad_fuses(graph: Graph, j: int, readers: list[int]) -> bool:
         return False
     pads = graph.layers[j].attrs["padding"]
     return all(a == b == (k - 1) // 2 and k % 2 == 1 for (a, b), k in zip(pads, conv.attrs["kernel_size"]))
+
+
+def flatbuffer_bytes(g: TFLiteGraph, dtype: str) -> int:
+    """Predicted .tflite size: constant payload plus the FLATBUFFER_* costs of its tensors and ops."""
+    payload = sum(align_up(s, 16) + 16 for s, c in zip(g.tensor_sizes, g.tensor_const) if c)
+    quantised = [c for c in g.tensor_channels if c > 0] if dtype == "int8" else []
+    size = (FLATBUFFER_FIXED + payload + FLATBUFFER_PER_TENSOR * len(g.tensor_sizes)
+            + FLATBUFFER_PER_NAME_CHAR * sum(g.tensor_names) + FLATBUFFER_PER_DIM * sum(g.tensor_ranks)
+            + FLATBUFFER_PER_QUANT_TENSOR * len(quantised) + FLATBUFFER_PER_QUANT_CHANNEL * sum(quantised)
+            + FLATBUFFER_PER_OP * len(g.op_types) + FLATBUFFER_PER_OP_CODE * len(set(g.op_types))
+            + FLATBUFFER_PER_OP_IO * sum(len(i) + len(o) for i, o in zip(g.op_inputs, g.op_outputs)))
+    return int(round(size))
 
 
 def _lifetimes(g: TFLiteGraph) -> tuple[list[int], list[int], list[int]]:
@@ -536,15 +663,7 @@ class TFLMProfile:
         """Flatbuffer size in bytes: the file's own size for a .tflite, else predicted."""
         if graph.tflite is not None:
             return graph.tflite.file_bytes
-        g = self._structure(graph, dtype)
-        payload = sum(align_up(s, 16) + 16 for s, c in zip(g.tensor_sizes, g.tensor_const) if c)
-        names = sum(g.tensor_names)
-        quant = sum(g.tensor_channels) if dtype == "int8" else 0
-        size = (FLATBUFFER_FIXED + payload + FLATBUFFER_PER_TENSOR * len(g.tensor_sizes)
-                + FLATBUFFER_PER_OP * len(g.op_types) + FLATBUFFER_PER_NAME_CHAR * names
-                + (FLATBUFFER_PER_TENSOR_INT8 * len(g.tensor_sizes) if dtype == "int8" else 0)
-                + FLATBUFFER_PER_QUANT_CHANNEL * quant)
-        return int(round(size))
+        return flatbuffer_bytes(self._structure(graph, dtype), dtype)
 
     def prepare_bytes(self, graph: Graph, dtype: str) -> int:
         """Arena beyond head + tail that TFLM needs while preparing ops (only when the head is small)."""

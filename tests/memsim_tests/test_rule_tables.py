@@ -8,6 +8,15 @@ from memsim.profiles import tflm
 def test_kernel_name_roles_follow_the_tflm_name_table():
     assert [getattr(K, "N_" + role.upper()) for role in tflm.NAME_ROLES] == list(range(len(tflm.NAME_ROLES)))
     assert set(tflm.NAME_EXTRA) == set(tflm.NAME_ROLES)
+    assert all(tflm.NAME_EXTRA[r] == 1 + len(tflm.NAME_SUFFIX[r]) for r in tflm.NAME_ROLES)
+
+
+def test_kernel_name_constants_follow_the_profile():
+    from memsim.batch import _static_arrays
+
+    consts = _static_arrays("int8", "none")[8]
+    assert [consts[getattr(K, c)] for c in ("C_PATH", "C_INPUT", "C_OUTPUT", "C_MERGED", "C_QUANTIZE")] == [
+        tflm.PATH_EXTRA, tflm.INPUT_NAME_EXTRA, tflm.OUTPUT_NAME, tflm.MERGED_CONST_NAME, tflm.QUANTIZE_NAME]
 
 
 def test_every_tflm_op_the_kernel_emits_has_one_row_in_the_per_op_table():
