@@ -191,9 +191,10 @@ def _build_ir(ops, prm, in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir
             p = ir_op[n - 1]
             if _is_conv(p) or p == OP_DENSE:
                 ir_folded[n] = 1
-                if ir_b[n - 1] == 0:
+                if ir_b[n - 1] == 0:  # the BN's shift becomes the producer's bias (marked 2 for its name)
                     ir_b[n - 1] = c
                     ir_macc[n - 1] += c
+                    ir_folded[n - 1] = 2
             else:
                 wt, b, macc = c, c, 2 * elems
         elif op == OP_DROPOUT:
@@ -368,7 +369,7 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_aux, ir_s
 # S_PERCH counts per-channel tail bytes; S_TEMP the largest (prepare temporary + per-channel bytes so far).
 R_TAIL, R_TEMP, R_TEMP_CH, R_PERCH = range(4)
 # Name constants handed to the kernel (profiles/tflm.py, same order).
-C_PATH, C_INPUT, C_OUTPUT, C_MERGED, C_QUANTIZE = range(5)
+C_PATH, C_OUTPUT, C_MERGED, C_QUANTIZE = range(4)
 # Keys of constants the converter merges when their values are equal (profiles/tflm.py: TFLiteGraph.shared_const).
 K_CONV_AXIS, K_AXIS1, K_SLICE_BEGIN, K_SLICE_ONE, K_SQUEEZE, K_ZEROS, K_SELU = range(1, 8)
 
@@ -511,10 +512,11 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_
     def_nm = 0        # the deferred Conv1D's path
     def_before = 0    # the name its closing RESHAPE would have had (a following BN is named after it)
     n_named = 0       # tensors of the last conv/dense whose names grow when a relu or a BN is merged in
-    w_op = -1         # that layer's op and path
+    w_op = -1         # that layer's op, path and whether it has a bias of its own
     w_nm = 0
-    x = _data(st, t_size, t_const, t_first, t_last, ir_h[0] * ir_w[0] * ir_c[0] * elem, input_name + consts[C_INPUT],
-              1, ir_rank[0] + 1)
+    w_bias = True
+    x = _data(st, t_size, t_const, t_first, t_last, ir_h[0] * ir_w[0] * ir_c[0] * elem, input_name, 1,
+              ir_rank[0] + 1)
     t_first[0] = 0
     t_last[0] = 0
     in_t = x
@@ -527,12 +529,18 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_
         in_size = ir_h[j - 1] * ir_w[j - 1] * ir_c[j - 1] * elem
         if op == OP_DROPOUT:
             continue
-        if op == OP_BN and ir_folded[j]:  # merged into the conv/dense: its four names join the bias's and output's
-            parts = 4 * nm + e[N_BN_MUL] + e[N_BN_MUL_1] + e[N_BN_ADD_1] + e[N_BN_SUB] + 3 + 1
+        if op == OP_BN and ir_folded[j]:  # merged into the conv/dense: its names join the bias's and output's
+            if w_bias or w_op == OP_DWCONV2D:
+                parts = 4 * nm + e[N_BN_MUL] + e[N_BN_MUL_1] + e[N_BN_ADD_1] + e[N_BN_SUB] + 3 + 1
+            else:
+                parts = 2 * nm + e[N_BN_ADD_1] + e[N_BN_SUB] + 1 + 1
             st[S_NAMES] += n_named * parts
             st[S_LAST_NAME] += parts
             if w_op == OP_DWCONV2D:  # only depthwise renames its kernel (measured)
-                st[S_NAMES] += 2 * nm + e[N_BN_MUL] + e[N_BN_MUL_1] + 2 * w_nm + e[N_BIAS_ADD] + e[N_SQUEEZE] + 3 + 1
+                if w_bias:
+                    st[S_NAMES] += 2 * nm + e[N_BN_MUL] + e[N_BN_MUL_1] + 2 * w_nm + e[N_BIAS_ADD] + e[N_SQUEEZE] + 3 + 1
+                else:
+                    st[S_NAMES] += 2 * nm + e[N_BN_MUL] + e[N_BN_MUL_1] + 1 + 1
             continue
         if op == OP_ACT:
             a = ir_act[j]
@@ -591,7 +599,10 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_
                 own = e[N_DEPTHWISE] if op == OP_DWCONV2D else e[N_CONVOLUTION]
                 bias_name = 3 * nm + e[N_BIAS_ADD] + own + e[N_SQUEEZE] + 2
             _const(st, t_size, t_const, t_first, t_last, ir_wt[j] * elem, nm + own, co, 2 if op == OP_DENSE else 4)
-            if ir_b[j] > 0:
+            if ir_folded[j] == 2:  # a folded BN's shift, named after the op alone
+                bias_name = nm + own
+                _const(st, t_size, t_const, t_first, t_last, co * 4, bias_name, co, 1)
+            elif ir_b[j] > 0:
                 _const(st, t_size, t_const, t_first, t_last, co * 4, bias_name, co, 1)
             else:  # zeros the converter adds, merged like any equal constant
                 _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, K_ZEROS * 2 ** 32 + co, co * 4, 0,
@@ -601,7 +612,7 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_
             temp = tail_table[R_TEMP, kd] + tail_table[R_TEMP_CH, kd] * co + st[S_PERCH]
             if temp > st[S_TEMP]:
                 st[S_TEMP] = temp
-            w_op, w_nm, n_named = op, nm, 2
+            w_op, w_nm, w_bias, n_named = op, nm, ir_b[j] > 0 and ir_folded[j] != 2, 2
             if op != OP_CONV1D:
                 out_name = nm + own + 1 + bias_name if op == OP_DENSE else bias_name + 1
                 x = _op(st, tail_table, t_first, t_last, kd, x, -1, -1,

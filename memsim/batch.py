@@ -102,8 +102,7 @@ def _static_arrays(dtype: str, compression: str) -> tuple:
             np.array([_xcube.INT8_DENSE_SCRATCH_IN, _xcube.INT8_DENSE_SCRATCH_OUT, _xcube.INT8_SOFTMAX_SCRATCH,
                       _xcube.INT8_CONV_SCRATCH_EXTRA_ROWS], np.int64),
             np.array([_tflm.NAME_EXTRA[role] for role in _tflm.NAME_ROLES], np.int64),
-            np.array([_tflm.PATH_EXTRA, _tflm.INPUT_NAME_EXTRA, _tflm.OUTPUT_NAME, _tflm.MERGED_CONST_NAME,
-                      _tflm.QUANTIZE_NAME], np.int64))
+            np.array([_tflm.PATH_EXTRA, _tflm.OUTPUT_NAME, _tflm.MERGED_CONST_NAME, _tflm.QUANTIZE_NAME], np.int64))
 
 
 class _Where:
@@ -225,7 +224,7 @@ class ChainFamily:
             ops, params, self._in_shape, len(self.input_shape), profile, dtype == "int8",
             {"none": 0, "x4": 1, "x8": 2}[compression], getattr(prof, "io_in_pool", True),
             getattr(prof, "conv_overlap", True), getattr(prof, "im2col", True),
-            static[0], static[1], self._names, len(self.name), len(self.input_name),
+            static[0], static[1], self._names, len(self.name), _tflm.input_tensor_name(self.input_name),
             static[2], static[7], static[8], static[3], static[4], static[5], static[6],
             ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out,
         )

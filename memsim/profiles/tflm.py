@@ -115,6 +115,14 @@ PER_CHANNEL_OPS = {"float32": ("CONV_2D", "DEPTHWISE_CONV_2D"),
 # tests/memsim_tests/test_rule_tables.py holds them equal).
 PATH_EXTRA = len("_1/") + len("_1")
 INPUT_NAME_EXTRA = len("serving_default_") + len(":0")
+AUTO_INPUT_NAME = len("keras_tensor_000")  # an unnamed Input ("input_layer...") is named after its Keras tensor
+
+
+def input_tensor_name(layer_name: str) -> int:
+    """Length of the converter's name for a model input: "serving_default_<name>:0"."""
+    return INPUT_NAME_EXTRA + (AUTO_INPUT_NAME if layer_name.startswith("input_layer") else len(layer_name))
+
+
 OUTPUT_NAME = len("StatefulPartitionedCall_1:0")
 MERGED_CONST_NAME = len("arith.constant1")  # the first is "arith.constant", one character less
 QUANTIZE_NAME = len("tfl.quantize")
@@ -242,7 +250,7 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
         rank = len(layer.shape) + 1
         src = [out_of[i] for i in layer.inputs]
         if op == "input":
-            out_of[j] = g.tensor(size, name_len=len(layer.name) + INPUT_NAME_EXTRA, channels=1, rank=rank)
+            out_of[j] = g.tensor(size, name_len=input_tensor_name(layer.name), channels=1, rank=rank)
             g.inputs.append(out_of[j])
             continue
         if op == "dropout":
@@ -250,14 +258,20 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             continue
         if op == "batch_norm" and layer.attrs.get("folded"):
             # merged into the conv/dense before it: its mul/mul_1/add_1/sub join the bias's and output's names
+            # (a bias-free conv keeps only add_1/sub); depthwise also renames its kernel (measured)
             p = layer.inputs[0]
-            parts = _joined(*(part(j, r) for r in ("bn_mul", "bn_mul_1", "bn_add_1", "bn_sub"))) + 1
+            has_bias = layers[p].attrs.get("use_bias", True) and not layers[p].attrs.get("folded_bias")
+            roles = ("bn_mul", "bn_mul_1", "bn_add_1", "bn_sub") if has_bias or layers[p].op == "depthwise_conv2d" \
+                else ("bn_add_1", "bn_sub")
+            parts = _joined(*(part(j, r) for r in roles)) + 1
             for t in named.get(p, [src[0]]):
                 g.tensor_names[t] += parts
             kernel = params_of.get(p, (-1, -1))[0]
-            if kernel >= 0 and layers[p].op == "depthwise_conv2d":  # measured: only depthwise renames its kernel
-                g.tensor_names[kernel] += _joined(part(j, "bn_mul"), part(j, "bn_mul_1"), part(p, "bias_add"),
-                                                  part(p, "squeeze")) + 1
+            if kernel >= 0 and layers[p].op == "depthwise_conv2d":
+                renamed = [part(j, "bn_mul"), part(j, "bn_mul_1")]
+                if has_bias:
+                    renamed += [part(p, "bias_add"), part(p, "squeeze")]
+                g.tensor_names[kernel] += _joined(*renamed) + 1
             named[j] = named.get(p, [src[0]])
             out_of[j] = src[0]
             continue
@@ -314,7 +328,10 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             pad = layer.inputs[0]
             if layers[pad].op == "zero_padding" and _pad_fuses(graph, pad, readers):
                 bias_name += _joined(part(pad, "pad_const"), part(pad, "pad")) + 1
-            if layer.attrs.get("use_bias", True):
+            if layer.attrs.get("folded_bias") and not separable:  # a folded BN's shift: named after the op alone
+                bias_name = part(j, own)
+                bias = g.tensor(c_out * bias_elem, const=True, name_len=bias_name, channels=c_out, rank=1)
+            elif layer.attrs.get("use_bias", True):
                 bias = g.tensor(c_out * bias_elem, const=True, name_len=bias_name, channels=c_out, rank=1)
             else:  # TFLite kernels take a bias: the converter adds zeros, merged like any equal constant
                 bias = g.shared_const(("zeros", c_out), c_out * bias_elem, 0, 1, channels=c_out, always_merged=True)

@@ -15,8 +15,8 @@ def test_kernel_name_constants_follow_the_profile():
     from memsim.batch import _static_arrays
 
     consts = _static_arrays("int8", "none")[8]
-    assert [consts[getattr(K, c)] for c in ("C_PATH", "C_INPUT", "C_OUTPUT", "C_MERGED", "C_QUANTIZE")] == [
-        tflm.PATH_EXTRA, tflm.INPUT_NAME_EXTRA, tflm.OUTPUT_NAME, tflm.MERGED_CONST_NAME, tflm.QUANTIZE_NAME]
+    assert [consts[getattr(K, c)] for c in ("C_PATH", "C_OUTPUT", "C_MERGED", "C_QUANTIZE")] == [
+        tflm.PATH_EXTRA, tflm.OUTPUT_NAME, tflm.MERGED_CONST_NAME, tflm.QUANTIZE_NAME]
 
 
 def test_every_tflm_op_the_kernel_emits_has_one_row_in_the_per_op_table():
