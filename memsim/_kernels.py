@@ -711,6 +711,59 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_
 
 
 @njit(cache=True, nogil=True)
+def _row_hash(ops_row, prm_flat):
+    """A multiplicative hash of one configuration's op codes and parameters (equality is checked apart)."""
+    k = np.uint64(11400714819323198485)
+    h = np.uint64(1469598103934665603)
+    for v in ops_row:
+        h = (h + np.uint64(v)) * k
+    # four independent chains so the multiplies overlap (the hash is on the path of every configuration)
+    a, b, c, g = h, np.uint64(7809847782465536322), np.uint64(3935559000370003845), np.uint64(2691343689449507681)
+    n = prm_flat.shape[0]
+    q = 0
+    while q + 4 <= n:
+        a = (a + np.uint64(prm_flat[q])) * k
+        b = (b + np.uint64(prm_flat[q + 1])) * k
+        c = (c + np.uint64(prm_flat[q + 2])) * k
+        g = (g + np.uint64(prm_flat[q + 3])) * k
+        q += 4
+    while q < n:
+        a = (a + np.uint64(prm_flat[q])) * k
+        q += 1
+    h = ((a ^ (b >> np.uint64(13))) * k) ^ ((c ^ (g >> np.uint64(29))) * k)
+    h = h * k
+    h ^= h >> np.uint64(31)  # mix the well-spread high bits into the low bits the table uses
+    return np.int64(h >> np.uint64(1))
+
+
+@njit(cache=True, nogil=True)
+def _grow(seen, seen_h, cap):
+    """The hash table at twice the size, its entries placed again."""
+    new_cap = 2 * cap
+    new_seen = np.full(new_cap, -1, np.int64)
+    new_h = np.empty(new_cap, np.int64)
+    for k in range(cap):
+        if seen[k] >= 0:
+            slot = seen_h[k] & (new_cap - 1)
+            while new_seen[slot] >= 0:
+                slot = (slot + 1) & (new_cap - 1)
+            new_seen[slot] = seen[k]
+            new_h[slot] = seen_h[k]
+    return new_seen, new_h, new_cap
+
+
+@njit(cache=True, nogil=True)
+def _same_row(ops, prm_flat, a, b):
+    for s in range(ops.shape[1]):
+        if ops[a, s] != ops[b, s]:
+            return False
+    for q in range(prm_flat.shape[1]):
+        if prm_flat[a, q] != prm_flat[b, q]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_pool, conv_overlap, im2col, act_macc,
                  comp_min,
                  slot_name, graph_name, input_name, act_extra, name_extra, name_consts, tail_table, tail_consts,
@@ -759,7 +812,32 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
     inpool = np.empty(tcap, np.bool_)
     scratch = np.empty((3, max(tcap, 2 * m + 2)), np.int64)
     elem = 1 if int8 else 4
+    # Configurations repeat (a search space's pool; hyperparameters memory does not depend on are already out of
+    # ops/prm): each distinct row is evaluated once and found again through an open-addressing hash table, kept
+    # small (it grows with the distinct rows, not with N) so that it stays in cache.
+    cap = 4096
+    seen = np.full(cap, -1, np.int64)
+    seen_h = np.empty(cap, np.int64)
+    distinct = 0
+    prm_flat = prm.reshape(nconf, prm.shape[1] * prm.shape[2])
     for i in range(nconf):
+        h = _row_hash(ops[i], prm_flat[i])
+        slot = h & (cap - 1)
+        twin = -1
+        while seen[slot] >= 0:
+            if seen_h[slot] == h and _same_row(ops, prm_flat, seen[slot], i):
+                twin = seen[slot]
+                break
+            slot = (slot + 1) & (cap - 1)
+        if twin >= 0:
+            for f in range(out.shape[1]):
+                out[i, f] = out[twin, f]
+            continue
+        seen[slot] = i
+        seen_h[slot] = h
+        distinct += 1
+        if 2 * distinct > cap:  # keep the load under one half
+            seen, seen_h, cap = _grow(seen, seen_h, cap)
         n = _build_ir(ops[i], prm[i], in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b,
                       ir_macc, ir_act, ir_aux, ir_slot, ir_folded, ir_s, ir_pad)
         if n < 0:

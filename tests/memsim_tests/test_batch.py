@@ -152,3 +152,27 @@ def test_a_fast_path_footprint_pickles_with_its_table():
     fp = memsim.footprint(spec, "stm32f303k8", "tflm", "int8")
     back = pickle.loads(pickle.dumps(fp))
     assert back.to_dict() == fp.to_dict() and [r["name"] for r in back.layers] == ["x", "c", "f", "d"]
+
+
+@pytest.mark.parametrize("runtime", ["xcubeai", "tflm"])
+def test_repeated_configurations_get_the_figures_of_their_own_evaluation(runtime):
+    # memsim evaluates each distinct row once (hash table that grows past 4,096 distinct rows): repeats in any order
+    # must get exactly what evaluating them alone gives
+    family = ChainFamily((40, 3), ("c", "p", "f", "d"), name="m")
+    base = [{"type": "Conv1D", "filters": 4, "kernel_size": 3, "activation": "relu"},
+            {"type": "MaxPooling1D", "pool_size": 2}, {"type": "Flatten"}, {"type": "Dense", "units": 5}]
+    ops, prm = family.encode([base])
+    n_distinct = 5000
+    ops, prm = np.repeat(ops, n_distinct, 0), np.repeat(prm, n_distinct, 0)
+    prm[:, 3, 0] = 1 + np.arange(n_distinct)  # dense widths 1..5000: all distinct
+    order = np.random.default_rng(0).integers(0, n_distinct, 3 * n_distinct)  # with repeats, shuffled
+    together = family.evaluate(ops[order], prm[order], runtime, "int8", target="stm32l476rg")
+    for k in (0, 1, 2, 777, 3 * n_distinct - 1):
+        alone = family.evaluate(ops[order[k]:order[k] + 1], prm[order[k]:order[k] + 1], runtime, "int8",
+                                target="stm32l476rg")
+        assert {f: int(v[k]) for f, v in together.items()} == {f: int(v[0]) for f, v in alone.items()}
+    first = {}
+    for k, row in enumerate(order):
+        first.setdefault(row, k)
+    for k in range(0, 3 * n_distinct, 97):  # every repeat equals the first occurrence of its row
+        assert all(v[k] == v[first[order[k]]] for v in together.values())
