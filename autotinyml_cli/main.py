@@ -296,9 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_footprint)
 
-    from autotinyml_cli import experiment, report, search
+    from autotinyml_cli import experiment, report, search, shrink
 
     search.add_parser(sub)
+    shrink.add_parser(sub)
     report.add_parser(sub)
     experiment.add_parser(sub)
 

@@ -104,22 +104,29 @@ DEFAULT_STUDY_DIR = "autotinyml-studies"
 
 
 def resolve_settings(args) -> tuple[str, str]:
-    """(dtype, compression) for the chosen runtime; refuses impossible combinations before any work.
-
-    Defaults: tflm -> int8 (what TFLM users deploy); xcubeai -> float32 with x8 weight sharing (the papers' setting).
-    """
-    dtype = args.dtype or ("int8" if args.runtime == "tflm" else "float32")
-    compression = args.compression or ("x8" if args.runtime.startswith("xcubeai") and dtype == "float32" else "none")
-    from memsim._settings import resolve
-
-    resolve(args.runtime, dtype, compression)  # memsim's one rule for what can be combined
+    """(dtype, compression) for the chosen runtime; refuses impossible combinations before any work."""
+    dtype, compression = runtime_defaults(args.runtime, args.dtype, args.compression, args.margin)
     for name, value, low in (("--trainings", args.trainings, 1), ("--epochs", args.epochs, 1),
                              ("--batch-size", args.batch_size, 1), ("--k", args.k, 2), ("--labels", args.labels, 0),
                              ("--confirm", args.confirm, 0)):
         if value < low:
             raise AutoTinyMLError(f"{name} must be at least {low}, got {value}.")
-    if args.margin is not None and not 0 <= args.margin < 100:
-        raise AutoTinyMLError(f"--margin {args.margin:g} must be a percentage in [0, 100).")
+    return dtype, compression
+
+
+def runtime_defaults(runtime: str, dtype: "str | None", compression: "str | None",
+                     margin: "float | None") -> tuple[str, str]:
+    """(dtype, compression) with the defaults of a runtime, checked by memsim's one rule for what can be combined.
+
+    Defaults: tflm -> int8 (what TFLM users deploy); xcubeai -> float32 with x8 weight sharing (the papers' setting).
+    """
+    from memsim._settings import resolve
+
+    dtype = dtype or ("int8" if runtime == "tflm" else "float32")
+    compression = compression or ("x8" if runtime.startswith("xcubeai") and dtype == "float32" else "none")
+    resolve(runtime, dtype, compression)
+    if margin is not None and not 0 <= margin < 100:
+        raise AutoTinyMLError(f"--margin {margin:g} must be a percentage in [0, 100).")
     return dtype, compression
 
 

@@ -1,0 +1,149 @@
+"""``autotinyml shrink``: one training to a network that fits (differentiable NAS under memsim's constraints)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from autotinyml_cli._format import report_figures, verdict_source_text
+from targets import AutoTinyMLError, format_size, get_target, load_target_file, parse_size
+
+
+def _seed_spec(args, dataset):
+    """(layer description of the seed network, input shape, where it came from)."""
+    import numpy as np
+
+    from cbo.dnas import largest_config
+    from cbo.tinyml import get_template
+
+    if args.model:
+        from memsim.frontends.keras import load_keras_model, spec_from_keras
+
+        model = load_keras_model(args.model)
+        spec = spec_from_keras(model)
+        shape = tuple(spec["layers"][0]["shape"])
+        if int(dataset.X[0].size) != int(np.prod(shape)):
+            raise AutoTinyMLError(f"{args.model} takes inputs of shape {shape}; {dataset.name} samples have shape "
+                                  f"{dataset.sample_shape}. Use a dataset of that shape.")
+        return spec, shape, f"{args.model}", model
+    template = get_template(args.space)
+    shape = template.input_shape(dataset.sample_shape)
+    config = largest_config(template)
+    return template.spec(config, shape, dataset.n_classes), shape, f"template {template.name}, {config}", None
+
+
+def run_shrink(args) -> int:
+    import numpy as np
+
+    from cbo.dnas import ChainCosts, shrink
+    from cbo.tinyml import load_dataset
+    from autotinyml_cli.search import runtime_defaults
+    from validation.export import check_writable
+
+    if bool(args.model) == bool(args.space):
+        raise AutoTinyMLError("Give the seed network: a Keras model file (autotinyml shrink MODEL.keras ...) or a "
+                              "template (--space paper-har), not both.")
+    dtype, compression = runtime_defaults(args.runtime, args.dtype, args.compression, args.margin)
+    for name, value, low in (("--epochs", args.epochs, 1), ("--finetune-epochs", args.finetune_epochs, 0),
+                             ("--batch-size", args.batch_size, 1)):
+        if value < low:
+            raise AutoTinyMLError(f"{name} must be at least {low}, got {value}.")
+    if args.latency_ms is not None and args.latency_ms <= 0:
+        raise AutoTinyMLError(f"--latency-ms must be positive, got {args.latency_ms:g}.")
+    ram = parse_size(args.ram, what="--ram") if args.ram else None
+    flash = parse_size(args.flash, what="--flash") if args.flash else None
+    target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
+    check_writable(args.out)
+    dataset = load_dataset(args.dataset, args.label)
+    spec, shape, source, _ = _seed_spec(args, dataset)
+    costs = ChainCosts(spec, target, args.runtime, dtype, compression, args.margin, ram, flash, args.latency_ms)
+
+    from sklearn.model_selection import train_test_split
+
+    X = dataset.X.reshape((len(dataset.X),) + tuple(shape)).astype("float32")
+    X_tr, X_val, y_tr, y_val = train_test_split(X, dataset.y, test_size=0.25, stratify=dataset.y,
+                                                random_state=args.seed)
+    seed_fig = costs.figures(costs.full)
+    print(f"AutoTinyML shrink: {source} on {dataset.name} ({len(dataset.X)} samples) for {target.name}, runtime "
+          f"{args.runtime}, {dtype}; searched layers {[costs.layers[s]['name'] for s in costs.searchable]} with "
+          f"{costs.full.tolist()} channels; the seed network "
+          f"{'fits' if seed_fig['fits'][0] else 'does not fit'} (RAM {format_size(int(seed_fig['costs'][0][0]))}, "
+          f"Flash {format_size(int(seed_fig['costs'][0][2]))}); {args.epochs} search + {args.finetune_epochs} "
+          f"fine-tuning epochs.", file=sys.stderr)
+    state_dir = Path(args.out).with_name(Path(args.out).name + ".shrink-state")
+    start = time.perf_counter()
+    try:
+        result = shrink(spec, costs, X_tr, y_tr, X_val, y_val, epochs=args.epochs,
+                        finetune_epochs=args.finetune_epochs, batch_size=args.batch_size, seed=args.seed,
+                        state_dir=state_dir)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; finished epochs are kept in {str(state_dir)!r}; run the same command to continue.",
+              file=sys.stderr)
+        return 130
+    wall = time.perf_counter() - start
+
+    from validation import ToolchainError
+    from validation.export import confirm, write_export
+
+    try:
+        report, files = confirm(result.model, target, dtype, X_val, y_val, representative=X_tr, seed=args.seed,
+                                runtime=args.runtime, compression=compression, margin=args.margin)
+    except ToolchainError as exc:
+        raise AutoTinyMLError(f"The shrunk network could not be confirmed: {exc}") from None
+    report = {**report, "shrink": {
+        "seed_network": source, "searched_layers": [costs.layers[s]["name"] for s in costs.searchable],
+        "seed_channels": result.seed_counts, "channels": result.counts,
+        "budgets": {"ram_bytes": ram, "flash_bytes": flash, "latency_ms": args.latency_ms},
+        "targets_met_before_projection": result.met_before_projection,
+        "channels_removed_by_projection": result.removed_by_projection,
+        "val_accuracy": {"gated": result.accuracy_before_projection, "projected": result.accuracy_after_projection,
+                         "fine_tuned": result.accuracy},
+        "seconds": {**result.seconds, "total": round(wall, 1)}, "epochs": result.history}}
+    if args.json:
+        print(json.dumps(report, indent=2))
+    if not report["deployable"]:
+        print(f"autotinyml: the shrunk network was rejected by {verdict_source_text(report['verdict_source'])}: "
+              + "; ".join(report["violations"]), file=sys.stderr)
+        return 1
+    write_export(args.out, files, report)
+    if not args.json:
+        print(f"Shrunk {source} to channels {result.counts} (from {result.seed_counts}); validation accuracy "
+              f"{100 * result.accuracy:.2f} % ({len(y_val)} held-out samples); {wall:.0f} s in all.")
+        print(f"  verdict from {verdict_source_text(report['verdict_source'])}:")
+        print(report_figures(report))
+        print(f"Exported to {args.out!r}: {', '.join(report['files'])}.")
+        print(f"  re-check: cd {args.out} && {report['recheck']}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("shrink", help="one training to a network that fits: differentiable channel search "
+                                      "under memsim's RAM, Flash and latency constraints")
+    p.add_argument("model", nargs="?", help="seed network: a Keras .keras/.h5 file (a chain of layers)")
+    p.add_argument("--space", default=None, help="or a template whose largest configuration seeds the search "
+                                                 "(paper-har, paper-bottle)")
+    p.add_argument("--dataset", default="har-basicmotions",
+                   help="har-basicmotions (default), har-watch, digits, or an .npz/.csv file")
+    p.add_argument("--label", default=None, help="har-watch labels: exercise (default) or subject")
+    p.add_argument("--target", default="stm32f303k8", help="board name or alias (default: the papers' tiny board)")
+    p.add_argument("--target-file", help="TOML file with extra boards")
+    p.add_argument("--runtime", default="tflm", choices=["tflm", "xcubeai", "xcubeai-time", "xcubeai-5"],
+                   help="runtime the network is judged and exported for (default tflm)")
+    p.add_argument("--dtype", default=None, choices=["float32", "int8"],
+                   help="deployed type (default int8 for tflm, float32 for xcubeai)")
+    p.add_argument("--compression", default=None, choices=["none", "x4", "x8"], help="X-CUBE-AI weight sharing")
+    p.add_argument("--margin", type=float, default=None, metavar="PCT",
+                   help="safety margin in %% (default: the runtime profile's calibrated one)")
+    p.add_argument("--ram", default=None, metavar="SIZE", help="RAM budget tighter than the board, e.g. 8KiB")
+    p.add_argument("--flash", default=None, metavar="SIZE", help="Flash budget tighter than the board, e.g. 32KiB")
+    p.add_argument("--latency-ms", type=float, default=None, help="latency budget (memsim's MACC-based estimate)")
+    p.add_argument("--epochs", type=int, default=20, help="search epochs (default 20)")
+    p.add_argument("--finetune-epochs", type=int, default=10, help="fine-tuning epochs after projection (default 10)")
+    p.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split and the training (default 0)")
+    p.add_argument("--out", default="autotinyml-shrink", help="where the confirmed network is exported "
+                                                              "(default ./autotinyml-shrink)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=run_shrink)

@@ -1,0 +1,24 @@
+"""Differentiable NAS under memsim's constraints (``autotinyml shrink``; the third seed, Burrello et al. 2024).
+
+One training of a seed network with a trainable gate per output channel of every searched layer, its RAM, Flash
+and latency penalised with memsim's exact figures, then a projection that removes channels until memsim says the
+network fits, the trained weights carried over, and a short fine-tuning. TensorFlow is imported only when
+``shrink`` runs.
+"""
+
+from cbo.dnas._costs import CONSTRAINTS, ChainCosts, searchable_layers
+from cbo.dnas._project import kept_channels, project
+from cbo.dnas._search import ShrinkResult, shrink
+
+__all__ = ["CONSTRAINTS", "ChainCosts", "ShrinkResult", "kept_channels", "project", "searchable_layers", "shrink",
+           "largest_config"]
+
+
+def largest_config(template) -> dict:
+    """A template's seed network for ``shrink``: its baseline with every channel/unit parameter at its largest
+    value (the search then only removes channels)."""
+    config = dict(template.baseline)
+    for p in template.space.params:
+        if p.name in ("filters", "units") and hasattr(p, "choices"):
+            config[p.name] = max(p.choices)
+    return config

@@ -1,0 +1,48 @@
+"""From gates to a network that fits: keep the channels whose gate is on, then, while memsim says the network
+does not fit, drop the kept channel with the lowest gate value among the layers whose removal helps. No
+TensorFlow here; the weights follow in ``_network``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cbo._errors import SpaceError
+from cbo.dnas._costs import CONSTRAINTS, ChainCosts
+
+__all__ = ["kept_channels", "project"]
+
+
+def kept_channels(thetas: list) -> list[np.ndarray]:
+    """Boolean masks: gate probability above one half, and never fewer than the layer's strongest channel."""
+    masks = []
+    for theta in thetas:
+        theta = np.asarray(theta, float)
+        mask = theta > 0.0
+        mask[int(np.argmax(theta))] = True
+        masks.append(mask)
+    return masks
+
+
+def project(costs: ChainCosts, thetas: list) -> tuple[list[np.ndarray], int]:
+    """(masks that fit, channels removed by the projection). Raises SpaceError when even one channel per
+    searchable layer does not fit."""
+    masks = kept_channels(thetas)
+    removed = 0
+    while True:
+        counts = np.array([m.sum() for m in masks])
+        value, grad = costs.at(counts)
+        over = value > costs.limits
+        if not over.any() and costs.figures(counts)["fits"][0]:
+            return masks, removed
+        # layers whose channel removal lowers a violated figure (memsim's own per-channel difference)
+        helps = [k for k in range(len(masks)) if counts[k] > 1 and np.any(grad[over, k] > 0)]
+        if not over.any():  # not supported or shapes do not fit: any layer with spare channels
+            helps = [k for k in range(len(masks)) if counts[k] > 1]
+        if not helps:
+            names = ", ".join(CONSTRAINTS[i] for i in np.flatnonzero(over)) or "the runtime's checks"
+            raise SpaceError(f"Even the smallest network of this shape (one channel per searched layer) does not "
+                             f"fit ({names}); choose a larger target, looser budgets, or a smaller seed network.")
+        k = min(helps, key=lambda i: np.min(np.where(masks[i], thetas[i], np.inf)))
+        j = int(np.argmin(np.where(masks[k], thetas[k], np.inf)))
+        masks[k][j] = False
+        removed += 1

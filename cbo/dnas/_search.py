@@ -1,0 +1,207 @@
+"""``shrink``: one training of a gated seed network under memsim's constraints, then projection and fine-tuning.
+
+Loss = cross-entropy + sum_i lambda_i * max(0, cost_i - limit_i) / limit_i over RAM, largest region, Flash and
+latency. cost_i is memsim's exact figure at the current binary gates plus memsim's per-channel difference times
+(soft channel count - channel count), so its value is memsim's and its gradient follows memsim's rules.
+lambda_i starts at 1 and doubles after every epoch that ends with the constraint still violated (annealed, as in
+the seed paper). Every epoch is checkpointed; the same call continues a run that was cut off.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cbo.dnas._costs import CONSTRAINTS, ChainCosts
+from cbo.dnas._project import kept_channels, project
+
+__all__ = ["ShrinkResult", "shrink"]
+
+LAMBDA_START = 1.0
+LAMBDA_GROWTH = 2.0
+# After the warm-up epochs each gate starts at a value ranked by its channel's weight magnitude, from THETA_LOW
+# (weakest) to THETA_HIGH (strongest): under the penalty's pressure (the same for every channel of a layer) the
+# weakest close first and the closing stops where memsim says the network fits, instead of all channels of a
+# layer crossing zero together.
+THETA_LOW, THETA_HIGH = 0.1, 2.0
+
+
+@dataclass
+class ShrinkResult:
+    """What ``shrink`` found: the sub-network (Keras, fine-tuned), its description and the run's record."""
+
+    model: object
+    spec: dict
+    counts: list
+    seed_counts: list
+    history: list = field(default_factory=list)
+    met_before_projection: bool = False
+    removed_by_projection: int = 0
+    accuracy_before_projection: float = float("nan")
+    accuracy_after_projection: float = float("nan")
+    accuracy: float = float("nan")
+    seconds: dict = field(default_factory=dict)
+
+
+def _accuracy(model, X, y, batch_size=256) -> float:
+    pred = model.predict(X, batch_size=batch_size, verbose=0)
+    return float(np.mean(np.argmax(pred, axis=-1) == y))
+
+
+def _importance(plain, layers: list, s: int) -> np.ndarray:
+    """Per output channel of searched layer ``s``: the L2 norm of its weights, times |gamma| of a BatchNorm that
+    follows it."""
+    from cbo.dnas._costs import _kind
+
+    kernel = plain.get_layer(str(layers[s]["name"])).get_weights()[0]
+    norm = np.sqrt((kernel.reshape(-1, kernel.shape[-1]) ** 2).sum(axis=0))
+    j = s + 1
+    while j < len(layers) and _kind(layers[j]) in ("batchnormalization", "activation", "relu", "dropout"):
+        if _kind(layers[j]) == "batchnormalization" and layers[j].get("scale", True):
+            norm = norm * np.abs(plain.get_layer(str(layers[j]["name"])).get_weights()[0])
+        j += 1
+    return norm
+
+
+def _ranked_theta(importance: np.ndarray) -> np.ndarray:
+    ranks = np.argsort(np.argsort(importance, kind="stable"), kind="stable")
+    return THETA_LOW + (THETA_HIGH - THETA_LOW) * ranks / max(len(importance) - 1, 1)
+
+
+def shrink(spec: dict, costs: ChainCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, finetune_epochs: int = 10,
+           warmup_epochs: "int | None" = None, batch_size: int = 32, learning_rate: float = 1e-3,
+           gate_learning_rate: float = 0.02, seed: int = 0, state_dir: "str | Path | None" = None,
+           log=None) -> ShrinkResult:
+    """Search the channels of ``spec`` (a chain; its searched layers are ``costs.searchable``) on the training
+    data, project onto memsim's constraints, carry the weights over and fine-tune. ``log(line)`` gets one line
+    per epoch."""
+    from memsim.frontends.keras import keras_from_spec, quiet_keras
+    from cbo.dnas._network import build_supernet, carry_weights
+
+    keras = quiet_keras()
+    import tensorflow as tf
+
+    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    keras.utils.set_random_seed(seed)
+    t0 = time.perf_counter()
+    model, gates, plain = build_supernet(spec)
+    thetas = [g.theta for g in gates]
+    theta_ids = {id(v) for v in thetas}
+    weights = [v for v in model.trainable_variables if id(v) not in theta_ids]
+    opt_w = keras.optimizers.Adam(learning_rate)
+    opt_t = keras.optimizers.Adam(gate_learning_rate)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+    finite = np.isfinite(costs.limits)
+    limits = tf.constant(np.where(finite, costs.limits, 1.0), tf.float32)
+    active = tf.constant(finite.astype(np.float32))
+
+    warmup = max(1, epochs // 10) if warmup_epochs is None else warmup_epochs
+
+    @tf.function
+    def warm_step(x, y):
+        with tf.GradientTape() as tape:
+            task = loss_fn(y, model(x, training=True))
+        opt_w.apply_gradients(zip(tape.gradient(task, weights), weights))
+        return task
+
+    @tf.function
+    def step(x, y, value, grad, counts, lam):
+        with tf.GradientTape() as tape:
+            task = loss_fn(y, model(x, training=True))
+            soft = tf.stack([tf.reduce_sum(g.mask()) for g in gates])
+            estimate = value + tf.linalg.matvec(grad, soft - counts)
+            penalty = tf.reduce_sum(active * lam * tf.nn.relu(estimate - limits) / limits)
+            total = task + penalty
+        gw, gt = tape.gradient(total, [weights, thetas])
+        opt_w.apply_gradients(zip(gw, weights))
+        opt_t.apply_gradients(zip(gt, thetas))
+        return task, penalty
+
+    def hard_counts():
+        return np.array([m.sum() for m in kept_channels([t.numpy() for t in thetas])], np.int64)
+
+    lam = np.full(len(CONSTRAINTS), LAMBDA_START)
+    history, start_epoch = [], 0
+    state = Path(state_dir) if state_dir else None
+    if state and (state / "state.json").exists():
+        saved = json.loads((state / "state.json").read_text())
+        model.load_weights(state / "supernet.weights.h5")
+        lam, history, start_epoch = np.array(saved["lambda"]), saved["history"], saved["epoch"] + 1
+        log(f"continuing from epoch {start_epoch} (state in {str(state)!r})")
+    rng = np.random.default_rng(seed + start_epoch)
+    n = len(X_tr)
+    for epoch in range(start_epoch, epochs):
+        e0 = time.perf_counter()
+        order = rng.permutation(n)
+        tasks, pens = [], []
+        if epoch == warmup and warmup > 0:  # gates start ranked by what the warm-up taught the weights
+            layers = spec["layers"][1:]
+            for s, theta in zip(costs.searchable, thetas):
+                theta.assign(_ranked_theta(_importance(plain, layers, s)).astype("float32"))
+        for b in range(0, n, batch_size):
+            idx = order[b:b + batch_size]
+            if epoch < warmup:  # weights only, every channel on
+                tasks.append(float(warm_step(tf.constant(X_tr[idx]), tf.constant(y_tr[idx]))))
+                pens.append(0.0)
+                continue
+            counts = hard_counts()
+            value, grad = costs.at(counts)
+            task, pen = step(tf.constant(X_tr[idx]), tf.constant(y_tr[idx]), tf.constant(value, tf.float32),
+                             tf.constant(grad, tf.float32), tf.constant(counts, tf.float32),
+                             tf.constant(lam, tf.float32))
+            tasks.append(float(task))
+            pens.append(float(pen))
+        counts = hard_counts()
+        value, _ = costs.at(counts)
+        over = (value > costs.limits) & finite
+        if epoch >= warmup:
+            lam = np.where(over, lam * LAMBDA_GROWTH, lam)
+        val_acc = _accuracy(model, X_val, y_val)
+        row = {"epoch": epoch, "loss": float(np.mean(tasks)), "penalty": float(np.mean(pens)),
+               "val_accuracy": val_acc, "counts": counts.tolist(), "costs": value.tolist(),
+               "fits": bool(costs.figures(counts)["fits"][0]), "lambda": lam.tolist(),
+               "seconds": round(time.perf_counter() - e0, 2)}
+        history.append(row)
+        shown = "  ".join(f"{c} {_fmt(c, v)}/{_fmt(c, lim)}" for c, v, lim, f in
+                          zip(CONSTRAINTS, value, costs.limits, finite) if f)
+        log(f"epoch {epoch + 1}/{epochs}{' (warm-up)' if epoch < warmup else ''}: loss {row['loss']:.3f} penalty {row['penalty']:.3f} "
+            f"val acc {val_acc:.3f}  channels {counts.tolist()}  {shown}  {'fits' if row['fits'] else 'over'}  "
+            f"{row['seconds']:.1f} s")
+        if state:
+            state.mkdir(parents=True, exist_ok=True)
+            model.save_weights(state / "supernet.weights.h5")
+            (state / "state.json").write_text(json.dumps({"epoch": epoch, "lambda": lam.tolist(),
+                                                          "history": history}))
+    t_search = time.perf_counter() - t0
+    acc_before = _accuracy(model, X_val, y_val)
+    theta_values = [t.numpy() for t in thetas]
+    met = bool(costs.figures(hard_counts())["fits"][0])
+    masks, removed = project(costs, theta_values)
+    counts = [int(m.sum()) for m in masks]
+    sub_spec = costs.spec_at(counts)
+    sub = keras_from_spec(sub_spec)
+    carry_weights(spec, plain, masks, sub)
+    acc_projected = _accuracy(sub, X_val, y_val)
+    t1 = time.perf_counter()
+    if finetune_epochs:
+        sub.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
+        sub.fit(X_tr, y_tr, epochs=finetune_epochs, batch_size=batch_size, verbose=0)
+    acc = _accuracy(sub, X_val, y_val)
+    log(f"projection: {'targets met before it' if met else f'{removed} channel(s) removed until memsim says it fits'}; "
+        f"channels {counts} (seed {costs.full.tolist()}); val acc {acc_before:.3f} gated -> {acc_projected:.3f} "
+        f"projected -> {acc:.3f} after {finetune_epochs} fine-tuning epochs")
+    return ShrinkResult(model=sub, spec=sub_spec, counts=counts, seed_counts=costs.full.tolist(), history=history,
+                        met_before_projection=met, removed_by_projection=removed,
+                        accuracy_before_projection=acc_before, accuracy_after_projection=acc_projected, accuracy=acc,
+                        seconds={"search": round(t_search, 1), "finetune": round(time.perf_counter() - t1, 1)})
+
+
+def _fmt(constraint: str, value: float) -> str:
+    if constraint == "latency":
+        return f"{value:.2f} ms"
+    return f"{value / 1024:.1f}K"

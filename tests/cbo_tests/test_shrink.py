@@ -1,0 +1,150 @@
+"""``shrink``: memsim's figures are the constraint, the projection always ends where memsim says it fits, the
+trained weights carry over exactly, and the command ends in a confirmed export."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import memsim
+from cbo import SpaceError
+from cbo.dnas import ChainCosts, kept_channels, project
+
+CHAIN = {"name": "net", "layers": [
+    {"type": "Input", "name": "x", "shape": [16, 8, 1]},
+    {"type": "Conv2D", "name": "c1", "filters": 24, "kernel_size": 3, "activation": "relu"},
+    {"type": "BatchNormalization", "name": "bn1"},
+    {"type": "MaxPooling2D", "name": "p1", "pool_size": 2},
+    {"type": "Conv2D", "name": "c2", "filters": 32, "kernel_size": [3, 1], "padding": "same"},
+    {"type": "Activation", "name": "a2", "activation": "tanh"},
+    {"type": "Flatten", "name": "f"},
+    {"type": "Dense", "name": "d1", "units": 40, "activation": "relu"},
+    {"type": "Dropout", "name": "dr", "rate": 0.1},
+    {"type": "Dense", "name": "out", "units": 5, "activation": "softmax"},
+]}
+MODES = [("tflm", "int8", "none"), ("tflm", "float32", "none"), ("xcubeai", "float32", "x8"),
+         ("xcubeai", "float32", "none")]
+
+
+@settings(max_examples=40, deadline=None)
+@given(c1=st.integers(1, 24), c2=st.integers(1, 32), d1=st.integers(1, 40), mode=st.sampled_from(MODES),
+       board=st.sampled_from(["stm32f303k8", "stm32l476rg", "nucleo-f401re"]))
+def test_costs_are_memsims_figures_of_the_network_that_would_be_exported(c1, c2, d1, mode, board):
+    runtime, dtype, compression = mode
+    costs = ChainCosts(CHAIN, board, runtime, dtype, compression)
+    fig = costs.figures([c1, c2, d1])
+    fp = memsim.footprint(costs.spec_at([c1, c2, d1]), board, runtime, dtype, compression)
+    b = costs.board
+    assert fig["costs"][0].tolist() == [b.ram_bytes - fp.ram_margin_bytes, b.largest_region_bytes - fp.region_margin_bytes,
+                                        b.flash_bytes - fp.flash_margin_bytes, pytest.approx(fp.latency_ms, abs=1e-3)]
+    assert bool(fig["fits"][0]) == bool(fp.deployable)
+
+
+def test_the_derivative_is_memsims_change_for_one_channel_less():
+    costs = ChainCosts(CHAIN, "stm32f303k8", "tflm", "int8")
+    counts = np.array([10, 20, 30])
+    value, grad = costs.at(counts)
+    for k in range(3):
+        less = counts.copy()
+        less[k] -= 1
+        assert np.allclose(value - costs.figures(less)["costs"][0], grad[:, k])
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), board=st.sampled_from(["stm32f303k8", "stm32l476rg"]),
+       ram=st.sampled_from([None, 6_000, 9_000]), flash=st.sampled_from([None, 30_000, 45_000]),
+       mode=st.sampled_from(MODES))
+def test_the_projection_always_ends_where_memsim_says_it_fits(seed, board, ram, flash, mode):
+    runtime, dtype, compression = mode
+    costs = ChainCosts(CHAIN, board, runtime, dtype, compression, ram=ram, flash=flash)
+    rng = np.random.default_rng(seed)
+    thetas = [rng.normal(0.5, 1.0, n) for n in costs.full]
+    try:
+        masks, removed = project(costs, thetas)
+    except SpaceError:  # then not even one channel per layer fits
+        assert not costs.figures(np.ones(len(costs.full), int))["fits"][0]
+        return
+    counts = [int(m.sum()) for m in masks]
+    fp = memsim.footprint(costs.spec_at(counts), board, runtime, dtype, compression)
+    assert fp.deployable
+    assert ram is None or fp.ram_bytes + fp.ram_safety_bytes <= ram
+    assert flash is None or fp.flash_bytes + fp.flash_safety_bytes <= flash
+    # it only removes channels, weakest first within a layer
+    start = kept_channels(thetas)
+    for m0, m, theta in zip(start, masks, thetas):
+        assert not np.any(m & ~m0)
+        if (m0 & ~m).any() and m.any():
+            assert theta[m0 & ~m].max() <= theta[m].min() or m.sum() == 1
+    assert removed == sum(int(m0.sum() - m.sum()) for m0, m in zip(start, masks))
+
+
+def test_a_branching_network_is_refused_in_one_sentence():
+    spec = {"name": "res", "layers": [
+        {"type": "Input", "name": "x", "shape": [8, 8, 2]},
+        {"type": "Conv2D", "name": "a", "filters": 2, "kernel_size": 3, "padding": "same"},
+        {"type": "Add", "name": "add", "inputs": ["a", "x"]},
+        {"type": "Flatten", "name": "f"}, {"type": "Dense", "name": "d", "units": 3}]}
+    with pytest.raises(SpaceError, match="residual or branching networks are not supported yet"):
+        ChainCosts(spec, "stm32f303k8")
+
+
+def test_gated_network_and_the_extracted_one_compute_the_same():
+    from memsim.frontends.keras import keras_from_spec, quiet_keras
+    from cbo.dnas._network import build_supernet, carry_weights
+
+    keras = quiet_keras()
+    keras.utils.set_random_seed(0)
+    spec = {**CHAIN, "layers": CHAIN["layers"][:7] + [
+        {"type": "Dense", "name": "d1", "units": 40, "activation": "relu"},
+        {"type": "BatchNormalization", "name": "bn2"},
+        {"type": "Dense", "name": "out", "units": 5, "activation": "softmax"}]}
+    model, gates, plain = build_supernet(spec)
+    X = np.random.default_rng(0).normal(size=(64, 16, 8, 1)).astype("float32")
+    for layer in plain.layers:  # non-trivial BatchNorm statistics
+        if "bn" in layer.name:
+            w = layer.get_weights()
+            layer.set_weights([np.random.default_rng(1).uniform(0.5, 2, x.shape).astype("float32") for x in w])
+    rng = np.random.default_rng(2)
+    thetas = [rng.normal(0, 1, int(g.channels)) for g in gates]
+    for g, t in zip(gates, thetas):
+        g.theta.assign(t.astype("float32"))
+    masks = kept_channels(thetas)
+    costs = ChainCosts(spec, "stm32l476rg", "tflm", "float32")
+    sub = keras_from_spec(costs.spec_at([int(m.sum()) for m in masks]))
+    carry_weights(spec, plain, masks, sub)
+    assert np.allclose(model.predict(X, verbose=0), sub.predict(X, verbose=0), atol=1e-5)
+
+
+def test_shrink_command_ends_in_a_confirmed_export_that_footprint_agrees_with(tmp_path, capsys):
+    from autotinyml_cli.main import main
+
+    from cbo.tinyml import load_dataset
+
+    data = np.random.default_rng(0)
+    ds = load_dataset("digits")
+    keep = data.choice(len(ds.X), 400, replace=False)
+    path = tmp_path / "digits400.npz"
+    np.savez(path, X=ds.X[keep], y=ds.y[keep])
+    out = tmp_path / "export"
+    code = main(["shrink", "--space", "paper-har", "--dataset", str(path), "--target", "stm32f303k8",
+                 "--epochs", "4", "--finetune-epochs", "1", "--out", str(out), "--seed", "0"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "warm-up" in err and "projection:" in err
+    report = json.loads((out / "report.json").read_text())
+    assert report["deployable"] and report["verdict_source"]["kind"] == "measured"
+    shrunk = report["shrink"]
+    assert all(c <= s for c, s in zip(shrunk["channels"], shrunk["seed_channels"]))
+    assert shrunk["channels"] != shrunk["seed_channels"]  # the seed (256, 256) does not fit this board
+    fp = memsim.footprint(out / "model.tflite", "stm32f303k8", "tflm")
+    assert fp.deployable and fp.model_bytes == (out / "model.tflite").stat().st_size
+
+
+def test_shrink_refuses_two_seed_networks_before_any_work(tmp_path, capsys):
+    from autotinyml_cli.main import main
+
+    assert main(["shrink", "model.keras", "--space", "paper-har", "--out", str(tmp_path / "o")]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["shrink", "--out", str(tmp_path / "o")]) == 2
