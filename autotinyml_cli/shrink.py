@@ -8,7 +8,13 @@ import time
 from pathlib import Path
 
 from autotinyml_cli._format import report_figures, verdict_source_text
-from targets import AutoTinyMLError, format_size, get_target, load_target_file, parse_size
+from targets import (
+    AutoTinyMLError,
+    format_size,
+    get_target,
+    load_target_file,
+    parse_size,
+)
 
 
 def _seed_spec(args, dataset):
@@ -35,11 +41,10 @@ def _seed_spec(args, dataset):
 
 
 def run_shrink(args) -> int:
-    import numpy as np
 
+    from autotinyml_cli.search import runtime_defaults
     from cbo.dnas import ChainCosts, shrink
     from cbo.tinyml import load_dataset
-    from autotinyml_cli.search import runtime_defaults
     from validation.export import check_writable
 
     if bool(args.model) == bool(args.space):

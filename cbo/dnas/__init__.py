@@ -10,8 +10,16 @@ from cbo.dnas._costs import CONSTRAINTS, ChainCosts, searchable_layers
 from cbo.dnas._project import kept_channels, project
 from cbo.dnas._search import ShrinkResult, shrink
 
-__all__ = ["CONSTRAINTS", "ChainCosts", "ShrinkResult", "kept_channels", "project", "searchable_layers", "shrink",
-           "largest_config"]
+__all__ = [
+    "CONSTRAINTS",
+    "ChainCosts",
+    "ShrinkResult",
+    "kept_channels",
+    "largest_config",
+    "project",
+    "searchable_layers",
+    "shrink",
+]
 
 
 def largest_config(template) -> dict:

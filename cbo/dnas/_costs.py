@@ -16,7 +16,7 @@ import numpy as np
 
 from cbo._errors import SpaceError
 
-__all__ = ["ChainCosts", "CONSTRAINTS", "searchable_layers"]
+__all__ = ["CONSTRAINTS", "ChainCosts", "searchable_layers"]
 
 CONSTRAINTS = ("ram", "region", "flash", "latency")
 _WEIGHTED = {"conv1d", "conv2d", "dense"}
@@ -58,10 +58,10 @@ class ChainCosts:
     runtime: str = "tflm"
     dtype: str = "int8"
     compression: str = "none"
-    margin: "float | None" = None
-    ram: "int | None" = None
-    flash: "int | None" = None
-    latency_ms: "float | None" = None
+    margin: float | None = None
+    ram: int | None = None
+    flash: int | None = None
+    latency_ms: float | None = None
 
     def __post_init__(self):
         from memsim import CYCLES_PER_MACC

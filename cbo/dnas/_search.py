@@ -74,14 +74,14 @@ def _ranked_theta(importance: np.ndarray) -> np.ndarray:
 
 
 def shrink(spec: dict, costs: ChainCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, finetune_epochs: int = 10,
-           warmup_epochs: "int | None" = None, batch_size: int = 32, learning_rate: float = 1e-3,
-           gate_learning_rate: float = 0.02, seed: int = 0, state_dir: "str | Path | None" = None,
+           warmup_epochs: int | None = None, batch_size: int = 32, learning_rate: float = 1e-3,
+           gate_learning_rate: float = 0.02, seed: int = 0, state_dir: str | Path | None = None,
            log=None) -> ShrinkResult:
     """Search the channels of ``spec`` (a chain; its searched layers are ``costs.searchable``) on the training
     data, project onto memsim's constraints, carry the weights over and fine-tune. ``log(line)`` gets one line
     per epoch."""
-    from memsim.frontends.keras import keras_from_spec, quiet_keras
     from cbo.dnas._network import build_supernet, carry_weights
+    from memsim.frontends.keras import keras_from_spec, quiet_keras
 
     keras = quiet_keras()
     import tensorflow as tf

@@ -91,8 +91,8 @@ def test_a_branching_network_is_refused_in_one_sentence():
 
 
 def test_gated_network_and_the_extracted_one_compute_the_same():
-    from memsim.frontends.keras import keras_from_spec, quiet_keras
     from cbo.dnas._network import build_supernet, carry_weights
+    from memsim.frontends.keras import keras_from_spec, quiet_keras
 
     keras = quiet_keras()
     keras.utils.set_random_seed(0)
@@ -119,7 +119,6 @@ def test_gated_network_and_the_extracted_one_compute_the_same():
 
 def test_shrink_command_ends_in_a_confirmed_export_that_footprint_agrees_with(tmp_path, capsys):
     from autotinyml_cli.main import main
-
     from cbo.tinyml import load_dataset
 
     data = np.random.default_rng(0)
