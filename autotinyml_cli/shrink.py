@@ -48,8 +48,8 @@ def run_shrink(args) -> int:
     from validation.export import check_writable
 
     if bool(args.model) == bool(args.space):
-        raise AutoTinyMLError("Give the seed network: a Keras model file (autotinyml shrink MODEL.keras ...) or a "
-                              "template (--space paper-har), not both.")
+        raise AutoTinyMLError("Give one seed network: a Keras model file (autotinyml shrink MODEL.keras ...) or a "
+                              "template (--space paper-har)" + (", not both." if args.model else "."))
     dtype, compression = runtime_defaults(args.runtime, args.dtype, args.compression, args.margin)
     for name, value, low in (("--epochs", args.epochs, 1), ("--finetune-epochs", args.finetune_epochs, 0),
                              ("--batch-size", args.batch_size, 1)):

@@ -82,6 +82,11 @@ CASES = [
     ("a file that is not a study", "report a_file"),
     ("region plot with one parameter", "report missing.sqlite --region filters"),
     ("not deployable, with --check", "footprint net.json --target stm32f303k8 --check"),
+    ("shrink with two seed networks", "shrink net.keras --space paper-har"),
+    ("shrink with no seed network", "shrink"),
+    ("shrink with a latency budget of zero", "shrink --space paper-har --latency-ms 0"),
+    ("shrink with an unreadable RAM budget", "shrink --space paper-har --ram lots"),
+    ("shrink under TFLM with weight sharing", "shrink --space paper-har --compression x8"),
 ]
 
 
@@ -103,6 +108,7 @@ def _run_cases(tmp_path, monkeypatch, capsys) -> list[tuple[str, str, str, int]]
         rows.append((what, f"autotinyml {line}", message, code))
     # refused searches did no work: no study file, no export
     assert not (tmp_path / "autotinyml-studies").exists() and not (tmp_path / "autotinyml-export").exists()
+    assert not (tmp_path / "autotinyml-shrink").exists()
     return rows
 
 
@@ -112,11 +118,13 @@ def render(rows) -> str:
            "no longer matches what the commands print.", "",
            "## Exit codes", "",
            "| code | meaning |", "|---|---|",
-           "| 0 | done (the search exported a confirmed winner; the network deploys) |",
-           "| 1 | nothing deployable: a search with no confirmed winner, `footprint --check` on a network that does "
-           "not fit, `export` of a model that does not fit (nothing is written) |",
+           "| 0 | done (the search or shrink exported a confirmed network; the network deploys) |",
+           "| 1 | nothing deployable: a search with no confirmed winner, a shrunk network the toolchain rejects, "
+           "`footprint --check` on a network that does not fit, `export` of a model that does not fit (nothing is "
+           "written) |",
            "| 2 | bad input: one sentence on stderr saying what is wrong and how to fix it; no work was done |",
-           "| 130 | interrupted (Ctrl-C): every finished trial is kept; the same command continues the study |", "",
+           "| 130 | interrupted (Ctrl-C): every finished trial (shrink: every finished epoch) is kept; the same "
+           "command continues |", "",
            "Faults tested elsewhere: Ctrl-C during a search (exit 130, \"interrupted; N finished trials saved in ...; "
            "run the same command to continue\"), a second search on a study file in use (exit 2, naming the process "
            "that holds it), an export that fails while writing (the results table is printed, the study kept; "

@@ -1,0 +1,218 @@
+"""``shrink`` (one training, memsim's constraints) against SVM-CBO's search and the seed network; resumable.
+
+Run:  python benchmarks/bench_shrink.py --dataset digits --targets stm32f303k8,stm32l476rg --seeds 3
+      python benchmarks/bench_shrink.py --dataset digits --targets stm32f303k8 --ram-sweep 4KiB,6KiB,8KiB,12KiB \\
+          --plot docs/img/shrink-ram-sweep.png
+      python benchmarks/bench_shrink.py --report-only          # tables from the cache
+
+Per (target, seed): ``shrink`` on the paper-har template's largest configuration (tflm int8), train/validation
+split 75/25 (the seed picks it); recorded: the channels found, validation accuracy before and after projection
+and after fine-tuning, whether the targets were met before the projection, memsim's RAM / Flash / MACC / latency
+of the result, and wall time relative to one training of the seed network (same epochs). For a like-for-like
+comparison with the search, the architecture ``shrink`` found is also scored by the search's own objective
+(3-fold accuracy, 10 epochs, seed 0) and put beside SVM-CBO's best deployable configuration from the peer
+benchmark's cache (benchmarks/bench_peers.py, same objective), overall and within shrink's wall time.
+Results are kept one JSON line per run in ``--cache``; a cut-off run continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+CACHE = Path.home() / ".cache" / "autotinyml" / "shrink.jsonl"
+PEERS = Path.home() / ".cache" / "autotinyml" / "peers.jsonl"
+
+
+def one_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict:
+    from sklearn.model_selection import train_test_split
+
+    from cbo.dnas import ChainCosts, largest_config, shrink
+    from cbo.tinyml import KFoldObjective
+    from memsim.frontends.keras import keras_from_spec, quiet_keras
+
+    keras = quiet_keras()
+    shape = template.input_shape(dataset.sample_shape)
+    config = largest_config(template)
+    spec = template.spec(config, shape, dataset.n_classes)
+    costs = ChainCosts(spec, target, "tflm", "int8", ram=ram)
+    X = dataset.X.reshape((len(dataset.X),) + shape).astype("float32")
+    X_tr, X_val, y_tr, y_val = train_test_split(X, dataset.y, test_size=0.25, stratify=dataset.y, random_state=seed)
+    keras.utils.set_random_seed(seed)  # one plain training of the seed network: the unit of wall time
+    t = time.perf_counter()
+    plain = keras_from_spec(spec)
+    plain.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    plain.fit(X_tr, y_tr, epochs=epochs, batch_size=32, verbose=0)
+    one_training = time.perf_counter() - t
+    seed_acc = float(np.mean(np.argmax(plain.predict(X_val, verbose=0), -1) == y_val))
+    keras.backend.clear_session()
+    t = time.perf_counter()
+    result = shrink(spec, costs, X_tr, y_tr, X_val, y_val, epochs=epochs, finetune_epochs=finetune, seed=seed,
+                    log=lambda line: print("   ", line, flush=True))
+    wall = time.perf_counter() - t
+    found = dict(config)
+    for s, c in zip(costs.searchable, result.counts):
+        found["filters" if costs.layers[s]["type"].lower().startswith("conv") else "units"] = int(c)
+    fig = costs.figures(result.counts)
+    kfold = KFoldObjective(template, dataset, k=3, epochs=10, seed=0)(found)["accuracy"]
+    return {"channels": result.counts, "seed_channels": result.seed_counts, "config": found,
+            "val_accuracy": result.accuracy, "val_accuracy_gated": result.accuracy_before_projection,
+            "val_accuracy_projected": result.accuracy_after_projection, "seed_val_accuracy": seed_acc,
+            "seed_fits": bool(costs.figures(costs.full)["fits"][0]), "met_before_projection": result.met_before_projection,
+            "removed_by_projection": result.removed_by_projection, "kfold_accuracy": kfold,
+            "ram_bytes": float(fig["costs"][0][0]), "flash_bytes": float(fig["costs"][0][2]),
+            "latency_ms": float(fig["costs"][0][3]), "macc": int(fig["macc"][0]), "wall_s": round(wall, 1),
+            "one_training_s": round(one_training, 1), "ratio": round(wall / one_training, 2),
+            "epochs_log": result.history}
+
+
+def svmcbo_reference(dataset_name, label, target, within_s) -> "tuple[list, list]":
+    """SVM-CBO's best deployable 3-fold accuracy per seed from the peer cache: overall, and within ``within_s``
+    seconds of cumulative training (the shrink run's wall time)."""
+    if not PEERS.exists():
+        return [], []
+    seconds, overall, timed = {}, [], []
+    rows = [json.loads(line) for line in PEERS.read_text().splitlines()]
+    for r in rows:
+        st = r.get("setting", {})
+        if "config_key" in r and st.get("dataset") == dataset_name and st.get("label") == label:
+            seconds[r["config_key"]] = r.get("seconds", 0.0)
+    for r in rows:
+        st = r.get("setting", {})
+        if r.get("method", "").startswith("svmcbo@") and st.get("dataset") == dataset_name \
+                and st.get("label") == label and st.get("target") == target and "trace" in r:
+            best = best_t = 0.0
+            spent = 0.0
+            for t in r["trace"][:20]:
+                spent += seconds.get(t["key"], 0.0)
+                if t["deployable"]:
+                    best = max(best, t["accuracy"])
+                    if spent <= within_s:
+                        best_t = max(best_t, t["accuracy"])
+            overall.append(best)
+            timed.append(best_t)
+    return overall, timed
+
+
+def _ms(vals) -> str:
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return "-"
+    return f"{100 * statistics.mean(vals):.2f} ± {100 * (statistics.stdev(vals) if len(vals) > 1 else 0):.2f}"
+
+
+def tables(rows, dataset_name, label) -> str:
+    out = []
+    main = [r for r in rows if r["ram"] is None]
+    for target in dict.fromkeys(r["target"] for r in main):
+        rs = [r["result"] for r in main if r["target"] == target]
+        overall, timed = svmcbo_reference(dataset_name, label, target, statistics.mean(r["wall_s"] for r in rs))
+        out += [f"\n**{dataset_name}{' ' + label if label else ''}, {target}, tflm int8** ({len(rs)} seeds; "
+                f"seed network paper-har {rs[0]['seed_channels']}: {'fits' if rs[0]['seed_fits'] else 'does not fit'})\n",
+                "| | shrink | seed network (trained once) | SVM-CBO, 20 trainings | SVM-CBO within shrink's wall time |",
+                "|---|---|---|---|---|",
+                f"| 3-fold accuracy % (search's objective) | {_ms([r['kfold_accuracy'] for r in rs])} | - | "
+                f"{_ms(overall)} ({len(overall)} runs) | {_ms(timed)} |",
+                f"| validation accuracy % (25 % held out) | {_ms([r['val_accuracy'] for r in rs])} | "
+                f"{_ms([r['seed_val_accuracy'] for r in rs])} | - | - |",
+                f"| channels (conv, dense) | {', '.join(str(r['channels']) for r in rs)} | {rs[0]['seed_channels']} | - | - |",
+                f"| RAM / Flash (memsim, with margin) | "
+                f"{statistics.mean(r['ram_bytes'] for r in rs):,.0f} / {statistics.mean(r['flash_bytes'] for r in rs):,.0f} B"
+                " | - | - | - |",
+                f"| MACC / latency | {statistics.mean(r['macc'] for r in rs):,.0f} / "
+                f"{statistics.mean(r['latency_ms'] for r in rs):.2f} ms | - | - | - |",
+                f"| targets met before projection | {sum(r['met_before_projection'] for r in rs)}/{len(rs)} | - | - | - |",
+                f"| val accuracy: gated -> projected -> fine-tuned | "
+                + "; ".join(f"{100 * r['val_accuracy_gated']:.1f} -> {100 * r['val_accuracy_projected']:.1f} -> "
+                            f"{100 * r['val_accuracy']:.1f}" for r in rs) + " | - | - | - |",
+                f"| wall time (x one training of the seed) | {statistics.mean(r['wall_s'] for r in rs):.0f} s "
+                f"({statistics.mean(r['ratio'] for r in rs):.2f}x) | {statistics.mean(r['one_training_s'] for r in rs):.0f} s"
+                f" | - | - |"]
+    sweep = [r for r in rows if r["ram"] is not None]
+    if sweep:
+        out += [f"\n**RAM sweep** ({sweep[0]['target']}, tflm int8, seed {sweep[0]['seed']})\n",
+                "| RAM budget | channels | RAM (memsim) | validation accuracy % | 3-fold accuracy % |", "|---|---|---|---|---|"]
+        for r in sorted(sweep, key=lambda r: r["ram"]):
+            res = r["result"]
+            out.append(f"| {r['ram']:,} B | {res['channels']} | {res['ram_bytes']:,.0f} B | "
+                       f"{100 * res['val_accuracy']:.2f} | {100 * res['kfold_accuracy']:.2f} |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    from targets import parse_size
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="digits")
+    ap.add_argument("--label", default=None)
+    ap.add_argument("--targets", default="stm32f303k8,stm32l476rg")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=10, help="search epochs = epochs of the one reference training")
+    ap.add_argument("--finetune", type=int, default=3)
+    ap.add_argument("--ram-sweep", default="", help="RAM budgets for a sweep on the first target, seed 0")
+    ap.add_argument("--cache", default=str(CACHE))
+    ap.add_argument("--markdown", default=None)
+    ap.add_argument("--plot", default=None, help="accuracy vs RAM of the sweep (PNG)")
+    ap.add_argument("--report-only", action="store_true")
+    args = ap.parse_args()
+    from cbo.tinyml import get_template, load_dataset
+
+    ds = load_dataset(args.dataset, args.label)
+    template = get_template("paper-har")
+    cache = Path(args.cache)
+    setting = {"dataset": ds.name, "label": args.label, "epochs": args.epochs, "finetune": args.finetune}
+    done = [json.loads(line) for line in cache.read_text().splitlines()] if cache.exists() else []
+    done = [r for r in done if r["setting"] == setting]
+    jobs = [(t, s, None) for t in args.targets.split(",") for s in range(args.seeds)]
+    jobs += [(args.targets.split(",")[0], 0, parse_size(b)) for b in args.ram_sweep.split(",") if b]
+    print(f"# {time.strftime('%Y-%m-%d')}: shrink on {ds.name} ({len(ds.X)} samples), paper-har seed network, "
+          f"{args.epochs} search + {args.finetune} fine-tuning epochs; cache {cache}", flush=True)
+    for target, seed, ram in ([] if args.report_only else jobs):
+        if any(r["target"] == target and r["seed"] == seed and r["ram"] == ram for r in done):
+            continue
+        print(f"  {target} seed {seed}{f' RAM budget {ram:,} B' if ram else ''}:", flush=True)
+        row = {"setting": setting, "target": target, "seed": seed, "ram": ram,
+               "result": one_run(ds, template, target, seed, args.epochs, args.finetune, ram)}
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with cache.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        done.append(row)
+    text = tables(done, ds.name, args.label)
+    print(text)
+    if args.markdown:
+        Path(args.markdown).write_text(f"Command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`\n"
+                                       + text + "\n")
+    sweep = sorted((r for r in done if r["ram"] is not None), key=lambda r: r["ram"])
+    if args.plot and sweep:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot([r["result"]["ram_bytes"] / 1024 for r in sweep], [100 * r["result"]["kfold_accuracy"] for r in sweep],
+                "o-", label="shrink (3-fold accuracy)")
+        ax.plot([r["result"]["ram_bytes"] / 1024 for r in sweep], [100 * r["result"]["val_accuracy"] for r in sweep],
+                "s--", label="shrink (held-out accuracy)")
+        for r in sweep:
+            ax.axvline(r["ram"] / 1024, color="grey", lw=0.5, ls=":")
+        ax.set_xlabel("RAM predicted by memsim (KiB; dotted: budgets)")
+        ax.set_ylabel("accuracy %")
+        ax.set_title(f"shrink on {ds.name}: accuracy vs RAM budget ({sweep[0]['target']}, tflm int8)")
+        ax.legend()
+        fig.tight_layout()
+        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(args.plot, dpi=120)
+        print(f"plot: {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
