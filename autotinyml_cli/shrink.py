@@ -62,7 +62,7 @@ def run_shrink(args) -> int:
     target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
     check_writable(args.out)
     dataset = load_dataset(args.dataset, args.label)
-    spec, shape, source, _ = _seed_spec(args, dataset)
+    spec, shape, source, seed_model = _seed_spec(args, dataset)
     costs = ChainCosts(spec, target, args.runtime, dtype, compression, args.margin, ram, flash, args.latency_ms)
 
     from sklearn.model_selection import train_test_split
@@ -80,9 +80,9 @@ def run_shrink(args) -> int:
     state_dir = Path(args.out).with_name(Path(args.out).name + ".shrink-state")
     start = time.perf_counter()
     try:
-        result = shrink(spec, costs, X_tr, y_tr, X_val, y_val, epochs=args.epochs,
+        result = shrink(costs, X_tr, y_tr, X_val, y_val, epochs=args.epochs,
                         finetune_epochs=args.finetune_epochs, batch_size=args.batch_size, seed=args.seed,
-                        state_dir=state_dir)
+                        state_dir=state_dir, start_from=seed_model)
     except KeyboardInterrupt:
         print(f"\ninterrupted; finished epochs are kept in {str(state_dir)!r}; run the same command to continue.",
               file=sys.stderr)

@@ -55,7 +55,7 @@ def one_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict
     seed_acc = float(np.mean(np.argmax(plain.predict(X_val, verbose=0), -1) == y_val))
     keras.backend.clear_session()
     t = time.perf_counter()
-    result = shrink(spec, costs, X_tr, y_tr, X_val, y_val, epochs=epochs, finetune_epochs=finetune, seed=seed,
+    result = shrink(costs, X_tr, y_tr, X_val, y_val, epochs=epochs, finetune_epochs=finetune, seed=seed,
                     log=lambda line: print("   ", line, flush=True))
     wall = time.perf_counter() - t
     found = dict(config)

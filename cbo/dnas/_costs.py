@@ -16,7 +16,7 @@ import numpy as np
 
 from cbo._errors import SpaceError
 
-__all__ = ["CONSTRAINTS", "ChainCosts", "searchable_layers"]
+__all__ = ["CONSTRAINTS", "ChainCosts", "as_chain", "searchable_layers"]
 
 CONSTRAINTS = ("ram", "region", "flash", "latency")
 _WEIGHTED = {"conv1d", "conv2d", "dense"}
@@ -33,6 +33,21 @@ def searchable_layers(layers: list) -> list[int]:
     Conv2D and Dense except the classifier (the last weighted layer)."""
     weighted = [i for i, item in enumerate(layers) if _kind(item) in _WEIGHTED]
     return weighted[:-1]
+
+
+def as_chain(spec: dict) -> dict:
+    """The description without the links a functional model's description spells out when each layer reads the
+    one before it (so a functional chain is a chain); any other link is left for the caller to refuse."""
+    layers = spec.get("layers") or []
+    if not layers or _kind(layers[0]) not in ("input", "inputlayer"):
+        raise SpaceError("shrink needs a layer description that starts with its Input layer.")
+    out = [dict(layers[0])]
+    for prev, item in zip(layers, layers[1:]):
+        item = {k: v for k, v in item.items() if k != "output"}
+        if item.get("inputs") in ([prev["name"]], prev["name"]):
+            del item["inputs"]
+        out.append(item)
+    return {**spec, "layers": out}
 
 
 @dataclass
@@ -68,9 +83,8 @@ class ChainCosts:
         from memsim.batch import ChainFamily
         from targets import get_target
 
+        self.spec = as_chain(self.spec)
         layers = self.spec["layers"]
-        if not layers or _kind(layers[0]) not in ("input", "inputlayer"):
-            raise SpaceError("shrink needs a layer description that starts with its Input layer.")
         for item in layers[1:]:
             if "inputs" in item:
                 raise SpaceError(f"shrink handles chains of layers for now; layer {item.get('name')!r} reads "

@@ -73,13 +73,13 @@ def _ranked_theta(importance: np.ndarray) -> np.ndarray:
     return THETA_LOW + (THETA_HIGH - THETA_LOW) * ranks / max(len(importance) - 1, 1)
 
 
-def shrink(spec: dict, costs: ChainCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, finetune_epochs: int = 10,
+def shrink(costs: ChainCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, finetune_epochs: int = 10,
            warmup_epochs: int | None = None, batch_size: int = 32, learning_rate: float = 1e-3,
            gate_learning_rate: float = 0.02, seed: int = 0, state_dir: str | Path | None = None,
-           log=None) -> ShrinkResult:
-    """Search the channels of ``spec`` (a chain; its searched layers are ``costs.searchable``) on the training
-    data, project onto memsim's constraints, carry the weights over and fine-tune. ``log(line)`` gets one line
-    per epoch."""
+           start_from=None, log=None) -> ShrinkResult:
+    """Search the channels of ``costs.spec`` (a chain; its searched layers are ``costs.searchable``) on the training
+    data, project onto memsim's constraints, carry the weights over and fine-tune. ``start_from``: a Keras model
+    of the same description whose weights the search starts from. ``log(line)`` gets one line per epoch."""
     from cbo.dnas._network import build_supernet, carry_weights
     from memsim.frontends.keras import keras_from_spec, quiet_keras
 
@@ -87,9 +87,13 @@ def shrink(spec: dict, costs: ChainCosts, X_tr, y_tr, X_val, y_val, *, epochs: i
     import tensorflow as tf
 
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    spec = costs.spec
     keras.utils.set_random_seed(seed)
     t0 = time.perf_counter()
     model, gates, plain = build_supernet(spec)
+    if start_from is not None:  # the user's trained model: the search starts from its weights
+        for item in spec["layers"][1:]:
+            plain.get_layer(str(item["name"])).set_weights(start_from.get_layer(str(item["name"])).get_weights())
     thetas = [g.theta for g in gates]
     theta_ids = {id(v) for v in thetas}
     weights = [v for v in model.trainable_variables if id(v) not in theta_ids]

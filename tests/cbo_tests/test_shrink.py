@@ -90,22 +90,33 @@ def test_a_branching_network_is_refused_in_one_sentence():
         ChainCosts(spec, "stm32f303k8")
 
 
-def test_gated_network_and_the_extracted_one_compute_the_same():
-    from cbo.dnas._network import build_supernet, carry_weights
+DW_CHAIN = {"name": "dw", "layers": [
+    {"type": "Input", "name": "x", "shape": [12, 6, 2]},
+    {"type": "Conv2D", "name": "c0", "filters": 12, "kernel_size": 3, "padding": "same", "activation": "relu"},
+    {"type": "DepthwiseConv2D", "name": "dw0", "kernel_size": 3, "padding": "same"},
+    {"type": "BatchNormalization", "name": "bn0"},
+    {"type": "ReLU", "name": "r0"},
+    {"type": "Conv2D", "name": "pw0", "filters": 16, "kernel_size": 1, "activation": "relu"},
+    {"type": "GlobalAveragePooling2D", "name": "gap"},
+    {"type": "Dense", "name": "out", "units": 4, "activation": "softmax"}]}
+
+
+@pytest.mark.parametrize("spec", [DW_CHAIN], ids=["depthwise-gap"])
+def test_gated_and_extracted_agree_through_depthwise_and_global_pooling(spec):
+    _gated_equals_extracted(spec, (32, 12, 6, 2))
+
+
+def _gated_equals_extracted(spec, x_shape):
     from memsim.frontends.keras import keras_from_spec, quiet_keras
+    from cbo.dnas._network import build_supernet, carry_weights
 
     keras = quiet_keras()
     keras.utils.set_random_seed(0)
-    spec = {**CHAIN, "layers": CHAIN["layers"][:7] + [
-        {"type": "Dense", "name": "d1", "units": 40, "activation": "relu"},
-        {"type": "BatchNormalization", "name": "bn2"},
-        {"type": "Dense", "name": "out", "units": 5, "activation": "softmax"}]}
     model, gates, plain = build_supernet(spec)
-    X = np.random.default_rng(0).normal(size=(64, 16, 8, 1)).astype("float32")
     for layer in plain.layers:  # non-trivial BatchNorm statistics
-        if "bn" in layer.name:
-            w = layer.get_weights()
-            layer.set_weights([np.random.default_rng(1).uniform(0.5, 2, x.shape).astype("float32") for x in w])
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.set_weights([np.random.default_rng(1).uniform(0.5, 2, w.shape).astype("float32")
+                               for w in layer.get_weights()])
     rng = np.random.default_rng(2)
     thetas = [rng.normal(0, 1, int(g.channels)) for g in gates]
     for g, t in zip(gates, thetas):
@@ -114,7 +125,18 @@ def test_gated_network_and_the_extracted_one_compute_the_same():
     costs = ChainCosts(spec, "stm32l476rg", "tflm", "float32")
     sub = keras_from_spec(costs.spec_at([int(m.sum()) for m in masks]))
     carry_weights(spec, plain, masks, sub)
+    X = np.random.default_rng(0).normal(size=x_shape).astype("float32")
     assert np.allclose(model.predict(X, verbose=0), sub.predict(X, verbose=0), atol=1e-5)
+
+
+def test_gated_network_and_the_extracted_one_compute_the_same():
+    # conv -> BN -> pool -> conv (same) -> tanh -> flatten -> dense -> BN -> classifier: the flatten layout and the
+    # BatchNorms after a searched layer are sliced with it
+    spec = {**CHAIN, "layers": CHAIN["layers"][:7] + [
+        {"type": "Dense", "name": "d1", "units": 40, "activation": "relu"},
+        {"type": "BatchNormalization", "name": "bn2"},
+        {"type": "Dense", "name": "out", "units": 5, "activation": "softmax"}]}
+    _gated_equals_extracted(spec, (64, 16, 8, 1))
 
 
 def test_shrink_command_ends_in_a_confirmed_export_that_footprint_agrees_with(tmp_path, capsys):
@@ -147,3 +169,34 @@ def test_shrink_refuses_two_seed_networks_before_any_work(tmp_path, capsys):
     assert main(["shrink", "model.keras", "--space", "paper-har", "--out", str(tmp_path / "o")]) == 2
     assert "not both" in capsys.readouterr().err
     assert main(["shrink", "--out", str(tmp_path / "o")]) == 2
+
+
+def test_shrink_starts_from_a_users_keras_model(tmp_path, capsys):
+    # a trained user model (a .keras chain) is the seed: the search starts from its weights, and the export fits
+    from memsim.frontends.keras import keras_from_spec, quiet_keras
+    from autotinyml_cli.main import main
+    from cbo.tinyml import load_dataset
+
+    keras = quiet_keras()
+    keras.utils.set_random_seed(0)
+    ds = load_dataset("digits")
+    keep = np.random.default_rng(1).choice(len(ds.X), 300, replace=False)
+    np.savez(tmp_path / "d.npz", X=ds.X[keep], y=ds.y[keep])
+    spec = {"name": "user_net", "layers": [
+        {"type": "Input", "name": "img", "shape": [8, 8, 1]},
+        {"type": "Conv2D", "name": "conv", "filters": 96, "kernel_size": 3, "activation": "relu"},
+        {"type": "Flatten", "name": "flat"},
+        {"type": "Dense", "name": "hidden", "units": 128, "activation": "relu"},
+        {"type": "Dense", "name": "out", "units": 10, "activation": "softmax"}]}
+    model = keras_from_spec(spec)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(ds.X[keep].reshape(-1, 8, 8, 1), ds.y[keep], epochs=2, verbose=0)
+    model.save(tmp_path / "user.keras")
+    out = tmp_path / "export"
+    code = main(["shrink", str(tmp_path / "user.keras"), "--dataset", str(tmp_path / "d.npz"), "--target",
+                 "stm32f303k8", "--epochs", "3", "--finetune-epochs", "1", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    report = json.loads((out / "report.json").read_text())
+    assert report["shrink"]["seed_channels"] == [96, 128] and report["deployable"]
+    assert report["shrink"]["searched_layers"] == ["conv", "hidden"]
