@@ -107,8 +107,8 @@ def test_gated_and_extracted_agree_through_depthwise_and_global_pooling(spec):
 
 
 def _gated_equals_extracted(spec, x_shape):
-    from memsim.frontends.keras import keras_from_spec, quiet_keras
     from cbo.dnas._network import build_supernet, carry_weights
+    from memsim.frontends.keras import keras_from_spec, quiet_keras
 
     keras = quiet_keras()
     keras.utils.set_random_seed(0)
@@ -173,9 +173,9 @@ def test_shrink_refuses_two_seed_networks_before_any_work(tmp_path, capsys):
 
 def test_shrink_starts_from_a_users_keras_model(tmp_path, capsys):
     # a trained user model (a .keras chain) is the seed: the search starts from its weights, and the export fits
-    from memsim.frontends.keras import keras_from_spec, quiet_keras
     from autotinyml_cli.main import main
     from cbo.tinyml import load_dataset
+    from memsim.frontends.keras import keras_from_spec, quiet_keras
 
     keras = quiet_keras()
     keras.utils.set_random_seed(0)
