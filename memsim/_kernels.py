@@ -710,30 +710,33 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_
     return t_size[in_t] + t_size[x]
 
 
+_HASH_MASK = (1 << 40) - 1  # keeps every product below 2**63: no overflow, in numba or as plain Python
+_HASH_MUL = 1000003
+
+
 @njit(cache=True, nogil=True)
 def _row_hash(ops_row, prm_flat):
     """A multiplicative hash of one configuration's op codes and parameters (equality is checked apart)."""
-    k = np.uint64(11400714819323198485)
-    h = np.uint64(1469598103934665603)
+    h = 1469598103
     for v in ops_row:
-        h = (h + np.uint64(v)) * k
+        h = ((h * _HASH_MUL) ^ v) & _HASH_MASK
     # four independent chains so the multiplies overlap (the hash is on the path of every configuration)
-    a, b, c, g = h, np.uint64(7809847782465536322), np.uint64(3935559000370003845), np.uint64(2691343689449507681)
+    a, b, c, g = h, 780984778, 393555900, 269134368
     n = prm_flat.shape[0]
     q = 0
     while q + 4 <= n:
-        a = (a + np.uint64(prm_flat[q])) * k
-        b = (b + np.uint64(prm_flat[q + 1])) * k
-        c = (c + np.uint64(prm_flat[q + 2])) * k
-        g = (g + np.uint64(prm_flat[q + 3])) * k
+        a = ((a * _HASH_MUL) ^ prm_flat[q]) & _HASH_MASK
+        b = ((b * _HASH_MUL) ^ prm_flat[q + 1]) & _HASH_MASK
+        c = ((c * _HASH_MUL) ^ prm_flat[q + 2]) & _HASH_MASK
+        g = ((g * _HASH_MUL) ^ prm_flat[q + 3]) & _HASH_MASK
         q += 4
     while q < n:
-        a = (a + np.uint64(prm_flat[q])) * k
+        a = ((a * _HASH_MUL) ^ prm_flat[q]) & _HASH_MASK
         q += 1
-    h = ((a ^ (b >> np.uint64(13))) * k) ^ ((c ^ (g >> np.uint64(29))) * k)
-    h = h * k
-    h ^= h >> np.uint64(31)  # mix the well-spread high bits into the low bits the table uses
-    return np.int64(h >> np.uint64(1))
+    h = ((a * _HASH_MUL) ^ b) & _HASH_MASK
+    h = ((h * _HASH_MUL) ^ c) & _HASH_MASK
+    h = ((h * _HASH_MUL) ^ g) & _HASH_MASK
+    return h ^ (h >> 20)  # the table indexes with the low bits: fold the high ones in
 
 
 @njit(cache=True, nogil=True)
