@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cbo._errors import SpaceError
 from cbo.dnas._costs import CONSTRAINTS, ChainCosts
 from cbo.dnas._project import kept_channels, project
 
@@ -132,8 +133,15 @@ def shrink(costs: ChainCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, fin
     lam = np.full(len(CONSTRAINTS), LAMBDA_START)
     history, start_epoch = [], 0
     state = Path(state_dir) if state_dir else None
+    run = {"spec": spec, "target": costs.board.name, "runtime": costs.runtime, "dtype": costs.dtype,
+           "compression": costs.compression, "limits": [float(v) if np.isfinite(v) else None for v in costs.limits],
+           "warmup": warmup, "batch_size": batch_size, "seed": seed,
+           "learning_rate": learning_rate, "gate_learning_rate": gate_learning_rate, "n_train": len(X_tr)}
     if state and (state / "state.json").exists():
         saved = json.loads((state / "state.json").read_text())
+        if saved.get("run") != json.loads(json.dumps(run)):
+            raise SpaceError(f"The shrink state in {str(state)!r} was made with other settings; repeat them to "
+                             "continue it, or delete that folder (or choose another --out) to start anew.")
         model.load_weights(state / "supernet.weights.h5")
         lam, history, start_epoch = np.array(saved["lambda"]), saved["history"], saved["epoch"] + 1
         log(f"continuing from epoch {start_epoch} (state in {str(state)!r})")
@@ -179,7 +187,7 @@ def shrink(costs: ChainCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, fin
         if state:
             state.mkdir(parents=True, exist_ok=True)
             model.save_weights(state / "supernet.weights.h5")
-            (state / "state.json").write_text(json.dumps({"epoch": epoch, "lambda": lam.tolist(),
+            (state / "state.json").write_text(json.dumps({"run": run, "epoch": epoch, "lambda": lam.tolist(),
                                                           "history": history}))
     t_search = time.perf_counter() - t0
     acc_before = _accuracy(model, X_val, y_val)

@@ -200,3 +200,26 @@ def test_shrink_starts_from_a_users_keras_model(tmp_path, capsys):
     report = json.loads((out / "report.json").read_text())
     assert report["shrink"]["seed_channels"] == [96, 128] and report["deployable"]
     assert report["shrink"]["searched_layers"] == ["conv", "hidden"]
+
+
+def test_a_cut_off_shrink_continues_from_its_last_epoch_and_refuses_other_settings(tmp_path):
+    from cbo.dnas import shrink
+    from cbo.tinyml import load_dataset
+
+    ds = load_dataset("digits")
+    X, y = ds.X[:240].reshape(-1, 8, 8, 1).astype("float32"), ds.y[:240]
+    spec = {"name": "n", "layers": [{"type": "Input", "name": "x", "shape": [8, 8, 1]},
+                                    {"type": "Conv2D", "name": "c", "filters": 16, "kernel_size": 3},
+                                    {"type": "Flatten", "name": "f"},
+                                    {"type": "Dense", "name": "out", "units": 10, "activation": "softmax"}]}
+    costs = ChainCosts(spec, "stm32f303k8", "tflm", "int8")
+    lines = []
+    kw = dict(epochs=2, finetune_epochs=0, warmup_epochs=1, state_dir=tmp_path / "state", log=lines.append)
+    first = shrink(costs, X[:180], y[:180], X[180:], y[180:], **kw)
+    assert [r["epoch"] for r in first.history] == [0, 1]
+    lines.clear()
+    again = shrink(costs, X[:180], y[:180], X[180:], y[180:], **{**kw, "epochs": 3})  # one more epoch
+    assert lines[0].startswith("continuing from epoch 2") and [r["epoch"] for r in again.history] == [0, 1, 2]
+    assert again.history[:2] == first.history
+    with pytest.raises(SpaceError, match="made with other settings"):
+        shrink(costs, X[:180], y[:180], X[180:], y[180:], **{**kw, "epochs": 3, "seed": 5})
