@@ -64,6 +64,7 @@ def run_shrink(args) -> int:
     dataset = load_dataset(args.dataset, args.label)
     spec, shape, source, seed_model = _seed_spec(args, dataset)
     costs = ChainCosts(spec, target, args.runtime, dtype, compression, args.margin, ram, flash, args.latency_ms)
+    costs.check_feasible()
 
     from sklearn.model_selection import train_test_split
 

@@ -111,7 +111,7 @@ def _ms(vals) -> str:
 
 def tables(rows, dataset_name, label) -> str:
     out = []
-    main = [r for r in rows if r["ram"] is None]
+    main = [r for r in rows if r["ram"] is None and "infeasible" not in r["result"]]
     for target in dict.fromkeys(r["target"] for r in main):
         rs = [r["result"] for r in main if r["target"] == target]
         overall, timed = svmcbo_reference(dataset_name, label, target, statistics.mean(r["wall_s"] for r in rs))
@@ -142,12 +142,16 @@ def tables(rows, dataset_name, label) -> str:
                 "| RAM budget | channels | RAM (memsim) | validation accuracy % | 3-fold accuracy % |", "|---|---|---|---|---|"]
         for r in sorted(sweep, key=lambda r: r["ram"]):
             res = r["result"]
+            if "infeasible" in res:
+                out.append(f"| {r['ram']:,} B | refused before training: {res['infeasible']} | | | |")
+                continue
             out.append(f"| {r['ram']:,} B | {res['channels']} | {res['ram_bytes']:,.0f} B | "
                        f"{100 * res['val_accuracy']:.2f} | {100 * res['kfold_accuracy']:.2f} |")
     return "\n".join(out)
 
 
 def main() -> None:
+    from cbo import SpaceError
     from targets import parse_size
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -179,8 +183,12 @@ def main() -> None:
         if any(r["target"] == target and r["seed"] == seed and r["ram"] == ram for r in done):
             continue
         print(f"  {target} seed {seed}{f' RAM budget {ram:,} B' if ram else ''}:", flush=True)
-        row = {"setting": setting, "target": target, "seed": seed, "ram": ram,
-               "result": one_run(ds, template, target, seed, args.epochs, args.finetune, ram)}
+        try:
+            result = one_run(ds, template, target, seed, args.epochs, args.finetune, ram)
+        except SpaceError as exc:  # limits no network of this shape meets: recorded, refused before training
+            print(f"    refused: {exc}", flush=True)
+            result = {"infeasible": str(exc)}
+        row = {"setting": setting, "target": target, "seed": seed, "ram": ram, "result": result}
         cache.parent.mkdir(parents=True, exist_ok=True)
         with cache.open("a") as f:
             f.write(json.dumps(row) + "\n")
@@ -190,7 +198,7 @@ def main() -> None:
     if args.markdown:
         Path(args.markdown).write_text(f"Command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`\n"
                                        + text + "\n")
-    sweep = sorted((r for r in done if r["ram"] is not None), key=lambda r: r["ram"])
+    sweep = sorted((r for r in done if r["ram"] is not None and "infeasible" not in r["result"]), key=lambda r: r["ram"])
     if args.plot and sweep:
         import matplotlib
 

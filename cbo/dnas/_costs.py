@@ -109,6 +109,16 @@ class ChainCosts:
                                 min(b.flash_bytes, self.flash or b.flash_bytes),
                                 self.latency_ms if self.latency_ms else np.inf], float)
 
+    def check_feasible(self) -> None:
+        """Refuse, before any training, limits that not even one channel per searched layer meets."""
+        fig = self.figures(np.ones(len(self.full), np.int64))
+        if not fig["fits"][0]:
+            over = ", ".join(f"{c} {v:,.0f} > {lim:,.0f}" for c, v, lim in zip(CONSTRAINTS, fig["costs"][0],
+                                                                             self.limits) if v > lim)
+            raise SpaceError(f"Even the smallest network of this shape (one channel per searched layer) does not fit "
+                             f"({over or 'the runtime cannot run it'}); choose a larger target, looser budgets, or a "
+                             "smaller seed network.")
+
     def spec_at(self, counts) -> dict:
         """The layer description with these output channels in the searchable layers."""
         layers = [dict(item) for item in self.spec["layers"]]

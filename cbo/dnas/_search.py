@@ -88,6 +88,7 @@ def shrink(costs: ChainCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, fin
     import tensorflow as tf
 
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    costs.check_feasible()  # impossible limits are refused before any training
     spec = costs.spec
     keras.utils.set_random_seed(seed)
     t0 = time.perf_counter()

@@ -87,6 +87,7 @@ CASES = [
     ("shrink with a latency budget of zero", "shrink --space paper-har --latency-ms 0"),
     ("shrink with an unreadable RAM budget", "shrink --space paper-har --ram lots"),
     ("shrink under TFLM with weight sharing", "shrink --space paper-har --compression x8"),
+    ("shrink to a RAM budget no network of the shape meets", "shrink --space paper-har --dataset digits --ram 2KiB"),
 ]
 
 
