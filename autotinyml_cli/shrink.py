@@ -43,7 +43,7 @@ def _seed_spec(args, dataset):
 def run_shrink(args) -> int:
 
     from autotinyml_cli.search import runtime_defaults
-    from cbo.dnas import ChainCosts, shrink
+    from cbo.dnas import NetworkCosts, shrink
     from cbo.tinyml import load_dataset
     from validation.export import check_writable
 
@@ -63,7 +63,7 @@ def run_shrink(args) -> int:
     check_writable(args.out)
     dataset = load_dataset(args.dataset, args.label)
     spec, shape, source, seed_model = _seed_spec(args, dataset)
-    costs = ChainCosts(spec, target, args.runtime, dtype, compression, args.margin, ram, flash, args.latency_ms)
+    costs = NetworkCosts(spec, target, args.runtime, dtype, compression, args.margin, ram, flash, args.latency_ms)
     costs.check_feasible()
 
     from sklearn.model_selection import train_test_split
@@ -73,7 +73,7 @@ def run_shrink(args) -> int:
                                                 random_state=args.seed)
     seed_fig = costs.figures(costs.full)
     print(f"AutoTinyML shrink: {source} on {dataset.name} ({len(dataset.X)} samples) for {target.name}, runtime "
-          f"{args.runtime}, {dtype}; searched layers {[costs.layers[s]['name'] for s in costs.searchable]} with "
+          f"{args.runtime}, {dtype}; searched layers {[costs.producers[g] for g in costs.searchable]} with "
           f"{costs.full.tolist()} channels; the seed network "
           f"{'fits' if seed_fig['fits'][0] else 'does not fit'} (RAM {format_size(int(seed_fig['costs'][0][0]))}, "
           f"Flash {format_size(int(seed_fig['costs'][0][2]))}); {args.epochs} search + {args.finetune_epochs} "
@@ -99,7 +99,7 @@ def run_shrink(args) -> int:
     except ToolchainError as exc:
         raise AutoTinyMLError(f"The shrunk network could not be confirmed: {exc}") from None
     report = {**report, "shrink": {
-        "seed_network": source, "searched_layers": [costs.layers[s]["name"] for s in costs.searchable],
+        "seed_network": source, "searched_layers": [costs.producers[g] for g in costs.searchable],
         "seed_channels": result.seed_counts, "channels": result.counts,
         "budgets": {"ram_bytes": ram, "flash_bytes": flash, "latency_ms": args.latency_ms},
         "targets_met_before_projection": result.met_before_projection,
@@ -107,8 +107,16 @@ def run_shrink(args) -> int:
         "val_accuracy": {"gated": result.accuracy_before_projection, "projected": result.accuracy_after_projection,
                          "fine_tuned": result.accuracy},
         "seconds": {**result.seconds, "total": round(wall, 1)}, "epochs": result.history}}
+    figures = report.get("measured") or report["predicted"]  # what the verdict rests on
+    missed = [f"{what} {figures[key]:,} B > budget {limit:,} B" for what, key, limit in
+              (("RAM", "ram_bytes", ram), ("Flash", "flash_bytes", flash)) if limit and figures[key] > limit]
+    report["shrink"]["budgets_met"] = not missed
     if args.json:
         print(json.dumps(report, indent=2))
+    if missed:  # memsim kept the budget with its margin; the toolchain's figure is what counts
+        print("autotinyml: the shrunk network fits the board but not your budget: " + "; ".join(missed)
+              + "; nothing written. Lower the budget a little (or raise --margin) and run again.", file=sys.stderr)
+        return 1
     if not report["deployable"]:
         print(f"autotinyml: the shrunk network was rejected by {verdict_source_text(report['verdict_source'])}: "
               + "; ".join(report["violations"]), file=sys.stderr)

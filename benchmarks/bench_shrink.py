@@ -35,7 +35,7 @@ PEERS = Path.home() / ".cache" / "autotinyml" / "peers.jsonl"
 def one_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict:
     from sklearn.model_selection import train_test_split
 
-    from cbo.dnas import ChainCosts, largest_config, shrink
+    from cbo.dnas import NetworkCosts, largest_config, shrink
     from cbo.tinyml import KFoldObjective
     from memsim.frontends.keras import keras_from_spec, quiet_keras
 
@@ -43,7 +43,7 @@ def one_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict
     shape = template.input_shape(dataset.sample_shape)
     config = largest_config(template)
     spec = template.spec(config, shape, dataset.n_classes)
-    costs = ChainCosts(spec, target, "tflm", "int8", ram=ram)
+    costs = NetworkCosts(spec, target, "tflm", "int8", ram=ram)
     X = dataset.X.reshape((len(dataset.X),) + shape).astype("float32")
     X_tr, X_val, y_tr, y_val = train_test_split(X, dataset.y, test_size=0.25, stratify=dataset.y, random_state=seed)
     keras.utils.set_random_seed(seed)  # one plain training of the seed network: the unit of wall time
@@ -59,8 +59,8 @@ def one_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict
                     log=lambda line: print("   ", line, flush=True))
     wall = time.perf_counter() - t
     found = dict(config)
-    for s, c in zip(costs.searchable, result.counts):
-        found["filters" if costs.layers[s]["type"].lower().startswith("conv") else "units"] = int(c)
+    for g, c in zip(costs.searchable, result.counts):
+        found["filters" if costs.spec["layers"][costs.index[g]]["type"].lower().startswith("conv") else "units"] = int(c)
     fig = costs.figures(result.counts)
     kfold = KFoldObjective(template, dataset, k=3, epochs=10, seed=0)(found)["accuracy"]
     return {"channels": result.counts, "seed_channels": result.seed_counts, "config": found,

@@ -6,18 +6,18 @@ network fits, the trained weights carried over, and a short fine-tuning. TensorF
 ``shrink`` runs.
 """
 
-from cbo.dnas._costs import CONSTRAINTS, ChainCosts, searchable_layers
+from cbo.dnas._costs import CONSTRAINTS, NetworkCosts, channel_groups
 from cbo.dnas._project import kept_channels, project
 from cbo.dnas._search import ShrinkResult, shrink
 
 __all__ = [
     "CONSTRAINTS",
-    "ChainCosts",
+    "NetworkCosts",
     "ShrinkResult",
+    "channel_groups",
     "kept_channels",
     "largest_config",
     "project",
-    "searchable_layers",
     "shrink",
 ]
 

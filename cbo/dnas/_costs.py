@@ -1,11 +1,17 @@
 """memsim as the constraint of a differentiable search: exact figures at given channel counts, and how much each
-figure changes per channel of each searchable layer, from one call of memsim's batch kernel.
+figure changes per channel of each searched group, from memsim itself.
 
 The search only ever sees memsim's own numbers: at the current (binary) gates the penalty is computed from the
 exact RAM, region, Flash and latency memsim gives the network that would be exported; its gradient comes from
-the change memsim measures when one channel less is kept in each layer (the discrete derivative). So the costs
+the change memsim measures when one channel less is kept in each group (the discrete derivative). So the costs
 follow every rule memsim has (the runtime's planner, tail, flatbuffer names, X-CUBE-AI fusion), not a proxy.
-No TensorFlow here.
+A plain chain is scored by memsim's batch kernel (one call for all the rows), any other network by
+``memsim.footprint``; figures are cached per channel counts. No TensorFlow here.
+
+Channel groups: the output channels of a Conv1D/Conv2D/SeparableConv2D/Dense layer form a group; channel-wise
+layers (BatchNorm, activations, pooling, Dropout, DepthwiseConv2D with depth multiplier 1, ZeroPadding) keep
+their input's group; an Add ties the groups of all its inputs into one (a residual connection keeps shapes
+consistent). A group is searched unless it holds the model's input or a model output (the classes).
 """
 
 from __future__ import annotations
@@ -16,48 +22,110 @@ import numpy as np
 
 from cbo._errors import SpaceError
 
-__all__ = ["CONSTRAINTS", "ChainCosts", "as_chain", "searchable_layers"]
+__all__ = ["CONSTRAINTS", "NetworkCosts", "as_chain", "channel_groups"]
 
 CONSTRAINTS = ("ram", "region", "flash", "latency")
-_WEIGHTED = {"conv1d", "conv2d", "dense"}
-SUPPORTED = ("Conv1D", "Conv2D", "DepthwiseConv2D (depth_multiplier 1)", "Dense", "pooling", "global pooling",
-             "BatchNormalization", "Dropout", "Flatten", "activations")
+WEIGHTED = {"conv1d", "conv2d", "dense", "separableconv2d"}
+CHANNEL_WISE = {"batchnormalization", "activation", "relu", "leakyrelu", "elu", "softmax", "dropout",
+                "maxpooling1d", "maxpooling2d", "averagepooling1d", "averagepooling2d", "maxpool1d", "maxpool2d",
+                "avgpool1d", "avgpool2d", "depthwiseconv2d", "zeropadding1d", "zeropadding2d"}
+PASS_THROUGH = {"flatten", "globalaveragepooling1d", "globalaveragepooling2d", "globalmaxpooling1d",
+                "globalmaxpooling2d"}  # the channel axis survives (Flatten: inside its layout)
+SUPPORTED = ("Conv1D", "Conv2D", "SeparableConv2D", "DepthwiseConv2D (depth multiplier 1)", "Dense", "pooling",
+             "global pooling", "BatchNormalization", "ZeroPadding", "Dropout", "Flatten", "activations",
+             "residual Add")
 
 
 def _kind(item: dict) -> str:
     return str(item["type"]).lower().replace("_", "")
 
 
-def searchable_layers(layers: list) -> list[int]:
-    """Indices (in ``layers``, after the Input) of the layers whose output channels are searched: every Conv1D,
-    Conv2D and Dense except the classifier (the last weighted layer)."""
-    weighted = [i for i, item in enumerate(layers) if _kind(item) in _WEIGHTED]
-    return weighted[:-1]
-
-
 def as_chain(spec: dict) -> dict:
     """The description without the links a functional model's description spells out when each layer reads the
-    one before it (so a functional chain is a chain); any other link is left for the caller to refuse."""
+    one before it (so a functional chain is a chain), and without output marks on the last layer."""
     layers = spec.get("layers") or []
     if not layers or _kind(layers[0]) not in ("input", "inputlayer"):
         raise SpaceError("shrink needs a layer description that starts with its Input layer.")
     out = [dict(layers[0])]
     for prev, item in zip(layers, layers[1:]):
-        item = {k: v for k, v in item.items() if k != "output"}
+        item = dict(item)
         if item.get("inputs") in ([prev["name"]], prev["name"]):
             del item["inputs"]
         out.append(item)
+    if sum(1 for item in out if item.get("output")) <= 1 and out[-1].get("output", True):
+        out[-1].pop("output", None)
     return {**spec, "layers": out}
 
 
+def _inputs(layers: list, i: int) -> list[str]:
+    item = layers[i]
+    ins = item.get("inputs", [layers[i - 1]["name"]])
+    return [ins] if isinstance(ins, str) else list(ins)
+
+
+def channel_groups(spec: dict) -> tuple[dict, list, dict]:
+    """({layer name: group}, searched groups in order of first appearance, {group: weighted layer names}).
+
+    Refuses, in one sentence, layers shrink cannot slice consistently."""
+    layers = spec["layers"]
+    parent: dict = {}
+
+    def find(g):
+        while parent[g] != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    group_of: dict = {}
+    input_groups = set()
+    for i, item in enumerate(layers):
+        name, kind = str(item["name"]), _kind(item)
+        if i == 0:
+            parent[name] = name
+            group_of[name] = name
+            input_groups.add(name)
+            continue
+        ins = _inputs(layers, i)
+        unknown = [n for n in ins if n not in group_of]
+        if unknown:
+            raise SpaceError(f"Layer {name!r} reads {unknown[0]!r}, which is not an earlier layer of the description.")
+        if kind in WEIGHTED:
+            parent[name] = name
+            group_of[name] = name
+        elif kind in CHANNEL_WISE or kind in PASS_THROUGH:
+            if kind == "depthwiseconv2d" and int(item.get("depth_multiplier", 1)) != 1:
+                raise SpaceError(f"shrink handles DepthwiseConv2D with depth_multiplier 1 only ({name!r}).")
+            group_of[name] = group_of[ins[0]]
+        elif kind == "add":
+            roots = {find(group_of[n]) for n in ins}
+            first = roots.pop()
+            for r in roots:
+                parent[r] = first
+            group_of[name] = first
+        else:
+            raise SpaceError(f"shrink cannot search through layer {name!r} ({item['type']}) yet. Supported: "
+                             f"{', '.join(SUPPORTED)}.")
+    groups = {n: find(g) for n, g in group_of.items()}
+    outputs = [str(item["name"]) for item in layers if item.get("output")] or [str(layers[-1]["name"])]
+    fixed = {find(g) for g in input_groups} | {groups[n] for n in outputs}
+    producers: dict = {}
+    for item in layers[1:]:
+        if _kind(item) in WEIGHTED:
+            producers.setdefault(groups[str(item["name"])], []).append(str(item["name"]))
+    searched = [g for g in dict.fromkeys(groups[str(item["name"])] for item in layers[1:]) if g in producers
+                and g not in fixed]
+    return groups, searched, producers
+
+
 @dataclass
-class ChainCosts:
-    """Figures of a chain network at any channel counts of its searchable layers, with memsim's rules.
+class NetworkCosts:
+    """Figures of a network at any channel counts of its searched groups, with memsim's rules.
 
     Parameters
     ----------
     spec : dict
-        A named layer description of a plain chain (``{"name", "layers": [Input, ...]}``).
+        A named layer description (``{"name", "layers": [Input, ...]}``); layers read the previous one unless they
+        name their ``inputs``.
     target : str or Target
         The board the verdict is for.
     runtime, dtype, compression, margin
@@ -80,37 +148,52 @@ class ChainCosts:
 
     def __post_init__(self):
         from memsim import CYCLES_PER_MACC
-        from memsim.batch import ChainFamily
         from targets import get_target
 
         self.spec = as_chain(self.spec)
-        layers = self.spec["layers"]
-        for item in layers[1:]:
-            if "inputs" in item:
-                raise SpaceError(f"shrink handles chains of layers for now; layer {item.get('name')!r} reads "
-                                 f"{item['inputs']} (residual or branching networks are not supported yet). "
-                                 f"Supported: {', '.join(SUPPORTED)}.")
-            if _kind(item) == "depthwiseconv2d" and int(item.get("depth_multiplier", 1)) != 1:
-                raise SpaceError(f"shrink handles DepthwiseConv2D with depth_multiplier 1 only ({item.get('name')!r}).")
-        self.layers = layers[1:]
-        self.board = get_target(self.target)
-        self.family = ChainFamily(tuple(layers[0]["shape"]), tuple(str(i["name"]) for i in self.layers),
-                                  name=str(self.spec["name"]), input_name=str(layers[0]["name"]))
-        self.ops, self.prm = self.family.encode([self.layers])
-        self.searchable = searchable_layers(self.layers)
+        self.groups, self.searchable, self.producers = channel_groups(self.spec)
         if not self.searchable:
-            raise SpaceError("The network has no layer to shrink: it needs a Conv1D, Conv2D or Dense layer before "
-                             "its classifier.")
-        self.full = np.array([int(self.prm[0, s, 0]) for s in self.searchable], np.int64)
+            raise SpaceError("The network has no channels to shrink: it needs a Conv1D, Conv2D, SeparableConv2D or "
+                             "Dense layer before its classifier.")
+        self.layers = self.spec["layers"][1:]
+        self.index = {str(item["name"]): i for i, item in enumerate(self.spec["layers"])}
+        self.full = np.array([self._width(self.producers[g][0]) for g in self.searchable], np.int64)
+        self.board = get_target(self.target)
         self.cycles_per_macc = CYCLES_PER_MACC[self.dtype]
         b = self.board
         self.limits = np.array([min(b.ram_bytes, self.ram or b.ram_bytes),
                                 min(b.largest_region_bytes, self.ram or b.largest_region_bytes),
                                 min(b.flash_bytes, self.flash or b.flash_bytes),
                                 self.latency_ms if self.latency_ms else np.inf], float)
+        self._cache: dict = {}
+        self.chain = all("inputs" not in item for item in self.layers)
+        if self.chain:  # memsim's batch kernel reads it (else, e.g. a SeparableConv2D, footprint does)
+            from memsim._errors import MemsimError
+            from memsim.batch import ChainFamily
+
+            first = self.spec["layers"][0]
+            self.family = ChainFamily(tuple(first["shape"]), tuple(str(i["name"]) for i in self.layers),
+                                      name=str(self.spec["name"]), input_name=str(first["name"]))
+            try:
+                self.ops, self.prm = self.family.encode([self.layers])
+            except MemsimError:
+                self.chain = False
+
+    def _width(self, name: str) -> int:
+        item = self.spec["layers"][self.index[name]]
+        return int(item["units"] if _kind(item) == "dense" else item["filters"])
+
+    def spec_at(self, counts) -> dict:
+        """The layer description with these output channels in the searched groups."""
+        layers = [dict(item) for item in self.spec["layers"]]
+        for g, c in zip(self.searchable, counts):
+            for name in self.producers[g]:
+                item = layers[self.index[name]]
+                item["units" if _kind(item) == "dense" else "filters"] = int(c)
+        return {**self.spec, "layers": layers}
 
     def check_feasible(self) -> None:
-        """Refuse, before any training, limits that not even one channel per searched layer meets."""
+        """Refuse, before any training, limits that not even one channel per searched group meets."""
         fig = self.figures(np.ones(len(self.full), np.int64))
         if not fig["fits"][0]:
             over = ", ".join(f"{c} {v:,.0f} > {lim:,.0f}" for c, v, lim in zip(CONSTRAINTS, fig["costs"][0],
@@ -119,43 +202,63 @@ class ChainCosts:
                              f"({over or 'the runtime cannot run it'}); choose a larger target, looser budgets, or a "
                              "smaller seed network.")
 
-    def spec_at(self, counts) -> dict:
-        """The layer description with these output channels in the searchable layers."""
-        layers = [dict(item) for item in self.spec["layers"]]
-        for s, c in zip(self.searchable, counts):
-            key = "units" if _kind(layers[s + 1]) == "dense" else "filters"
-            layers[s + 1][key] = int(c)
-        return {**self.spec, "layers": layers}
-
     def figures(self, counts_rows) -> dict:
         """Per row of channel counts: ``costs`` (N, 4) in CONSTRAINTS order (RAM, region and Flash with the
         safety margin the verdict adds, latency in ms), ``fits`` (N,) and ``deployable`` (the board's verdict)."""
+        counts_rows = np.atleast_2d(np.asarray(counts_rows, np.int64))
+        rows = [self._cache.get(tuple(int(c) for c in r)) for r in counts_rows]
+        todo = [k for k, r in enumerate(rows) if r is None]
+        if todo:
+            fresh = self._batch(counts_rows[todo]) if self.chain else [self._single(counts_rows[k]) for k in todo]
+            for k, row in zip(todo, fresh):
+                self._cache[tuple(int(c) for c in counts_rows[k])] = row
+                rows[k] = row
+        costs = np.array([r[0] for r in rows], float)
+        deployable = np.array([r[1] for r in rows], bool)
+        return {"costs": costs, "deployable": deployable, "macc": np.array([r[2] for r in rows], np.int64),
+                "fits": deployable & np.all(costs <= self.limits, axis=1)}
+
+    def _batch(self, counts_rows) -> list:
         from memsim.batch import verdicts
 
-        counts_rows = np.atleast_2d(np.asarray(counts_rows, np.int64))
         n = len(counts_rows)
-        ops = np.repeat(self.ops, n, 0)
-        prm = np.repeat(self.prm, n, 0)
-        for k, s in enumerate(self.searchable):
-            prm[:, s, 0] = counts_rows[:, k]
+        ops, prm = np.repeat(self.ops, n, 0), np.repeat(self.prm, n, 0)
+        for k, g in enumerate(self.searchable):
+            prm[:, self.index[g] - 1, 0] = counts_rows[:, k]
         res = self.family.evaluate(ops, prm, self.runtime, self.dtype, self.compression, self.board)
         v = verdicts(res, self.board, self.runtime, self.dtype, self.margin)
         b = self.board
-        costs = np.stack([b.ram_bytes - v["ram_margin_bytes"], b.largest_region_bytes - v["region_margin_bytes"],
-                          b.flash_bytes - v["flash_margin_bytes"],
-                          1000.0 * res["macc"] * self.cycles_per_macc / b.clock_hz], axis=1).astype(float)
-        valid = res["valid"].astype(bool) & res["supported"].astype(bool)
-        fits = valid & np.all(costs <= self.limits, axis=1)
-        return {"costs": costs, "fits": fits, "deployable": v["deployable"] & valid, "macc": res["macc"]}
+        out = []
+        for i in range(n):
+            costs = (b.ram_bytes - v["ram_margin_bytes"][i], b.largest_region_bytes - v["region_margin_bytes"][i],
+                     b.flash_bytes - v["flash_margin_bytes"][i],
+                     1000.0 * res["macc"][i] * self.cycles_per_macc / b.clock_hz)
+            ok = bool(v["deployable"][i] and res["valid"][i] and res["supported"][i])
+            out.append((costs, ok, int(res["macc"][i])))
+        return out
+
+    def _single(self, counts):
+        import memsim
+        from memsim._errors import MemsimError
+
+        b = self.board
+        try:
+            fp = memsim.footprint(self.spec_at(counts), b, self.runtime, self.dtype, self.compression,
+                                  margin=self.margin)
+        except MemsimError:  # shapes that do not fit: not a network, never deployable
+            return (np.inf, np.inf, np.inf, np.inf), False, 0
+        return ((b.ram_bytes - fp.ram_margin_bytes, b.largest_region_bytes - fp.region_margin_bytes,
+                 b.flash_bytes - fp.flash_margin_bytes, fp.latency_ms), bool(fp.deployable), int(fp.macc))
 
     def at(self, counts) -> tuple[np.ndarray, np.ndarray]:
-        """(costs (4,), derivative (4, L)): the figures at ``counts`` and how much each changes per channel of
-        each searchable layer (one channel less; one more where only one is left)."""
+        """(costs (4,), derivative (4, G)): the figures at ``counts`` and how much each changes per channel of
+        each searched group (one channel less; one more where only one is left)."""
         counts = np.asarray(counts, np.int64)
-        L = len(counts)
-        rows = np.repeat(counts[None, :], L + 1, 0)
+        G = len(counts)
+        rows = np.repeat(counts[None, :], G + 1, 0)
         step = np.where(counts > 1, -1, 1)
-        rows[np.arange(1, L + 1), np.arange(L)] += step
+        rows[np.arange(1, G + 1), np.arange(G)] += step
         costs = self.figures(rows)["costs"]
         grad = (costs[1:] - costs[0]).T / step[None, :]
         return costs[0], np.where(np.isfinite(grad), grad, 0.0)
+

@@ -1,4 +1,4 @@
-"""The Keras side of ``shrink``: a gate per output channel of every searched layer (binarised in the forward pass,
+"""The Keras side of ``shrink``: a gate per output channel of every searched group (binarised in the forward pass,
 straight-through gradient, as in PIT), and the sub-network that keeps the chosen channels with the trained
 weights carried over. TensorFlow is imported when these functions run, never at ``import cbo``."""
 
@@ -8,14 +8,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from cbo.dnas._costs import _kind, searchable_layers
+from cbo.dnas._costs import _inputs, _kind
 
 __all__ = ["GATE_INIT", "build_supernet", "carry_weights", "gate_class"]
 
-GATE_INIT = 3.0  # every channel starts on with probability sigmoid(3) = 0.95
-_CHANNEL_WISE = {"batchnormalization", "activation", "relu", "leakyrelu", "elu", "softmax", "dropout",
-                 "maxpooling1d", "maxpooling2d", "averagepooling1d", "averagepooling2d", "maxpool1d", "maxpool2d",
-                 "avgpool1d", "avgpool2d", "depthwiseconv2d"}
+GATE_INIT = 3.0  # every channel starts on (probability sigmoid(3) = 0.95) until the warm-up ranks them
 
 
 @lru_cache(maxsize=1)
@@ -50,67 +47,77 @@ def gate_class():
     return ChannelGate
 
 
-def _gate_positions(layers: list) -> dict[int, int]:
-    """{layer index after which a gate sits: searched layer index}: after the last channel-wise layer that follows
-    each searched layer, so a closed channel is zero for every later layer (after BN and activation too)."""
-    positions = {}
-    for s in searchable_layers(layers):
-        j = s
-        while j + 1 < len(layers) and _kind(layers[j + 1]) in _CHANNEL_WISE:
-            j += 1
-        positions[j] = s
-    return positions
+def build_supernet(costs):
+    """(gated model, gates in ``costs.searchable`` order, plain model sharing its weights).
 
-
-def build_supernet(spec: dict):
-    """(gated model, gates in searched-layer order, plain model sharing its weights) for a chain description."""
+    Every layer whose output belongs to a searched group is followed by that group's gate (one layer, shared):
+    a closed channel is zero wherever it flows — after BatchNorm, activations and residual Adds too (a 0/1 mask
+    applied twice is the same mask)."""
     from memsim.frontends.keras import keras_from_spec, quiet_keras
 
     keras = quiet_keras()
+    spec = costs.spec
     plain = keras_from_spec(spec)
-    layers = spec["layers"][1:]
-    positions = _gate_positions(layers)
+    layers = spec["layers"]
     Gate = gate_class()
-    inputs = keras.Input(shape=tuple(spec["layers"][0]["shape"]), name=str(spec["layers"][0]["name"]))
-    x, gates = inputs, {}
-    for i, item in enumerate(layers):
-        x = plain.get_layer(str(item["name"]))(x)
-        if i in positions:
-            s = positions[i]
-            gates[s] = Gate(int(x.shape[-1]), name=f"gate_{item['name']}")
-            x = gates[s](x)
-    model = keras.Model(inputs, x, name=f"{spec['name']}_gated")
-    return model, [gates[s] for s in sorted(gates)], plain
+    gates = {}
+    first = layers[0]
+    inputs = keras.Input(shape=tuple(first["shape"]), name=str(first["name"]))
+    tensors = {str(first["name"]): inputs}
+    for i in range(1, len(layers)):
+        name = str(layers[i]["name"])
+        ins = [tensors[n] for n in _inputs(layers, i)]
+        x = plain.get_layer(name)(ins if len(ins) > 1 else ins[0])
+        g = costs.groups[name]
+        if g in costs.searchable and _kind(layers[i]) not in ("flatten", "globalaveragepooling1d",
+                                                                "globalaveragepooling2d", "globalmaxpooling1d",
+                                                                "globalmaxpooling2d"):
+            if g not in gates:
+                gates[g] = Gate(int(x.shape[-1]), name=f"gate_{g}")
+            x = gates[g](x)
+        tensors[name] = x
+    outputs = [tensors[str(item["name"])] for item in layers if item.get("output")] or [tensors[str(layers[-1]["name"])]]
+    model = keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=f"{spec['name']}_gated")
+    return model, [gates[g] for g in costs.searchable], plain
 
 
-def carry_weights(spec: dict, plain, masks: list, sub) -> None:
-    """Copy ``plain``'s weights into ``sub`` (built from the description with the kept channels), slicing every
-    layer to the channels that survive: a searched layer's outputs, the channel-wise layers after it, and the
-    inputs of the next layer (through Flatten's layout when there is one)."""
-    layers = spec["layers"][1:]
-    searched = {s: np.flatnonzero(m) for s, m in zip(searchable_layers(layers), masks)}
-    cur = None  # kept indices along the current channel axis; None = all
-    for i, item in enumerate(layers):
+def carry_weights(costs, plain, masks: list, sub) -> None:
+    """Copy ``plain``'s weights into ``sub`` (built from ``costs.spec_at`` of the kept counts), slicing every layer
+    to the channels that survive: a searched group's outputs wherever they flow, and the inputs of the layers that
+    read them (through Flatten's layout when there is one)."""
+    layers = costs.spec["layers"]
+    keep_of_group = {g: np.flatnonzero(m) for g, m in zip(costs.searchable, masks)}
+    kept = {str(layers[0]["name"]): None}  # per tensor: kept indices along its last axis; None = all
+    for i in range(1, len(layers)):
+        item = layers[i]
         kind, name = _kind(item), str(item["name"])
+        cur = kept[_inputs(layers, i)[0]]
+        own = keep_of_group.get(costs.groups[name])
         src, dst = plain.get_layer(name), sub.get_layer(name)
         weights = src.get_weights()
         if kind in ("conv1d", "conv2d", "dense"):
             kernel = weights[0] if cur is None else np.take(weights[0], cur, axis=-2)
-            keep = searched.get(i)
-            if keep is not None:
-                kernel = kernel[..., keep]
-            new = [kernel] + ([w if keep is None else w[keep] for w in weights[1:]])
-            dst.set_weights(new)
-            cur = keep
+            kernel = kernel if own is None else kernel[..., own]
+            dst.set_weights([kernel] + [w if own is None else w[own] for w in weights[1:]])
+        elif kind == "separableconv2d":  # depthwise kernel (kh, kw, C, 1), pointwise (1, 1, C, F), bias (F,)
+            dw = weights[0] if cur is None else weights[0][:, :, cur, :]
+            pw = weights[1] if cur is None else weights[1][:, :, cur, :]
+            pw = pw if own is None else pw[..., own]
+            dst.set_weights([dw, pw] + [w if own is None else w[own] for w in weights[2:]])
         elif kind == "depthwiseconv2d":
             dst.set_weights([weights[0] if cur is None else weights[0][:, :, cur, :]]
                             + [w if cur is None else w[cur] for w in weights[1:]])
         elif kind == "batchnormalization":
             dst.set_weights([w if cur is None else w[cur] for w in weights])
-        elif kind == "flatten":
-            if cur is not None:
-                shape = tuple(int(d) for d in src.input.shape[1:])
-                channels, spatial = shape[-1], int(np.prod(shape[:-1]))
-                cur = (np.arange(spatial)[:, None] * channels + cur[None, :]).ravel()
+        elif kind == "flatten" and cur is not None:
+            shape = tuple(int(d) for d in src.input.shape[1:])
+            channels, spatial = shape[-1], int(np.prod(shape[:-1]))
+            own = (np.arange(spatial)[:, None] * channels + cur[None, :]).ravel()
         elif weights:
             dst.set_weights(weights)
+        if kind in ("flatten",):
+            kept[name] = own if cur is not None else None
+        elif kind in ("conv1d", "conv2d", "dense", "separableconv2d"):
+            kept[name] = own
+        else:
+            kept[name] = cur

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from cbo._errors import SpaceError
-from cbo.dnas._costs import CONSTRAINTS, ChainCosts
+from cbo.dnas._costs import CONSTRAINTS, NetworkCosts
 
 __all__ = ["kept_channels", "project"]
 
@@ -23,7 +23,7 @@ def kept_channels(thetas: list) -> list[np.ndarray]:
     return masks
 
 
-def project(costs: ChainCosts, thetas: list) -> tuple[list[np.ndarray], int]:
+def project(costs: NetworkCosts, thetas: list) -> tuple[list[np.ndarray], int]:
     """(masks that fit, channels removed by the projection). Raises SpaceError when even one channel per
     searchable layer does not fit."""
     masks = kept_channels(thetas)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from cbo._errors import SpaceError
-from cbo.dnas._costs import CONSTRAINTS, ChainCosts
+from cbo.dnas._costs import CONSTRAINTS, NetworkCosts
 from cbo.dnas._project import kept_channels, project
 
 __all__ = ["ShrinkResult", "shrink"]
@@ -54,19 +54,24 @@ def _accuracy(model, X, y, batch_size=256) -> float:
     return float(np.mean(np.argmax(pred, axis=-1) == y))
 
 
-def _importance(plain, layers: list, s: int) -> np.ndarray:
-    """Per output channel of searched layer ``s``: the L2 norm of its weights, times |gamma| of a BatchNorm that
-    follows it."""
+def _importance(plain, costs: NetworkCosts, group: str) -> np.ndarray:
+    """Per output channel of a searched group: the L2 norm of the weights that produce it (summed over the
+    group's layers), each times |gamma| of a BatchNorm that directly follows it."""
     from cbo.dnas._costs import _kind
 
-    kernel = plain.get_layer(str(layers[s]["name"])).get_weights()[0]
-    norm = np.sqrt((kernel.reshape(-1, kernel.shape[-1]) ** 2).sum(axis=0))
-    j = s + 1
-    while j < len(layers) and _kind(layers[j]) in ("batchnormalization", "activation", "relu", "dropout"):
-        if _kind(layers[j]) == "batchnormalization" and layers[j].get("scale", True):
-            norm = norm * np.abs(plain.get_layer(str(layers[j]["name"])).get_weights()[0])
-        j += 1
-    return norm
+    layers = costs.spec["layers"]
+    total = 0.0
+    for name in costs.producers[group]:
+        i = costs.index[name]
+        weights = plain.get_layer(name).get_weights()
+        kernel = weights[1] if _kind(layers[i]) == "separableconv2d" else weights[0]
+        norm = np.sqrt((kernel.reshape(-1, kernel.shape[-1]) ** 2).sum(axis=0))
+        nxt = layers[i + 1] if i + 1 < len(layers) else None
+        if nxt is not None and _kind(nxt) == "batchnormalization" and nxt.get("inputs", [name]) in ([name], name) \
+                and nxt.get("scale", True):
+            norm = norm * np.abs(plain.get_layer(str(nxt["name"])).get_weights()[0])
+        total = total + norm
+    return np.asarray(total)
 
 
 def _ranked_theta(importance: np.ndarray) -> np.ndarray:
@@ -74,11 +79,11 @@ def _ranked_theta(importance: np.ndarray) -> np.ndarray:
     return THETA_LOW + (THETA_HIGH - THETA_LOW) * ranks / max(len(importance) - 1, 1)
 
 
-def shrink(costs: ChainCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, finetune_epochs: int = 10,
+def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, finetune_epochs: int = 10,
            warmup_epochs: int | None = None, batch_size: int = 32, learning_rate: float = 1e-3,
            gate_learning_rate: float = 0.02, seed: int = 0, state_dir: str | Path | None = None,
            start_from=None, log=None) -> ShrinkResult:
-    """Search the channels of ``costs.spec`` (a chain; its searched layers are ``costs.searchable``) on the training
+    """Search the channels of ``costs.spec`` (its searched channel groups are ``costs.searchable``) on the training
     data, project onto memsim's constraints, carry the weights over and fine-tune. ``start_from``: a Keras model
     of the same description whose weights the search starts from. ``log(line)`` gets one line per epoch."""
     from cbo.dnas._network import build_supernet, carry_weights
@@ -92,7 +97,7 @@ def shrink(costs: ChainCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, fin
     spec = costs.spec
     keras.utils.set_random_seed(seed)
     t0 = time.perf_counter()
-    model, gates, plain = build_supernet(spec)
+    model, gates, plain = build_supernet(costs)
     if start_from is not None:  # the user's trained model: the search starts from its weights
         for item in spec["layers"][1:]:
             plain.get_layer(str(item["name"])).set_weights(start_from.get_layer(str(item["name"])).get_weights())
@@ -153,9 +158,8 @@ def shrink(costs: ChainCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, fin
         order = rng.permutation(n)
         tasks, pens = [], []
         if epoch == warmup and warmup > 0:  # gates start ranked by what the warm-up taught the weights
-            layers = spec["layers"][1:]
-            for s, theta in zip(costs.searchable, thetas):
-                theta.assign(_ranked_theta(_importance(plain, layers, s)).astype("float32"))
+            for g, theta in zip(costs.searchable, thetas):
+                theta.assign(_ranked_theta(_importance(plain, costs, g)).astype("float32"))
         for b in range(0, n, batch_size):
             idx = order[b:b + batch_size]
             if epoch < warmup:  # weights only, every channel on
@@ -198,7 +202,7 @@ def shrink(costs: ChainCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, fin
     counts = [int(m.sum()) for m in masks]
     sub_spec = costs.spec_at(counts)
     sub = keras_from_spec(sub_spec)
-    carry_weights(spec, plain, masks, sub)
+    carry_weights(costs, plain, masks, sub)
     acc_projected = _accuracy(sub, X_val, y_val)
     t1 = time.perf_counter()
     if finetune_epochs:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import memsim
 from cbo import SpaceError
-from cbo.dnas import ChainCosts, kept_channels, project
+from cbo.dnas import NetworkCosts, kept_channels, project
 
 CHAIN = {"name": "net", "layers": [
     {"type": "Input", "name": "x", "shape": [16, 8, 1]},
@@ -33,7 +33,7 @@ MODES = [("tflm", "int8", "none"), ("tflm", "float32", "none"), ("xcubeai", "flo
        board=st.sampled_from(["stm32f303k8", "stm32l476rg", "nucleo-f401re"]))
 def test_costs_are_memsims_figures_of_the_network_that_would_be_exported(c1, c2, d1, mode, board):
     runtime, dtype, compression = mode
-    costs = ChainCosts(CHAIN, board, runtime, dtype, compression)
+    costs = NetworkCosts(CHAIN, board, runtime, dtype, compression)
     fig = costs.figures([c1, c2, d1])
     fp = memsim.footprint(costs.spec_at([c1, c2, d1]), board, runtime, dtype, compression)
     b = costs.board
@@ -43,7 +43,7 @@ def test_costs_are_memsims_figures_of_the_network_that_would_be_exported(c1, c2,
 
 
 def test_the_derivative_is_memsims_change_for_one_channel_less():
-    costs = ChainCosts(CHAIN, "stm32f303k8", "tflm", "int8")
+    costs = NetworkCosts(CHAIN, "stm32f303k8", "tflm", "int8")
     counts = np.array([10, 20, 30])
     value, grad = costs.at(counts)
     for k in range(3):
@@ -58,7 +58,7 @@ def test_the_derivative_is_memsims_change_for_one_channel_less():
        mode=st.sampled_from(MODES))
 def test_the_projection_always_ends_where_memsim_says_it_fits(seed, board, ram, flash, mode):
     runtime, dtype, compression = mode
-    costs = ChainCosts(CHAIN, board, runtime, dtype, compression, ram=ram, flash=flash)
+    costs = NetworkCosts(CHAIN, board, runtime, dtype, compression, ram=ram, flash=flash)
     rng = np.random.default_rng(seed)
     thetas = [rng.normal(0.5, 1.0, n) for n in costs.full]
     try:
@@ -80,14 +80,42 @@ def test_the_projection_always_ends_where_memsim_says_it_fits(seed, board, ram, 
     assert removed == sum(int(m0.sum() - m.sum()) for m0, m in zip(start, masks))
 
 
-def test_a_branching_network_is_refused_in_one_sentence():
-    spec = {"name": "res", "layers": [
+RESIDUAL = {"name": "resnet", "layers": [
+    {"type": "Input", "name": "x", "shape": [12, 12, 3]},
+    {"type": "Conv2D", "name": "stem", "filters": 16, "kernel_size": 3, "padding": "same", "activation": "relu"},
+    {"type": "Conv2D", "name": "b1", "filters": 16, "kernel_size": 3, "padding": "same"},
+    {"type": "BatchNormalization", "name": "b1_bn"},
+    {"type": "ReLU", "name": "b1_act"},
+    {"type": "Conv2D", "name": "b2", "filters": 16, "kernel_size": 3, "padding": "same"},
+    {"type": "Add", "name": "add", "inputs": ["b2", "stem"]},
+    {"type": "BatchNormalization", "name": "add_bn"},
+    {"type": "ReLU", "name": "add_act"},
+    {"type": "SeparableConv2D", "name": "sep", "filters": 24, "kernel_size": 3, "padding": "same"},
+    {"type": "GlobalAveragePooling2D", "name": "gap"},
+    {"type": "Dense", "name": "out", "units": 4, "activation": "softmax"}]}
+
+
+def test_residual_adds_tie_their_inputs_into_one_searched_group():
+    costs = NetworkCosts(RESIDUAL, "stm32l476rg", "tflm", "float32")
+    assert [costs.producers[g] for g in costs.searchable] == [["stem", "b2"], ["b1"], ["sep"]]
+    assert costs.full.tolist() == [16, 16, 24] and not costs.chain
+    fig = costs.figures([5, 7, 9])
+    fp = memsim.footprint(costs.spec_at([5, 7, 9]), "stm32l476rg", "tflm", "float32")
+    assert fig["costs"][0][2] == costs.board.flash_bytes - fp.flash_margin_bytes and fig["fits"][0] == fp.deployable
+
+
+def test_layers_shrink_cannot_slice_are_refused_in_one_sentence():
+    spec = {"name": "cat", "layers": [
         {"type": "Input", "name": "x", "shape": [8, 8, 2]},
         {"type": "Conv2D", "name": "a", "filters": 2, "kernel_size": 3, "padding": "same"},
-        {"type": "Add", "name": "add", "inputs": ["a", "x"]},
+        {"type": "Concatenate", "name": "cat", "inputs": ["a", "x"]},
         {"type": "Flatten", "name": "f"}, {"type": "Dense", "name": "d", "units": 3}]}
-    with pytest.raises(SpaceError, match="residual or branching networks are not supported yet"):
-        ChainCosts(spec, "stm32f303k8")
+    with pytest.raises(SpaceError, match="shrink cannot search through layer 'cat'"):
+        NetworkCosts(spec, "stm32f303k8")
+    tied_to_input = {**spec, "layers": spec["layers"][:2] + [{"type": "Add", "name": "add", "inputs": ["a", "x"]}]
+                     + spec["layers"][3:]}
+    with pytest.raises(SpaceError, match="no channels to shrink"):  # a residual onto the input fixes its width
+        NetworkCosts(tied_to_input, "stm32f303k8")
 
 
 DW_CHAIN = {"name": "dw", "layers": [
@@ -101,9 +129,10 @@ DW_CHAIN = {"name": "dw", "layers": [
     {"type": "Dense", "name": "out", "units": 4, "activation": "softmax"}]}
 
 
-@pytest.mark.parametrize("spec", [DW_CHAIN], ids=["depthwise-gap"])
-def test_gated_and_extracted_agree_through_depthwise_and_global_pooling(spec):
-    _gated_equals_extracted(spec, (32, 12, 6, 2))
+@pytest.mark.parametrize(("spec", "x_shape"), [(DW_CHAIN, (32, 12, 6, 2)), (RESIDUAL, (16, 12, 12, 3))],
+                         ids=["depthwise-gap", "residual-separable"])
+def test_gated_and_extracted_agree_through_depthwise_residuals_and_global_pooling(spec, x_shape):
+    _gated_equals_extracted(spec, x_shape)
 
 
 def _gated_equals_extracted(spec, x_shape):
@@ -112,7 +141,8 @@ def _gated_equals_extracted(spec, x_shape):
 
     keras = quiet_keras()
     keras.utils.set_random_seed(0)
-    model, gates, plain = build_supernet(spec)
+    costs = NetworkCosts(spec, "stm32l476rg", "tflm", "float32")
+    model, gates, plain = build_supernet(costs)
     for layer in plain.layers:  # non-trivial BatchNorm statistics
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.set_weights([np.random.default_rng(1).uniform(0.5, 2, w.shape).astype("float32")
@@ -122,9 +152,8 @@ def _gated_equals_extracted(spec, x_shape):
     for g, t in zip(gates, thetas):
         g.theta.assign(t.astype("float32"))
     masks = kept_channels(thetas)
-    costs = ChainCosts(spec, "stm32l476rg", "tflm", "float32")
     sub = keras_from_spec(costs.spec_at([int(m.sum()) for m in masks]))
-    carry_weights(spec, plain, masks, sub)
+    carry_weights(costs, plain, masks, sub)
     X = np.random.default_rng(0).normal(size=x_shape).astype("float32")
     assert np.allclose(model.predict(X, verbose=0), sub.predict(X, verbose=0), atol=1e-5)
 
@@ -199,7 +228,7 @@ def test_shrink_starts_from_a_users_keras_model(tmp_path, capsys):
     assert code == 0, err
     report = json.loads((out / "report.json").read_text())
     assert report["shrink"]["seed_channels"] == [96, 128] and report["deployable"]
-    assert report["shrink"]["searched_layers"] == ["conv", "hidden"]
+    assert report["shrink"]["searched_layers"] == [["conv"], ["hidden"]]
 
 
 def test_a_cut_off_shrink_continues_from_its_last_epoch_and_refuses_other_settings(tmp_path):
@@ -212,7 +241,7 @@ def test_a_cut_off_shrink_continues_from_its_last_epoch_and_refuses_other_settin
                                     {"type": "Conv2D", "name": "c", "filters": 16, "kernel_size": 3},
                                     {"type": "Flatten", "name": "f"},
                                     {"type": "Dense", "name": "out", "units": 10, "activation": "softmax"}]}
-    costs = ChainCosts(spec, "stm32f303k8", "tflm", "int8")
+    costs = NetworkCosts(spec, "stm32f303k8", "tflm", "int8")
     lines = []
     kw = dict(epochs=2, finetune_epochs=0, warmup_epochs=1, state_dir=tmp_path / "state", log=lines.append)
     first = shrink(costs, X[:180], y[:180], X[180:], y[180:], **kw)
