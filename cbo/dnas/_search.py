@@ -1,10 +1,11 @@
 """``shrink``: one training of a gated seed network under memsim's constraints, then projection and fine-tuning.
 
-Loss = cross-entropy + sum_i lambda_i * max(0, cost_i - limit_i) / limit_i over RAM, largest region, Flash and
-latency. cost_i is memsim's exact figure at the current binary gates plus memsim's per-channel difference times
-(soft channel count - channel count), so its value is memsim's and its gradient follows memsim's rules.
-lambda_i starts at 1 and doubles after every epoch that ends with the constraint still violated (annealed, as in
-the seed paper). Every epoch is checkpointed; the same call continues a run that was cut off.
+Penalty = sum_i lambda_i * max(0, cost_i - limit_i) / limit_i over RAM, largest region, Flash and latency, where
+cost_i is memsim's exact figure at the current binary gates. Its push on the gates follows memsim's own
+per-channel differences of the violated figures, weighted by each group's channel count (see ``step``); the
+weights update with cross-entropy by Adam, the gates by plain SGD. lambda_i starts at 1 and doubles after every
+epoch that ends with the constraint still violated (annealed, as in the seed paper), which shifts the push towards
+the constraint that stays violated. Every epoch is checkpointed; the same call continues a run that was cut off.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def _ranked_theta(importance: np.ndarray) -> np.ndarray:
 
 def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, finetune_epochs: int = 10,
            warmup_epochs: int | None = None, batch_size: int = 32, learning_rate: float = 1e-3,
-           gate_learning_rate: float = 0.02, seed: int = 0, state_dir: str | Path | None = None,
+           gate_learning_rate: float = 0.1, seed: int = 0, state_dir: str | Path | None = None,
            start_from=None, log=None) -> ShrinkResult:
     """Search the channels of ``costs.spec`` (its searched channel groups are ``costs.searchable``) on the training
     data, project onto memsim's constraints, carry the weights over and fine-tune. ``start_from``: a Keras model
@@ -105,7 +106,7 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     theta_ids = {id(v) for v in thetas}
     weights = [v for v in model.trainable_variables if id(v) not in theta_ids]
     opt_w = keras.optimizers.Adam(learning_rate)
-    opt_t = keras.optimizers.Adam(gate_learning_rate)
+    opt_t = keras.optimizers.SGD(gate_learning_rate)  # gradient sizes matter here (see step)
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
     finite = np.isfinite(costs.limits)
     limits = tf.constant(np.where(finite, costs.limits, 1.0), tf.float32)
@@ -122,12 +123,20 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
 
     @tf.function
     def step(x, y, value, grad, counts, lam):
+        # The penalty's value is memsim's; its direction over the searched groups is memsim's per-channel
+        # difference of every violated figure (weighted by lambda / limit) times the group's channel count — the
+        # cost's elasticity, so groups shrink by fractions in proportion to their share of the excess (with a
+        # per-channel push alone, a cost like conv filters x dense units drives the smaller factor to one channel)
+        # — scaled so the most pressed group gets 1. Plain SGD on the gates then closes, within a group, the
+        # weakest first (d mask / d theta = p (1 - p) is largest near zero); the speed is the gate learning rate's.
+        over = active * lam * tf.cast(value > limits, tf.float32) / limits
+        pressure = tf.linalg.matvec(grad, over, transpose_a=True) * counts
+        pressure = pressure / tf.maximum(tf.reduce_max(tf.abs(pressure)), 1e-12)
+        penalty = tf.reduce_sum(active * lam * tf.nn.relu(value - limits) / limits)
         with tf.GradientTape() as tape:
             task = loss_fn(y, model(x, training=True))
             soft = tf.stack([tf.reduce_sum(g.mask()) for g in gates])
-            estimate = value + tf.linalg.matvec(grad, soft - counts)
-            penalty = tf.reduce_sum(active * lam * tf.nn.relu(estimate - limits) / limits)
-            total = task + penalty
+            total = task + tf.reduce_sum(tf.stop_gradient(pressure) * soft)
         gw, gt = tape.gradient(total, [weights, thetas])
         opt_w.apply_gradients(zip(gw, weights))
         opt_t.apply_gradients(zip(gt, thetas))
