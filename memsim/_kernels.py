@@ -536,11 +536,13 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_
                 parts = 2 * nm + e[N_BN_ADD_1] + e[N_BN_SUB] + 1 + 1
             st[S_NAMES] += n_named * parts
             st[S_LAST_NAME] += parts
-            if w_op == OP_DWCONV2D:  # only depthwise renames its kernel (measured)
+            if w_op == OP_DWCONV2D or w_op == OP_CONV1D:  # these rename their kernel too (measured)
+                renamed = 2 * nm + e[N_BN_MUL] + e[N_BN_MUL_1] + 1 + 1
                 if w_bias:
-                    st[S_NAMES] += 2 * nm + e[N_BN_MUL] + e[N_BN_MUL_1] + 2 * w_nm + e[N_BIAS_ADD] + e[N_SQUEEZE] + 3 + 1
-                else:
-                    st[S_NAMES] += 2 * nm + e[N_BN_MUL] + e[N_BN_MUL_1] + 1 + 1
+                    renamed += 2 * w_nm + e[N_BIAS_ADD] + e[N_SQUEEZE] + 2
+                if w_op == OP_CONV1D:
+                    renamed += w_nm + e[N_CONV_SQUEEZE] + 1
+                st[S_NAMES] += renamed
             continue
         if op == OP_ACT:
             a = ir_act[j]

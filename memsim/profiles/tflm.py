@@ -228,6 +228,7 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
     deferred_reshape: dict[int, int] = {}
     params_of: dict[int, tuple[int, int]] = {}  # layer -> (kernel, bias) tensors
     named: dict[int, list[int]] = {}  # layer -> tensors whose names grow when an activation or a BN is fused in
+    expanded_of: dict[int, int] = {}  # tensor -> its Conv1D EXPAND_DIMS output (measured: the converter shares it)
     base = len(graph.name) + PATH_EXTRA
 
     path_of: dict[int, int] = {}
@@ -258,7 +259,8 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             continue
         if op == "batch_norm" and layer.attrs.get("folded"):
             # merged into the conv/dense before it: its mul/mul_1/add_1/sub join the bias's and output's names
-            # (a bias-free conv keeps only add_1/sub); depthwise also renames its kernel (measured)
+            # (a bias-free conv keeps only add_1/sub); depthwise and Conv1D also rename their kernel (measured; the
+            # Conv1D rule on the real-world zoo, so it is in-sample there)
             p = layer.inputs[0]
             has_bias = layers[p].attrs.get("use_bias", True) and not layers[p].attrs.get("folded_bias")
             roles = ("bn_mul", "bn_mul_1", "bn_add_1", "bn_sub") if has_bias or layers[p].op == "depthwise_conv2d" \
@@ -267,10 +269,12 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             for t in named.get(p, [src[0]]):
                 g.tensor_names[t] += parts
             kernel = params_of.get(p, (-1, -1))[0]
-            if kernel >= 0 and layers[p].op == "depthwise_conv2d":
+            if kernel >= 0 and layers[p].op in ("depthwise_conv2d", "conv1d"):  # Conv2D and Dense keep theirs
                 renamed = [part(j, "bn_mul"), part(j, "bn_mul_1")]
                 if has_bias:
                     renamed += [part(p, "bias_add"), part(p, "squeeze")]
+                if layers[p].op == "conv1d":
+                    renamed.append(part(p, "conv_squeeze"))
                 g.tensor_names[kernel] += _joined(*renamed) + 1
             named[j] = named.get(p, [src[0]])
             out_of[j] = src[0]
@@ -344,8 +348,11 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             if op == "conv1d":
                 in_layer = layers[layer.inputs[0]]
                 dim = g.shared_const(("expand_axis", "conv"), 4, part(j, "expand_dim"), 0)
-                expanded = g.tensor(prod(in_layer.shape) * elem, name_len=part(j, "expand"), channels=1, rank=4)
-                g.op("EXPAND_DIMS", [src[0], dim], [expanded], j)
+                expanded = expanded_of.get(src[0])  # Conv1D branches reading one tensor share its EXPAND_DIMS
+                if expanded is None:
+                    expanded = g.tensor(prod(in_layer.shape) * elem, name_len=part(j, "expand"), channels=1, rank=4)
+                    g.op("EXPAND_DIMS", [src[0], dim], [expanded], j)
+                    expanded_of[src[0]] = expanded
                 conv_out = g.tensor(size, name_len=out_name, channels=1, rank=4)
                 g.op(kind, [expanded, kernel, bias], [conv_out], j, c_out)
                 deferred_reshape[j] = conv_out
