@@ -1,6 +1,7 @@
 """From gates to a network that fits: keep the channels whose gate is on, then, while memsim says the network
-does not fit, drop the kept channel with the lowest gate value among the layers whose removal helps. No
-TensorFlow here; the weights follow in ``_network``."""
+does not fit, drop the kept channel with the lowest gate value among the groups whose removal helps (any group
+with spare channels when memsim sees no single group help). No TensorFlow here; the weights follow in
+``_network``."""
 
 from __future__ import annotations
 
@@ -34,10 +35,11 @@ def project(costs: NetworkCosts, thetas: list) -> tuple[list[np.ndarray], int]:
         over = value > costs.limits
         if not over.any() and costs.figures(counts)["fits"][0]:
             return masks, removed
-        # layers whose channel removal lowers a violated figure (memsim's own per-channel difference)
-        helps = [k for k in range(len(masks)) if counts[k] > 1 and np.any(grad[over, k] > 0)]
-        if not over.any():  # not supported or shapes do not fit: any layer with spare channels
-            helps = [k for k in range(len(masks)) if counts[k] > 1]
+        # groups whose channel removal lowers a violated figure (memsim's own difference); where none does over
+        # the step memsim looked at (aligned allocations), or the network cannot run at all, any group with spare
+        # channels
+        spare = [k for k in range(len(masks)) if counts[k] > 1]
+        helps = [k for k in spare if np.any(grad[over, k] > 0)] or spare
         if not helps:
             names = ", ".join(CONSTRAINTS[i] for i in np.flatnonzero(over)) or "the runtime's checks"
             raise SpaceError(f"Even the smallest network of this shape (one channel per searched layer) does not "
