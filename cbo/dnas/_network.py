@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from cbo.dnas._costs import _inputs, _kind
+from cbo.dnas._costs import PASS_THROUGH, _inputs, _kind
 
 __all__ = ["GATE_INIT", "build_supernet", "carry_weights", "gate_class"]
 
@@ -69,9 +69,7 @@ def build_supernet(costs):
         ins = [tensors[n] for n in _inputs(layers, i)]
         x = plain.get_layer(name)(ins if len(ins) > 1 else ins[0])
         g = costs.groups[name]
-        if g in costs.searchable and _kind(layers[i]) not in ("flatten", "globalaveragepooling1d",
-                                                                "globalaveragepooling2d", "globalmaxpooling1d",
-                                                                "globalmaxpooling2d"):
+        if g in costs.searchable and _kind(layers[i]) not in PASS_THROUGH:  # those reshape; their reader is gated
             if g not in gates:
                 gates[g] = Gate(int(x.shape[-1]), name=f"gate_{g}")
             x = gates[g](x)
