@@ -132,7 +132,7 @@ def tables(rows, dataset_name, label) -> str:
                 f"| MACC / latency | {statistics.mean(r['macc'] for r in rs):,.0f} / "
                 f"{statistics.mean(r['latency_ms'] for r in rs):.2f} ms | - | - | - |",
                 f"| targets met before projection | {sum(r['met_before_projection'] for r in rs)}/{len(rs)} | - | - | - |",
-                f"| val accuracy: gated -> projected -> fine-tuned | "
+                "| val accuracy: gated -> projected -> fine-tuned | "
                 + "; ".join(f"{100 * r['val_accuracy_gated']:.1f} -> {100 * r['val_accuracy_projected']:.1f} -> "
                             f"{100 * r['val_accuracy']:.1f}" for r in rs) + " | - | - | - |",
                 f"| wall time (x one training of the seed) | {statistics.mean(r['wall_s'] for r in rs):.0f} s "
