@@ -162,7 +162,7 @@ def main() -> None:
     ap.add_argument("--targets", default="stm32f303k8,stm32l476rg")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=10, help="search epochs = epochs of the one reference training")
-    ap.add_argument("--finetune", type=int, default=3)
+    ap.add_argument("--finetune", type=int, default=10, help="fine-tuning epochs (the command line's default)")
     ap.add_argument("--ram-sweep", default="", help="RAM budgets for a sweep on the first target, seed 0")
     ap.add_argument("--cache", default=str(CACHE))
     ap.add_argument("--markdown", default=None)

@@ -3,7 +3,7 @@
 Penalty = sum_i lambda_i * max(0, cost_i - limit_i) / limit_i over RAM, largest region, Flash and latency, where
 cost_i is memsim's exact figure at the current binary gates. Its push on the gates follows memsim's own
 per-channel differences of the violated figures, weighted by each group's channel count (see ``step``); the
-weights update with cross-entropy by Adam, the gates by plain SGD. lambda_i starts at 1 and doubles after every
+weights update with cross-entropy by Adam, the gates by plain SGD (learning rate: GATE_TRAVEL). lambda_i starts at 1 and doubles after every
 epoch that ends with the constraint still violated (annealed, as in the seed paper), which shifts the push towards
 the constraint that stays violated. Every epoch is checkpointed; the same call continues a run that was cut off.
 """
@@ -31,6 +31,9 @@ LAMBDA_GROWTH = 2.0
 # weakest close first and the closing stops where memsim says the network fits, instead of all channels of a
 # layer crossing zero together.
 THETA_LOW, THETA_HIGH = 0.1, 2.0
+# Default gate learning rate: this much theta travel (at the steepest push, p (1 - p) = 1/4) over half the search's
+# steps, so a network far over its limits shrinks over several epochs while its weights adapt, not in one.
+GATE_TRAVEL = THETA_HIGH
 
 
 @dataclass
@@ -82,7 +85,7 @@ def _ranked_theta(importance: np.ndarray) -> np.ndarray:
 
 def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, finetune_epochs: int = 10,
            warmup_epochs: int | None = None, batch_size: int = 32, learning_rate: float = 1e-3,
-           gate_learning_rate: float = 0.1, seed: int = 0, state_dir: str | Path | None = None,
+           gate_learning_rate: float | None = None, seed: int = 0, state_dir: str | Path | None = None,
            start_from=None, log=None) -> ShrinkResult:
     """Search the channels of ``costs.spec`` (its searched channel groups are ``costs.searchable``) on the training
     data, project onto memsim's constraints, carry the weights over and fine-tune. ``start_from``: a Keras model
@@ -106,13 +109,16 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     theta_ids = {id(v) for v in thetas}
     weights = [v for v in model.trainable_variables if id(v) not in theta_ids]
     opt_w = keras.optimizers.Adam(learning_rate)
-    opt_t = keras.optimizers.SGD(gate_learning_rate)  # gradient sizes matter here (see step)
+    warmup = max(1, epochs // 10) if warmup_epochs is None else warmup_epochs
+    gate_lr = gate_learning_rate
+    if gate_lr is None:  # the strongest gate of the most pressed group could close by mid-search
+        gate_lr = GATE_TRAVEL / (0.25 * max(1, (epochs - warmup) * -(-len(X_tr) // batch_size) // 2))
+    opt_t = keras.optimizers.SGD(gate_lr)  # gradient sizes matter here (see step)
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
     finite = np.isfinite(costs.limits)
     limits = tf.constant(np.where(finite, costs.limits, 1.0), tf.float32)
     active = tf.constant(finite.astype(np.float32))
 
-    warmup = max(1, epochs // 10) if warmup_epochs is None else warmup_epochs
 
     @tf.function
     def warm_step(x, y):
