@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cbo._errors import SpaceError
-from cbo.dnas._costs import CONSTRAINTS, NetworkCosts
+from cbo.dnas._costs import NetworkCosts
 
 __all__ = ["kept_channels", "project"]
 
@@ -40,10 +39,8 @@ def project(costs: NetworkCosts, thetas: list) -> tuple[list[np.ndarray], int]:
         # channels
         spare = [k for k in range(len(masks)) if counts[k] > 1]
         helps = [k for k in spare if np.any(grad[over, k] > 0)] or spare
-        if not helps:
-            names = ", ".join(CONSTRAINTS[i] for i in np.flatnonzero(over)) or "the runtime's checks"
-            raise SpaceError(f"Even the smallest network of this shape (one channel per searched layer) does not "
-                             f"fit ({names}); choose a larger target, looser budgets, or a smaller seed network.")
+        if not helps:  # one channel everywhere and still over: the same refusal as before training, with figures
+            costs.check_feasible()
         k = min(helps, key=lambda i: np.min(np.where(masks[i], thetas[i], np.inf)))
         j = int(np.argmin(np.where(masks[k], thetas[k], np.inf)))
         masks[k][j] = False
