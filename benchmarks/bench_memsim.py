@@ -1,17 +1,22 @@
 """memsim speed, and memsim vs the real toolchain, measured side by side in one run.
 
-Run:  python benchmarks/bench_memsim.py [--configs 1000000] [--toolchain-nets 10]
+Run:  python benchmarks/bench_memsim.py [--configs 1000000] [--toolchain-nets 10] [--unas DIR]
+
+``--unas DIR``: a checkout of https://github.com/eliberis/uNAS (only its numpy-only ``resource_models`` package is
+imported) to time μNAS's resource model on the same network in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import statistics
 import subprocess
 import sys
 import time
+from timeit import repeat as repeat_timer
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +68,58 @@ def timeit(fn, repeat=2000, warm=200):
     return statistics.median(samples)
 
 
+def best_time(fn, number=2000, repeat=7) -> float:
+    """Seconds per call, best of ``repeat`` rounds (the least disturbed by other work on a shared machine)."""
+    fn()
+    return min(repeat_timer(fn, number=number, repeat=repeat)) / number
+
+
+def unas_har(unas_dir):
+    """μNAS's own resource model (peak memory, model size, MACs) of the papers' HAR CNN, or None without a checkout."""
+    if not unas_dir:
+        return None
+    sys.path.insert(0, str(unas_dir))
+    from resource_models.graph import Graph
+    from resource_models.models import macs, model_size, peak_memory_usage
+    from resource_models.ops import Conv2D, Dense, Input, Pool
+
+    def figures():
+        g = Graph(np.float32)
+        with g.as_current():
+            x = Input((1, 90, 3, 1))
+            x = Conv2D(32, 2, activation="relu")(x)
+            x = Pool(2, "max")(x)
+            x = Dense(64, preflatten_input=True, activation="relu")(x)
+            g.add_output(Dense(6)(x))
+        return peak_memory_usage(g), model_size(g), macs(g)
+
+    return figures
+
+
+def har_timings(unas_dir) -> None:
+    """The papers' HAR CNN (conv 32x2x2, pool 2, dense 64, dense 6) through memsim.footprint and μNAS's model."""
+    from memsim._footprint import _full_footprint
+
+    spec = har_spec(32, 2, 2, 64, "relu", "relu")
+    distinct = [har_spec(f, k, p, u, ca, da) for f in FILTERS for k in (1, 2) for p in (1, 2) for u in FILTERS
+                for ca in HAR_ACTS for da in HAR_ACTS]
+    print(f"\nthe papers' HAR CNN from a layer description (best of 7 rounds, us per call):")
+    unas = unas_har(unas_dir)
+    t_unas = best_time(unas) if unas else None
+    for runtime in ("xcubeai", "tflm"):
+        one = best_time(lambda: memsim.footprint(spec, "stm32f303k8", runtime))
+        cycle = itertools.cycle(distinct)
+        many = best_time(lambda: memsim.footprint(next(cycle), "stm32f303k8", runtime), number=len(distinct))
+        full = best_time(lambda: _full_footprint(spec, "stm32f303k8", runtime, None, "none", None, None), number=300)
+        line = (f"  memsim.footprint {runtime:7s}: {one * 1e6:6.1f} (the same description), {many * 1e6:6.1f} "
+                f"({len(distinct):,} distinct configurations in turn); full path {full * 1e6:6.1f}")
+        if t_unas:
+            line += f"; uNAS {t_unas * 1e6:6.1f} ({t_unas / one:.1f}x memsim's time)"
+        print(line)
+    if not unas:
+        print("  (uNAS not timed: pass --unas DIR, a checkout of https://github.com/eliberis/uNAS)")
+
+
 def import_time() -> float:
     code = "import time; t=time.perf_counter(); import memsim; print(time.perf_counter()-t)"
     runs = [float(subprocess.check_output([sys.executable, "-c", code], cwd=ROOT)) for _ in range(5)]
@@ -88,6 +145,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--configs", type=int, default=1_000_000)
     ap.add_argument("--toolchain-nets", type=int, default=10)
+    ap.add_argument("--unas", metavar="DIR", help="a checkout of eliberis/uNAS, to time its resource model alongside")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
@@ -105,6 +163,7 @@ def main() -> None:
         full = timeit(lambda: _full_footprint(TEN_LAYERS, "stm32f303k8", runtime, None, "none", None, None).layers)
         print(f"  memsim.footprint (chain fast path, table built lazily), {runtime:7s}: {fast * 1e6:7.1f} us; "
               f"full path with per-layer table {full * 1e6:7.1f} us ({full / fast:.1f}x)")
+    har_timings(args.unas)
     layers = TEN_LAYERS["layers"][1:]
     family = ChainFamily((32, 32, 3), tuple(l["name"] for l in layers), name="net10", input_name="x")
     for runtime in ("xcubeai", "tflm"):

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from memsim._errors import ModelFileError, SpecError
-from memsim._settings import resolve
-from memsim._verdict import judge
+from memsim._settings import resolve, resolve_shared
+from memsim._verdict import headroom_pct, judge
 from memsim.frontends.spec import graph_from_spec
 from memsim.graph import Graph
 from memsim.metrics import compressed_layers, total_macc, weight_bytes
@@ -107,6 +109,15 @@ class Footprint:
     notes: tuple[str, ...] = ()         # known gaps of the prediction for this network
     _rows: Any = field(default=None, repr=False, compare=False)  # the per-layer table, or how to build it
 
+    @classmethod
+    def _from_checked(cls, figures: dict) -> "Footprint":
+        """A Footprint from figures memsim itself computed, without the dataclass's field-by-field frozen
+        ``__init__`` (a third of the fast path's time); missing fields take their defaults."""
+        obj = object.__new__(cls)
+        obj.__dict__.update(_FOOTPRINT_DEFAULTS)
+        obj.__dict__.update(figures)
+        return obj
+
     @property
     def layers(self) -> list[dict]:
         """Per-layer table (name, type, shape, params, weights, MACC, live bytes); built on first use."""
@@ -124,6 +135,9 @@ class Footprint:
         d["unsupported"] = list(self.unsupported)
         d["notes"] = list(self.notes)
         return d
+
+
+_FOOTPRINT_DEFAULTS = {f.name: f.default for f in fields(Footprint) if f.default is not MISSING}
 
 
 def _layer_type(layer, from_tflite: bool) -> str:
@@ -172,8 +186,9 @@ def _judge_into(result: dict, board, settings, region: int, extra_ram: int, cycl
     result.update(
         target=board.name, deployable=v.deployable, violations=v.violations,
         ram_margin_bytes=v.ram_headroom_bytes, flash_margin_bytes=v.flash_headroom_bytes,
-        region_margin_bytes=v.region_headroom_bytes, ram_margin_pct=v.headroom_pct("ram"),
-        flash_margin_pct=v.headroom_pct("flash"), region_margin_pct=v.headroom_pct("region"),
+        region_margin_bytes=v.region_headroom_bytes, ram_margin_pct=headroom_pct(v.ram_headroom_bytes, board.ram_bytes),
+        flash_margin_pct=headroom_pct(v.flash_headroom_bytes, board.flash_bytes),
+        region_margin_pct=headroom_pct(v.region_headroom_bytes, board.largest_region_bytes),
         region_capacity_bytes=board.largest_region_bytes,
         pool_fits_region=v.region_headroom_bytes >= 0,
         latency_ms=round(1000.0 * result["macc"] * cpm / board.clock_hz, 3),
@@ -218,7 +233,7 @@ def footprint(
     whole arena) fit the largest SRAM region; the ``*_margin_bytes`` fields
     are the headroom left after the safety margin.
     """
-    early = resolve(runtime, dtype or "float32", compression, margin)  # refuse before reading the model
+    early = resolve_shared(runtime, dtype or "float32", compression, margin)  # refuse before reading the model
     fast = _chain_footprint(model, target, runtime, early, cycles_per_macc)
     if fast is not None:
         return fast
@@ -261,6 +276,9 @@ def _full_footprint(model, target, runtime, dtype, compression, cycles_per_macc,
     return Footprint(**result)
 
 
+_FIGURES = ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes", "runtime_ram_bytes", "io_bytes",
+            "ram_bytes", "flash_bytes")
+
 # Keys a chain layer may carry for the batch evaluator to read it exactly like the spec front-end does; anything
 # else (dilation, groups, keepdims, BN without centre/scale ...) takes the full path.
 _CHAIN_KEYS = {
@@ -285,49 +303,95 @@ def _chain_allowed() -> dict:
     return {key: _CHAIN_KEYS[kind(_TYPES[key])] for key in SLOT_OPS if key != "skip"}
 
 
+_SLOT_MEMO: dict = {}
+_MISS = object()
+_INPUT_KEYS = frozenset(("type", "name", "shape"))
+
+
+def _chain_slot(item: dict) -> "tuple[bytes, bytes] | None":
+    """(op code, parameters) of one chain layer as the kernel's int64 bytes, when the batch kernel reads it exactly
+    like the full path, else None.
+
+    Remembered per layer description (a template's configurations repeat the same layers): the first time, the
+    spec front-end's own checks read it, so a value the full path refuses is refused here too. The key holds the
+    values' types (``True`` and ``1``, ``32.0`` and ``32`` are equal keys otherwise); a description with an
+    unhashable value (``kernel_size=[3, 3]``) is read each time.
+    """
+    try:
+        key = (tuple(item.items()), tuple(map(type, item.values())))
+        hit = _SLOT_MEMO.get(key, _MISS)
+    except TypeError:
+        key, hit = None, _MISS
+    if hit is not _MISS:
+        return hit
+    from memsim.batch import _encode_slot
+    from memsim.frontends.spec import _TYPES, _expand
+
+    type_name = str(item["type"])
+    lowered = type_name.lower().replace("_", "")
+    keys = _chain_allowed().get(lowered)
+    encoded = None
+    if keys is not None and keys.issuperset(item):
+        try:
+            _expand(item, _TYPES[lowered], type_name, "")  # the full path's value checks
+            op, prm = _encode_slot(0, item)
+            encoded = np.int64(op).tobytes(), np.array(prm, np.int64).tobytes()
+        except (SpecError, ValueError, TypeError, KeyError, OverflowError):
+            pass
+    if key is not None:
+        if len(_SLOT_MEMO) >= 4096:
+            _SLOT_MEMO.clear()
+        _SLOT_MEMO[key] = encoded
+    return encoded
+
+
 def _as_chain(model) -> "tuple | None":
-    """(name, input name, input shape, layers) when ``model`` is a named layer description of a plain chain the batch
-    evaluator reads exactly like the full path, else None."""
-    allowed = _chain_allowed()
-    if not isinstance(model, dict) or not isinstance(model.get("layers"), list) or "name" not in model:
+    """(name, input name, input shape, slot names, ops, params) when ``model`` is a named layer description of a
+    plain chain the batch evaluator reads exactly like the full path, else None."""
+    if type(model) is not dict or type(model.get("layers")) is not list or "name" not in model:
         return None
     layers = model["layers"]
-    if len(layers) < 2 or not all(isinstance(item, dict) and "name" in item and "type" in item for item in layers):
+    if len(layers) < 2:
         return None
-    first = layers[0]
-    if str(first["type"]).lower() not in ("input", "inputlayer") or set(first) - {"type", "name", "shape"}:
-        return None
-    for item in layers[1:]:
-        keys = allowed.get(str(item["type"]).lower().replace("_", ""))
-        if keys is None or not keys.issuperset(item):
+    try:
+        first = layers[0]
+        if not first.keys() <= _INPUT_KEYS or str(first["type"]).lower() not in ("input", "inputlayer"):
             return None
-    return str(model["name"]), str(first["name"]), tuple(first["shape"]), layers[1:]
+        shape = tuple(first["shape"])
+        names = tuple([str(item["name"]) for item in layers])
+        encoded = [_chain_slot(item) for item in layers[1:]]
+    except (TypeError, KeyError, AttributeError):  # not a mapping, no name/type/shape: the full path says what
+        return None
+    if (None in encoded or len(set(names)) != len(names) or not 1 <= len(shape) <= 3
+            or not all(type(d) is int and d > 0 for d in shape)):
+        return None
+    ops = np.frombuffer(bytearray(b"".join([e[0] for e in encoded])), np.int64).reshape(1, -1)
+    params = np.frombuffer(bytearray(b"".join([e[1] for e in encoded])), np.int64).reshape(1, -1, 8)
+    return str(model["name"]), names[0], shape, names[1:], ops, params
 
 
 def _chain_footprint(model, target, runtime, settings, cycles_per_macc) -> "Footprint | None":
     """``footprint`` of a plain chain through the batch kernel (one numba call, same rules and verdict), or None
     when the full path must answer: not a chain it reads exactly, shapes that do not fit (the full path names the
     layer), ops the runtime cannot run, or a prediction that carries notes."""
+    if settings.dtype == "int8" and settings.profile.name == "xcubeai":
+        return None
     chain = _as_chain(model)
-    if chain is None or (settings.dtype == "int8" and settings.profile.name == "xcubeai"):
+    if chain is None:
         return None
-    from memsim.batch import _family
+    from memsim.batch import RESULT_FIELDS, _family
 
-    name, input_name, shape, layers = chain
-    if not 1 <= len(shape) <= 3 or not all(isinstance(d, int) and d > 0 for d in shape):
-        return None
+    name, input_name, shape, slot_names, ops, params = chain
     try:
-        family = _family(shape, tuple(str(item["name"]) for item in layers), name, input_name)
-        ops, params = family.encode([layers])
+        family = _family(shape, slot_names, name, input_name)
         board = get_target(target) if target is not None else None
-        res = family.evaluate(ops, params, runtime, settings.dtype, settings.compression, board)
     except (SpecError, ValueError, TypeError, KeyError):
         return None
-    if not res["valid"][0] or not res["supported"][0]:
+    res = dict(zip(RESULT_FIELDS, family._run(ops, params, settings, board)[0].tolist()))
+    if not res["valid"] or not res["supported"]:
         return None
     prof, dtype = settings.profile, settings.dtype
-    fig = {f: int(res[f][0]) for f in ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes",
-                                       "runtime_ram_bytes", "io_bytes", "ram_bytes", "flash_bytes")}
+    fig = {f: res[f] for f in _FIGURES}
     extra = board.overhead(prof.name, dtype).ram_bytes if board else 0
     region = int(prof.region_from_figures(fig["activations_bytes"], fig["io_bytes"], fig["ram_bytes"], extra))
     result = dict(
@@ -337,4 +401,4 @@ def _chain_footprint(model, target, runtime, settings, cycles_per_macc) -> "Foot
         _rows=lambda: _full_footprint(model, None, runtime, dtype, settings.compression, None, None).layers,
     )
     _judge_into(result, board, settings, region, extra, cycles_per_macc)
-    return Footprint(**result)
+    return Footprint._from_checked(result)

@@ -820,7 +820,9 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_
     # Configurations repeat (a search space's pool; hyperparameters memory does not depend on are already out of
     # ops/prm): each distinct row is evaluated once and found again through an open-addressing hash table, kept
     # small (it grows with the distinct rows, not with N) so that it stays in cache.
-    cap = 4096
+    cap = 16  # a power of two, at most 4096 to start with, and no larger than a small N needs (footprint: N = 1)
+    while cap < 2 * nconf and cap < 4096:
+        cap *= 2
     seen = np.full(cap, -1, np.int64)
     seen_h = np.empty(cap, np.int64)
     distinct = 0

@@ -12,7 +12,7 @@ from memsim._errors import SpecError
 from memsim.metrics import normalise_compression
 from memsim.profiles import RuntimeProfile, get_profile
 
-__all__ = ["DTYPES", "Settings", "resolve"]
+__all__ = ["DTYPES", "Settings", "resolve", "resolve_shared"]
 
 DTYPES = ("float32", "int8")
 
@@ -54,3 +54,26 @@ def resolve(runtime: "str | RuntimeProfile" = "xcubeai", dtype: str = "float32",
     ram_pct, flash_pct = margin_pair(margin, profile)
     name = runtime if isinstance(runtime, str) else profile.name
     return Settings(profile, name, dtype, compression, ram_pct, flash_pct)
+
+
+_SHARED: dict = {}
+
+
+def resolve_shared(runtime: str = "xcubeai", dtype: str = "float32", compression: str = "none",
+                   margin=None) -> Settings:
+    """``resolve``, remembered per combination, for callers that read only the profile's constants.
+
+    The profile is shared between calls, so it must never plan a graph (TFLM's keeps the last one it planned).
+    A refused combination raises every time; nothing about it is remembered.
+    """
+    try:
+        hit = _SHARED.get((runtime, dtype, compression, margin))
+    except TypeError:  # a list margin: not hashable
+        return resolve(runtime, dtype, compression, margin)
+    if hit is None:
+        hit = resolve(runtime, dtype, compression, margin)
+        if isinstance(runtime, str):
+            if len(_SHARED) >= 256:
+                _SHARED.clear()
+            _SHARED[(runtime, dtype, compression, margin)] = hit
+    return hit

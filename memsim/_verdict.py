@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from targets import Target
 
-__all__ = ["Verdict", "judge"]
+__all__ = ["Verdict", "headroom_pct", "judge"]
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,7 @@ class Verdict:
 
     def headroom_pct(self, which: str) -> float | None:
         """Headroom in % of the board's capacity for ``ram``, ``region`` or ``flash``."""
-        cap = getattr(self, f"{which}_capacity_bytes")
-        return round(100.0 * getattr(self, f"{which}_headroom_bytes") / cap, 2) if cap else None
+        return headroom_pct(getattr(self, f"{which}_headroom_bytes"), getattr(self, f"{which}_capacity_bytes"))
 
     def to_dict(self) -> dict:
         d = {"deployable": self.deployable, "violations": list(self.violations)}
@@ -45,6 +44,11 @@ class Verdict:
             d[f"{which}_headroom_bytes"] = getattr(self, f"{which}_headroom_bytes")
             d[f"{which}_headroom_pct"] = self.headroom_pct(which)
         return d
+
+
+def headroom_pct(headroom_bytes: int, capacity_bytes: int) -> float | None:
+    """Headroom in % of a capacity, to two decimals (None for a zero capacity)."""
+    return round(100.0 * headroom_bytes / capacity_bytes, 2) if capacity_bytes else None
 
 
 def _plus(safety: int, pct: float) -> str:
@@ -69,10 +73,12 @@ def judge(board: Target, *, ram_bytes: int, region_bytes: int, flash_bytes: int,
                           f"largest SRAM region {region:,} B")
     if flash_bytes + flash_safety > board.flash_bytes:
         violations.append(f"Flash {flash_bytes:,} B{_plus(flash_safety, flash_pct)} > {board.flash_bytes:,} B")
-    return Verdict(
+    verdict = object.__new__(Verdict)  # every field is set here; the frozen __init__ would double judge's time
+    verdict.__dict__.update(
         deployable=not violations, violations=tuple(violations),
         ram_headroom_bytes=board.ram_bytes - ram_bytes - ram_safety,
         region_headroom_bytes=region - region_bytes - region_safety,
         flash_headroom_bytes=board.flash_bytes - flash_bytes - flash_safety,
         ram_capacity_bytes=board.ram_bytes, region_capacity_bytes=region, flash_capacity_bytes=board.flash_bytes,
     )
+    return verdict

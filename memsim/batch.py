@@ -33,7 +33,7 @@ import numpy as np
 
 from memsim import _kernels as K
 from memsim._errors import SpecError, UnsupportedLayerError
-from memsim._settings import resolve
+from memsim._settings import Settings, resolve, resolve_shared
 from memsim.frontends.spec import activation_of_layer, normalise_activation
 from memsim.ops import LAYER_TYPES
 from memsim.metrics import COMPRESSION_MIN_WEIGHTS
@@ -213,22 +213,39 @@ class ChainFamily:
             raise SpecError(f"ops must be (N, L) and params (N, L, 8); got {ops.shape} and {params.shape}.")
         if ops.shape[1] != len(self.slot_names):
             raise SpecError(f"ops has {ops.shape[1]} slots; the family has {len(self.slot_names)}.")
-        settings = resolve(runtime, dtype, compression)  # an unknown value is an error, as in footprint
-        prof, compression = settings.profile, settings.compression
-        profile = 1 if prof.name == "tflm" else 0
-        static = _static_arrays(dtype, compression)
-        board = get_target(target) if target is not None else None
-        ov = board.overhead("tflm" if profile else "xcubeai", dtype) if board else None
-        out = np.empty((ops.shape[0], len(RESULT_FIELDS)), np.int64)
-        K.batch_kernel(
-            ops, params, self._in_shape, len(self.input_shape), profile, dtype == "int8",
-            {"none": 0, "x4": 1, "x8": 2}[compression], getattr(prof, "io_in_pool", True),
-            getattr(prof, "conv_overlap", True), getattr(prof, "im2col", True),
-            static[0], static[1], self._names, len(self.name), _tflm.input_tensor_name(self.input_name),
-            static[2], static[7], static[8], static[3], static[4], static[5], static[6],
-            ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out,
-        )
+        settings = resolve_shared(runtime, dtype, compression)  # an unknown value is an error, as in footprint
+        out = self._run(ops, params, settings, get_target(target) if target is not None else None)
         return {f: out[:, k] for k, f in enumerate(RESULT_FIELDS)}
+
+    def _run(self, ops: np.ndarray, params: np.ndarray, settings: Settings, board: "Target | None") -> np.ndarray:
+        """The kernel's (N, len(RESULT_FIELDS)) figures for checked int64 arrays (``footprint``'s fast path calls
+        this directly: it checked everything already)."""
+        ov = board.overhead(settings.profile.name, settings.dtype) if board else None
+        out = np.empty((ops.shape[0], len(RESULT_FIELDS)), np.int64)
+        K.batch_kernel(ops, params, *self._kernel_args(settings.profile, settings.dtype, settings.compression),
+                       ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out)
+        return out
+
+    def _kernel_args(self, prof, dtype: str, compression: str) -> tuple:
+        """The kernel's arguments between the configurations and the board's overhead, built once per profile,
+        dtype and compression (the profile by identity: ``resolve_shared`` hands out one per combination)."""
+        key = (prof, dtype, compression)
+        args = self._args.get(key)
+        if args is None:
+            static = _static_arrays(dtype, compression)
+            args = (self._in_shape, len(self.input_shape), int(prof.name == "tflm"), dtype == "int8",
+                    {"none": 0, "x4": 1, "x8": 2}[compression], getattr(prof, "io_in_pool", True),
+                    getattr(prof, "conv_overlap", True), getattr(prof, "im2col", True),
+                    static[0], static[1], self._names, len(self.name), _tflm.input_tensor_name(self.input_name),
+                    static[2], static[7], static[8], static[3], static[4], static[5], static[6])
+            if len(self._args) >= 16:  # profiles from ``resolve`` are new objects each time: keep the cache small
+                self._args.clear()
+            self._args[key] = args
+        return args
+
+    @cached_property
+    def _args(self) -> dict:
+        return {}
 
 
 def verdicts(results: Mapping[str, np.ndarray], target: "str | Target", runtime: str = "xcubeai",
@@ -247,7 +264,7 @@ def verdicts(results: Mapping[str, np.ndarray], target: "str | Target", runtime:
     from memsim._verdict import judge
 
     board = get_target(target)
-    settings = resolve(runtime, dtype, "none", margin)
+    settings = resolve_shared(runtime, dtype, "none", margin)
     prof, ram_pct, flash_pct = settings.profile, settings.ram_pct, settings.flash_pct
     extra = board.overhead(prof.name, dtype).ram_bytes
     ram, flash, model = results["ram_bytes"], results["flash_bytes"], results["model_bytes"]

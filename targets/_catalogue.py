@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -66,12 +66,12 @@ class Target:
     source: str = ""
     overheads: Mapping[tuple[str, str], RuntimeOverhead] = field(default_factory=dict)
 
-    @property
+    @cached_property  # read for every verdict; a frozen Target cannot change it
     def ram_bytes(self) -> int:
         """Total SRAM over all regions (bytes)."""
         return sum(r.bytes for r in self.ram_regions)
 
-    @property
+    @cached_property
     def largest_region_bytes(self) -> int:
         """The largest contiguous SRAM region (bytes): the pool limit."""
         return max((r.bytes for r in self.ram_regions), default=0)

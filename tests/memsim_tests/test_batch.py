@@ -143,6 +143,35 @@ def test_footprint_fast_path_equals_the_full_path(net, mode, target, margin):
     assert fast.to_dict() == full.to_dict()
 
 
+@pytest.mark.parametrize("key, value", [("filters", True), ("filters", 32.5), ("filters", "32"), ("kernel_size", 2.0),
+                                        ("activation", "swishy")])
+def test_the_fast_path_refuses_what_the_full_path_refuses(key, value):
+    # footprint() remembers how it read each layer; a value equal to an accepted one (True == 1, 2.0 == 2) must not
+    # borrow the accepted one's reading, and a refused value is refused with the full path's sentence
+    from memsim._footprint import _full_footprint
+
+    def spec(v):
+        conv = {"type": "Conv2D", "name": "c", "filters": 1, "kernel_size": 2, "activation": "relu", key: v}
+        return {"name": "m", "layers": [{"type": "Input", "name": "x", "shape": [20, 3, 1]}, conv,
+                                        {"type": "Flatten", "name": "f"}, {"type": "Dense", "name": "d", "units": 2}]}
+
+    accepted = {"filters": 1, "kernel_size": 2, "activation": "relu"}[key]
+    memsim.footprint(spec(accepted), "stm32f303k8")  # remembered first
+    with pytest.raises(memsim.MemsimError) as full:
+        _full_footprint(spec(value), "stm32f303k8", "xcubeai", None, "none", None, None)
+    with pytest.raises(memsim.MemsimError) as fast:
+        memsim.footprint(spec(value), "stm32f303k8")
+    assert type(fast.value) is type(full.value) and str(fast.value) == str(full.value)
+
+
+def test_a_chain_with_a_name_used_twice_is_refused_like_any_description():
+    layers = [{"type": "Input", "name": "x", "shape": [20, 3]}, {"type": "Conv1D", "name": "c", "filters": 4,
+                                                                  "kernel_size": 3},
+              {"type": "Flatten", "name": "c"}, {"type": "Dense", "name": "d", "units": 2}]
+    with pytest.raises(memsim.SpecError, match="used twice"):
+        memsim.footprint({"name": "m", "layers": layers}, "stm32f303k8")
+
+
 def test_a_fast_path_footprint_pickles_with_its_table():
     import pickle
 
