@@ -103,7 +103,7 @@ def har_timings(unas_dir) -> None:
     spec = har_spec(32, 2, 2, 64, "relu", "relu")
     distinct = [har_spec(f, k, p, u, ca, da) for f in FILTERS for k in (1, 2) for p in (1, 2) for u in FILTERS
                 for ca in HAR_ACTS for da in HAR_ACTS]
-    print(f"\nthe papers' HAR CNN from a layer description (best of 7 rounds, us per call):")
+    print("\nthe papers' HAR CNN from a layer description (best of 7 rounds, us per call):")
     unas = unas_har(unas_dir)
     t_unas = best_time(unas) if unas else None
     for runtime in ("xcubeai", "tflm"):

@@ -33,7 +33,7 @@ import numpy as np
 
 from memsim import _kernels as K
 from memsim._errors import SpecError, UnsupportedLayerError
-from memsim._settings import Settings, resolve, resolve_shared
+from memsim._settings import Settings, resolve_shared
 from memsim.frontends.spec import activation_of_layer, normalise_activation
 from memsim.ops import LAYER_TYPES
 from memsim.metrics import COMPRESSION_MIN_WEIGHTS
