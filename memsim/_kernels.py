@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from memsim import _rules
+
 __all__ = ["greedy_plan_kernel", "batch_kernel", "RESULT_FIELDS"]
 
 
@@ -89,12 +91,14 @@ RESULT_FIELDS = ("macc", "params", "weights_bytes", "model_bytes", "activations_
                  "io_bytes", "ram_bytes", "flash_bytes", "valid", "supported")
 
 
-@njit(cache=True, nogil=True)
-def _out_len(n, k, s, same):
-    if same:
-        return (n + s - 1) // s
-    out = (n - k) // s + 1
-    return out if out >= 1 else -1
+# The ops' arithmetic, compiled from the functions the graph IR calls (one source: memsim/_rules.py).
+_window_length = njit(cache=True, nogil=True)(_rules.window_length)
+_conv_counts = njit(cache=True, nogil=True)(_rules.conv_counts)
+_dense_counts = njit(cache=True, nogil=True)(_rules.dense_counts)
+_pool_macc = njit(cache=True, nogil=True)(_rules.pool_macc)
+_global_pool_macc = njit(cache=True, nogil=True)(_rules.global_pool_macc)
+_activation_macc = njit(cache=True, nogil=True)(_rules.activation_macc)
+_batch_norm_counts = njit(cache=True, nogil=True)(_rules.batch_norm_counts)
 
 
 @njit(cache=True, nogil=True)
@@ -134,20 +138,12 @@ def _build_ir(ops, prm, in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir
             kh, kw, sh, sw, same, use_bias = prm[s, 1], prm[s, 2], prm[s, 3], prm[s, 4], prm[s, 5], prm[s, 6]
             if op == OP_CONV1D:
                 kw, sw = 1, 1
-            oh = _out_len(h, kh, sh, same)
-            ow = _out_len(w, kw, sw, same) if op != OP_CONV1D else 1
+            oh = _window_length(h, kh, sh, same)
+            ow = _window_length(w, kw, sw, same) if op != OP_CONV1D else 1
             if oh < 1 or ow < 1:
                 return -1
-            if op == OP_DWCONV2D:
-                co = c * prm[s, 0]
-                wt = kh * kw * co
-                per = kh * kw
-            else:
-                co = prm[s, 0]
-                wt = kh * kw * c * co
-                per = kh * kw * c
-            b = co if use_bias else 0
-            macc = oh * ow * co * per + b
+            co = c * prm[s, 0] if op == OP_DWCONV2D else prm[s, 0]
+            wt, b, macc = _conv_counts(oh * ow, kh * kw, c, co, op == OP_DWCONV2D, use_bias != 0)
             ir_s[n] = sh
             ir_pad[n] = max((oh - 1) * sh + kh - h, 0) // 2 if same else 0
             h, w, c = oh, ow, co
@@ -157,9 +153,7 @@ def _build_ir(ops, prm, in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir
             if rank != 1:
                 return -1
             units, use_bias = prm[s, 0], prm[s, 1]
-            wt = c * units
-            b = units if use_bias else 0
-            macc = c * units + b
+            wt, b, macc = _dense_counts(1, c, units, use_bias != 0)
             c = units
             act = prm[s, 2]
         elif op == OP_MAXPOOL1D or op == OP_MAXPOOL2D or op == OP_AVGPOOL1D or op == OP_AVGPOOL2D:
@@ -169,24 +163,24 @@ def _build_ir(ops, prm, in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir
             ph, pw, sh, sw, same = prm[s, 0], prm[s, 1], prm[s, 2], prm[s, 3], prm[s, 4]
             if one_d:
                 pw, sw = 1, 1
-            oh = _out_len(h, ph, sh, same)
-            ow = _out_len(w, pw, sw, same) if not one_d else 1
+            oh = _window_length(h, ph, sh, same)
+            ow = _window_length(w, pw, sw, same) if not one_d else 1
             if oh < 1 or ow < 1:
                 return -1
             h, w = oh, ow
-            macc = h * w * c * ph * pw
+            macc = _pool_macc(h * w * c, ph * pw)
             ir_aux[n] = ph
             ir_s[n] = sh
         elif op == OP_GAP or op == OP_GMP:
             if rank < 2:
                 return -1
-            macc = elems
+            macc = _global_pool_macc(elems)
             h, w, rank = 1, 1, 1
         elif op == OP_FLATTEN:
             c, h, w, rank = elems, 1, 1, 1
         elif op == OP_ACT:
             ir_act[n] = prm[s, 0]
-            macc = elems * act_macc[prm[s, 0]]
+            macc = _activation_macc(elems, act_macc[prm[s, 0]])
         elif op == OP_BN:
             p = ir_op[n - 1]
             if _is_conv(p) or p == OP_DENSE:
@@ -196,7 +190,7 @@ def _build_ir(ops, prm, in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir
                     ir_macc[n - 1] += c
                     ir_folded[n - 1] = 2
             else:
-                wt, b, macc = c, c, 2 * elems
+                wt, b, macc = _batch_norm_counts(c, elems)
         elif op == OP_DROPOUT:
             pass
         else:
@@ -212,7 +206,7 @@ def _build_ir(ops, prm, in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir
         if act != 0:
             ir_op[n], ir_h[n], ir_w[n], ir_c[n], ir_rank[n] = OP_ACT, h, w, c, rank
             ir_wt[n] = ir_b[n] = 0
-            ir_macc[n] = h * w * c * act_macc[act]
+            ir_macc[n] = _activation_macc(h * w * c, act_macc[act])
             ir_act[n] = act
             ir_aux[n] = 0
             ir_s[n] = 1

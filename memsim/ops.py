@@ -1,24 +1,14 @@
-"""Per-op rules: output shape, stored parameters and MACC.
+"""Per-op rules of the graph IR: output shape, stored parameters and MACC, with the checks that name a layer.
 
-MACC follows X-CUBE-AI >= 7.2 arithmetic (shared/reference/xcubeai.md, checked
-against real reports in the tests):
-
-==========================  =============================================
-conv 1D/2D, depthwise       out_elems * k_h * k_w * C_in/group + C_out (bias once per channel)
-dense                       outer * in * out + out
-activation                  per element, ACTIVATION_MACC below
-batch norm kept             2 per element (scale + bias); folded: 0
-pooling                     window size per output element
-global pooling              H * W per output element
-add                         (inputs - 1) per element
-reshape/flatten/dropout     0
-==========================  =============================================
+The arithmetic itself is ``memsim._rules`` (shared with the numba batch kernel); the MACC conventions are listed
+there.
 """
 
 from __future__ import annotations
 
-from math import ceil, prod
+from math import prod
 
+from memsim import _rules
 from memsim._errors import ShapeError, UnsupportedLayerError
 
 __all__ = ["ACTIVATION_MACC", "CONV_OPS", "IN_PLACE_OPS", "LAYER_TYPES", "POOL_OPS", "SUPPORTED_ACTIVATIONS",
@@ -67,9 +57,7 @@ SUPPORTED_ACTIVATIONS = tuple(ACTIVATION_MACC)
 
 def conv_output_length(length: int, window: int, stride: int, padding: str, what: str) -> int:
     """Output length of a convolution or pooling window along one axis."""
-    if padding == "same":
-        return ceil(length / stride)
-    out = (length - window) // stride + 1
+    out = _rules.window_length(length, window, stride, padding == "same")
     if out < 1:
         raise ShapeError(
             f"{what}: a window of {window} does not fit an input of length {length} with padding 'valid'; "
@@ -99,40 +87,32 @@ def infer(op: str, attrs: dict, in_shapes: list[tuple[int, ...]], name: str) -> 
         k, s, pad = attrs["kernel_size"], attrs["strides"], attrs["padding"]
         out_sp = tuple(conv_output_length(shape[d], k[d], s[d], pad, f"Layer {name!r}") for d in range(rank))
         c_in = shape[-1]
-        ksize = prod(k)
-        if op == "depthwise_conv2d":
-            c_out = c_in * attrs["depth_multiplier"]
-            weights = ksize * c_out
-        else:
-            c_out = attrs["filters"]
-            weights = ksize * c_in * c_out
-        biases = c_out if attrs["use_bias"] else 0
-        macc = prod(out_sp) * c_out * (ksize if op == "depthwise_conv2d" else ksize * c_in) + biases
+        depthwise = op == "depthwise_conv2d"
+        c_out = c_in * attrs["depth_multiplier"] if depthwise else attrs["filters"]
+        weights, biases, macc = _rules.conv_counts(prod(out_sp), prod(k), c_in, c_out, depthwise, attrs["use_bias"])
         return out_sp + (c_out,), weights, biases, macc
     if op == "dense":
         if len(shape) < 1:
             raise ShapeError(f"Layer {name!r} (dense) needs an input with at least one dimension, got {tuple(shape)}.")
         units = attrs["units"]
-        outer = prod(shape[:-1])
-        biases = units if attrs["use_bias"] else 0
-        return shape[:-1] + (units,), shape[-1] * units, biases, outer * shape[-1] * units + biases
+        weights, biases, macc = _rules.dense_counts(prod(shape[:-1]), shape[-1], units, attrs["use_bias"])
+        return shape[:-1] + (units,), weights, biases, macc
     if op in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):
         rank = _spatial(op, attrs, shape, name)
         p, s, pad = attrs["pool_size"], attrs["strides"], attrs["padding"]
         out = tuple(conv_output_length(shape[d], p[d], s[d], pad, f"Layer {name!r}") for d in range(rank)) + (shape[-1],)
-        return out, 0, 0, prod(out) * prod(p)
+        return out, 0, 0, _rules.pool_macc(prod(out), prod(p))
     if op in ("global_avg_pool", "global_max_pool"):
         if len(shape) < 2:
             raise ShapeError(f"Layer {name!r} (global pooling) needs spatial dims + channels, got {tuple(shape)}.")
         out = (1,) * (len(shape) - 1) + (shape[-1],) if attrs.get("keepdims") else (shape[-1],)
-        return out, 0, 0, prod(shape)
+        return out, 0, 0, _rules.global_pool_macc(prod(shape))
     if op == "activation":
-        return shape, 0, 0, prod(shape) * ACTIVATION_MACC[attrs["activation"]]
+        return shape, 0, 0, _rules.activation_macc(prod(shape), ACTIVATION_MACC[attrs["activation"]])
     if op == "batch_norm":
         if attrs.get("folded"):
             return shape, 0, 0, 0
-        c = shape[-1]
-        return shape, c, c, 2 * prod(shape)
+        return (shape, *_rules.batch_norm_counts(shape[-1], prod(shape)))
     if op in ("dropout", "input"):
         return shape, 0, 0, 0
     if op == "flatten":
@@ -163,7 +143,7 @@ def infer(op: str, attrs: dict, in_shapes: list[tuple[int, ...]], name: str) -> 
         for other in in_shapes[1:]:
             if tuple(other) != tuple(shape):
                 raise ShapeError(f"Layer {name!r} (add): input shapes differ: {[tuple(s) for s in in_shapes]}.")
-        return shape, 0, 0, (len(in_shapes) - 1) * prod(shape)
+        return shape, 0, 0, _rules.add_macc(len(in_shapes), prod(shape))
     if op == "concatenate":
         axis = attrs.get("axis", -1)
         rank = len(shape)

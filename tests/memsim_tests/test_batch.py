@@ -205,3 +205,12 @@ def test_repeated_configurations_get_the_figures_of_their_own_evaluation(runtime
         first.setdefault(row, k)
     for k in range(0, 3 * n_distinct, 97):  # every repeat equals the first occurrence of its row
         assert all(v[k] == v[first[order[k]]] for v in together.values())
+
+
+def test_the_kernel_compiles_the_ops_arithmetic_from_the_one_rules_module():
+    # one source for shape, params and MACC: every op rule the IR calls is the function the kernel compiled
+    import memsim._kernels as K
+    from memsim import _rules
+
+    compiled = {name: getattr(K, "_" + name) for name in _rules.__all__ if name != "add_macc"}  # chains have no Add
+    assert all(getattr(fn, "py_func", fn) is getattr(_rules, name) for name, fn in compiled.items())

@@ -1,0 +1,66 @@
+"""Each op's arithmetic — output length, stored parameters, MACC — written once.
+
+The graph IR (``memsim.ops.infer``) calls these functions from Python; the numba batch kernel
+(``memsim._kernels``) compiles these very functions, so the two paths cannot drift apart. Integers in,
+integers (or tuples of them) out, nothing numba cannot compile.
+
+MACC follows X-CUBE-AI >= 7.2 arithmetic (shared/reference/xcubeai.md, checked against real reports in the tests):
+
+==========================  =============================================
+conv 1D/2D, depthwise       out_elems * k_h * k_w * C_in/group + C_out (bias once per channel)
+dense                       outer * in * out + out
+activation                  per element, ``memsim.ops.ACTIVATION_MACC``
+batch norm kept             2 per element (scale + bias); folded: 0
+pooling                     window size per output element
+global pooling              H * W per output element
+add                         (inputs - 1) per element
+reshape/flatten/dropout     0
+==========================  =============================================
+"""
+
+from __future__ import annotations
+
+__all__ = ["activation_macc", "add_macc", "batch_norm_counts", "conv_counts", "dense_counts", "global_pool_macc",
+           "pool_macc", "window_length"]
+
+
+def window_length(length, window, stride, same):
+    """Output length along one axis of a convolution or pooling window; below 1 when a 'valid' window does not
+    fit (the caller says so)."""
+    if same:
+        return (length + stride - 1) // stride
+    return (length - window) // stride + 1
+
+
+def conv_counts(out_elems, window_elems, c_in, c_out, depthwise, use_bias):
+    """(weights, biases, MACC) of a convolution; a depthwise one has one window per output channel."""
+    per_output = window_elems if depthwise else window_elems * c_in
+    biases = c_out if use_bias else 0
+    return per_output * c_out, biases, out_elems * c_out * per_output + biases
+
+
+def dense_counts(outer, c_in, units, use_bias):
+    """(weights, biases, MACC) of a dense layer applied to ``outer`` rows of ``c_in`` features."""
+    biases = units if use_bias else 0
+    return c_in * units, biases, outer * c_in * units + biases
+
+
+def pool_macc(out_elems, window_elems):
+    return out_elems * window_elems
+
+
+def global_pool_macc(in_elems):
+    return in_elems
+
+
+def activation_macc(elems, per_element):
+    return elems * per_element
+
+
+def batch_norm_counts(channels, elems):
+    """(weights, biases, MACC) of a batch norm the converter keeps (scale and shift per channel)."""
+    return channels, channels, 2 * elems
+
+
+def add_macc(n_inputs, elems):
+    return (n_inputs - 1) * elems
