@@ -1,4 +1,6 @@
-"""memsim (xcubeai profile) vs the 13 real X-CUBE-AI >= 7.2 float32 reports, through `autotinyml validate --reports`.
+"""memsim (xcubeai profile) vs the real X-CUBE-AI / ST Edge AI reports, through `autotinyml validate --reports`:
+the 13 float32 >= 7.2 reports, then the 3 int8 ones (ST Edge AI Core 1.0 / 2.2), each set with its own summary and
+the safety margins that would cover it (the profile's per-dtype defaults come from these).
 
 Each report is copied into a temporary folder with the network rebuilt from it
 (tests/memsim_tests/test_xcube_reports.py) beside it as a layer description
@@ -18,15 +20,20 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "memsim_tests"))
 
 from autotinyml_cli.main import main as cli  # noqa: E402
-from test_xcube_reports import REPORTS  # noqa: E402
+from test_xcube_reports import INT8_REPORTS, REPORTS, SOLOMIA_INT8  # noqa: E402
 
 ASSETS = ROOT / "tests" / "validation_tests" / "assets" / "xcube-reports"
 
 
-def report_folder(into: Path) -> Path:
-    """Copy each rebuilt report next to its network (same stem) into ``into``."""
+FLOAT_SET = {key: layers for key, (layers, *_rest) in REPORTS.items()}
+INT8_SET = {**{key: layers for key, (layers, *_rest) in INT8_REPORTS.items()}, "solomia200_har_int8_e2_2": SOLOMIA_INT8}
+
+
+def report_folder(into: Path, networks: dict) -> Path:
+    """Copy each report next to its rebuilt network (same stem) into ``into``."""
     files = sorted(ASSETS.glob("*_report.txt"))
-    for key, (layers, *_rest) in REPORTS.items():
+    into.mkdir(parents=True, exist_ok=True)
+    for key, layers in networks.items():
         owner = key.split("_")[0]
         report = next(f for f in files if f.name.lower().replace("-", "").startswith(owner))
         shutil.copy(report, into / report.name)
@@ -35,5 +42,9 @@ def report_folder(into: Path) -> Path:
 
 
 if __name__ == "__main__":
+    status = 0
     with tempfile.TemporaryDirectory() as tmp:
-        sys.exit(cli(["validate", "--reports", str(report_folder(Path(tmp))), *sys.argv[1:]]))
+        for label, networks in (("float32", FLOAT_SET), ("int8", INT8_SET)):
+            print(f"\n## {label}: {len(networks)} reports\n", flush=True)
+            status |= cli(["validate", "--reports", str(report_folder(Path(tmp) / label, networks)), *sys.argv[1:]])
+    sys.exit(status)

@@ -27,10 +27,10 @@ class Settings:
     flash_pct: float
 
 
-def margin_pair(margin, profile) -> tuple[float, float]:
-    """(RAM %, Flash %) from a margin argument, or the profile's calibrated default."""
+def margin_pair(margin, profile, dtype: str = "float32") -> tuple[float, float]:
+    """(RAM %, Flash %) from a margin argument, or the profile's calibrated default for the dtype."""
     if margin is None:
-        default = getattr(profile, "SAFETY_MARGIN_PCT", {"ram": 0.0, "flash": 0.0})
+        default = profile.safety_margin_pct(dtype)
         return float(default["ram"]), float(default["flash"])
     pair = (margin, margin) if isinstance(margin, (int, float)) else tuple(margin)
     if len(pair) != 2 or not all(isinstance(v, (int, float)) and 0 <= v < 100 for v in pair):
@@ -51,7 +51,7 @@ def resolve(runtime: "str | RuntimeProfile" = "xcubeai", dtype: str = "float32",
     if compression != "none" and dtype != "float32":
         raise SpecError(f"Compression {compression} (X-CUBE-AI weight sharing) applies to float32 models only; "
                         "use compression none, or dtype float32.")
-    ram_pct, flash_pct = margin_pair(margin, profile)
+    ram_pct, flash_pct = margin_pair(margin, profile, dtype)
     name = runtime if isinstance(runtime, str) else profile.name
     return Settings(profile, name, dtype, compression, ram_pct, flash_pct)
 

@@ -256,9 +256,9 @@ def compare_report(report: "str | Path | XCubeReport", model_path: "str | Path")
     if not isinstance(report, XCubeReport):
         report = parse_report(report)
     graph = memsim.load_graph(model_path)
-    dtype = "float32"
-    if graph.tflite is not None and any(d == "int8" for d in graph.tflite.tensor_dtypes):
-        dtype = "int8"
+    dtype = report.dtype  # a layer description has no type of its own; a .tflite does, and decides
+    if graph.tflite is not None:
+        dtype = "int8" if any(d == "int8" for d in graph.tflite.tensor_dtypes) else "float32"
     major = int(report.version.split(".")[0]) if report.version[:1].isdigit() else 10
     old_rules = report.tool.startswith("X-CUBE-AI") and major < 7  # ST Edge AI Core 1.x-3.x is newer
     runtime = "xcubeai-time" if report.optimization == "time" else "xcubeai"

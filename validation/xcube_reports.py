@@ -43,6 +43,7 @@ class XCubeReport:
     tool: str
     version: str
     compression: str = "none"
+    dtype: str = "float32"           # "int8" when the network's input is quantized (QLinear ... int8/uint8)
     optimization: str = "balanced"   # ST's -O option; "time" lays convolutions out without overlap
     io_in_activations: bool = False
     macc: int = 0
@@ -158,8 +159,11 @@ def _parse_text(name: str, text: str) -> XCubeReport:
             compressed_arrays.add(m.group(1))
     layers = _c_layers(name, lines, compressed_arrays) or _model_table(lines)
     rom_total = weights
+    first_input = get("input 1/1") or get("input")
+    dtype = "int8" if first_input and re.search(r"\bu?int8\(", first_input[1]) else "float32"
     return XCubeReport(
-        source=name, format="text", tool=tool, version=version, compression=compression, optimization=optimization,
+        source=name, format="text", tool=tool, version=version, compression=compression, dtype=dtype,
+        optimization=optimization,
         io_in_activations=io_inside, macc=macc, params=params, weights_bytes=weights, activations_bytes=activations,
         io_in_bytes=io_in or 0, io_out_bytes=io_out or 0, ram_total_bytes=ram_total, rom_total_bytes=rom_total,
         layers=tuple(layers), validation=tuple(_validation_rows(lines)),

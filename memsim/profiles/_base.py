@@ -78,3 +78,7 @@ class RuntimeProfile(Protocol):
 
     def check(self, graph: Graph, dtype: str) -> list[str]:
         """Reasons the runtime cannot run this network at all (empty when it can)."""
+
+    def safety_margin_pct(self, dtype: str) -> dict:
+        """Default safety margin, ``{"ram": %, "flash": %}`` of memsim's figures: the worst under-prediction
+        observed against the real toolchain for that dtype."""

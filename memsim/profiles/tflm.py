@@ -638,6 +638,10 @@ class TFLMProfile:
     # `benchmarks/calibrate_tflm.py`); 2.0 % covers both. A .tflite's own size is exact and needs none.
     SAFETY_MARGIN_PCT = {"ram": 2.3, "flash": 2.0}
 
+    def safety_margin_pct(self, dtype: str) -> dict:
+        """The default safety margin; one for both dtypes (the corpus it comes from holds both)."""
+        return self.SAFETY_MARGIN_PCT
+
     def __init__(self):
         self._last = None  # (graph, dtype, structure): footprint() asks four questions about one graph
         self._plan = None  # (structure, plan)

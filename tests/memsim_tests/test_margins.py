@@ -13,11 +13,12 @@ NET = [{"type": "Input", "shape": [64]}, {"type": "Dense", "units": 64, "activat
 
 
 @pytest.mark.parametrize("runtime", ["xcubeai", "tflm"])
-def test_the_default_margin_is_the_profiles_and_is_added_to_memsims_own_figures(runtime):
+@pytest.mark.parametrize("dtype", ["float32", "int8"])
+def test_the_default_margin_is_the_profiles_and_is_added_to_memsims_own_figures(runtime, dtype):
     # That each default covers the real toolchain is tested against live conversions (test_tflm_real.py) and
     # the X-CUBE-AI reports (test_xcube_reports.py); here: the verdict adds it, rounded up, to memsim's figures.
-    pct = get_profile(runtime).SAFETY_MARGIN_PCT
-    fp = memsim.footprint(NET, runtime=runtime)
+    pct = get_profile(runtime).safety_margin_pct(dtype)
+    fp = memsim.footprint(NET, runtime=runtime, dtype=dtype)
     assert fp.safety_margin_pct == (pct["ram"], pct["flash"])
     assert fp.flash_safety_bytes == math.ceil(fp.model_bytes * pct["flash"] / 100)
     assert fp.ram_safety_bytes == math.ceil(fp.ram_bytes * pct["ram"] / 100)  # no board: no library RAM
@@ -49,3 +50,10 @@ def test_margin_applies_to_the_network_not_to_the_runtime_library():
 def test_bad_margins_are_one_sentence(bad):
     with pytest.raises(memsim.SpecError, match="Safety margin .* must be a percentage"):
         memsim.footprint(NET, margin=bad)
+
+
+def test_xcubeai_int8_has_its_own_margin_from_the_int8_reports():
+    # the int8 reports give their own margin (not the float32 one); both are what the verdicts use
+    f32 = memsim.footprint(NET, runtime="xcubeai", dtype="float32").safety_margin_pct
+    i8 = memsim.footprint(NET, runtime="xcubeai", dtype="int8").safety_margin_pct
+    assert f32 != i8

@@ -99,3 +99,9 @@ def test_mutated_and_truncated_reports_never_crash(text, data):
     else:
         # a parsed report, with integer figures (never None or text), whatever their values
         assert all(isinstance(v, int) for v in (rep.macc, rep.weights_bytes, rep.activations_bytes))
+
+
+def test_a_report_says_whether_the_network_is_int8():
+    # the input line of an int8 report reads "int8(1x11), ..., QLinear(...)": memsim must judge it as int8
+    dtypes = {f.name.split("_")[0]: parse_report(f).dtype for f in ASSETS.glob("*_report.txt")}
+    assert {k for k, d in dtypes.items() if d == "int8"} == {"Solomia200", "bulicp", "laithalarmouti"}
