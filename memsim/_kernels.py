@@ -99,6 +99,11 @@ _pool_macc = njit(cache=True, nogil=True)(_rules.pool_macc)
 _global_pool_macc = njit(cache=True, nogil=True)(_rules.global_pool_macc)
 _activation_macc = njit(cache=True, nogil=True)(_rules.activation_macc)
 _batch_norm_counts = njit(cache=True, nogil=True)(_rules.batch_norm_counts)
+_im2col_scratch = njit(cache=True, nogil=True)(_rules.im2col_scratch)
+_fused_pool_scratch = njit(cache=True, nogil=True)(_rules.fused_pool_scratch)
+_int8_dense_scratch = njit(cache=True, nogil=True)(_rules.int8_dense_scratch)
+_int8_conv_scratch = njit(cache=True, nogil=True)(_rules.int8_conv_scratch)
+_overlap_extra = njit(cache=True, nogil=True)(_rules.overlap_extra)
 
 
 @njit(cache=True, nogil=True)
@@ -223,25 +228,6 @@ def _align(x, a):
 
 
 @njit(cache=True, nogil=True)
-def _overlap_extra(rows_in, r_in, rows_out, r_out, k, step, pad_top):
-    """profiles/xcubeai.py: overlap_extra, on row counts and row bytes; -1 when overlapping saves nothing."""
-    x = rows_in * r_in
-    y = rows_out * r_out
-    if y <= x:
-        need = x + (k + 1) * r_out
-    else:
-        p = 0
-        for i in range(rows_out):
-            read = (i + 1) * step - pad_top
-            read = min(rows_in, max(0, read))
-            q = r_out * (i + 1) - r_in * read
-            if q > p:
-                p = q
-        need = p + x + k * r_out
-    return need - y if need < x + y else -1
-
-
-@njit(cache=True, nogil=True)
 def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_aux, ir_slot, ir_s, ir_pad, elem, io_in_pool,
                 conv_overlap, im2col, sizes, first, last, offsets, fused, member, buf_of, inpool, scratch,
                 int8_scratch_consts):
@@ -266,7 +252,7 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_aux, ir_s
     for j in range(n):
         op = ir_op[j]
         if im2col and elem == 4 and (op == OP_CONV1D or op == OP_CONV2D):  # im2col scratch (profiles/xcubeai.py)
-            sizes[nb] = (ir_wt[j] // ir_c[j]) * 4
+            sizes[nb] = _im2col_scratch(ir_wt[j] // ir_c[j])
             first[nb] = j
             last[nb] = j
             inpool[nb] = True
@@ -274,12 +260,13 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_aux, ir_s
         if elem == 1 and j > 0 and (member[j] < 0 or _is_conv(op)):  # int8 scratch (profiles/xcubeai.py)
             extra = 0
             if op == OP_DENSE:
-                extra = int8_scratch_consts[0] * ir_h[j - 1] * ir_w[j - 1] * ir_c[j - 1] \
-                    + int8_scratch_consts[1] * ir_h[j] * ir_w[j] * ir_c[j]
+                extra = _int8_dense_scratch(ir_h[j - 1] * ir_w[j - 1] * ir_c[j - 1], ir_h[j] * ir_w[j] * ir_c[j],
+                                            int8_scratch_consts[0], int8_scratch_consts[1])
             elif op == OP_ACT and ir_act[j] == ACT_SOFTMAX:
                 extra = int8_scratch_consts[2]
             elif op == OP_CONV1D or op == OP_CONV2D:  # profiles/xcubeai.py: int8_scratch envelope
-                extra = (ir_wt[j] // ir_c[j]) * ((ir_w[j] if op == OP_CONV2D else ir_h[j]) + int8_scratch_consts[3])
+                extra = _int8_conv_scratch(ir_wt[j] // ir_c[j], ir_w[j] if op == OP_CONV2D else ir_h[j],
+                                           int8_scratch_consts[3])
             if extra > 0:
                 sizes[nb] = extra
                 first[nb] = j
@@ -306,7 +293,7 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_aux, ir_s
             for m in range(c, j):
                 buf_of[m] = buf_of[j]
             row = ir_w[c] * ir_c[c] if ir_rank[c] == 3 else ir_c[c]
-            sizes[nb] = ir_aux[j] * row * elem
+            sizes[nb] = _fused_pool_scratch(ir_aux[j], row, elem)
             first[nb] = c
             last[nb] = c
             inpool[nb] = True

@@ -1,8 +1,9 @@
-"""Each op's arithmetic — output length, stored parameters, MACC — written once.
+"""Each op's arithmetic — output length, stored parameters, MACC, X-CUBE-AI's per-layer buffer bytes — written once.
 
-The graph IR (``memsim.ops.infer``) calls these functions from Python; the numba batch kernel
-(``memsim._kernels``) compiles these very functions, so the two paths cannot drift apart. Integers in,
-integers (or tuples of them) out, nothing numba cannot compile.
+The graph IR (``memsim.ops.infer``) and the X-CUBE-AI profile call these functions from Python; the numba batch
+kernel (``memsim._kernels``) compiles these very functions, so the two paths cannot drift apart. Integers in,
+integers (or tuples of them) out, nothing numba cannot compile. The constants stay with the profile that measured
+them and are passed in.
 
 MACC follows X-CUBE-AI >= 7.2 arithmetic (shared/reference/xcubeai.md, checked against real reports in the tests):
 
@@ -20,7 +21,8 @@ reshape/flatten/dropout     0
 
 from __future__ import annotations
 
-__all__ = ["activation_macc", "add_macc", "batch_norm_counts", "conv_counts", "dense_counts", "global_pool_macc",
+__all__ = ["activation_macc", "add_macc", "batch_norm_counts", "conv_counts", "dense_counts", "fused_pool_scratch",
+           "global_pool_macc", "im2col_scratch", "int8_conv_scratch", "int8_dense_scratch", "overlap_extra",
            "pool_macc", "window_length"]
 
 
@@ -64,3 +66,42 @@ def batch_norm_counts(channels, elems):
 
 def add_macc(n_inputs, elems):
     return (n_inputs - 1) * elems
+
+
+# X-CUBE-AI buffer bytes (why each rule holds: memsim/profiles/xcubeai.py)
+
+def im2col_scratch(receptive_field):
+    """A float convolution's im2col scratch: one output pixel's receptive field (k_h x k_w x C_in) of floats."""
+    return receptive_field * 4
+
+
+def fused_pool_scratch(pool_rows, row_elems, elem):
+    """A conv fused with its pooling keeps ``pool_rows`` rows of the conv output while it runs."""
+    return pool_rows * row_elems * elem
+
+
+def int8_dense_scratch(in_elems, out_elems, per_in, per_out):
+    return per_in * in_elems + per_out * out_elems
+
+
+def int8_conv_scratch(receptive_field, row, extra_rows):
+    """The envelope reserved for an int8 convolution's scratch: receptive field x (output row + extra) bytes."""
+    return receptive_field * (row + extra_rows)
+
+
+def overlap_extra(rows_in, r_in, rows_out, r_out, k, step, pad_top):
+    """Bytes beyond the output a float conv needs when its output is laid over its input (row counts, row bytes,
+    kernel rows, input rows per output row, top padding); -1 when overlapping would save nothing."""
+    x = rows_in * r_in
+    y = rows_out * r_out
+    if y <= x:
+        need = x + (k + 1) * r_out
+    else:
+        p = 0
+        for i in range(rows_out):
+            read = min(rows_in, max(0, (i + 1) * step - pad_top))
+            q = r_out * (i + 1) - r_in * read
+            if q > p:
+                p = q
+        need = p + x + k * r_out
+    return need - y if need < x + y else -1

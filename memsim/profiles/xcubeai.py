@@ -59,6 +59,7 @@ from __future__ import annotations
 
 from math import prod
 
+from memsim import _rules
 from memsim.graph import Graph
 from memsim.ops import CONV_OPS, IN_PLACE_OPS, POOL_OPS
 from memsim.planners import greedy_plan
@@ -76,13 +77,13 @@ INT8_CONV_SCRATCH_EXTRA_ROWS = 6
 def int8_scratch(layer, in_elems: int) -> int:
     """Scratch bytes an int8 layer's kernel takes while it runs (0 for kernels with none modelled)."""
     if layer.op == "dense":
-        return INT8_DENSE_SCRATCH_IN * in_elems + INT8_DENSE_SCRATCH_OUT * prod(layer.shape)
+        return _rules.int8_dense_scratch(in_elems, prod(layer.shape), INT8_DENSE_SCRATCH_IN, INT8_DENSE_SCRATCH_OUT)
     if layer.op == "activation" and layer.attrs.get("activation") == "softmax":
         return INT8_SOFTMAX_SCRATCH
     if layer.op in ("conv1d", "conv2d"):
-        # envelope, not ST's formula: receptive field x (output row + 6) bytes (see the module notes)
+        # envelope, not ST's formula (see the module notes)
         row = layer.shape[1] if layer.op == "conv2d" else layer.shape[0]
-        return (layer.weights // layer.shape[-1]) * (row + INT8_CONV_SCRATCH_EXTRA_ROWS)
+        return _rules.int8_conv_scratch(layer.weights // layer.shape[-1], row, INT8_CONV_SCRATCH_EXTRA_ROWS)
     return 0
 
 
@@ -90,24 +91,19 @@ def im2col_scratch(layer, in_shape) -> int:
     """Float conv scratch: one output pixel's receptive field, k_h x k_w x C_in floats (0 for other layers)."""
     if layer.op not in ("conv1d", "conv2d"):
         return 0
-    return prod(layer.attrs["kernel_size"]) * in_shape[-1] * 4
+    return _rules.im2col_scratch(prod(layer.attrs["kernel_size"]) * in_shape[-1])
 
 
 def overlap_extra(conv, in_shape, out_layer, elem: int) -> "int | None":
     """Bytes beyond the final output a float conv needs when its output overlaps its input (see the module
     notes), or None when overlapping would not save anything."""
     k, s = conv.attrs["kernel_size"][0], conv.attrs["strides"][0]
-    rows_in, r_in = in_shape[0], prod(in_shape[1:]) * elem
-    rows_out, r_out = out_layer.shape[0], prod(out_layer.shape[1:]) * elem
-    x, y = rows_in * r_in, rows_out * r_out
-    if y <= x:
-        need = x + (k + 1) * r_out
-    else:
-        pad_top = max((conv.shape[0] - 1) * s + k - rows_in, 0) // 2 if conv.attrs.get("padding") == "same" else 0
-        step = s * (out_layer.attrs["strides"][0] if out_layer is not conv else 1)  # input rows per output row
-        p = max(r_out * (i + 1) - r_in * min(rows_in, max(0, (i + 1) * step - pad_top)) for i in range(rows_out))
-        need = max(p, 0) + x + k * r_out
-    return need - y if need < x + y else None
+    rows_in = in_shape[0]
+    pad_top = max((conv.shape[0] - 1) * s + k - rows_in, 0) // 2 if conv.attrs.get("padding") == "same" else 0
+    step = s * (out_layer.attrs["strides"][0] if out_layer is not conv else 1)  # input rows per output row
+    extra = _rules.overlap_extra(rows_in, prod(in_shape[1:]) * elem, out_layer.shape[0],
+                                 prod(out_layer.shape[1:]) * elem, k, step, pad_top)
+    return None if extra < 0 else extra
 
 
 def _own_activation(layer) -> bool:
@@ -213,9 +209,8 @@ class XCubeAIProfile:
                     if p == j:
                         buffer_of[m] = buffer_of[j]
                 conv = layers[c]
-                rows = layer.attrs["pool_size"][0]
                 row_elems = prod(conv.shape[1:]) if len(conv.shape) > 2 else conv.shape[-1]
-                sizes.append(rows * row_elems * elem)
+                sizes.append(_rules.fused_pool_scratch(layer.attrs["pool_size"][0], row_elems, elem))
                 first.append(c)
                 last.append(c)
                 names.append(f"{conv.name}_scratch")
