@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -173,6 +175,28 @@ def run_search(args) -> int:
         storage.close()
 
 
+@contextlib.contextmanager
+def _interrupt_between_trials():
+    """Ctrl-C raises KeyboardInterrupt at once, as usual, and is also remembered: a library that catches it inside a
+    training (seen once in the test suite: the search went on to its last trial) cannot make the search ignore it. Yields
+    a function that says whether Ctrl-C was pressed."""
+    pressed = []
+
+    def on_sigint(signum, frame):
+        pressed.append(signum)
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread (e.g. called from a worker): the default handling stays
+        yield lambda: False
+        return
+    try:
+        yield lambda: bool(pressed)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 INFORMATIONAL = ("input_shape", "n_classes")  # derived from the dataset; stored for `autotinyml report`
 
 
@@ -205,7 +229,14 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
               f"{len(study.trials) - study.n_trained} labels already stored.", file=sys.stderr)
     else:
         print(f"Study database: {str(study_path)!r} (the same command continues it).", file=sys.stderr)
-    study.optimize(objective, args.trainings, callback=Progress(args.trainings), catch=objective.training_errors())
+    progress = Progress(args.trainings)
+    with _interrupt_between_trials() as stop_requested:
+        def after_trial(study_, trial):
+            progress(study_, trial)
+            if stop_requested():  # Ctrl-C that a library swallowed mid-training still stops, after this trial
+                raise KeyboardInterrupt
+
+        study.optimize(objective, args.trainings, callback=after_trial, catch=objective.training_errors())
     confirmed, exported = {}, None
     if args.confirm:
         confirmed, exported = confirm_finalists(study, template, dataset, target, args, input_shape, dtype,
