@@ -106,6 +106,7 @@ def run_shrink(args) -> int:
         "channels_removed_by_projection": result.removed_by_projection,
         "val_accuracy": {"gated": result.accuracy_before_projection, "projected": result.accuracy_after_projection,
                          "fine_tuned": result.accuracy},
+        "fine_tuned_from": result.finetune_start, "fine_tune_choice_accuracy": result.finetune_choice_accuracy,
         "seconds": {**result.seconds, "total": round(wall, 1)}, "epochs": result.history}}
     figures = report.get("measured") or report["predicted"]  # what the verdict rests on
     missed = [f"{what} {figures[key]:,} B > budget {limit:,} B" for what, key, limit in

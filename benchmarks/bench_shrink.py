@@ -66,6 +66,7 @@ def one_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict
     return {"channels": result.counts, "seed_channels": result.seed_counts, "config": found,
             "val_accuracy": result.accuracy, "val_accuracy_gated": result.accuracy_before_projection,
             "val_accuracy_projected": result.accuracy_after_projection, "seed_val_accuracy": seed_acc,
+            "finetune_start": result.finetune_start, "finetune_choice_accuracy": result.finetune_choice_accuracy,
             "seed_fits": bool(costs.figures(costs.full)["fits"][0]), "met_before_projection": result.met_before_projection,
             "removed_by_projection": result.removed_by_projection, "kfold_accuracy": kfold,
             "ram_bytes": float(fig["costs"][0][0]), "flash_bytes": float(fig["costs"][0][2]),
@@ -174,7 +175,8 @@ def main() -> None:
     ds = load_dataset(args.dataset, args.label)
     template = get_template("paper-har")
     cache = Path(args.cache)
-    setting = {"dataset": ds.name, "label": args.label, "epochs": args.epochs, "finetune": args.finetune}
+    setting = {"dataset": ds.name, "label": args.label, "epochs": args.epochs, "finetune": args.finetune,
+               "finetune_from": "carried or fresh, the better on a tenth of the training data"}
     done = [json.loads(line) for line in cache.read_text().splitlines()] if cache.exists() else []
     done = [r for r in done if r["setting"] == setting]
     jobs = [(t, s, None) for t in args.targets.split(",") for s in range(args.seeds)]

@@ -252,3 +252,22 @@ def test_a_cut_off_shrink_continues_from_its_last_epoch_and_refuses_other_settin
     assert again.history[:2] == first.history
     with pytest.raises(SpaceError, match="made with other settings"):
         shrink(costs, X[:180], y[:180], X[180:], y[180:], **{**kw, "epochs": 3, "seed": 5})
+
+
+def test_fine_tuning_keeps_the_start_that_does_better_on_the_held_back_tenth():
+    # carried weights that were deliberately ruined (all zero: every unit dead) against a fresh start: the fresh one
+    # must win the choice, and the model returned must be the one that won
+    from cbo.dnas._search import _accuracy, _finetune
+    from memsim.frontends.keras import keras_from_spec
+
+    spec = {"name": "mlp", "layers": [{"type": "Input", "name": "x", "shape": [6]},
+                                      {"type": "Dense", "name": "h", "units": 16, "activation": "relu"},
+                                      {"type": "Dense", "name": "out", "units": 3, "activation": "softmax"}]}
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 6)).astype("float32")
+    y = np.argmax(X[:, :3], axis=1)  # learnable in a few epochs
+    dead = keras_from_spec(spec)
+    dead.set_weights([np.zeros_like(w) for w in dead.get_weights()])
+    model, start, picked_on = _finetune(dead, spec, X, y, epochs=5, batch_size=32, learning_rate=1e-2, seed=0)
+    assert start == "scratch" and picked_on["scratch"] > picked_on["carried"]
+    assert model is not dead and _accuracy(model, X, y) > 0.6
