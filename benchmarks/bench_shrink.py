@@ -176,7 +176,7 @@ def main() -> None:
     template = get_template("paper-har")
     cache = Path(args.cache)
     setting = {"dataset": ds.name, "label": args.label, "epochs": args.epochs, "finetune": args.finetune,
-               "finetune_from": "carried or fresh, the better on a tenth of the training data"}
+               "finetune_from": "carried or fresh (when channels were removed), the better on a tenth of the training data"}
     done = [json.loads(line) for line in cache.read_text().splitlines()] if cache.exists() else []
     done = [r for r in done if r["setting"] == setting]
     jobs = [(t, s, None) for t in args.targets.split(",") for s in range(args.seeds)]

@@ -227,7 +227,10 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
         "projected")
     t1 = time.perf_counter()
     start, picked_on = "carried", {}
-    if finetune_epochs:
+    if finetune_epochs and counts == costs.full.tolist():  # nothing removed: the carried weights are the seed's own
+        sub.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
+        sub.fit(X_tr, y_tr, epochs=finetune_epochs, batch_size=batch_size, verbose=0)
+    elif finetune_epochs:
         sub, start, picked_on = _finetune(sub, sub_spec, X_tr, y_tr, finetune_epochs, batch_size, learning_rate,
                                           seed)
         log(f"fine-tuning ({finetune_epochs} epochs): accuracy on the tenth of the training data held back for the "
@@ -243,7 +246,8 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
 
 
 def _finetune(carried, spec: dict, X_tr, y_tr, epochs: int, batch_size: int, learning_rate: float, seed: int):
-    """Train the found network twice — from the weights the search carried over, and from a fresh initialisation —
+    """Train the found network (smaller than the seed) twice — from the weights the search carried over, and from a
+    fresh initialisation —
     on nine tenths of the training data, and keep the one that classifies the held-back tenth better (the carried
     weights on a tie). Measured (RESULTS.md, issue 11): on digits the two are within a point, but on har-watch a
     search that shrank 256 filters to 6 in its last epochs leaves weights that train to 52 % in 40 epochs where a
