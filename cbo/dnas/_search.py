@@ -228,8 +228,7 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     t1 = time.perf_counter()
     start, picked_on = "carried", {}
     if finetune_epochs and counts == costs.full.tolist():  # nothing removed: the carried weights are the seed's own
-        sub.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
-        sub.fit(X_tr, y_tr, epochs=finetune_epochs, batch_size=batch_size, verbose=0)
+        _fit(sub, X_tr, y_tr, finetune_epochs, batch_size, learning_rate)
     elif finetune_epochs:
         sub, start, picked_on = _finetune(sub, sub_spec, X_tr, y_tr, finetune_epochs, batch_size, learning_rate,
                                           seed)
@@ -247,9 +246,8 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
 
 def _finetune(carried, spec: dict, X_tr, y_tr, epochs: int, batch_size: int, learning_rate: float, seed: int):
     """Train the found network (smaller than the seed) twice — from the weights the search carried over, and from a
-    fresh initialisation —
-    on nine tenths of the training data, and keep the one that classifies the held-back tenth better (the carried
-    weights on a tie). Measured (RESULTS.md, issue 11): on digits the two are within a point, but on har-watch a
+    fresh initialisation — on nine tenths of the training data, and keep the one that classifies the held-back tenth
+    better (the carried weights on a tie). Measured (RESULTS.md, issue 11): on digits the two are within a point, but on har-watch a
     search that shrank 256 filters to 6 in its last epochs leaves weights that train to 52 % in 40 epochs where a
     fresh start reaches 62 %. The caller's validation data plays no part in the choice."""
     from sklearn.model_selection import train_test_split
@@ -267,11 +265,19 @@ def _finetune(carried, spec: dict, X_tr, y_tr, epochs: int, batch_size: int, lea
     picked_on = {}
     for start, model in (("carried", carried), ("scratch", fresh)):
         keras.utils.set_random_seed(seed)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
-        model.fit(X_tr[fit_rows], y_tr[fit_rows], epochs=epochs, batch_size=batch_size, verbose=0)
+        _fit(model, X_tr[fit_rows], y_tr[fit_rows], epochs, batch_size, learning_rate)
         picked_on[start] = _accuracy(model, X_tr[pick_rows], y_tr[pick_rows])
     start = "carried" if picked_on["carried"] >= picked_on["scratch"] else "scratch"
     return (carried if start == "carried" else fresh), start, picked_on
+
+
+def _fit(model, X, y, epochs: int, batch_size: int, learning_rate: float) -> None:
+    """Fine-tuning: Adam on the cross-entropy, as the search trains the weights."""
+    from memsim.frontends.keras import quiet_keras
+
+    keras = quiet_keras()
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
+    model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0)
 
 
 def _fmt(constraint: str, value: float) -> str:
