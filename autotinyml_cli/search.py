@@ -177,9 +177,9 @@ def run_search(args) -> int:
 
 @contextlib.contextmanager
 def _interrupt_between_trials():
-    """Ctrl-C raises KeyboardInterrupt at once, as usual, and is also remembered: a library that catches it inside a
-    training (seen once in the test suite: the search went on to its last trial) cannot make the search ignore it. Yields
-    a function that says whether Ctrl-C was pressed."""
+    """Ctrl-C raises KeyboardInterrupt at once, as usual, and is also remembered: a library that catches it inside
+    a training (seen once in the test suite: the search went on to its last trial) cannot make the search ignore
+    it. Yields a function that says whether Ctrl-C was pressed."""
     pressed = []
 
     def on_sigint(signum, frame):
