@@ -39,6 +39,9 @@ def quiet_keras():
             import tensorflow as tf  # noqa: PLC0415
 
             tf.get_logger().setLevel("ERROR")
+            import absl.logging  # noqa: PLC0415  (Keras warns through absl, e.g. on the .h5 ST Edge AI reads)
+
+            absl.logging.set_verbosity(absl.logging.ERROR)
             import keras  # noqa: F401, PLC0415
         finally:
             os.dup2(saved, 2)
