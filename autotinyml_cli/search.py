@@ -110,10 +110,58 @@ def resolve_settings(args) -> tuple[str, str]:
     dtype, compression = runtime_defaults(args.runtime, args.dtype, args.compression, args.margin)
     for name, value, low in (("--trainings", args.trainings, 1), ("--epochs", args.epochs, 1),
                              ("--batch-size", args.batch_size, 1), ("--k", args.k, 2), ("--labels", args.labels, 0),
-                             ("--confirm", args.confirm, 0)):
-        if value < low:
+                             ("--confirm", args.confirm, 0), ("--workers", args.workers, 1),
+                             ("--parallel", args.parallel, 1)):
+        if value is not None and value < low:
             raise AutoTinyMLError(f"{name} must be at least {low}, got {value}.")
+    check_cluster_options(args)
     return dtype, compression
+
+
+def check_cluster_options(args) -> None:
+    """Refuse cluster options that cannot go together, and a missing Dask, before any work."""
+    if args.workers is not None and args.scheduler:
+        raise AutoTinyMLError("Give --workers N (a local Dask cluster) or --scheduler ADDRESS (an existing one), "
+                              "not both.")
+    on_cluster = args.workers is not None or bool(args.scheduler)
+    for name, value in (("--trial-timeout", args.trial_timeout), ("--parallel", args.parallel)):
+        if value is not None and not on_cluster:
+            raise AutoTinyMLError(f"{name} needs --workers N or --scheduler ADDRESS: without them trainings run "
+                                  "in this process, one at a time.")
+    if args.trial_timeout is not None and args.trial_timeout <= 0:
+        raise AutoTinyMLError(f"--trial-timeout {args.trial_timeout:g} must be a positive number of seconds.")
+    if on_cluster:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise AutoTinyMLError("--workers and --scheduler need Dask: pip install 'dask[distributed]' "
+                                  "(or the 'dask' extra of autotinyml).") from None
+
+
+@contextlib.contextmanager
+def dask_client(args):
+    """A Dask client for --workers / --scheduler, or None (trainings in this process)."""
+    if args.workers is None and not args.scheduler:
+        yield None
+        return
+    from distributed import Client
+
+    from cbo._distributed import local_cluster
+
+    if args.scheduler:
+        try:
+            client = Client(args.scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise AutoTinyMLError(f"Could not reach the Dask scheduler at {args.scheduler!r} ({exc}); start it with "
+                                  "`dask scheduler` and give the address it prints (tcp://HOST:8786).") from None
+        with client:
+            yield client
+        return
+    import os
+
+    threads = max(1, (os.cpu_count() or 1) // args.workers)
+    with local_cluster(args.workers, threads) as cluster, Client(cluster) as client:
+        yield client
 
 
 def runtime_defaults(runtime: str, dtype: "str | None", compression: "str | None",
@@ -229,14 +277,22 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
               f"{len(study.trials) - study.n_trained} labels already stored.", file=sys.stderr)
     else:
         print(f"Study database: {str(study_path)!r} (the same command continues it).", file=sys.stderr)
-    progress = Progress(args.trainings)
-    with _interrupt_between_trials() as stop_requested:
+    cluster = dask_client(args) if study.n_trained < args.trainings else contextlib.nullcontext()
+    with _interrupt_between_trials() as stop_requested, cluster as client:
+        if client is not None:
+            from cbo._distributed import worker_slots
+
+            print(f"Dask cluster {client.scheduler.address}: {worker_slots(client)} worker slots; "
+                  f"{args.parallel or worker_slots(client)} trainings at once.", file=sys.stderr)
+        progress = Progress(args.trainings)
+
         def after_trial(study_, trial):
             progress(study_, trial)
             if stop_requested():  # Ctrl-C that a library swallowed mid-training still stops, after this trial
                 raise KeyboardInterrupt
 
-        study.optimize(objective, args.trainings, callback=after_trial, catch=objective.training_errors())
+        study.optimize(objective, args.trainings, callback=after_trial, catch=objective.training_errors(),
+                       client=client, q=args.parallel, trial_timeout=args.trial_timeout)
     confirmed, exported = {}, None
     if args.confirm:
         confirmed, exported = confirm_finalists(study, template, dataset, target, args, input_shape, dtype,
@@ -396,5 +452,13 @@ def add_parser(sub) -> None:
                    help="confirm up to this many finalists with the runtime's toolchain; 0 skips it (default 3)")
     p.add_argument("--out", default="autotinyml-export", help="where the confirmed winner is exported "
                                                               "(default ./autotinyml-export)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="train N configurations at a time on a local Dask cluster of N processes (needs dask)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="train on an existing Dask cluster (e.g. tcp://host:8786); the study file stays here")
+    p.add_argument("--parallel", type=int, default=None, metavar="Q",
+                   help="with a cluster: trainings running at once (default: its worker slots)")
+    p.add_argument("--trial-timeout", type=float, default=None, metavar="SECONDS",
+                   help="with a cluster: a training running longer is recorded as failed and its worker restarted")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.set_defaults(func=run_search)

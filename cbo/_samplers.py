@@ -52,9 +52,10 @@ class BaseSampler:
         self.seed = seed
 
     def _generator(self, study: "Study") -> np.random.Generator:
-        # derived from the seed and the number of stored trials, so a resumed study continues deterministically
+        # derived from the seed and the number of stored and running trials, so a resumed study continues
+        # deterministically and the proposals of a batch differ
         base = self.seed if self.seed is not None else study.seed
-        return np.random.default_rng([0 if base is None else int(base), len(study.trials), 7])
+        return np.random.default_rng([0 if base is None else int(base), len(study.trials) + len(study.pending), 7])
 
     def propose(self, study: "Study") -> tuple[dict, str]:
         raise NotImplementedError
@@ -107,6 +108,14 @@ class GridSampler(BaseSampler):
 class _GPMixin:
     """GP-UCB over candidates, then over the one-parameter neighbours of the best three."""
 
+    @staticmethod
+    def _fit_gp(study, done, rng, encode=None):
+        """The accuracy GP on the trained trials; configurations still training enter as kriging believers."""
+        encode = encode or study.space.encode_many
+        pending = study.pending
+        return fit_gp(encode([t.config for t in done]), np.array([t.value for t in done]), rng,
+                      encode(pending) if pending else None)
+
     def _ucb_pick(self, study, gp, cands: list[dict], rng, allowed=None, encode=None) -> dict:
         """``allowed(configs) -> bool array`` restricts the choice (the SVM's region, or memsim's exact set);
         ``encode(configs)`` gives the GP's inputs (default: the space's unit-cube encoding)."""
@@ -146,8 +155,7 @@ class GPUCBSampler(BaseSampler, _GPMixin):
         if len(done) < self.n_init:
             cands = candidates(study, rng, 64)
             return (cands[0] if cands else study.space.sample(rng, 1)[0]), "init"
-        X = study.space.encode_many([t.config for t in done])
-        gp = fit_gp(X, np.array([t.value for t in done]), rng)
+        gp = self._fit_gp(study, done, rng)
         cands = candidates(study, rng, self.n_candidates)
         if not cands:
             return study.space.sample(rng, 1)[0], "bo"
@@ -245,8 +253,7 @@ class SVMCBOSampler(BaseSampler, _GPMixin):
         if len(done) < self.n_init_train:
             pool = [c for c, m in zip(cands, mask) if m] or cands
             return pool[int(rng.integers(len(pool)))], "phase2-init"
-        X = study.space.encode_many([t.config for t in done])
-        gp = fit_gp(X, np.array([t.value for t in done]), rng)
+        gp = self._fit_gp(study, done, rng)
         inside = (lambda cs: self.svm_.contains(study.space.encode_many(cs))) if mask.any() else None
         return self._ucb_pick(study, gp, cands, rng, inside), "phase2"
 
@@ -297,7 +304,7 @@ class ExactCBOSampler(BaseSampler, _GPMixin):
         if len(done) < self.n_init_train:
             pool = [c for c, ok in zip(cands, inside(cands)) if ok] or cands
             return pool[int(rng.integers(len(pool)))], "exact-init"
-        gp = fit_gp(self._features(study, [t.config for t in done]), np.array([t.value for t in done]), rng)
+        gp = self._fit_gp(study, done, rng, encode=lambda cs: self._features(study, cs))
         return self._ucb_pick(study, gp, cands, rng, inside, encode=lambda cs: self._features(study, cs)), "exact"
 
 

@@ -64,6 +64,7 @@ class Study:
         self._trials = self.storage.trials()
         self._keys = {space.key(t.config) for t in self._trials}
         self._checked: dict[str, tuple[bool, dict]] = {}  # the constraint's answers, asked once per configuration
+        self._pending: dict[str, Trial] = {}  # handed out by ask(), not yet told (running on a worker)
 
     # -- reading -------------------------------------------------------------------
     @property
@@ -71,7 +72,13 @@ class Study:
         return self._trials
 
     def seen_keys(self) -> set[str]:
-        return self._keys
+        """Keys of every stored configuration and of those being trained: never proposed again."""
+        return self._keys | self._pending.keys() if self._pending else self._keys
+
+    @property
+    def pending(self) -> list[dict]:
+        """Configurations handed out by ``ask`` whose results are not yet told (batch and parallel runs)."""
+        return [t.config for t in self._pending.values()]
 
     @property
     def n_trained(self) -> int:
@@ -143,10 +150,18 @@ class Study:
                     self._store(FrozenTrial(number=len(self._trials), state=TrialState.INFEASIBLE, config=config,
                                             phase=phase, feasible=False, footprint=footprint, seed=self.seed))
                     continue
-                return Trial(config, phase, True, footprint)
-            return Trial(config, phase)
+                return self._hand_out(Trial(config, phase, True, footprint))
+            return self._hand_out(Trial(config, phase))
         raise CBOError(f"No deployable configuration found in {max_attempts} proposals; the target may be too "
                        "small for this search space.")
+
+    def _hand_out(self, trial: Trial) -> Trial:
+        self._pending[self.space.key(trial.config)] = trial
+        return trial
+
+    def abandon(self, trial: Trial) -> None:
+        """Forget a handed-out configuration without recording it (a training cancelled before it finished)."""
+        self._pending.pop(self.space.key(trial.config), None)
 
     def tell(self, trial: "Trial | Mapping", value: float | None = None, *, accuracy: float | None = None,
              fold_scores=(), feasible: bool | None = None, footprint: Mapping | None = None, error: str = "",
@@ -154,6 +169,7 @@ class Study:
         """Record a finished training. A NaN or missing value, or an error, makes it a failed trial."""
         if not isinstance(trial, Trial):
             trial = Trial(dict(trial))
+        self.abandon(trial)
         value = accuracy if value is None else value
         if feasible is None:
             feasible = trial.feasible
@@ -173,9 +189,19 @@ class Study:
             footprint=fp, error=error, seed=self.seed, attrs=dict(attrs or {}),
             seconds=time.perf_counter() - trial.started if seconds is None else seconds))
 
+    def tell_result(self, trial: "Trial", result) -> FrozenTrial:
+        """Record what an objective returned: the accuracy, or a dict with ``accuracy`` and optionally
+        ``fold_scores``, ``feasible``, ``footprint`` and ``attrs``."""
+        if isinstance(result, Mapping):
+            return self.tell(trial, result.get("accuracy"), fold_scores=result.get("fold_scores", ()),
+                             feasible=result.get("feasible"), footprint=result.get("footprint"),
+                             attrs=result.get("attrs"))
+        return self.tell(trial, result)
+
     def optimize(self, objective: Callable[[dict], Any], n_trainings: int,
                  callback: Callable[["Study", FrozenTrial], None] | None = None,
-                 catch: "tuple[type[BaseException], ...]" = ()) -> FrozenTrial | None:
+                 catch: "tuple[type[BaseException], ...]" = (), *, client=None, q: int | None = None,
+                 trial_timeout: float | None = None) -> FrozenTrial | None:
         """Train until ``n_trainings`` trainings are spent in this study (resumed trainings count).
 
         ``objective(config)`` returns the accuracy, or a dict with ``accuracy``
@@ -184,18 +210,26 @@ class Study:
         search goes on; any other propagates (as in Optuna), so a programming
         error is not mistaken for a bad configuration. A NaN result is a
         failed trial either way.
+
+        With a Dask ``client`` the trainings run on its workers, up to ``q`` at
+        once (default: the cluster's worker threads), the objective pickled to
+        them once; ``trial_timeout`` (seconds, cluster only) records a longer
+        training as failed and restarts its worker. See ``cbo._distributed``.
         """
         self.budget = self.budget or n_trainings
+        if client is not None:
+            from cbo._distributed import optimize_on_cluster
+
+            optimize_on_cluster(self, objective, n_trainings, client, q=q, trial_timeout=trial_timeout,
+                                callback=callback, catch=catch)
+            return self.best_trial
+        if trial_timeout is not None or q is not None:
+            raise CBOError("q and trial_timeout need a Dask client: in-process trainings run one at a time and "
+                           "cannot be stopped from outside.")
         while self.n_trained < n_trainings:
             trial = self.ask()
             try:
-                result = objective(dict(trial.config))
-                if isinstance(result, Mapping):
-                    frozen = self.tell(trial, result.get("accuracy"), fold_scores=result.get("fold_scores", ()),
-                                       feasible=result.get("feasible"), footprint=result.get("footprint"),
-                                       attrs=result.get("attrs"))
-                else:
-                    frozen = self.tell(trial, result)
+                frozen = self.tell_result(trial, objective(dict(trial.config)))
             except catch as exc:  # a failed training is data, not the end of the search
                 detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
                 frozen = self.tell(trial, None, error=detail)

@@ -9,8 +9,13 @@ import numpy as np
 __all__ = ["fit_gp", "DeployableRegion"]
 
 
-def fit_gp(X: np.ndarray, y: np.ndarray, rng: np.random.Generator):
-    """GP regression (constant x Matern 5/2 with one length scale per input, plus noise), y normalised."""
+def fit_gp(X: np.ndarray, y: np.ndarray, rng: np.random.Generator, X_pending: "np.ndarray | None" = None):
+    """GP regression (constant x Matern 5/2 with one length scale per input, plus noise), y normalised.
+
+    ``X_pending``: points being evaluated whose results are not known yet. They are added at the GP's own
+    mean ("kriging believer", Ginsbourger et al. 2010), with the hyperparameters fitted on the real data, so
+    the uncertainty around them collapses and a batch of proposals spreads out instead of repeating one point.
+    """
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
@@ -22,6 +27,10 @@ def fit_gp(X: np.ndarray, y: np.ndarray, rng: np.random.Generator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # bound warnings on tiny data sets say nothing actionable
         gp.fit(X, y)
+        if X_pending is not None and len(X_pending):
+            believed = gp.predict(X_pending)
+            gp = GaussianProcessRegressor(kernel=gp.kernel_, normalize_y=True, optimizer=None)
+            gp.fit(np.vstack([X, X_pending]), np.concatenate([y, believed]))
     return gp
 
 

@@ -24,10 +24,13 @@ def _trained(study: Path) -> int:
 
 
 @pytest.mark.toolchain
-def test_ctrl_c_keeps_finished_trials_and_the_same_command_continues(tmp_path):
+@pytest.mark.parametrize("cluster", [[], ["--workers", "2"]], ids=["in-process", "two-dask-workers"])
+def test_ctrl_c_keeps_finished_trials_and_the_same_command_continues(tmp_path, cluster):
+    if cluster:
+        pytest.importorskip("distributed", reason="Dask distributed is not installed")
     study = tmp_path / "s.sqlite"
     argv = [sys.executable, "-m", "autotinyml_cli.main", "search", *QUICK, "--trainings", "20", "--confirm", "0",
-            "--study", str(study)]
+            "--study", str(study), *cluster]
     proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while _trained(study) < 1 and time.time() < deadline and proc.poll() is None:
@@ -156,3 +159,36 @@ def test_a_finalist_the_toolchain_rejects_is_counted_and_the_next_one_exported(t
     assert len(out["rejected_by_toolchain"]) == 1 and out["exported"] == str(tmp_path / "out")
     winner = json.loads((tmp_path / "out" / "report.json").read_text())["trial"]
     assert winner != out["rejected_by_toolchain"][0]
+
+
+# -- on a Dask cluster ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("extra, message", [
+    (["--trial-timeout", "60"], "--trial-timeout needs --workers N or --scheduler ADDRESS"),
+    (["--parallel", "2"], "--parallel needs --workers N or --scheduler ADDRESS"),
+    (["--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"], "not both"),
+    (["--workers", "0"], "--workers must be at least 1, got 0."),
+    (["--workers", "2", "--trial-timeout", "0"], "--trial-timeout 0 must be a positive number of seconds."),
+])
+def test_impossible_cluster_options_are_refused_before_any_work(tmp_path, capsys, extra, message):
+    study = tmp_path / "s.sqlite"
+    assert main(["search", *QUICK, "--confirm", "0", "--study", str(study), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not study.exists()  # refused before the study was opened
+
+
+@pytest.mark.toolchain
+def test_a_search_on_two_local_workers_stores_all_its_results(tmp_path):
+    pytest.importorskip("distributed", reason="Dask distributed is not installed")
+    study = tmp_path / "s.sqlite"
+    argv = [sys.executable, "-m", "autotinyml_cli.main", "search", *QUICK, "--trainings", "4", "--confirm", "0",
+            "--workers", "2", "--dataset", "digits", "--study", str(study), "--json"]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert "2 worker slots; 2 trainings at once" in done.stderr and "Traceback" not in done.stderr
+    trials = cbo.SQLiteStorage(study, exclusive=False).trials()
+    trained = [t for t in trials if t.state in (cbo.TrialState.COMPLETE, cbo.TrialState.FAIL)]
+    assert len(trained) == 4 and all(t.state == cbo.TrialState.COMPLETE and 0 <= t.value <= 1 for t in trained)
+    assert len({json.dumps(t.config, sort_keys=True) for t in trained}) == 4
+    assert json.loads(done.stdout)["n_trained"] == 4

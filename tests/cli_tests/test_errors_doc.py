@@ -67,6 +67,8 @@ CASES = [
     ("export folder that cannot be written", "search --out a_file/export"),
     ("missing dataset file", "search --dataset missing.npz"),
     ("margin out of range", "search --margin 150"),
+    ("a trial timeout without a cluster", "search --trial-timeout 600"),
+    ("a local cluster and a scheduler at once", "search --workers 2 --scheduler tcp://127.0.0.1:8786"),
     ("non-positive cycles per MACC", "footprint net.json --cycles-per-macc 0"),
     ("custom target with no Flash", "footprint net.json --flash 0 --ram 16KiB"),
     ("custom target with only RAM", "footprint net.json --ram 16KiB"),
@@ -129,7 +131,10 @@ def render(rows) -> str:
            "Faults tested elsewhere: Ctrl-C during a search (exit 130, \"interrupted; N finished trials saved in ...; "
            "run the same command to continue\"), a second search on a study file in use (exit 2, naming the process "
            "that holds it), an export that fails while writing (the results table is printed, the study kept; "
-           "exit 1) — see `tests/cli_tests/test_cli_faults.py`.", "",
+           "exit 1), the same Ctrl-C with two Dask workers — see `tests/cli_tests/test_cli_faults.py`; on a Dask "
+           "cluster, a worker killed mid-training (retried once, then a failed trial), a training past "
+           "--trial-timeout (a failed trial, its worker restarted): the search goes on and keeps every finished "
+           "trial — see `tests/cbo_tests/test_distributed.py`.", "",
            "## Bad inputs tried", "",
            "| input | command | message | exit |", "|---|---|---|---|"]
     for what, line, message, code in rows:

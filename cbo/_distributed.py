@@ -1,0 +1,163 @@
+"""Trials in parallel on a Dask cluster: the driver proposes and stores, workers only train.
+
+The study (its storage and memsim's labels) stays with the driver. Each free worker slot gets the next proposal
+at once (asynchronous; no waiting for the slowest training of a batch); proposals made while others are still
+training see them as pending (kriging believer in the GP samplers), so they spread out. Dask is imported only
+here, and only when a client is passed.
+
+Faults: a training whose worker dies is rescheduled by Dask as many times as the scheduler's
+``distributed.scheduler.allowed-failures`` allows (``local_cluster`` sets 1: one retry), then recorded as a
+failed trial; a training that runs past ``trial_timeout`` is recorded as failed (not retried: it would run as long
+again) and its worker process ended, which stops it (the worker's nanny starts a new one). Either way the search goes on. A ``KeyboardInterrupt`` cancels the
+running trainings; everything finished is already stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import traceback
+from typing import TYPE_CHECKING, Any, Callable
+
+from cbo._errors import CBOError
+
+if TYPE_CHECKING:
+    from cbo._storage import FrozenTrial
+    from cbo._study import Study, Trial
+
+__all__ = ["local_cluster", "worker_slots", "optimize_on_cluster"]
+
+POLL_SECONDS = 0.5
+WORKER_WAIT_SECONDS = 120  # how often the driver looks at trainings' clocks while waiting for a result
+
+
+def local_cluster(n_workers: int, threads_per_training: int = 1):
+    """A Dask ``LocalCluster`` of ``n_workers`` processes, one training each, TensorFlow limited to
+    ``threads_per_training`` threads in each (so N workers on N cores do not fight over them); a training whose
+    worker dies is retried once."""
+    import dask
+    from distributed import LocalCluster
+
+    if n_workers < 1:
+        raise CBOError(f"A local cluster needs at least 1 worker, got {n_workers}.")
+    threads = str(int(threads_per_training))
+    env = {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": threads,
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, env=env,
+                            dashboard_address=None, silence_logs=logging.ERROR)
+
+
+def worker_slots(client) -> int:
+    """Trainings the cluster can run at once (its worker threads)."""
+    return sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+
+
+def run_objective(objective: Callable[[dict], Any], config: dict) -> Any:
+    """What a worker runs: the objective on one configuration."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return objective(config)
+
+
+def optimize_on_cluster(study: "Study", objective: Callable[[dict], Any], n_trainings: int, client, *,
+                        q: int | None = None, trial_timeout: float | None = None,
+                        callback: "Callable[[Study, FrozenTrial], None] | None" = None,
+                        catch: "tuple[type[BaseException], ...]" = ()) -> None:
+    """Keep up to ``q`` trainings running on ``client``'s workers until ``n_trainings`` are spent in the study."""
+    from distributed import KilledWorker, wait
+
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)  # workers may be (re)starting
+    except TimeoutError:
+        raise CBOError(f"The Dask cluster has had no worker for {WORKER_WAIT_SECONDS} s; start some "
+                       "(dask worker ADDRESS) or use --workers N.") from None
+    q = q or worker_slots(client)
+    # sent once, not with every training; a task rather than scattered data, so the scheduler recomputes it if the
+    # worker holding it dies (scattered data would be lost with it, and every training that needs it cancelled)
+    remote_objective = client.submit(_identity, objective, pure=False)
+    running: dict = {}  # future -> (trial, time its training was first seen running)
+
+    def submit() -> None:
+        trial = study.ask()
+        future = client.submit(run_objective, remote_objective, dict(trial.config), pure=False)
+        running[future] = [trial, None]
+
+    def finish(future, frozen) -> None:
+        del running[future]
+        if callback is not None:
+            callback(study, frozen)
+
+    try:
+        while True:
+            while len(running) < q and study.n_trained + len(running) < n_trainings:
+                submit()
+            if not running:
+                return
+            done, _ = _wait_quietly(wait, running)
+            for future in done:
+                trial = running[future][0]
+                if future.status == "finished":
+                    finish(future, study.tell_result(trial, future.result()))
+                    continue
+                exc = future.exception() if future.status == "error" else None
+                if isinstance(exc, KilledWorker):
+                    error = "its Dask worker died during the training (retried as the scheduler allows)"
+                elif exc is not None and isinstance(exc, catch):
+                    error = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                elif exc is None:
+                    error = f"the Dask task ended as {future.status!r}"
+                else:
+                    raise exc  # a programming error: stop, as the in-process search does
+                finish(future, study.tell(trial, None, error=error))
+            if trial_timeout is not None:
+                _enforce_timeout(study, client, running, trial_timeout, finish)
+    except BaseException:
+        client.cancel(list(running))
+        for trial, _ in running.values():
+            study.abandon(trial)
+        raise
+
+
+def _identity(x):
+    return x
+
+
+def _wait_quietly(wait, running):
+    """``distributed.wait`` for the first result; after one poll interval nothing, instead of an exception; futures
+    the scheduler cancelled count as done (their trials are then recorded as failed)."""
+    from distributed.client import FuturesCancelledError
+
+    try:
+        return wait(list(running), timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
+    except TimeoutError:
+        return set(), set(running)
+    except FuturesCancelledError:
+        return {f for f in running if f.status == "cancelled"}, set()
+
+
+def _enforce_timeout(study, client, running, limit, finish) -> None:
+    """Record trainings running longer than ``limit`` seconds as failed and restart their workers."""
+    now = time.monotonic()
+    by_key = {future.key: future for future in running}
+    late_workers = []
+    for worker, keys in client.processing().items():
+        for key in keys:
+            future = by_key.get(key)
+            if future is None:
+                continue
+            entry = running[future]
+            entry[1] = entry[1] or now
+            if now - entry[1] > limit:
+                late_workers.append(worker)
+                future.cancel()
+                finish(future, study.tell(entry[0], None, error=f"ran past the trial timeout of {limit:g} s"))
+    if late_workers:
+        # Ended at once, not asked to close: a graceful close waits for the training thread, which would keep
+        # the driver waiting as long as the training. The worker's nanny starts a fresh process.
+        client.run(_end_process, workers=late_workers, wait=False)
+
+
+async def _end_process():  # a coroutine: Dask runs only those without waiting for an answer
+    os._exit(1)
+
