@@ -192,8 +192,9 @@ def _numeric_params(space) -> list:
 
 
 def plot_region(record: StudyRecord, out: Path, params: "tuple[str, str] | None" = None) -> "Path | None":
-    """The SVM's deployable-region estimate from the study's labels on two hyperparameters (the others at the
-    winner's values), with memsim's exact answer on the same slice and the labelled points."""
+    """memsim's exact deployable region on two hyperparameters (the others at the winner's values) with the
+    study's labelled points, and, where the study has labels of both kinds (SVM-CBO's Phase 1), the SVM's estimate
+    from them; searches that ask memsim directly (exact-ucb) have no estimate to show."""
     from cbo._surrogates import DeployableRegion
 
     space = record.template.space
@@ -204,11 +205,11 @@ def plot_region(record: StudyRecord, out: Path, params: "tuple[str, str] | None"
             return None
         params = (numeric[0].name, numeric[-1].name) if len(numeric) > 2 else (numeric[0].name, numeric[1].name)
     best = record.best() or (labelled[0] if labelled else None)
-    if best is None or len({bool(t.feasible) for t in labelled}) < 2:
+    if best is None:
         return None
     X = space.encode_many([t.config for t in labelled])
     y = np.array([1 if t.feasible else -1 for t in labelled])
-    region = DeployableRegion().fit(X, y)
+    region = DeployableRegion().fit(X, y) if len(set(y.tolist())) == 2 else None
     names = list(space.names)
     offsets = np.cumsum([0] + [p.width for p in space.params])
     ia, ib = (int(offsets[names.index(n)]) for n in params)
@@ -217,7 +218,7 @@ def plot_region(record: StudyRecord, out: Path, params: "tuple[str, str] | None"
     A, B = np.meshgrid(g, g)
     grid = np.repeat(base[None, :], A.size, 0)
     grid[:, ia], grid[:, ib] = A.ravel(), B.ravel()
-    dec = region.decision(grid).reshape(A.shape)
+    dec = None if region is None else region.decision(grid).reshape(A.shape)
     pa, pb = space[params[0]], space[params[1]]
     la, lb = pa.levels(9), pb.levels(9)
     truth = []
@@ -229,24 +230,26 @@ def plot_region(record: StudyRecord, out: Path, params: "tuple[str, str] | None"
             truth.append((e[ia], e[ib], constraint(cfg)[0]))
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.2, 5))
-    ax.contourf(A, B, dec >= 0, levels=[-0.5, 0.5, 1.5], colors=["#f6d5d5", "#d7efd7"], alpha=0.9)
-    ax.contour(A, B, dec, levels=[0], colors="k", linewidths=1)
+    if dec is not None:
+        ax.contourf(A, B, dec >= 0, levels=[-0.5, 0.5, 1.5], colors=["#f6d5d5", "#d7efd7"], alpha=0.9)
+        ax.contour(A, B, dec, levels=[0], colors="k", linewidths=1)
     tx = np.array(truth, dtype=float)
     ok = tx[:, 2] > 0
     ax.scatter(tx[ok, 0], tx[ok, 1], marker="s", s=60, facecolors="none", edgecolors="tab:green",
                label="memsim: fits (this slice)")
     ax.scatter(tx[~ok, 0], tx[~ok, 1], marker="x", s=40, c="tab:red", label="memsim: does not fit")
     feas = y > 0
-    ax.scatter(X[feas, ia], X[feas, ib], s=12, c="tab:green", alpha=0.5, label=f"labels: deployable ({feas.sum()})")
+    ax.scatter(X[feas, ia], X[feas, ib], s=12, c="tab:green", alpha=0.5, label=f"study: deployable ({feas.sum()})")
     ax.scatter(X[~feas, ia], X[~feas, ib], s=12, c="tab:red", alpha=0.5,
-               label=f"labels: undeployable ({(~feas).sum()})")
+               label=f"study: undeployable ({(~feas).sum()})")
     ax.set_xticks(sorted({float(space.encode({**best.config, params[0]: v})[ia]) for v in la}))
     ax.set_xticklabels([str(v) for v in la], fontsize=8)
     ax.set_yticks(sorted({float(space.encode({**best.config, params[1]: v})[ib]) for v in lb}))
     ax.set_yticklabels([str(v) for v in lb], fontsize=8)
     ax.set_xlabel(params[0])
     ax.set_ylabel(params[1])
-    ax.set_title(f"Deployable region on {record.target.name}: SVM estimate (shaded, border black)\n"
+    what = "SVM estimate (shaded, border black) and memsim" if dec is not None else "memsim's exact answer"
+    ax.set_title(f"Deployable region on {record.target.name}: {what}\n"
                  f"other parameters at trial {best.number}'s values", fontsize=9)
     ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
     fig.tight_layout()
@@ -362,8 +365,8 @@ def write_report(paths: list, out: "str | Path", region_params: "tuple[str, str]
     winner_rec = max(records, key=lambda r: r.best().value if r.best() else -1)
     region = plot_region(winner_rec, out, region_params)
     if region:
-        figures.append(("Deployable region (the SVM's estimate from the study's labels, memsim's exact answer)",
-                        region))
+        figures.append(("Deployable region (memsim's exact answer; the SVM's estimate where the study has "
+                        "SVM-CBO's labels)", region))
     timeline = plot_timeline(winner_rec, out)
     if timeline:
         figures.append(("The winner's memory timeline", timeline))

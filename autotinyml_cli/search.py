@@ -437,10 +437,12 @@ def add_parser(sub) -> None:
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on memsim's RAM and Flash (default: the runtime profile's calibrated one)")
     p.add_argument("--trainings", type=int, default=10, help="training budget (default 10)")
-    p.add_argument("--method", default="svmcbo", choices=sorted(cbo.SAMPLERS),
-                   help="svmcbo (default, the papers' SVM-CBO), exact-ucb (GP-UCB over memsim's exact deployable "
-                        "set), or a baseline: random, grid, feasible-random, bo")
-    p.add_argument("--labels", type=int, default=64, help="SVM-CBO Phase-1 memsim labels after the initial design")
+    p.add_argument("--method", default="exact-ucb", choices=sorted(cbo.SAMPLERS),
+                   help="exact-ucb (default: GP-UCB over memsim's exact deployable set, the best in "
+                        "benchmarks/RESULTS.md), svmcbo (the papers' SVM-CBO), or a baseline: random, grid, "
+                        "feasible-random, bo")
+    p.add_argument("--labels", type=int, default=64,
+                   help="--method svmcbo: Phase-1 memsim labels after the initial design (default 64)")
     p.add_argument("--study", default=None,
                    help=f"SQLite study file; an existing one is continued (default: {DEFAULT_STUDY_DIR}/<settings>.sqlite)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler, the folds and the training (default 0)")

@@ -84,3 +84,11 @@ def test_report_page_loads_every_image_in_headless_chromium(studies, tmp_path):
     subprocess.run(base + ["--window-size=1100,2400", f"--screenshot={shot}", page.as_uri()], capture_output=True,
                    timeout=120)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20000
+
+
+def test_a_search_without_labels_still_gets_memsims_exact_region(tmp_path):
+    study = _study(tmp_path / "exact.sqlite", "exact-ucb", 0)
+    record = load_study(study)
+    assert not any(t.feasible is False for t in record.trials)  # exact-ucb asks memsim; it stores no undeployable label
+    page = write_report([study], tmp_path / "rep")
+    assert "region.png" in page.read_text() and (tmp_path / "rep" / "region.png").stat().st_size > 5000
