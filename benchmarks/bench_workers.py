@@ -65,8 +65,8 @@ def speed(args) -> None:
         keys = sorted(template.space.key(t.config) for t in study.trials if t.value is not None)
         rows.append((workers, wall, keys, study.best_trial.value))
         label = "in-process" if workers == 0 else f"{workers} worker{'s' if workers > 1 else ''}"
-        print(f"  {label:10s}: {wall:7.1f} s wall (cluster start-up included), best {100 * study.best_trial.value:.2f} %",
-              flush=True)
+        print(f"  {label:10s}: {wall:7.1f} s wall (cluster start-up included), "
+              f"best {100 * study.best_trial.value:.2f} %", flush=True)
     base = rows[0][1]
     same = all(r[2] == rows[0][2] for r in rows)
     print("\n| run | wall time s | speed-up vs in-process |\n|---|---|---|")

@@ -8,8 +8,8 @@ here, and only when a client is passed.
 Faults: a training whose worker dies is rescheduled by Dask as many times as the scheduler's
 ``distributed.scheduler.allowed-failures`` allows (``local_cluster`` sets 1: one retry), then recorded as a
 failed trial; a training that runs past ``trial_timeout`` is recorded as failed (not retried: it would run as long
-again) and its worker process ended, which stops it (the worker's nanny starts a new one). Either way the search goes on. A ``KeyboardInterrupt`` cancels the
-running trainings; everything finished is already stored.
+again) and its worker process ended, which stops it (the worker's nanny starts a new one). Either way the search
+goes on. A ``KeyboardInterrupt`` cancels the running trainings; everything finished is already stored.
 """
 
 from __future__ import annotations

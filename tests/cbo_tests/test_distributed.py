@@ -9,7 +9,8 @@ import pytest
 
 import cbo
 
-distributed = pytest.importorskip("distributed", reason="Dask distributed is not installed (pip install 'dask[distributed]')")
+distributed = pytest.importorskip("distributed",
+                                  reason="Dask distributed is not installed (pip install 'dask[distributed]')")
 
 SPACE = cbo.Space([cbo.Real("x", low=0, high=1), cbo.Real("y", low=0, high=1)])
 
