@@ -32,6 +32,17 @@ CACHE = Path.home() / ".cache" / "autotinyml" / "shrink.jsonl"
 PEERS = Path.home() / ".cache" / "autotinyml" / "peers.jsonl"
 
 
+def guarded_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict:
+    """``one_run``, or ``{"infeasible": why}`` for limits no network of this shape meets (refused before training)."""
+    from cbo import SpaceError
+
+    try:
+        return one_run(dataset, template, target, seed, epochs, finetune, ram)
+    except SpaceError as exc:
+        print(f"    refused: {exc}", flush=True)
+        return {"infeasible": str(exc)}
+
+
 def one_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict:
     from sklearn.model_selection import train_test_split
 
@@ -154,7 +165,6 @@ def tables(rows, dataset_name, label) -> str:
 
 
 def main() -> None:
-    from cbo import SpaceError
     from targets import parse_size
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -169,6 +179,9 @@ def main() -> None:
     ap.add_argument("--markdown", default=None)
     ap.add_argument("--plot", default=None, help="accuracy vs RAM of the sweep (PNG)")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="run the runs side by side on a local Dask cluster of this many processes (their wall "
+                         "times then share the machine: use it for sweeps, not for the time ratios)")
     args = ap.parse_args()
     from cbo.tinyml import get_template, load_dataset
 
@@ -183,20 +196,34 @@ def main() -> None:
     jobs += [(args.targets.split(",")[0], 0, parse_size(b)) for b in args.ram_sweep.split(",") if b]
     print(f"# {time.strftime('%Y-%m-%d')}: shrink on {ds.name} ({len(ds.X)} samples), paper-har seed network, "
           f"{args.epochs} search + {args.finetune} fine-tuning epochs; cache {cache}", flush=True)
-    for target, seed, ram in ([] if args.report_only else jobs):
-        if any(r["target"] == target and r["seed"] == seed and r["ram"] == ram for r in done):
-            continue
-        print(f"  {target} seed {seed}{f' RAM budget {ram:,} B' if ram else ''}:", flush=True)
-        try:
-            result = one_run(ds, template, target, seed, args.epochs, args.finetune, ram)
-        except SpaceError as exc:  # limits no network of this shape meets: recorded, refused before training
-            print(f"    refused: {exc}", flush=True)
-            result = {"infeasible": str(exc)}
+    todo = [] if args.report_only else [
+        (target, seed, ram) for target, seed, ram in jobs
+        if not any(r["target"] == target and r["seed"] == seed and r["ram"] == ram for r in done)]
+
+    def record(target, seed, ram, result):
         row = {"setting": setting, "target": target, "seed": seed, "ram": ram, "result": result}
         cache.parent.mkdir(parents=True, exist_ok=True)
         with cache.open("a") as f:
             f.write(json.dumps(row) + "\n")
         done.append(row)
+
+    if args.workers and todo:  # the runs side by side on a local Dask cluster; each recorded as it finishes
+        from distributed import Client, as_completed
+
+        from cbo._distributed import local_cluster
+
+        with local_cluster(args.workers) as cluster, Client(cluster) as client:
+            futures = {client.submit(guarded_run, ds, template, target, seed, args.epochs, args.finetune, ram,
+                                     pure=False): (target, seed, ram) for target, seed, ram in todo}
+            for future in as_completed(futures):
+                target, seed, ram = futures[future]
+                result = future.result()
+                print(f"  {target} seed {seed}{f' RAM budget {ram:,} B' if ram else ''}: "
+                      f"{result.get('channels', result.get('infeasible'))}", flush=True)
+                record(target, seed, ram, result)
+    for target, seed, ram in ([] if args.workers else todo):
+        print(f"  {target} seed {seed}{f' RAM budget {ram:,} B' if ram else ''}:", flush=True)
+        record(target, seed, ram, guarded_run(ds, template, target, seed, args.epochs, args.finetune, ram))
     text = tables(done, ds.name, args.label)
     print(text)
     if args.markdown:

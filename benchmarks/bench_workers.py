@@ -129,7 +129,7 @@ def quality(args) -> None:
 
 def report(cache, methods, qs, args) -> str:
     checkpoints = sorted({args.trainings // 2, args.trainings})
-    lines = [f"\n| method | q | seeds | " + " | ".join(f"best deployable % after {c} trainings" for c in checkpoints)
+    lines = ["\n| method | q | seeds | " + " | ".join(f"best deployable % after {c} trainings" for c in checkpoints)
              + " | simulated wall time s (mean) |", "|---|---|---|" + "---|" * len(checkpoints) + "---|"]
     for method in methods:
         for q in qs:
