@@ -30,18 +30,21 @@ class Slow:
         return bowl(c)
 
 
-class DiesOnce(Slow):
-    """Kills its worker process the first time any worker runs it (a machine lost mid-training)."""
+class MisbehavesOnce(Slow):
+    """The first call on any worker kills its process (a machine lost mid-training) or hangs far longer than any
+    timeout; the marker file tells later calls, on any worker, that it happened."""
 
-    def __init__(self, marker: Path):
-        super().__init__(1.0)
-        self.marker = str(marker)
+    def __init__(self, marker: Path, how: str):
+        super().__init__(0.5)
+        self.marker, self.how = str(marker), how
 
     def __call__(self, c):
         if not os.path.exists(self.marker):
-            Path(self.marker).write_text(str(os.getpid()))
-            time.sleep(0.5)
-            os._exit(1)
+            Path(self.marker).write_text(self.how)
+            if self.how == "die":
+                time.sleep(0.5)
+                os._exit(1)
+            time.sleep(600)
         return super().__call__(c)
 
 
@@ -51,20 +54,6 @@ class DiesRightOfHalf(Slow):
     def __call__(self, c):
         if c["x"] > 0.5:
             os._exit(1)
-        return super().__call__(c)
-
-
-class HangsOnce(Slow):
-    """Hangs far longer than any timeout on the first configuration it gets."""
-
-    def __init__(self, marker: Path):
-        super().__init__(0.2)
-        self.marker = str(marker)
-
-    def __call__(self, c):
-        if not os.path.exists(self.marker):
-            Path(self.marker).write_text("hung")
-            time.sleep(600)
         return super().__call__(c)
 
 
@@ -102,7 +91,7 @@ def test_trainings_run_at_the_same_time(client):
 def test_a_worker_killed_mid_training_loses_nothing_and_the_search_completes(client, tmp_path):
     storage = cbo.SQLiteStorage(tmp_path / "s.sqlite")
     study = cbo.Study(SPACE, cbo.RandomSampler(seed=2), storage=storage, seed=2)
-    study.optimize(DiesOnce(tmp_path / "died"), 6, client=client)
+    study.optimize(MisbehavesOnce(tmp_path / "died", "die"), 6, client=client)
     storage.close()
     assert (tmp_path / "died").exists()  # a worker process really died
     stored = cbo.SQLiteStorage(tmp_path / "s.sqlite").trials()
@@ -125,7 +114,7 @@ def test_a_configuration_that_keeps_killing_workers_is_a_failed_trial(client):
 def test_a_training_past_the_timeout_is_failed_and_its_worker_freed(client, tmp_path):
     study = cbo.Study(SPACE, cbo.RandomSampler(seed=3), seed=3)
     start = time.perf_counter()
-    study.optimize(HangsOnce(tmp_path / "hung"), 5, client=client, trial_timeout=3)
+    study.optimize(MisbehavesOnce(tmp_path / "hung", "hang"), 5, client=client, trial_timeout=3)
     assert time.perf_counter() - start < 120
     done = _finished(study)
     assert len(done) == 5
