@@ -1,4 +1,5 @@
-"""``import memsim`` and ``import cbo`` (shrink included) never pull in TensorFlow: they load in milliseconds."""
+"""``import memsim`` and ``import cbo`` (shrink and the Dask runner included) never pull in TensorFlow or Dask: they
+load in milliseconds."""
 
 import subprocess
 import sys
@@ -6,8 +7,8 @@ from pathlib import Path
 
 
 def test_memsim_cbo_and_shrink_import_without_tensorflow():
-    code = ("import sys, memsim, cbo, cbo.tinyml, cbo.dnas, memsim.batch; "
-            "print(sorted(m for m in ('tensorflow', 'keras', 'torch') if m in sys.modules))")
+    code = ("import sys, memsim, cbo, cbo.tinyml, cbo.dnas, cbo._distributed, memsim.batch; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'torch', 'dask', 'distributed') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"
