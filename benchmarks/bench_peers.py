@@ -46,6 +46,10 @@ METHODS = ["svmcbo", "svmcbo-blind", "svmcbo-toolchain", "exact-ucb", "tpe+memsi
            "feasible-random", "random", "grid", "bo"]
 BUDGET_SIZED = {"grid"}  # proposals depend on the budget: run once per budget
 ACCURACY_KEYS = ("dataset", "label", "space", "epochs", "k")  # what a configuration's accuracy depends on
+# Toolchain verdicts measured before this rule used untrained networks, whose zero biases the converter drops
+# (a smaller file than the trained network's); those verdicts and the svmcbo-toolchain runs built on them are
+# ignored and measured again.
+TOOLCHAIN_RULE = "trained-like weights"
 
 
 class Cache:
@@ -68,8 +72,10 @@ class Cache:
                         if "seconds" in row:
                             self.seconds[row["config_key"]] = row["seconds"]
                 elif "verdict_key" in row:
-                    if stored == setting:
+                    if stored == setting and row.get("rule") == TOOLCHAIN_RULE:
                         self.verdicts[row["verdict_key"]] = row["deployable"]
+                elif row.get("method", "").startswith("svmcbo-toolchain") and row.get("rule") != TOOLCHAIN_RULE:
+                    continue
                 elif stored == setting and "trace" in row:  # rows of the first harness kept no trace
                     self.results[(row["method"], row["seed"])] = row
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,12 +100,13 @@ class Cache:
     def verdict_of(self, key: str, compute) -> bool:
         if key not in self.verdicts:
             self.verdicts[key] = bool(compute())
-            self._append({"verdict_key": key, "deployable": self.verdicts[key], "setting": self.setting})
+            self._append({"verdict_key": key, "deployable": self.verdicts[key], "setting": self.setting,
+                          "rule": TOOLCHAIN_RULE})
         return self.verdicts[key]
 
     def store(self, row: dict) -> None:
         self.results[(row["method"], row["seed"])] = row
-        self._append({**row, "setting": self.setting})
+        self._append({**row, "setting": self.setting, "rule": TOOLCHAIN_RULE})
 
 
 class Harness:
@@ -172,16 +179,19 @@ class Harness:
 
 def measured_verdict(template, config, shape, n_classes, target) -> bool:
     """Deployable by the real toolchain: the network converted to int8 and allocated by tflite-micro (the smallest
-    arena that allocates), judged by memsim's verdict rule on the measured figures. Weights do not change sizes,
-    so an untrained network answers for the trained one."""
+    arena that allocates), judged by memsim's verdict rule on the measured figures. The values of the weights do not
+    change sizes, but zeros do (the converter drops all-zero biases, which a fresh Keras layer has and a trained one
+    does not), so the untrained network gets trained-looking weights first."""
     from memsim._verdict import judge
     from memsim.frontends.keras import keras_from_spec
     from targets import get_target
     from validation import ToolchainError
+    from validation.corpus import randomise_weights
     from validation.tflm import convert, measure
 
     board = get_target(target)
     model = keras_from_spec(template.spec(dict(config), shape, n_classes))
+    randomise_weights(model)
     try:
         flatbuffer = convert(model, "int8")
         arena = measure(flatbuffer).smallest
