@@ -13,7 +13,8 @@ training takes the time it took when it was computed (cached), a free slot gets 
 results are told in the order the trainings finish. Those times were recorded under different machine loads, so
 they set a plausible order of arrival, not a wall time worth reporting (`speed` measures that). Accuracies and
 training times come from the peer benchmark's cache (the same 3-fold x 10-epoch objective, seed 0), so q = 1 is
-exactly the peer benchmark's run and a configuration is trained once for all q and seeds. Each finished (method, q, seed) run is stored in the cache: a cut-off run resumes.
+exactly the peer benchmark's run and a configuration is trained once for all q and seeds. Each finished (method, q,
+seed) run is stored in the cache: a cut-off run resumes.
 """
 
 from __future__ import annotations
