@@ -282,8 +282,9 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
         if client is not None:
             from cbo._distributed import worker_slots
 
-            print(f"Dask cluster {client.scheduler.address}: {worker_slots(client)} worker slots; "
-                  f"{args.parallel or worker_slots(client)} trainings at once.", file=sys.stderr)
+            slots = worker_slots(client)
+            print(f"Dask cluster {client.scheduler.address}: {slots} worker slot{'s' * (slots != 1)}; "
+                  f"{args.parallel or slots} training{'s' * ((args.parallel or slots) != 1)} at once.", file=sys.stderr)
         progress = Progress(args.trainings)
 
         def after_trial(study_, trial):

@@ -192,3 +192,21 @@ def test_a_search_on_two_local_workers_stores_all_its_results(tmp_path):
     assert len(trained) == 4 and all(t.state == cbo.TrialState.COMPLETE and 0 <= t.value <= 1 for t in trained)
     assert len({json.dumps(t.config, sort_keys=True) for t in trained}) == 4
     assert json.loads(done.stdout)["n_trained"] == 4
+
+
+@pytest.mark.toolchain
+def test_a_search_on_an_existing_scheduler_keeps_its_study_here(tmp_path):
+    distributed = pytest.importorskip("distributed", reason="Dask distributed is not installed")
+    from cbo._distributed import local_cluster
+
+    study = tmp_path / "s.sqlite"
+    with local_cluster(1) as cluster:  # stands in for `dask scheduler` + `dask worker` on other machines
+        argv = [sys.executable, "-m", "autotinyml_cli.main", "search", *QUICK, "--trainings", "2", "--confirm", "0",
+                "--scheduler", cluster.scheduler_address, "--dataset", "digits", "--study", str(study)]
+        done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        with distributed.Client(cluster) as client:  # the workers ran the trainings
+            ran = sum(1 for key in client.run_on_scheduler(
+                lambda dask_scheduler: [t for t in dask_scheduler.task_prefixes]) if key == "run_objective")
+    assert done.returncode == 0, done.stderr
+    assert f"Dask cluster {cluster.scheduler_address}: 1 worker slot; 1 training at once." in done.stderr
+    assert _trained(study) == 2 and ran == 1
