@@ -99,8 +99,8 @@ def _search_cell(spec_name: str, board: str, comp: str, seed: int, args, out: Pa
     cell.mkdir(parents=True, exist_ok=True)
     argv = ["search", "--dataset", exp["dataset"], "--space", exp["space"], "--target", board,
             "--runtime", "xcubeai", "--dtype", "float32", "--compression", comp, "--trainings", str(args.trainings),
-            "--method", "svmcbo", "--epochs", str(args.epochs), "--k", str(args.k), "--labels", str(args.labels), "--seed", str(seed),
-            "--confirm", str(args.confirm), "--study", str(cell / f"seed{seed}.sqlite"),
+            "--method", "svmcbo", "--epochs", str(args.epochs), "--k", str(args.k), "--labels", str(args.labels),
+            "--seed", str(seed), "--confirm", str(args.confirm), "--study", str(cell / f"seed{seed}.sqlite"),
             "--out", str(cell / f"export-seed{seed}"), "--json"]
     if exp["label"]:
         argv += ["--label", exp["label"]]

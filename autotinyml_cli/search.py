@@ -157,10 +157,7 @@ def dask_client(args):
         with client:
             yield client
         return
-    import os
-
-    threads = max(1, (os.cpu_count() or 1) // args.workers)
-    with local_cluster(args.workers, threads) as cluster, Client(cluster) as client:
+    with local_cluster(args.workers) as cluster, Client(cluster) as client:
         yield client
 
 

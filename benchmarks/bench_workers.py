@@ -60,8 +60,7 @@ def speed(args) -> None:
         if workers == 0:
             study.optimize(objective, args.trainings)
         else:
-            threads = max(1, (os.cpu_count() or 1) // workers)
-            with local_cluster(workers, threads) as cluster, Client(cluster) as client:
+            with local_cluster(workers) as cluster, Client(cluster) as client:
                 study.optimize(objective, args.trainings, client=client)
         wall = time.perf_counter() - start
         keys = sorted(template.space.key(t.config) for t in study.trials if t.value is not None)

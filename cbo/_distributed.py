@@ -24,24 +24,24 @@ from cbo._errors import CBOError
 
 if TYPE_CHECKING:
     from cbo._storage import FrozenTrial
-    from cbo._study import Study, Trial
+    from cbo._study import Study
 
 __all__ = ["local_cluster", "worker_slots", "optimize_on_cluster"]
 
-POLL_SECONDS = 0.5
-WORKER_WAIT_SECONDS = 120  # how often the driver looks at trainings' clocks while waiting for a result
+POLL_SECONDS = 0.5  # how often the driver looks at trainings' clocks while waiting for a result
+WORKER_WAIT_SECONDS = 120  # how long a search waits for a first worker (workers may be starting or restarting)
 
 
-def local_cluster(n_workers: int, threads_per_training: int = 1):
+def local_cluster(n_workers: int, threads_per_training: int | None = None):
     """A Dask ``LocalCluster`` of ``n_workers`` processes, one training each, TensorFlow limited to
-    ``threads_per_training`` threads in each (so N workers on N cores do not fight over them); a training whose
-    worker dies is retried once."""
+    ``threads_per_training`` threads in each (default: this machine's cores shared out, at least 1, so N workers
+    on N cores do not fight over them); a training whose worker dies is retried once."""
     import dask
     from distributed import LocalCluster
 
     if n_workers < 1:
         raise CBOError(f"A local cluster needs at least 1 worker, got {n_workers}.")
-    threads = str(int(threads_per_training))
+    threads = str(int(threads_per_training or max(1, (os.cpu_count() or 1) // n_workers)))
     env = {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": threads,
            "TF_CPP_MIN_LOG_LEVEL": "3"}
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
@@ -68,7 +68,7 @@ def optimize_on_cluster(study: "Study", objective: Callable[[dict], Any], n_trai
     from distributed import KilledWorker, wait
 
     try:
-        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)  # workers may be (re)starting
+        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
     except TimeoutError:
         raise CBOError(f"The Dask cluster has had no worker for {WORKER_WAIT_SECONDS} s; start some "
                        "(dask worker ADDRESS) or use --workers N.") from None
