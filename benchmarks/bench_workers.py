@@ -134,9 +134,11 @@ def report(cache, methods, qs, args) -> str:
     lines = ["\n| method | q | seeds | " + " | ".join(f"best deployable % after {c} trainings" for c in checkpoints)
              + " |", "|---|---|---|" + "---|" * len(checkpoints)]
     for method in methods:
+        # seeds every q has finished, so that the rows compare the same seeds
+        seeds = [s for s in range(args.seeds) if all((f"{method}@{args.trainings}/q{q}", s) in cache.results
+                                                       for q in qs)]
         for q in qs:
-            runs = [cache.results[(f"{method}@{args.trainings}/q{q}", s)] for s in range(args.seeds)
-                    if (f"{method}@{args.trainings}/q{q}", s) in cache.results]
+            runs = [cache.results[(f"{method}@{args.trainings}/q{q}", s)] for s in seeds]
             if not runs:
                 continue
             cells = []
