@@ -289,8 +289,13 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
             if stop_requested():  # Ctrl-C that a library swallowed mid-training still stops, after this trial
                 raise KeyboardInterrupt
 
-        study.optimize(objective, args.trainings, callback=after_trial, catch=objective.training_errors(),
-                       client=client, q=args.parallel, trial_timeout=args.trial_timeout)
+        try:
+            study.optimize(objective, args.trainings, callback=after_trial, catch=objective.training_errors(),
+                           client=client, q=args.parallel, trial_timeout=args.trial_timeout)
+        except Exception:
+            if stop_requested():  # Ctrl-C landed inside TensorFlow, which turned it into another error
+                raise KeyboardInterrupt from None
+            raise
     confirmed, exported = {}, None
     if args.confirm:
         confirmed, exported = confirm_finalists(study, template, dataset, target, args, input_shape, dtype,

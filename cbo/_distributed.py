@@ -6,7 +6,7 @@ training see them as pending (kriging believer in the GP samplers), so they spre
 here, and only when a client is passed.
 
 Faults: a training whose worker dies is rescheduled by Dask as many times as the scheduler's
-``distributed.scheduler.allowed-failures`` allows (``local_cluster`` sets 1: one retry), then recorded as a
+``distributed.scheduler.allowed-failures`` allows (Dask's default: 3 retries), then recorded as a
 failed trial; a training that runs past ``trial_timeout`` is recorded as failed (not retried: it would run as long
 again) and its worker process ended, which stops it (the worker's nanny starts a new one). Either way the search
 goes on. A ``KeyboardInterrupt`` cancels the running trainings; everything finished is already stored.
@@ -30,13 +30,17 @@ __all__ = ["local_cluster", "worker_slots", "optimize_on_cluster"]
 
 POLL_SECONDS = 0.5  # how often the driver looks at trainings' clocks while waiting for a result
 WORKER_WAIT_SECONDS = 120  # how long a search waits for a first worker (workers may be starting or restarting)
+# A worker resource of one per training slot: a training waits on the scheduler for a free worker instead of
+# queueing behind another on a busy one, where that worker's death would count against it too.
+TRAINING = "training"
 
 
 def local_cluster(n_workers: int, threads_per_training: int | None = None):
     """A Dask ``LocalCluster`` of ``n_workers`` processes, one training each, TensorFlow limited to
     ``threads_per_training`` threads in each (default: this machine's cores shared out, at least 1, so N workers
-    on N cores do not fight over them); a training whose worker dies is retried once."""
-    import dask
+    on N cores do not fight over them). A training whose worker dies is retried as Dask's ``allowed-failures``
+    says (3 by default; with 1, a healthy training on the same cluster now and then failed too while another
+    configuration was killing workers)."""
     from distributed import LocalCluster
 
     if n_workers < 1:
@@ -44,9 +48,8 @@ def local_cluster(n_workers: int, threads_per_training: int | None = None):
     threads = str(int(threads_per_training or max(1, (os.cpu_count() or 1) // n_workers)))
     env = {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": threads,
            "TF_CPP_MIN_LOG_LEVEL": "3"}
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, env=env,
-                            dashboard_address=None, silence_logs=logging.ERROR)
+    return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, env=env,
+                        dashboard_address=None, silence_logs=logging.ERROR, resources={TRAINING: 1})
 
 
 def worker_slots(client) -> int:
@@ -73,14 +76,18 @@ def optimize_on_cluster(study: "Study", objective: Callable[[dict], Any], n_trai
         raise CBOError(f"The Dask cluster has had no worker for {WORKER_WAIT_SECONDS} s; start some "
                        "(dask worker ADDRESS) or use --workers N.") from None
     q = q or worker_slots(client)
+    workers = client.scheduler_info()["workers"].values()
+    needs = {TRAINING: 1} if any(TRAINING in w.get("resources", {}) for w in workers) else None
     # sent once, not with every training; a task rather than scattered data, so the scheduler recomputes it if the
     # worker holding it dies (scattered data would be lost with it, and every training that needs it cancelled)
-    remote_objective = client.submit(_identity, objective, pure=False)
+    # (with the same resource: computed on a worker that is running a training, it would die with that worker
+    # whenever a configuration kills its process, and after a few such deaths Dask fails every training)
+    remote_objective = client.submit(_identity, objective, pure=False, resources=needs)
     running: dict = {}  # future -> (trial, time its training was first seen running)
 
     def submit() -> None:
         trial = study.ask()
-        future = client.submit(run_objective, remote_objective, dict(trial.config), pure=False)
+        future = client.submit(run_objective, remote_objective, dict(trial.config), pure=False, resources=needs)
         running[future] = [trial, None]
 
     def finish(future, frozen) -> None:
@@ -95,7 +102,11 @@ def optimize_on_cluster(study: "Study", objective: Callable[[dict], Any], n_trai
             if not running:
                 return
             done, _ = _wait_quietly(wait, running)
+            if done and all(f.status == "lost" for f in done):
+                time.sleep(POLL_SECONDS)
             for future in done:
+                if future.status == "lost":  # finished, but its result died with its worker: Dask recomputes it
+                    continue
                 trial = running[future][0]
                 if future.status == "finished":
                     finish(future, study.tell_result(trial, future.result()))

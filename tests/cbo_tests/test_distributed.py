@@ -65,6 +65,15 @@ def client():
         yield c
 
 
+@pytest.fixture
+def fresh_client():
+    """A cluster of its own, for tests that kill workers: the next test does not meet workers still restarting."""
+    from cbo._distributed import local_cluster
+
+    with local_cluster(2) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
 def _finished(study):
     return [t for t in study.trials if t.state in (cbo.TrialState.COMPLETE, cbo.TrialState.FAIL)]
 
@@ -88,7 +97,8 @@ def test_trainings_run_at_the_same_time(client):
     assert time.perf_counter() - start < 4 * 2.0  # one at a time would take 8 s
 
 
-def test_a_worker_killed_mid_training_loses_nothing_and_the_search_completes(client, tmp_path):
+def test_a_worker_killed_mid_training_loses_nothing_and_the_search_completes(fresh_client, tmp_path):
+    client = fresh_client
     storage = cbo.SQLiteStorage(tmp_path / "s.sqlite")
     study = cbo.Study(SPACE, cbo.RandomSampler(seed=2), storage=storage, seed=2)
     study.optimize(MisbehavesOnce(tmp_path / "died", "die"), 6, client=client)
@@ -98,7 +108,8 @@ def test_a_worker_killed_mid_training_loses_nothing_and_the_search_completes(cli
     assert len(stored) == 6 and all(t.state == cbo.TrialState.COMPLETE for t in stored)  # retried, not lost
 
 
-def test_a_configuration_that_keeps_killing_workers_is_a_failed_trial(client):
+def test_a_configuration_that_keeps_killing_workers_is_a_failed_trial(fresh_client):
+    client = fresh_client
     study = cbo.Study(SPACE, cbo.GridSampler(n_points=4, seed=0), seed=0)
     study.optimize(DiesRightOfHalf(0.1), 4, client=client)
     done = _finished(study)
@@ -111,7 +122,8 @@ def test_a_configuration_that_keeps_killing_workers_is_a_failed_trial(client):
     assert any(t.state == cbo.TrialState.FAIL for t in done) and any(t.state == cbo.TrialState.COMPLETE for t in done)
 
 
-def test_a_training_past_the_timeout_is_failed_and_its_worker_freed(client, tmp_path):
+def test_a_training_past_the_timeout_is_failed_and_its_worker_freed(fresh_client, tmp_path):
+    client = fresh_client
     study = cbo.Study(SPACE, cbo.RandomSampler(seed=3), seed=3)
     start = time.perf_counter()
     study.optimize(MisbehavesOnce(tmp_path / "hung", "hang"), 5, client=client, trial_timeout=3)

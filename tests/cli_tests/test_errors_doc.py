@@ -132,7 +132,7 @@ def render(rows) -> str:
            "run the same command to continue\"), a second search on a study file in use (exit 2, naming the process "
            "that holds it), an export that fails while writing (the results table is printed, the study kept; "
            "exit 1), the same Ctrl-C with two Dask workers — see `tests/cli_tests/test_cli_faults.py`; on a Dask "
-           "cluster, a worker killed mid-training (retried once, then a failed trial), a training past "
+           "cluster, a worker killed mid-training (retried by Dask, then a failed trial), a training past "
            "--trial-timeout (a failed trial, its worker restarted): the search goes on and keeps every finished "
            "trial — see `tests/cbo_tests/test_distributed.py`.", "",
            "## Bad inputs tried", "",
