@@ -1,4 +1,4 @@
-"""``shrink`` (one training, memsim's constraints) against SVM-CBO's search and the seed network; resumable.
+"""``shrink`` (one training, memsim's constraints) against the search (SVM-CBO, exact-ucb) and the seed network; resumable.
 
 Run:  python benchmarks/bench_shrink.py --dataset digits --targets stm32f303k8,stm32l476rg --seeds 3
       python benchmarks/bench_shrink.py --dataset digits --targets stm32f303k8 --ram-sweep 4KiB,6KiB,8KiB,12KiB \\
@@ -10,7 +10,7 @@ split 75/25 (the seed picks it); recorded: the channels found, validation accura
 and after fine-tuning, whether the targets were met before the projection, memsim's RAM / Flash / MACC / latency
 of the result, and wall time relative to one training of the seed network (same epochs). For a like-for-like
 comparison with the search, the architecture ``shrink`` found is also scored by the search's own objective
-(3-fold accuracy, 10 epochs, seed 0) and put beside SVM-CBO's best deployable configuration from the peer
+(3-fold accuracy, 10 epochs, seed 0) and put beside the best deployable configuration of SVM-CBO and exact-ucb from the peer
 benchmark's cache (benchmarks/bench_peers.py, same objective), overall and within shrink's wall time.
 Results are kept one JSON line per run in ``--cache``; a cut-off run continues where it stopped.
 """
@@ -86,9 +86,12 @@ def one_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict
             "epochs_log": result.history}
 
 
-def svmcbo_reference(dataset_name, label, target, within_s) -> "tuple[list, list]":
-    """SVM-CBO's best deployable 3-fold accuracy per seed from the peer cache: overall, and within ``within_s``
-    seconds of cumulative training (the shrink run's wall time)."""
+SEARCHES = {"svmcbo": "SVM-CBO", "exact-ucb": "exact-ucb (search's default)"}
+
+
+def search_reference(method, dataset_name, label, target, within_s) -> "tuple[list, list]":
+    """The search ``method``'s best deployable 3-fold accuracy per seed after 20 trainings, from the peer cache:
+    overall, and within ``within_s`` seconds of cumulative training (the shrink run's wall time)."""
     if not PEERS.exists():
         return [], []
     seconds, overall, timed = {}, [], []
@@ -99,7 +102,7 @@ def svmcbo_reference(dataset_name, label, target, within_s) -> "tuple[list, list
             seconds[r["config_key"]] = r.get("seconds", 0.0)
     for r in rows:
         st = r.get("setting", {})
-        if r.get("method", "").startswith("svmcbo@") and st.get("dataset") == dataset_name \
+        if r.get("method", "") == f"{method}@20" and st.get("dataset") == dataset_name \
                 and st.get("label") == label and st.get("target") == target and "trace" in r:
             best = best_t = 0.0
             spent = 0.0
@@ -126,30 +129,38 @@ def tables(rows, dataset_name, label) -> str:
     main = [r for r in rows if r["ram"] is None and "infeasible" not in r["result"]]
     for target in dict.fromkeys(r["target"] for r in main):
         rs = [r["result"] for r in main if r["target"] == target]
-        overall, timed = svmcbo_reference(dataset_name, label, target, statistics.mean(r["wall_s"] for r in rs))
+        wall = statistics.mean(r["wall_s"] for r in rs)
+        refs = {m: search_reference(m, dataset_name, label, target, wall) for m in SEARCHES}
+        heads = " | ".join(f"{name}, 20 trainings | {name.split(' (')[0]} within shrink's wall time"
+                           for name in SEARCHES.values())
+
+        def row(name, shrunk, seed="-"):
+            return f"| {name} | {shrunk} | {seed} | " + " | ".join("- | -" for _ in SEARCHES) + " |"
+
+        def cells(overall, timed):
+            return (f"{_ms(overall)} ({len(overall)} runs) | {_ms([t for t in timed if t > 0])} "
+                    f"({sum(t > 0 for t in timed)} of {len(timed)} runs had trained a deployable network by then)")
+
         out += [f"\n**{dataset_name}{' ' + label if label else ''}, {target}, tflm int8** ({len(rs)} seeds; "
                 f"seed network paper-har {rs[0]['seed_channels']}: {'fits' if rs[0]['seed_fits'] else 'does not fit'})\n",
-                "| | shrink | seed network (trained once) | SVM-CBO, 20 trainings | SVM-CBO within shrink's wall time |",
-                "|---|---|---|---|---|",
+                f"| | shrink | seed network (trained once) | {heads} |",
+                "|---|---|---|" + "---|---|" * len(SEARCHES),
                 f"| 3-fold accuracy % (search's objective) | {_ms([r['kfold_accuracy'] for r in rs])} | - | "
-                f"{_ms(overall)} ({len(overall)} runs) | "
-                f"{_ms([t for t in timed if t > 0])} ({sum(t > 0 for t in timed)} of {len(timed)} runs had trained a "
-                f"deployable network by then) |",
-                f"| validation accuracy % (25 % held out) | {_ms([r['val_accuracy'] for r in rs])} | "
-                f"{_ms([r['seed_val_accuracy'] for r in rs])} | - | - |",
-                f"| channels (conv, dense) | {', '.join(str(r['channels']) for r in rs)} | {rs[0]['seed_channels']} | - | - |",
-                f"| RAM / Flash (memsim, with margin) | "
-                f"{statistics.mean(r['ram_bytes'] for r in rs):,.0f} / {statistics.mean(r['flash_bytes'] for r in rs):,.0f} B"
-                " | - | - | - |",
-                f"| MACC / latency | {statistics.mean(r['macc'] for r in rs):,.0f} / "
-                f"{statistics.mean(r['latency_ms'] for r in rs):.2f} ms | - | - | - |",
-                f"| targets met before projection | {sum(r['met_before_projection'] for r in rs)}/{len(rs)} | - | - | - |",
-                "| val accuracy: gated -> projected -> fine-tuned | "
-                + "; ".join(f"{100 * r['val_accuracy_gated']:.1f} -> {100 * r['val_accuracy_projected']:.1f} -> "
-                            f"{100 * r['val_accuracy']:.1f}" for r in rs) + " | - | - | - |",
-                f"| wall time (x one training of the seed) | {statistics.mean(r['wall_s'] for r in rs):.0f} s "
-                f"({statistics.mean(r['ratio'] for r in rs):.2f}x) | {statistics.mean(r['one_training_s'] for r in rs):.0f} s"
-                f" | - | - |"]
+                + " | ".join(cells(*refs[m]) for m in SEARCHES) + " |",
+                row("validation accuracy % (25 % held out)", _ms([r["val_accuracy"] for r in rs]),
+                    _ms([r["seed_val_accuracy"] for r in rs])),
+                row("channels (conv, dense)", ", ".join(str(r["channels"]) for r in rs), str(rs[0]["seed_channels"])),
+                row("RAM / Flash (memsim, with margin)", f"{statistics.mean(r['ram_bytes'] for r in rs):,.0f} / "
+                    f"{statistics.mean(r['flash_bytes'] for r in rs):,.0f} B"),
+                row("MACC / latency", f"{statistics.mean(r['macc'] for r in rs):,.0f} / "
+                    f"{statistics.mean(r['latency_ms'] for r in rs):.2f} ms"),
+                row("targets met before projection", f"{sum(r['met_before_projection'] for r in rs)}/{len(rs)}"),
+                row("val accuracy: gated -> projected -> fine-tuned",
+                    "; ".join(f"{100 * r['val_accuracy_gated']:.1f} -> {100 * r['val_accuracy_projected']:.1f} -> "
+                              f"{100 * r['val_accuracy']:.1f}" for r in rs)),
+                row("wall time (x one training of the seed)",
+                    f"{wall:.0f} s ({statistics.mean(r['ratio'] for r in rs):.2f}x)",
+                    f"{statistics.mean(r['one_training_s'] for r in rs):.0f} s")]
     sweep = [r for r in rows if r["ram"] is not None]
     if sweep:
         out += [f"\n**RAM sweep** ({sweep[0]['target']}, tflm int8, seed {sweep[0]['seed']})\n",
