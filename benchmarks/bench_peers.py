@@ -115,10 +115,15 @@ class Harness:
     def __init__(self, template, constraint, dep, score, key, toolchain=None):
         self.template, self.constraint, self.dep, self.score, self.key = template, constraint, dep, score, key
         self.toolchain = toolchain  # config -> deployable, measured by tflite-micro (svmcbo-toolchain)
+        self.running = ""  # "method seed s, budget b", for the progress lines
 
     def _train(self, trace, config, deployable):
+        start = time.perf_counter()
         acc = self.score(config)
         trace.append({"key": self.key(config), "accuracy": acc, "deployable": bool(deployable)})
+        seconds = time.perf_counter() - start
+        print(f"    {self.running}: training {len(trace)}, {100 * acc:.2f} %"
+              f"{'' if deployable else ' (undeployable)'}, {seconds:.0f} s", file=sys.stderr, flush=True)
         return acc
 
     def run_cbo(self, method, seed, budget):
@@ -172,6 +177,7 @@ class Harness:
         return trace
 
     def run(self, method, seed, budget):
+        self.running = f"{method} seed {seed} (budget {budget})"
         if method in ("tpe+memsim", "tpe-blind", "gp+memsim", "gp-blind", "nsga2"):
             return self.run_optuna(method, seed, budget)
         return self.run_cbo(method, seed, budget)
@@ -251,6 +257,8 @@ def table(cache, methods, budgets, seeds, setting):
                 if method == ours:
                     return "-"
                 pairs = [(bests[(ours, s)], bests[(method, s)]) for s in seeds_done if (ours, s) in bests]
+                if not pairs:
+                    return "-"
                 w = sum(a > c + 1e-9 for a, c in pairs)
                 t = sum(abs(a - c) <= 1e-9 for a, c in pairs)
                 return f"{w}/{t}/{len(pairs) - w - t}"
