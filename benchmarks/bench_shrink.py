@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "autotinyml" / "shrink.jsonl"
 PEERS = Path.home() / ".cache" / "autotinyml" / "peers.jsonl"
+SEARCH_OBJECTIVE = {"k": 3, "epochs": 10}  # the peer benchmark's objective, by which the found network is scored too
 
 
 def guarded_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict:
@@ -73,7 +74,7 @@ def one_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict
     for g, c in zip(costs.searchable, result.counts):
         found["filters" if costs.spec["layers"][costs.index[g]]["type"].lower().startswith("conv") else "units"] = int(c)
     fig = costs.figures(result.counts)
-    kfold = KFoldObjective(template, dataset, k=3, epochs=10, seed=0)(found)["accuracy"]
+    kfold = KFoldObjective(template, dataset, seed=0, **SEARCH_OBJECTIVE)(found)["accuracy"]
     return {"channels": result.counts, "seed_channels": result.seed_counts, "config": found,
             "val_accuracy": result.accuracy, "val_accuracy_gated": result.accuracy_before_projection,
             "val_accuracy_projected": result.accuracy_after_projection, "seed_val_accuracy": seed_acc,
@@ -98,12 +99,14 @@ def search_reference(method, dataset_name, label, target, within_s) -> "tuple[li
     rows = [json.loads(line) for line in PEERS.read_text().splitlines()]
     for r in rows:
         st = r.get("setting", {})
-        if "config_key" in r and st.get("dataset") == dataset_name and st.get("label") == label:
+        if "config_key" in r and st.get("dataset") == dataset_name and st.get("label") == label \
+                and all(st.get(k) == v for k, v in SEARCH_OBJECTIVE.items()):
             seconds[r["config_key"]] = r.get("seconds", 0.0)
     for r in rows:
         st = r.get("setting", {})
         if r.get("method", "") == f"{method}@20" and st.get("dataset") == dataset_name \
-                and st.get("label") == label and st.get("target") == target and "trace" in r:
+                and st.get("label") == label and st.get("target") == target and "trace" in r \
+                and all(st.get(k) == v for k, v in SEARCH_OBJECTIVE.items()):
             best = best_t = 0.0
             spent = 0.0
             for t in r["trace"][:20]:
