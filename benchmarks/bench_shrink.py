@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 CACHE = Path.home() / ".cache" / "autotinyml" / "shrink.jsonl"
 PEERS = Path.home() / ".cache" / "autotinyml" / "peers.jsonl"
 SEARCH_OBJECTIVE = {"k": 3, "epochs": 10}  # the peer benchmark's objective, by which the found network is scored too
+SEARCH_BUDGET = 20  # trainings of the search runs the shrink result is put beside
 
 
 def guarded_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict:
@@ -91,25 +92,27 @@ SEARCHES = {"svmcbo": "SVM-CBO", "exact-ucb": "exact-ucb (search's default)"}
 
 
 def search_reference(method, dataset_name, label, target, within_s) -> "tuple[list, list]":
-    """The search ``method``'s best deployable 3-fold accuracy per seed after 20 trainings, from the peer cache:
-    overall, and within ``within_s`` seconds of cumulative training (the shrink run's wall time)."""
+    """The search ``method``'s best deployable 3-fold accuracy per seed after ``SEARCH_BUDGET`` trainings, from the
+    peer cache: overall, and within ``within_s`` seconds of cumulative training (the shrink run's wall time)."""
     if not PEERS.exists():
         return [], []
     seconds, overall, timed = {}, [], []
     rows = [json.loads(line) for line in PEERS.read_text().splitlines()]
+
+    def same_task(st) -> bool:
+        return st.get("dataset") == dataset_name and st.get("label") == label \
+            and all(st.get(k) == v for k, v in SEARCH_OBJECTIVE.items())
+
     for r in rows:
-        st = r.get("setting", {})
-        if "config_key" in r and st.get("dataset") == dataset_name and st.get("label") == label \
-                and all(st.get(k) == v for k, v in SEARCH_OBJECTIVE.items()):
+        if "config_key" in r and same_task(r.get("setting", {})):
             seconds[r["config_key"]] = r.get("seconds", 0.0)
     for r in rows:
         st = r.get("setting", {})
-        if r.get("method", "") == f"{method}@20" and st.get("dataset") == dataset_name \
-                and st.get("label") == label and st.get("target") == target and "trace" in r \
-                and all(st.get(k) == v for k, v in SEARCH_OBJECTIVE.items()):
+        if r.get("method", "") == f"{method}@{SEARCH_BUDGET}" and same_task(st) and st.get("target") == target \
+                and "trace" in r:
             best = best_t = 0.0
             spent = 0.0
-            for t in r["trace"][:20]:
+            for t in r["trace"][:SEARCH_BUDGET]:
                 spent += seconds.get(t["key"], 0.0)
                 if t["deployable"]:
                     best = max(best, t["accuracy"])
@@ -134,7 +137,7 @@ def tables(rows, dataset_name, label) -> str:
         rs = [r["result"] for r in main if r["target"] == target]
         wall = statistics.mean(r["wall_s"] for r in rs)
         refs = {m: search_reference(m, dataset_name, label, target, wall) for m in SEARCHES}
-        heads = " | ".join(f"{name}, 20 trainings | {name.split(' (')[0]} within shrink's wall time"
+        heads = " | ".join(f"{name}, {SEARCH_BUDGET} trainings | {name.split(' (')[0]} within shrink's wall time"
                            for name in SEARCHES.values())
 
         def row(name, shrunk, seed="-"):
