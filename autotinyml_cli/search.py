@@ -224,22 +224,31 @@ def run_search(args) -> int:
 def _interrupt_between_trials():
     """Ctrl-C raises KeyboardInterrupt at once, as usual, and is also remembered: a library that catches it inside
     a training (seen once in the test suite: the search went on to its last trial) cannot make the search ignore
-    it. Yields a function that says whether Ctrl-C was pressed."""
+    it. Yields a function that says whether Ctrl-C was pressed.
+
+    Where Python cannot raise it (inside a garbage-collector callback, e.g. Dask's, it would print "Exception
+    ignored" with a traceback), it is dropped quietly: the search still stops after the current trial."""
     pressed = []
 
     def on_sigint(signum, frame):
         pressed.append(signum)
         raise KeyboardInterrupt
 
+    def on_unraisable(unraisable):
+        if not (pressed and issubclass(unraisable.exc_type, KeyboardInterrupt)):
+            previous_hook(unraisable)
+
     try:
         previous = signal.signal(signal.SIGINT, on_sigint)
     except ValueError:  # not the main thread (e.g. called from a worker): the default handling stays
         yield lambda: False
         return
+    previous_hook, sys.unraisablehook = sys.unraisablehook, on_unraisable
     try:
         yield lambda: bool(pressed)
     finally:
         signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
 
 
 INFORMATIONAL = ("input_shape", "n_classes")  # derived from the dataset; stored for `autotinyml report`

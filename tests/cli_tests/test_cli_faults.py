@@ -59,6 +59,33 @@ time.sleep(60)
 """
 
 
+def test_ctrl_c_landing_in_a_garbage_collector_callback_stops_the_search_without_a_traceback(monkeypatch):
+    # CI caught this: with Dask's client, SIGINT can arrive inside its gc callback, where Python cannot raise
+    # KeyboardInterrupt and printed "Exception ignored ... Traceback" instead
+    import gc
+    import os
+
+    from autotinyml_cli.search import _interrupt_between_trials
+
+    def press_ctrl_c_in_the_callback(phase, info):
+        if phase == "start" and not fired:
+            fired.append(phase)
+            os.kill(os.getpid(), signal.SIGINT)
+            sum(range(1000))  # Python runs the handler here, inside the callback
+
+    fired, printed = [], []
+    monkeypatch.setattr(sys, "unraisablehook", printed.append)  # what Python would print as "Exception ignored"
+    with _interrupt_between_trials() as stop_requested:
+        gc.callbacks.append(press_ctrl_c_in_the_callback)
+        try:
+            gc.collect()
+        finally:
+            gc.callbacks.remove(press_ctrl_c_in_the_callback)
+        assert fired and stop_requested()
+    assert printed == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_a_second_search_on_a_study_in_use_stops_at_once_naming_the_holder(tmp_path, capsys):
     study = tmp_path / "s.sqlite"
     holder = subprocess.Popen([sys.executable, "-c", HOLD, str(study)], stdout=subprocess.PIPE, text=True)
