@@ -78,22 +78,18 @@ def predicted(fb: bytes):
 
 
 def fit_tail(samples) -> None:
-    """NNLS of the undocumented op data per kernel type on the measured tails of the calibration split."""
+    """NNLS of the undocumented op data per kernel type on the measured tails of the calibration split (one
+    table for both dtypes: fitted apart, float32 and int8 gave the same values)."""
     import numpy as np
     from scipy.optimize import nnls
 
-    split = {"DEPTHWISE_CONV_2D", "CONV_2D", "FULLY_CONNECTED", "SOFTMAX"}  # kernels whose int8 op data differs
-
-    def column(kind, dtype):
-        return f"{kind}:{dtype}" if kind in split else kind
-
-    kinds = sorted({column(k, d) for g, d, _ in samples for k in g.op_types} | {"FIXED:float32", "FIXED:int8"})
+    kinds = sorted({k for g, _, _ in samples for k in g.op_types} | {"FIXED"})
     A, b = [], []
     for g, dtype, real_tail in samples:
         row = [0.0] * len(kinds)
-        row[kinds.index(f"FIXED:{dtype}")] = 1
+        row[kinds.index("FIXED")] = 1
         for k in g.op_types:
-            row[kinds.index(column(k, dtype))] += 1
+            row[kinds.index(k)] += 1
         A.append(row)
         b.append(real_tail - tflm.documented_tail(g, dtype))
     x, _ = nnls(np.array(A), np.array(b, float))

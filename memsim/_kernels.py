@@ -346,7 +346,7 @@ def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_aux, ir_s
 # renamed "arith.constant"; S_NREG: constants registered for merging.
 (S_NT, S_NOPS, S_NAMES, S_QUANT, S_PAYLOAD, S_TAIL, S_PERCH, S_LAST_NAME, S_TEMP, S_RANKS, S_QT, S_IO, S_CODES,
  S_MERGED, S_NREG) = range(15)
-# Rows of the per-op table: tail op data, prepare temporary, prepare temporary per channel, per-channel tail bytes.
+# Rows of the per-op table: tail op data, prepare temporary, prepare temporary per channel, per-channel arrays.
 # S_PERCH counts per-channel tail bytes; S_TEMP the largest (prepare temporary + per-channel bytes so far).
 R_TAIL, R_TEMP, R_TEMP_CH, R_PERCH = range(4)
 # Name constants handed to the kernel (profiles/tflm.py, same order).
@@ -591,7 +591,7 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_
                 _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, K_ZEROS * 2 ** 32 + co, co * 4, 0,
                         co, 1, True, consts)
             kd = T_CONV if (op == OP_CONV2D or op == OP_CONV1D) else (T_DW if op == OP_DWCONV2D else T_FC)
-            st[S_PERCH] += co * tail_table[R_PERCH, kd]
+            st[S_PERCH] += tail_table[R_PERCH, kd] * _align(4 * co, 16)  # tflm.per_channel_bytes
             temp = tail_table[R_TEMP, kd] + tail_table[R_TEMP_CH, kd] * co + st[S_PERCH]
             if temp > st[S_TEMP]:
                 st[S_TEMP] = temp

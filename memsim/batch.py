@@ -83,12 +83,11 @@ def _static_arrays(dtype: str, compression: str) -> tuple:
     # one row per K.R_* of the profile's per-op rules, one column per op a chain lowers to
     tail_table = np.zeros((4, K.N_TFL_OPS), np.int64)
     for name, k in _TFL_INDEX.items():
-        tail_table[K.R_TAIL, k] = _tflm.TAIL_OP_BYTES_BY_DTYPE.get(dtype, {}).get(
-            name, _tflm.TAIL_OP_BYTES.get(name, _tflm.TAIL_DEFAULT_OP_BYTES))
+        tail_table[K.R_TAIL, k] = _tflm.TAIL_OP_BYTES.get(name, _tflm.TAIL_DEFAULT_OP_BYTES)
         tail_table[K.R_TEMP, k] = _tflm.op_prepare_temp(name, dtype, 0, 0)
         tail_table[K.R_TEMP_CH, k] = _tflm.op_prepare_temp(name, dtype, 1, 0) - tail_table[K.R_TEMP, k]
-        tail_table[K.R_PERCH, k] = _tflm.TAIL_PER_CHANNEL * (name in _tflm.PER_CHANNEL_OPS.get(dtype, ()))
-    tail_consts = np.array([_tflm.TAIL_FIXED[dtype], _tflm.TAIL_PER_TENSOR, _tflm.TAIL_PER_OP,
+        tail_table[K.R_PERCH, k] = _tflm.PER_CHANNEL_ARRAYS * (name in _tflm.PER_CHANNEL_OPS.get(dtype, ()))
+    tail_consts = np.array([_tflm.TAIL_FIXED, _tflm.TAIL_PER_TENSOR, _tflm.TAIL_PER_OP,
                             _tflm.TAIL_PER_IO_TENSOR["float32"], _tflm.TAIL_PER_IO_TENSOR["int8"],
                             _tflm.PLAN_TEMP_PER_TENSOR, _tflm.PLAN_TEMP_PER_BUFFER, _tflm.PLAN_TEMP_FIXED[dtype]],
                            np.int64)

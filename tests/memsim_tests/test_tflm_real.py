@@ -158,3 +158,27 @@ def test_unseen_har_networks_against_real_tflm(filters, kernel, pool, units, con
         prepare = TFLMProfile().prepare_bytes(graph_from_spec(spec), dtype)
         assert abs(fp.activations_bytes + fp.runtime_ram_bytes - prepare - real["total"]) / real["total"] <= 0.05
         assert fp.activations_bytes + fp.runtime_ram_bytes >= 0.97 * real["smallest"]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int8"])
+def test_per_channel_arrays_grow_the_tail_in_16_byte_steps_as_tflm_allocates_them(dtype):
+    """A conv's output multipliers and shifts are two persistent int32 buffers, each aligned to 16 B: one
+    channel more can cost 32 B of tail or none (8 B per channel, as counted before, missed up to 80 B)."""
+    from toolchain import convert, measure, randomise_weights
+
+    from memsim.frontends.keras import keras_from_spec
+
+    tails = {}
+    for filters in (48, 49, 52, 53):
+        spec = {"name": "pc", "layers": [
+            {"type": "Input", "name": "input", "shape": [8, 8, 1]},
+            {"type": "Conv2D", "name": "conv", "filters": filters, "kernel_size": 2, "activation": "relu"},
+            {"type": "Flatten", "name": "flatten"},
+            {"type": "Dense", "name": "output", "units": 10, "activation": "softmax"}]}
+        model = keras_from_spec(spec)
+        randomise_weights(model)
+        fb = convert(model, dtype)
+        tails[filters] = (measure(fb)["tail"], TFLMProfile().arena_tail(graph_from_tflite(read_tflite(fb)), dtype))
+    real_steps = [tails[b][0] - tails[a][0] for a, b in ((48, 49), (49, 52), (52, 53))]
+    assert real_steps == [32, 0, 32]
+    assert [tails[b][1] - tails[a][1] for a, b in ((48, 49), (49, 52), (52, 53))] == real_steps
