@@ -218,6 +218,15 @@ def curve(trace):
     return out
 
 
+def _longest_run(cache, method, seed, budget):
+    """The longest stored run of a method whose proposals do not depend on the budget, if it covers ``budget``
+    trainings: its first ``budget`` trainings are the run at that budget."""
+    runs = [(int(key.rsplit("@", 1)[1]), row) for (key, s), row in cache.results.items()
+            if s == seed and key.rsplit("@", 1)[0] == method and key.rsplit("@", 1)[1].isdigit()]
+    longest = max(runs, key=lambda r: r[0], default=(0, None))
+    return longest[1] if longest[0] >= budget else None
+
+
 def table(cache, methods, budgets, seeds, setting):
     """Markdown: per budget, best deployable accuracy, wasted trainings, time to within 1 point, W/T/L."""
     runs = {}
@@ -225,7 +234,7 @@ def table(cache, methods, budgets, seeds, setting):
         for seed in range(seeds):
             for b in budgets:
                 row = cache.results.get((f"{method}@{b}", seed)) if method in BUDGET_SIZED else \
-                    cache.results.get((f"{method}@{max(budgets)}", seed))
+                    _longest_run(cache, method, seed, b)
                 if row:
                     runs[(method, seed, b)] = row["trace"][:b]
     lines = []
