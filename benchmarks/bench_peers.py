@@ -358,8 +358,9 @@ def main() -> None:
         from autotinyml_cli.report import plot_curves
 
         b = max(budgets)
-        curves = {m: [curve(cache.results[(f"{m}@{b}", s)]["trace"]) for s in range(args.seeds)
-                      if (f"{m}@{b}", s) in cache.results] for m in methods}
+        runs = {m: [_longest_run(cache, m, s, b) if m not in BUDGET_SIZED else cache.results.get((f"{m}@{b}", s))
+                    for s in range(args.seeds)] for m in methods}
+        curves = {m: [curve(r["trace"][:b]) for r in rs if r] for m, rs in runs.items()}
         plot_curves(curves, f"{template.name} on {ds.name}{' (' + args.label + ')' if args.label else ''}, "
                             f"{args.target}, tflm int8: best deployable accuracy", Path(args.plot), budgets[:-1],
                     zoom=True)
