@@ -227,7 +227,8 @@ def _interrupt_between_trials():
     it. Yields a function that says whether Ctrl-C was pressed.
 
     Where Python cannot raise it (inside a garbage-collector callback, e.g. Dask's, it would print "Exception
-    ignored" with a traceback), it is dropped quietly: the search still stops after the current trial."""
+    ignored" with a traceback), it is dropped quietly, as are destructor errors of objects it cut short: the
+    search still stops after the current trial."""
     pressed = []
 
     def on_sigint(signum, frame):
@@ -235,7 +236,9 @@ def _interrupt_between_trials():
         raise KeyboardInterrupt
 
     def on_unraisable(unraisable):
-        if not (pressed and issubclass(unraisable.exc_type, KeyboardInterrupt)):
+        # after Ctrl-C: its own KeyboardInterrupt, or a destructor of an object it cut short (TensorFlow's
+        # ScopedTFFunction.__del__ raised AttributeError in CI), would print a traceback; the search still stops
+        if not pressed:
             previous_hook(unraisable)
 
     try:
