@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -50,6 +51,10 @@ ACCURACY_KEYS = ("dataset", "label", "space", "epochs", "k")  # what a configura
 # (a smaller file than the trained network's); those verdicts and the svmcbo-toolchain runs built on them are
 # ignored and measured again.
 TOOLCHAIN_RULE = "trained-like weights"
+# The caches live in the repository and are committed: a run cut off on one machine continues on any checkout
+# (a wiped machine once cost every stored training).
+CACHE_DIR = Path(__file__).resolve().parent / "cache"
+PEERS_CACHE = CACHE_DIR / "peers.jsonl"
 
 
 class Cache:
@@ -81,8 +86,12 @@ class Cache:
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def _append(self, row: dict) -> None:
-        with self.path.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        # One write on an O_APPEND descriptor: processes sharing the file never interleave their lines.
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (json.dumps(row) + "\n").encode())
+        finally:
+            os.close(fd)
 
     def accuracy_of(self, key: str, compute) -> float:
         if key not in self.accuracy:
@@ -289,7 +298,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--methods", default=",".join(METHODS))
-    ap.add_argument("--cache", default=str(Path.home() / ".cache" / "autotinyml" / "peers.jsonl"))
+    ap.add_argument("--cache", default=str(PEERS_CACHE),
+                    help="JSON-lines cache of trainings and runs (default: the one committed in benchmarks/cache/); "
+                         "several processes may share it")
     ap.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed..seeds-1 (split across processes)")
     ap.add_argument("--plot", default=None, help="write the convergence plot (PNG) here")
     ap.add_argument("--markdown", default=None, help="also write the tables to this Markdown file")

@@ -28,8 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-CACHE = Path.home() / ".cache" / "autotinyml" / "shrink.jsonl"
-PEERS = Path.home() / ".cache" / "autotinyml" / "peers.jsonl"
+CACHE_DIR = Path(__file__).resolve().parent / "cache"  # committed, as bench_peers' (see there)
+CACHE = CACHE_DIR / "shrink.jsonl"
+PEERS = CACHE_DIR / "peers.jsonl"
 SEARCH_OBJECTIVE = {"k": 3, "epochs": 10}  # the peer benchmark's objective, by which the found network is scored too
 SEARCH_BUDGET = 20  # trainings of the search runs the shrink result is put beside
 

@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cbo  # noqa: E402
-from bench_peers import Cache, curve  # noqa: E402
+from bench_peers import PEERS_CACHE, Cache, curve  # noqa: E402
 from cbo.tinyml import KFoldObjective, MemsimConstraint, get_template, load_dataset  # noqa: E402
 
-CACHE = Path.home() / ".cache" / "autotinyml" / "peers.jsonl"
+CACHE = PEERS_CACHE
 
 
 def _setting(args, ds, template):

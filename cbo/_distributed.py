@@ -48,8 +48,11 @@ def local_cluster(n_workers: int, threads_per_training: int | None = None):
     threads = str(int(threads_per_training or max(1, (os.cpu_count() or 1) // n_workers)))
     env = {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": threads,
            "TF_CPP_MIN_LOG_LEVEL": "3"}
+    # No dashboard; the scheduler's small HTTP server on a free port, not 8787, so two clusters on one machine
+    # (two searches, or a test beside a search) start without a "port already in use" warning.
     return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, env=env,
-                        dashboard_address=None, silence_logs=logging.ERROR, resources={TRAINING: 1})
+                        dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                        silence_logs=logging.ERROR, resources={TRAINING: 1})
 
 
 def worker_slots(client) -> int:
