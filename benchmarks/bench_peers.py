@@ -20,6 +20,7 @@ Methods (a training spent on an undeployable network counts against the budget a
                   converted (int8) and allocated by tflite-micro, and judged by memsim's verdict rule on the measured
                   arena and flatbuffer (cached per configuration; architecture alone decides it)
   exact-ucb       GP-UCB over memsim's exact deployable set, with log params / log MACC as extra GP inputs
+                  (version 2: spread-out first trainings, a GP with noise and scale floors)
   tpe+memsim      Optuna TPE; an undeployable sample is told to Optuna as infeasible (constraint API), untrained
   tpe-blind       Optuna TPE training everything; deployability learnt after training (the papers' BO baseline)
   gp+memsim       Optuna GPSampler with the same constraint (needs PyTorch; skipped with a note without it)
@@ -51,6 +52,9 @@ ACCURACY_KEYS = ("dataset", "label", "space", "epochs", "k")  # what a configura
 # (a smaller file than the trained network's); those verdicts and the svmcbo-toolchain runs built on them are
 # ignored and measured again.
 TOOLCHAIN_RULE = "trained-like weights"
+# A method changed since runs were stored gets a new version here; runs of its older versions are not reused.
+# exact-ucb 2: spread-out first trainings and a GP with noise and scale floors (after har-watch's chance-level trap).
+METHOD_VERSIONS = {"exact-ucb": 2}
 # The caches live in the repository and are committed: a run cut off on one machine continues on any checkout
 # (a wiped machine once cost every stored training).
 CACHE_DIR = Path(__file__).resolve().parent / "cache"
@@ -80,6 +84,8 @@ class Cache:
                     if stored == setting and row.get("rule") == TOOLCHAIN_RULE:
                         self.verdicts[row["verdict_key"]] = row["deployable"]
                 elif row.get("method", "").startswith("svmcbo-toolchain") and row.get("rule") != TOOLCHAIN_RULE:
+                    continue
+                elif row.get("version", 1) != METHOD_VERSIONS.get(row.get("method", "").rsplit("@", 1)[0], 1):
                     continue
                 elif stored == setting and "trace" in row:  # rows of the first harness kept no trace
                     self.results[(row["method"], row["seed"])] = row
@@ -115,7 +121,8 @@ class Cache:
 
     def store(self, row: dict) -> None:
         self.results[(row["method"], row["seed"])] = row
-        self._append({**row, "setting": self.setting, "rule": TOOLCHAIN_RULE})
+        version = METHOD_VERSIONS.get(row["method"].rsplit("@", 1)[0], 1)
+        self._append({**row, "setting": self.setting, "rule": TOOLCHAIN_RULE, "version": version})
 
 
 class Harness:

@@ -109,12 +109,12 @@ class _GPMixin:
     """GP-UCB over candidates, then over the one-parameter neighbours of the best three."""
 
     @staticmethod
-    def _fit_gp(study, done, rng, encode=None):
+    def _fit_gp(study, done, rng, encode=None, **floors):
         """The accuracy GP on the trained trials; configurations still training enter as kriging believers."""
         encode = encode or study.space.encode_many
         pending = study.pending
         return fit_gp(encode([t.config for t in done]), np.array([t.value for t in done]), rng,
-                      encode(pending) if pending else None)
+                      encode(pending) if pending else None, **floors)
 
     def _ucb_pick(self, study, gp, cands: list[dict], rng, allowed=None, encode=None) -> dict:
         """``allowed(configs) -> bool array`` restricts the choice (the SVM's region, or memsim's exact set);
@@ -266,6 +266,11 @@ class ExactCBOSampler(BaseSampler, _GPMixin):
     estimate: no Phase 1, no region errors (after the papers' 80 labels the SVM's region misses about a third
     of the feasible paper-har configurations on the tiny board). With ``capacity_features`` the GP also sees
     log10 of the network's parameters and MACC, which memsim gives for free and which accuracy tracks.
+
+    The first ``n_init_train`` trainings are spread out (each the deployable candidate farthest from those
+    trained), and the GP keeps ``noise_floor`` and ``scale_floor`` (accuracy as a fraction; see ``fit_gp``):
+    with three random starts that all trained to chance level, and a GP free to call their 0.4-point spread
+    signal, a search on har-watch spent 19 of 20 trainings on networks that do not learn (RESULTS.md, issue 10).
     Needs a constraint; without one use ``SVMCBOSampler`` (the papers' black-box setting).
     """
 
@@ -273,14 +278,18 @@ class ExactCBOSampler(BaseSampler, _GPMixin):
     prechecks = True
 
     def __init__(self, *, n_init_train: int = 3, beta: float = 2.0, n_candidates: int = 1024,
-                 capacity_features: bool = True, seed=None):
+                 capacity_features: bool = True, noise_floor: float = 0.005, scale_floor: float = 0.02,
+                 seed=None):
         super().__init__(seed=seed)
         _check_args("ExactCBOSampler", n_init_train=(n_init_train, 1, int), beta=(beta, 0, float),
-                    n_candidates=(n_candidates, 1, int))
+                    n_candidates=(n_candidates, 1, int), noise_floor=(noise_floor, 0, float),
+                    scale_floor=(scale_floor, 0, float))
         self.n_init_train = n_init_train
         self.beta = beta
         self.n_candidates = n_candidates
         self.capacity_features = bool(capacity_features)
+        self.noise_floor = float(noise_floor)
+        self.scale_floor = float(scale_floor)
 
     def _features(self, study, configs: list[dict]) -> np.ndarray:
         X = study.space.encode_many(configs)
@@ -290,6 +299,17 @@ class ExactCBOSampler(BaseSampler, _GPMixin):
         cap = np.array([[np.log10(max(f.get("params", 1), 1)) / 8, np.log10(max(f.get("macc", 1), 1)) / 10]
                         for f in figures])
         return np.hstack([X, cap])
+
+    @staticmethod
+    def _farthest(study, pool: list[dict], rng) -> dict:
+        """The candidate farthest (unit-cube encoding) from every configuration tried or in flight; random
+        when nothing was tried yet."""
+        tried = [t.config for t in study.trials if t.value is not None] + list(study.pending)
+        if not tried:
+            return pool[int(rng.integers(len(pool)))]
+        P, T = study.space.encode_many(pool), study.space.encode_many(tried)
+        gaps = np.sqrt(((P[:, None, :] - T[None, :, :]) ** 2).sum(-1)).min(axis=1)
+        return pool[int(np.argmax(gaps))]
 
     def propose(self, study):
         if study.constraint is None:
@@ -303,9 +323,11 @@ class ExactCBOSampler(BaseSampler, _GPMixin):
         done = [t for t in study.trials if t.state == TrialState.COMPLETE and t.feasible and t.value is not None]
         if len(done) < self.n_init_train:
             pool = [c for c, ok in zip(cands, inside(cands)) if ok] or cands
-            return pool[int(rng.integers(len(pool)))], "exact-init"
-        gp = self._fit_gp(study, done, rng, encode=lambda cs: self._features(study, cs))
-        return self._ucb_pick(study, gp, cands, rng, inside, encode=lambda cs: self._features(study, cs)), "exact"
+            return self._farthest(study, pool, rng), "exact-init"
+        encode = lambda cs: self._features(study, cs)  # noqa: E731
+        gp = self._fit_gp(study, done, rng, encode=encode, noise_floor=self.noise_floor,
+                          scale_floor=self.scale_floor)
+        return self._ucb_pick(study, gp, cands, rng, inside, encode=encode), "exact"
 
 
 SAMPLERS = {"svmcbo": SVMCBOSampler, "exact-ucb": ExactCBOSampler, "random": RandomSampler, "grid": GridSampler,

@@ -1,6 +1,7 @@
 """SVM-CBO and the baselines on synthetic problems with a known feasible region."""
 
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -152,3 +153,49 @@ def test_exact_ucb_needs_a_constraint():
     study = cbo.Study(SPACE, cbo.ExactCBOSampler(seed=0), seed=0)
     with pytest.raises(cbo.CBOError, match="needs a constraint"):
         study.ask()
+
+
+# Most networks at chance level: the har-watch failure (issue 10) in miniature. Only one activation learns.
+PLATEAU_SPACE = cbo.Space([cbo.Categorical("act", choices=("relu", "sigmoid", "selu", "tanh")),
+                           cbo.Categorical("opt", choices=("adam", "sgd", "rmsprop", "adadelta", "adamax")),
+                           cbo.Ordinal("width", choices=(8, 16, 32, 64, 128)),
+                           cbo.Ordinal("dropout", choices=(0.1, 0.2, 0.3))])
+
+
+def _plateau(c):
+    jitter = 0.004 * (zlib.crc32(repr(sorted(c.items())).encode()) % 1000) / 1000  # chance-level noise
+    if c["act"] != "relu":
+        return 0.10 + jitter
+    return 0.5 + 0.02 * PLATEAU_SPACE.params[2].choices.index(c["width"]) + jitter
+
+
+def test_exact_ucb_leaves_a_chance_level_plateau():
+    found = []
+    for seed in range(8):
+        study = cbo.Study(PLATEAU_SPACE, cbo.ExactCBOSampler(seed=seed), constraint=lambda c: (True, {}), seed=seed)
+        study.optimize(_plateau, 8)
+        found.append(study.best_trial.value)
+    assert min(found) >= 0.5, found
+
+
+def test_exact_ucb_spreads_its_first_trainings():
+    for seed in range(5):
+        study = cbo.Study(PLATEAU_SPACE, cbo.ExactCBOSampler(seed=seed), constraint=lambda c: (True, {}), seed=seed)
+        study.optimize(lambda c: 0.1, 3)
+        assert len({t.config["act"] for t in study.trials}) == 3  # one-hot distance keeps them apart
+        assert len({t.config["opt"] for t in study.trials}) == 3
+
+
+def test_with_floors_an_unexplored_region_outbids_chance_level_results():
+    from cbo._acquisitions import ucb
+    from cbo._surrogates import fit_gp
+
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        X = rng.random((8, 3))
+        y = 0.10 + 0.004 * rng.random(8)  # eight trainings, all at chance level
+        far = np.full((1, 3), 2.0)
+        free = fit_gp(X, y, np.random.default_rng(1))
+        floored = fit_gp(X, y, np.random.default_rng(1), noise_floor=0.005, scale_floor=0.02)
+        assert ucb(free, far, 2.0)[0] - ucb(free, X, 2.0).max() < 0.002  # the noise's 'peaks' compete with it
+        assert ucb(floored, far, 2.0)[0] - ucb(floored, X, 2.0).max() > 0.01  # > 1 accuracy point ahead
