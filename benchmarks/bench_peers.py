@@ -55,6 +55,12 @@ TOOLCHAIN_RULE = "trained-like weights"
 # A method changed since runs were stored gets a new version here; runs of its older versions are not reused.
 # exact-ucb 2: spread-out first trainings and a GP with noise and scale floors (after har-watch's chance-level trap).
 METHOD_VERSIONS = {"exact-ucb": 2}
+
+
+def method_version(run_key: str) -> int:
+    """The current version of the method of a run key such as ``exact-ucb@20``."""
+    return METHOD_VERSIONS.get(run_key.rsplit("@", 1)[0], 1)
+
 # The caches live in the repository and are committed: a run cut off on one machine continues on any checkout
 # (a wiped machine once cost every stored training).
 CACHE_DIR = Path(__file__).resolve().parent / "cache"
@@ -85,7 +91,7 @@ class Cache:
                         self.verdicts[row["verdict_key"]] = row["deployable"]
                 elif row.get("method", "").startswith("svmcbo-toolchain") and row.get("rule") != TOOLCHAIN_RULE:
                     continue
-                elif row.get("version", 1) != METHOD_VERSIONS.get(row.get("method", "").rsplit("@", 1)[0], 1):
+                elif row.get("version", 1) != method_version(row.get("method", "")):
                     continue
                 elif stored == setting and "trace" in row:  # rows of the first harness kept no trace
                     self.results[(row["method"], row["seed"])] = row
@@ -121,8 +127,8 @@ class Cache:
 
     def store(self, row: dict) -> None:
         self.results[(row["method"], row["seed"])] = row
-        version = METHOD_VERSIONS.get(row["method"].rsplit("@", 1)[0], 1)
-        self._append({**row, "setting": self.setting, "rule": TOOLCHAIN_RULE, "version": version})
+        self._append({**row, "setting": self.setting, "rule": TOOLCHAIN_RULE,
+                      "version": method_version(row["method"])})
 
 
 class Harness:
