@@ -25,12 +25,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
+from bench_peers import CACHE_DIR, PEERS_CACHE as PEERS  # noqa: E402  (the committed caches; see there)
 
-CACHE_DIR = Path(__file__).resolve().parent / "cache"  # committed, as bench_peers' (see there)
 CACHE = CACHE_DIR / "shrink.jsonl"
-PEERS = CACHE_DIR / "peers.jsonl"
 SEARCH_OBJECTIVE = {"k": 3, "epochs": 10}  # the peer benchmark's objective, by which the found network is scored too
 SEARCH_BUDGET = 20  # trainings of the search runs the shrink result is put beside
 

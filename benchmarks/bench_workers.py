@@ -34,7 +34,6 @@ import cbo  # noqa: E402
 from bench_peers import PEERS_CACHE, Cache, curve  # noqa: E402
 from cbo.tinyml import KFoldObjective, MemsimConstraint, get_template, load_dataset  # noqa: E402
 
-CACHE = PEERS_CACHE
 
 
 def _setting(args, ds, template):
@@ -159,7 +158,7 @@ def main() -> None:
     ap.add_argument("--methods", default="exact-ucb,svmcbo", help="quality: samplers (cbo.SAMPLERS names)")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--first-seed", type=int, default=0)
-    ap.add_argument("--cache", default=str(CACHE))
+    ap.add_argument("--cache", default=str(PEERS_CACHE))
     ap.add_argument("--report-only", action="store_true")
     args = ap.parse_args()
     args.trainings = args.trainings or (16 if args.what == "speed" else 20)
