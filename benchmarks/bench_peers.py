@@ -299,6 +299,10 @@ def table(cache, methods, budgets, seeds, setting):
             lines.append(f"| {method} | {len(seeds_done)} | {statistics.mean(vals):.2f} ± {std:.2f} | "
                          f"{statistics.mean(wasted):.1f} | {first} | {statistics.mean(secs):.0f} | "
                          f"{wtl('svmcbo')} | {wtl('exact-ucb')} |")
+        per_seed = "; ".join(f"{m} " + " / ".join(f"{100 * bests[(m, s)]:.2f}" if (m, s) in bests else "-"
+                                                   for s in range(seeds))
+                             for m in methods if any((m, s) in bests for s in range(seeds)))
+        lines.append(f"\nPer seed (best deployable %, seeds 0-{seeds - 1}): {per_seed}")
     return "\n".join(lines)
 
 

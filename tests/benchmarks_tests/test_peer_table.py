@@ -1,0 +1,47 @@
+"""bench_peers' table: the figures RESULTS.md quotes come from it, so its arithmetic is checked on a known cache."""
+
+import json
+
+import pytest
+
+bench_peers = pytest.importorskip("bench_peers")
+
+SETTING = {"dataset": "digits", "label": None, "space": "paper-har", "target": "stm32f303k8", "runtime": "tflm",
+           "dtype": "int8", "epochs": 10, "k": 3}
+
+
+def _trace(accs, deployable=None):
+    deployable = deployable or [True] * len(accs)
+    return [{"key": f"c{i}", "accuracy": a, "deployable": d} for i, (a, d) in enumerate(zip(accs, deployable))]
+
+
+def _cache(tmp_path, runs):
+    path = tmp_path / "peers.jsonl"
+    rows = [{"method": m, "seed": s, "trace": tr, "setting": SETTING, "rule": bench_peers.TOOLCHAIN_RULE,
+             "version": v} for m, s, tr, v in runs]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return bench_peers.Cache(path, SETTING)
+
+
+def test_rows_per_budget_come_from_the_longest_run_and_count_wins_seed_by_seed(tmp_path):
+    ucb_v = bench_peers.method_version("exact-ucb@4")
+    cache = _cache(tmp_path, [
+        ("exact-ucb@4", 0, _trace([0.5, 0.9, 0.6, 0.95]), ucb_v),
+        ("exact-ucb@4", 1, _trace([0.7, 0.8, 0.8, 0.8]), ucb_v),
+        ("svmcbo@4", 0, _trace([0.6, 0.7, 0.99, 0.2], [True, True, False, True]), 1),
+        ("svmcbo@4", 1, _trace([0.8, 0.1, 0.1, 0.85]), 1),
+        ("exact-ucb@8", 1, _trace([0.99] * 8), ucb_v - 1),  # an older version's (longer) run: never reported
+    ])
+    text = bench_peers.table(cache, ["exact-ucb", "svmcbo"], [2, 4], 2, SETTING)
+    rows = {(b, line.split("|")[1].strip()): [c.strip() for c in line.split("|")[1:-1]]
+            for b, part in zip([2, 4], text.split("**Budget")[1:]) for line in part.splitlines()
+            if line.startswith("| exact-ucb") or line.startswith("| svmcbo")}
+    # budget 2 = the first two trainings of the 4-training runs: exact-ucb 0.9 / 0.8, svmcbo 0.7 / 0.8
+    assert rows[(2, "exact-ucb")][2] == "85.00 ± 7.07"
+    assert rows[(2, "svmcbo")][2] == "75.00 ± 7.07"
+    assert rows[(2, "svmcbo")][7] == "1/1/0"  # exact-ucb vs svmcbo: seed 0 won, seed 1 tied
+    # budget 4: the undeployable 0.99 does not count; exact-ucb 0.95 / 0.8, svmcbo 0.7 / 0.85
+    assert rows[(4, "exact-ucb")][2] == "87.50 ± 10.61"
+    assert rows[(4, "svmcbo")][7] == "1/0/1"
+    assert rows[(4, "svmcbo")][3] == "0.5"  # wasted trainings, mean per run: one in seed 0, none in seed 1
+    assert "Per seed (best deployable %, seeds 0-1): exact-ucb 95.00 / 80.00; svmcbo 70.00 / 85.00" in text
