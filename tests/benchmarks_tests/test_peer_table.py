@@ -2,9 +2,7 @@
 
 import json
 
-import pytest
-
-bench_peers = pytest.importorskip("bench_peers")
+import bench_peers  # benchmarks/ is on the path (tests/conftest.py)
 
 SETTING = {"dataset": "digits", "label": None, "space": "paper-har", "target": "stm32f303k8", "runtime": "tflm",
            "dtype": "int8", "epochs": 10, "k": 3}
