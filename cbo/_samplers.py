@@ -8,11 +8,12 @@ cheap constraint before training (never training an undeployable config).
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cbo._acquisitions import boundary_score, ucb
+from cbo._acquisitions import boundary_score, expected_improvement, ucb
 from cbo._candidates import candidates, neighbours
 from cbo._errors import CBOError, SpaceError
 from cbo._storage import TrialState
@@ -106,7 +107,7 @@ class GridSampler(BaseSampler):
 
 
 class _GPMixin:
-    """GP-UCB over candidates, then over the one-parameter neighbours of the best three."""
+    """A GP acquisition maximised over candidates, then over the one-parameter neighbours of the best three."""
 
     @staticmethod
     def _fit_gp(study, done, rng, encode=None, **floors):
@@ -116,22 +117,25 @@ class _GPMixin:
         return fit_gp(encode([t.config for t in done]), np.array([t.value for t in done]), rng,
                       encode(pending) if pending else None, **floors)
 
-    def _ucb_pick(self, study, gp, cands: list[dict], rng, allowed=None, encode=None) -> dict:
-        """``allowed(configs) -> bool array`` restricts the choice (the SVM's region, or memsim's exact set);
+    @staticmethod
+    def _acquisition_pick(study, score, cands: list[dict], allowed=None, encode=None) -> dict:
+        """The candidate, or one-parameter neighbour of the best three, maximising ``score(inputs)``.
+
+        ``allowed(configs) -> bool array`` restricts the choice (the SVM's region, or memsim's exact set);
         ``encode(configs)`` gives the GP's inputs (default: the space's unit-cube encoding)."""
         encode = encode or study.space.encode_many
-        score = ucb(gp, encode(cands), self.beta)
+        values = score(encode(cands))
         if allowed is not None:
-            score = np.where(allowed(cands), score, -np.inf)
-        order = np.argsort(-score)
+            values = np.where(allowed(cands), values, -np.inf)
+        order = np.argsort(-values)
         best = cands[int(order[0])]
-        local = [n for i in order[:3] if np.isfinite(score[i]) for n in neighbours(study, cands[int(i)])]
+        local = [n for i in order[:3] if np.isfinite(values[i]) for n in neighbours(study, cands[int(i)])]
         if local:
-            score_l = ucb(gp, encode(local), self.beta)
+            values_l = score(encode(local))
             if allowed is not None:
-                score_l = np.where(allowed(local), score_l, -np.inf)
-            j = int(np.argmax(score_l))
-            if score_l[j] > score[order[0]]:
+                values_l = np.where(allowed(local), values_l, -np.inf)
+            j = int(np.argmax(values_l))
+            if values_l[j] > values[order[0]]:
                 best = local[j]
         return best
 
@@ -159,7 +163,7 @@ class GPUCBSampler(BaseSampler, _GPMixin):
         cands = candidates(study, rng, self.n_candidates)
         if not cands:
             return study.space.sample(rng, 1)[0], "bo"
-        return self._ucb_pick(study, gp, cands, rng), "bo"
+        return self._acquisition_pick(study, lambda X: ucb(gp, X, self.beta), cands), "bo"
 
 
 class SVMCBOSampler(BaseSampler, _GPMixin):
@@ -255,11 +259,11 @@ class SVMCBOSampler(BaseSampler, _GPMixin):
             return pool[int(rng.integers(len(pool)))], "phase2-init"
         gp = self._fit_gp(study, done, rng)
         inside = (lambda cs: self.svm_.contains(study.space.encode_many(cs))) if mask.any() else None
-        return self._ucb_pick(study, gp, cands, rng, inside), "phase2"
+        return self._acquisition_pick(study, lambda X: ucb(gp, X, self.beta), cands, inside), "phase2"
 
 
 class ExactCBOSampler(BaseSampler, _GPMixin):
-    """GP-UCB over the exact deployable set, for when the constraint is cheap (memsim).
+    """Bayesian optimisation over the exact deployable set, for when the constraint is cheap (memsim).
 
     SVM-CBO learns the deployable region because the papers' oracle is a toolchain run. With memsim the
     oracle answers in microseconds, so this sampler asks it about every candidate instead of an SVM's
@@ -271,16 +275,23 @@ class ExactCBOSampler(BaseSampler, _GPMixin):
     trained), and the GP keeps ``noise_floor`` and ``scale_floor`` (accuracy as a fraction; see ``fit_gp``):
     with three random starts that all trained to chance level, and a GP free to call their 0.4-point spread
     signal, a search on har-watch spent 19 of 20 trainings on networks that do not learn (RESULTS.md, issue 10).
-    Needs a constraint; without one use ``SVMCBOSampler`` (the papers' black-box setting).
+    ``acquisition`` is ``"ucb"`` (mu + beta * sigma; registered as ``exact-ucb``) or ``"ei"`` (expected
+    improvement over the best training so far; ``exact-ei``). Needs a constraint; without one use
+    ``SVMCBOSampler`` (the papers' black-box setting).
     """
 
-    name = "exact-ucb"
     prechecks = True
+    ACQUISITIONS = ("ucb", "ei")
 
-    def __init__(self, *, n_init_train: int = 3, beta: float = 2.0, n_candidates: int = 1024,
-                 capacity_features: bool = True, noise_floor: float = 0.005, scale_floor: float = 0.02,
-                 seed=None):
+    def __init__(self, *, acquisition: str = "ucb", n_init_train: int = 3, beta: float = 2.0,
+                 n_candidates: int = 1024, capacity_features: bool = True, noise_floor: float = 0.005,
+                 scale_floor: float = 0.02, seed=None):
         super().__init__(seed=seed)
+        if acquisition not in self.ACQUISITIONS:
+            raise SpaceError(f"ExactCBOSampler: acquisition must be one of {', '.join(self.ACQUISITIONS)}, "
+                             f"got {acquisition!r}.")
+        self.acquisition = acquisition
+        self.name = f"exact-{acquisition}"
         _check_args("ExactCBOSampler", n_init_train=(n_init_train, 1, int), beta=(beta, 0, float),
                     n_candidates=(n_candidates, 1, int), noise_floor=(noise_floor, 0, float),
                     scale_floor=(scale_floor, 0, float))
@@ -327,8 +338,14 @@ class ExactCBOSampler(BaseSampler, _GPMixin):
         encode = lambda cs: self._features(study, cs)  # noqa: E731
         gp = self._fit_gp(study, done, rng, encode=encode, noise_floor=self.noise_floor,
                           scale_floor=self.scale_floor)
-        return self._ucb_pick(study, gp, cands, rng, inside, encode=encode), "exact"
+        if self.acquisition == "ei":
+            incumbent = max(t.value for t in done)
+            score = lambda X: expected_improvement(gp, X, incumbent)  # noqa: E731
+        else:
+            score = lambda X: ucb(gp, X, self.beta)  # noqa: E731
+        return self._acquisition_pick(study, score, cands, inside, encode=encode), "exact"
 
 
-SAMPLERS = {"svmcbo": SVMCBOSampler, "exact-ucb": ExactCBOSampler, "random": RandomSampler, "grid": GridSampler,
-            "feasible-random": FeasibleRandomSampler, "bo": GPUCBSampler}
+SAMPLERS = {"svmcbo": SVMCBOSampler, "exact-ucb": functools.partial(ExactCBOSampler, acquisition="ucb"),
+            "exact-ei": functools.partial(ExactCBOSampler, acquisition="ei"), "random": RandomSampler,
+            "grid": GridSampler, "feasible-random": FeasibleRandomSampler, "bo": GPUCBSampler}

@@ -134,14 +134,16 @@ def test_an_error_not_listed_in_catch_propagates_and_keeps_finished_trials():
     (lambda: cbo.GPUCBSampler(n_candidates=0), "n_candidates must be at least 1, got 0"),
     (lambda: cbo.GridSampler(n_points=0), "n_points must be at least 1, got 0"),
     (lambda: cbo.RandomSampler(seed="zero"), "seed must be an integer or None"),
+    (lambda: cbo.ExactCBOSampler(acquisition="pi"), "acquisition must be one of ucb, ei, got 'pi'"),
 ])
 def test_sampler_arguments_are_validated(make, message):
     with pytest.raises(cbo.SpaceError, match=message):
         make()
 
 
-def test_exact_ucb_trains_only_deployable_configurations_and_climbs_to_the_border():
-    sampler = cbo.ExactCBOSampler(capacity_features=False, seed=0)
+@pytest.mark.parametrize("acquisition", cbo.ExactCBOSampler.ACQUISITIONS)
+def test_exact_search_trains_only_deployable_configurations_and_climbs_to_the_border(acquisition):
+    sampler = cbo.ExactCBOSampler(acquisition=acquisition, capacity_features=False, seed=0)
     study = cbo.Study(SPACE, sampler, constraint=disc, seed=0)
     best = study.optimize(accuracy, 12)
     trained = [t for t in study.trials if t.value is not None]
@@ -149,7 +151,7 @@ def test_exact_ucb_trains_only_deployable_configurations_and_climbs_to_the_borde
     assert best.value >= 0.8 * OPTIMUM  # the best deployable point sits on the disc's border toward (0.8, 0.8)
 
 
-def test_exact_ucb_needs_a_constraint():
+def test_exact_search_needs_a_constraint():
     study = cbo.Study(SPACE, cbo.ExactCBOSampler(seed=0), seed=0)
     with pytest.raises(cbo.CBOError, match="needs a constraint"):
         study.ask()
@@ -169,18 +171,20 @@ def _plateau(c):
     return 0.5 + 0.02 * PLATEAU_SPACE.params[2].choices.index(c["width"]) + jitter
 
 
-def test_exact_ucb_leaves_a_chance_level_plateau():
+@pytest.mark.parametrize("method", ["exact-ucb", "exact-ei"])
+def test_exact_search_leaves_a_chance_level_plateau(method):
     found = []
     for seed in range(8):
-        study = cbo.Study(PLATEAU_SPACE, cbo.ExactCBOSampler(seed=seed), constraint=lambda c: (True, {}), seed=seed)
+        study = cbo.Study(PLATEAU_SPACE, cbo.SAMPLERS[method](seed=seed), constraint=lambda c: (True, {}), seed=seed)
         study.optimize(_plateau, 8)
         found.append(study.best_trial.value)
     assert min(found) >= 0.5, found
 
 
-def test_exact_ucb_spreads_its_first_trainings():
+@pytest.mark.parametrize("method", ["exact-ucb", "exact-ei"])
+def test_exact_search_spreads_its_first_trainings(method):
     for seed in range(5):
-        study = cbo.Study(PLATEAU_SPACE, cbo.ExactCBOSampler(seed=seed), constraint=lambda c: (True, {}), seed=seed)
+        study = cbo.Study(PLATEAU_SPACE, cbo.SAMPLERS[method](seed=seed), constraint=lambda c: (True, {}), seed=seed)
         study.optimize(lambda c: 0.1, 3)
         assert len({t.config["act"] for t in study.trials}) == 3  # one-hot distance keeps them apart
         assert len({t.config["opt"] for t in study.trials}) == 3
@@ -199,3 +203,25 @@ def test_with_floors_an_unexplored_region_outbids_chance_level_results():
         floored = fit_gp(X, y, np.random.default_rng(1), noise_floor=0.005, scale_floor=0.02)
         assert ucb(free, far, 2.0)[0] - ucb(free, X, 2.0).max() < 0.002  # the noise's 'peaks' compete with it
         assert ucb(floored, far, 2.0)[0] - ucb(floored, X, 2.0).max() > 0.01  # > 1 accuracy point ahead
+
+
+class _Belief:
+    """A stand-in for a fitted GP with the given mean and standard deviation at every input."""
+
+    def __init__(self, mu, sd):
+        self.mu, self.sd = np.asarray(mu, float), np.asarray(sd, float)
+
+    def predict(self, X, return_std=False):
+        return (self.mu, self.sd) if return_std else self.mu
+
+
+def test_expected_improvement_is_the_mean_gain_over_the_incumbent():
+    from cbo._acquisitions import expected_improvement
+
+    rng = np.random.default_rng(0)
+    mu, sd, best = np.array([0.40, 0.50, 0.55, 0.50]), np.array([0.05, 0.01, 0.0, 0.10]), 0.5
+    ei = expected_improvement(_Belief(mu, sd), np.zeros((4, 1)), best)
+    draws = mu + sd * rng.standard_normal((400_000, 4))
+    assert ei == pytest.approx(np.maximum(draws - best, 0).mean(0), abs=3e-4)  # Monte Carlo of E[max(f - best, 0)]
+    assert ei[2] == pytest.approx(0.05)  # no uncertainty: exactly the gain
+    assert ei[3] > ei[1] > 0  # at the incumbent's level, the wider belief is worth more
