@@ -43,3 +43,20 @@ def test_rows_per_budget_come_from_the_longest_run_and_count_wins_seed_by_seed(t
     assert rows[(4, "svmcbo")][7] == "1/0/1"
     assert rows[(4, "svmcbo")][3] == "0.5"  # wasted trainings, mean per run: one in seed 0, none in seed 1
     assert "Per seed (best deployable %, seeds 0-1): exact-ucb 95.00 / 80.00; svmcbo 70.00 / 85.00" in text
+
+
+def test_shrinks_search_reference_reads_every_peer_cache_and_only_current_versions(tmp_path, monkeypatch):
+    import bench_shrink
+
+    setting = {**SETTING, "epochs": bench_shrink.SEARCH_OBJECTIVE["epochs"], "k": bench_shrink.SEARCH_OBJECTIVE["k"]}
+    n = bench_shrink.SEARCH_BUDGET
+    ucb_v = bench_peers.method_version("exact-ucb@1")
+    rows = {"peers-digits-a.jsonl": [("exact-ucb", f"@{2 * n}", 0, [0.5] * (n - 1) + [0.9] + [0.99] * n, ucb_v)],
+            "peers-digits-b.jsonl": [("exact-ucb", f"@{n}", 1, [0.7] * n, ucb_v),
+                                     ("exact-ucb", f"@{n}", 2, [0.95] * n, ucb_v - 1)]}  # an older version: left out
+    for name, runs in rows.items():
+        (tmp_path / name).write_text("".join(json.dumps({"method": m + b, "seed": s, "trace": _trace(tr), "version": v,
+                                                         "setting": setting}) + "\n" for m, b, s, tr, v in runs))
+    monkeypatch.setattr(bench_shrink, "CACHE_DIR", tmp_path)
+    overall, _ = bench_shrink.search_reference("exact-ucb", "digits", None, "stm32f303k8", 1e9)
+    assert overall == [0.9, 0.7]  # seed 0: the first SEARCH_BUDGET trainings of the longer run
