@@ -194,7 +194,7 @@ def _numeric_params(space) -> list:
 def plot_region(record: StudyRecord, out: Path, params: "tuple[str, str] | None" = None) -> "Path | None":
     """memsim's exact deployable region on two hyperparameters (the others at the winner's values) with the
     study's labelled points, and, where the study has labels of both kinds (SVM-CBO's Phase 1), the SVM's estimate
-    from them; searches that ask memsim directly (exact-ucb) have no estimate to show."""
+    from them; searches that ask memsim directly (exact-ei, exact-ucb) have no estimate to show."""
     from cbo._surrogates import DeployableRegion
 
     space = record.template.space

@@ -452,10 +452,10 @@ def add_parser(sub) -> None:
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on memsim's RAM and Flash (default: the runtime profile's calibrated one)")
     p.add_argument("--trainings", type=int, default=10, help="training budget (default 10)")
-    p.add_argument("--method", default="exact-ucb", choices=sorted(cbo.SAMPLERS),
-                   help="exact-ucb (default: GP-UCB over memsim's exact deployable set, the best in "
-                        "benchmarks/RESULTS.md), svmcbo (the papers' SVM-CBO), or a baseline: random, grid, "
-                        "feasible-random, bo")
+    p.add_argument("--method", default="exact-ei", choices=sorted(cbo.SAMPLERS),
+                   help="exact-ei (default: Bayesian optimisation with expected improvement over memsim's exact "
+                        "deployable set, the best in benchmarks/RESULTS.md), exact-ucb (the same with UCB), svmcbo "
+                        "(the papers' SVM-CBO), or a baseline: random, grid, feasible-random, bo")
     p.add_argument("--labels", type=int, default=64,
                    help="--method svmcbo: Phase-1 memsim labels after the initial design (default 64)")
     p.add_argument("--study", default=None,
