@@ -275,15 +275,15 @@ class ExactCBOSampler(BaseSampler, _GPMixin):
     trained), and the GP keeps ``noise_floor`` and ``scale_floor`` (accuracy as a fraction; see ``fit_gp``):
     with three random starts that all trained to chance level, and a GP free to call their 0.4-point spread
     signal, a search on har-watch spent 19 of 20 trainings on networks that do not learn (RESULTS.md, issue 10).
-    ``acquisition`` is ``"ucb"`` (mu + beta * sigma; registered as ``exact-ucb``) or ``"ei"`` (expected
-    improvement over the best training so far; ``exact-ei``). Needs a constraint; without one use
-    ``SVMCBOSampler`` (the papers' black-box setting).
+    ``acquisition`` is ``"ei"`` (expected improvement over the best training so far; registered as
+    ``exact-ei``, the search's default) or ``"ucb"`` (mu + beta * sigma; ``exact-ucb``; ``beta`` is used only by
+    it). Needs a constraint; without one use ``SVMCBOSampler`` (the papers' black-box setting).
     """
 
     prechecks = True
     ACQUISITIONS = ("ucb", "ei")
 
-    def __init__(self, *, acquisition: str = "ucb", n_init_train: int = 3, beta: float = 2.0,
+    def __init__(self, *, acquisition: str = "ei", n_init_train: int = 3, beta: float = 2.0,
                  n_candidates: int = 1024, capacity_features: bool = True, noise_floor: float = 0.005,
                  scale_floor: float = 0.02, seed=None):
         super().__init__(seed=seed)

@@ -168,7 +168,7 @@ def _batch_run(sampler_factory, q, n, constraint=None):
 
 
 @pytest.mark.parametrize("factory", [lambda: cbo.GPUCBSampler(seed=4), lambda: cbo.SVMCBOSampler(seed=4),
-                                     lambda: cbo.ExactCBOSampler(seed=4)], ids=["bo", "svmcbo", "exact-ucb"])
+                                     lambda: cbo.ExactCBOSampler(seed=4)], ids=["bo", "svmcbo", "exact-ei"])
 def test_batch_proposals_are_distinct_and_repeatable(factory):
     constraint = lambda c: (c["x"] + c["y"] <= 1.4, {"params": 10, "macc": 100})  # noqa: E731
     first, study = _batch_run(factory, 3, 12, constraint)
