@@ -272,7 +272,7 @@ def table(cache, methods, budgets, seeds, setting):
                   f"best deployable accuracy any method found: {100 * best_any:.2f} %)\n",
                   "| method | seeds | best deployable accuracy % (mean ± std) | wasted trainings | "
                   "first training within 1 pt of the best found | training time s | "
-                  + " | ".join(f"{m} W/T/L" for m in ours) + " |",
+                  + " | ".join(f"{m} vs this W/T/L" for m in ours) + " |",
                   "|---|---|---|---|---|---|" + "---|" * len(ours)]
         bests = {(m, s): max(curve(tr), default=0.0) for (m, s, bb), tr in runs.items() if bb == b}
         for method in methods:
