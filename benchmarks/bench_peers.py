@@ -49,6 +49,8 @@ from cbo.tinyml import KFoldObjective, MemsimConstraint, OptunaDeployability, ge
 METHODS = ["svmcbo", "svmcbo-blind", "svmcbo-toolchain", "exact-ucb", "exact-ei",
            "tpe+memsim", "tpe-blind", "gp+memsim", "gp-blind", "nsga2",
            "feasible-random", "random", "grid", "bo"]
+# Accuracies closer than this are a tie: the same fold results averaged in another order differ by ~1e-8 (float32).
+TIE = 1e-6
 OURS = ("svmcbo", "exact-ucb", "exact-ei")  # the methods every other is counted against (W/T/L columns)
 BUDGET_SIZED = {"grid"}  # proposals depend on the budget: run once per budget
 ACCURACY_KEYS = ("dataset", "label", "space", "epochs", "k")  # what a configuration's accuracy depends on
@@ -295,8 +297,8 @@ def table(cache, methods, budgets, seeds, setting):
                 pairs = [(bests[(reference, s)], bests[(method, s)]) for s in seeds_done if (reference, s) in bests]
                 if not pairs:
                     return "-"
-                w = sum(a > c + 1e-9 for a, c in pairs)
-                t = sum(abs(a - c) <= 1e-9 for a, c in pairs)
+                w = sum(a > c + TIE for a, c in pairs)
+                t = sum(abs(a - c) <= TIE for a, c in pairs)
                 return f"{w}/{t}/{len(pairs) - w - t}"
 
             std = statistics.stdev(vals) if len(vals) > 1 else 0.0

@@ -60,3 +60,12 @@ def test_shrinks_search_reference_reads_every_peer_cache_and_only_current_versio
     monkeypatch.setattr(bench_shrink, "CACHE_DIR", tmp_path)
     overall, _ = bench_shrink.search_reference("exact-ucb", "digits", None, "stm32f303k8", 1e9)
     assert overall == [0.9, 0.7]  # seed 0: the first SEARCH_BUDGET trainings of the longer run
+
+
+def test_float32_rounding_is_a_tie(tmp_path):
+    v = bench_peers.method_version("exact-ucb@2")
+    cache = _cache(tmp_path, [("exact-ucb@2", 0, _trace([0.5, 0.9753086566925049]), v),
+                              ("svmcbo@2", 0, _trace([0.5, 0.9753086368242899]), 1)])  # 79/81 summed in two orders
+    row = next(line.split("|") for line in bench_peers.table(cache, ["exact-ucb", "svmcbo"], [2], 1, SETTING).splitlines()
+               if line.startswith("| svmcbo"))
+    assert row[8].strip() == "0/1/0"  # exact-ucb vs svmcbo: a tie
