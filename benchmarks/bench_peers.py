@@ -246,7 +246,7 @@ def curve(trace):
     return out
 
 
-def _longest_run(cache, method, seed, budget):
+def longest_run(cache, method, seed, budget):
     """The longest stored run of a method whose proposals do not depend on the budget, if it covers ``budget``
     trainings: its first ``budget`` trainings are the run at that budget."""
     runs = [(int(key.rsplit("@", 1)[1]), row) for (key, s), row in cache.results.items()
@@ -262,7 +262,7 @@ def table(cache, methods, budgets, seeds, setting):
         for seed in range(seeds):
             for b in budgets:
                 row = cache.results.get((f"{method}@{b}", seed)) if method in BUDGET_SIZED else \
-                    _longest_run(cache, method, seed, b)
+                    longest_run(cache, method, seed, b)
                 if row:
                     runs[(method, seed, b)] = row["trace"][:b]
     ours = [m for m in OURS if m in methods]
@@ -395,7 +395,7 @@ def main() -> None:
         from autotinyml_cli.report import plot_curves
 
         b = max(budgets)
-        runs = {m: [_longest_run(cache, m, s, b) if m not in BUDGET_SIZED else cache.results.get((f"{m}@{b}", s))
+        runs = {m: [longest_run(cache, m, s, b) if m not in BUDGET_SIZED else cache.results.get((f"{m}@{b}", s))
                     for s in range(args.seeds)] for m in methods}
         curves = {m: [curve(r["trace"][:b]) for r in rs if r] for m, rs in runs.items()}
         plot_curves(curves, f"{template.name} on {ds.name}{' (' + args.label + ')' if args.label else ''}, "

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from bench_peers import CACHE_DIR, method_version  # noqa: E402  (the committed caches; see there)
+from bench_peers import CACHE_DIR, Cache, longest_run  # noqa: E402  (the committed caches; see there)
 
 CACHE = CACHE_DIR / "shrink.jsonl"
 SEARCH_OBJECTIVE = {"k": 3, "epochs": 10}  # the peer benchmark's objective, by which the found network is scored too
@@ -94,36 +94,27 @@ SEARCHES = {"svmcbo": "SVM-CBO", "exact-ucb": "exact-ucb", "exact-ei": "exact-ei
 
 def search_reference(method, dataset_name, label, target, within_s) -> "tuple[list, list]":
     """The search ``method``'s best deployable 3-fold accuracy per seed after ``SEARCH_BUDGET`` trainings, from the
-    peer caches (every ``peers-*.jsonl``, current method versions only): overall, and within ``within_s`` seconds of
-    cumulative training (the shrink run's wall time)."""
-    seconds, overall, timed = {}, [], []
-    rows = [json.loads(line) for path in sorted(CACHE_DIR.glob("peers*.jsonl")) for line in path.read_text().splitlines()]
-
-    def same_task(st) -> bool:
-        return st.get("dataset") == dataset_name and st.get("label") == label \
-            and all(st.get(k) == v for k, v in SEARCH_OBJECTIVE.items())
-
-    for r in rows:
-        if "config_key" in r and same_task(r.get("setting", {})):
-            seconds[r["config_key"]] = r.get("seconds", 0.0)
-    longest = {}  # seed -> the longest run covering SEARCH_BUDGET (a longer run's prefix is the shorter run)
-    for r in rows:
-        st, (name, _, budget) = r.get("setting", {}), r.get("method", "").rpartition("@")
-        if name == method and budget.isdigit() and int(budget) >= SEARCH_BUDGET and "trace" in r \
-                and r.get("version", 1) == method_version(r["method"]) and same_task(st) and st.get("target") == target:
-            if int(budget) > longest.get(r["seed"], (0, None))[0]:
-                longest[r["seed"]] = (int(budget), r)
-    for seed in sorted(longest):
-        best = best_t = 0.0
-        spent = 0.0
-        for t in longest[seed][1]["trace"][:SEARCH_BUDGET]:
-            spent += seconds.get(t["key"], 0.0)
-            if t["deployable"]:
-                best = max(best, t["accuracy"])
-                if spent <= within_s:
-                    best_t = max(best_t, t["accuracy"])
-        overall.append(best)
-        timed.append(best_t)
+    peer caches (every ``peers-*.jsonl``, read by bench_peers' rules: current method versions only, a longer run's
+    first trainings as the shorter run): overall, and within ``within_s`` seconds of cumulative training (the shrink
+    run's wall time)."""
+    setting = {"dataset": dataset_name, "label": label, "space": "paper-har", "target": target, "runtime": "tflm",
+               "dtype": "int8", **SEARCH_OBJECTIVE}
+    overall, timed = [], []
+    for path in sorted(CACHE_DIR.glob("peers*.jsonl")):
+        cache = Cache(path, setting)
+        for seed in sorted({s for _, s in cache.results}):
+            run = longest_run(cache, method, seed, SEARCH_BUDGET)
+            if run is None:
+                continue
+            best = best_t = spent = 0.0
+            for t in run["trace"][:SEARCH_BUDGET]:
+                spent += cache.seconds.get(t["key"], 0.0)
+                if t["deployable"]:
+                    best = max(best, t["accuracy"])
+                    if spent <= within_s:
+                        best_t = max(best_t, t["accuracy"])
+            overall.append(best)
+            timed.append(best_t)
     return overall, timed
 
 
