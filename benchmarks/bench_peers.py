@@ -70,7 +70,13 @@ def method_version(run_key: str) -> int:
 # The caches live in the repository and are committed: a run cut off on one machine continues on any checkout
 # (a wiped machine once cost every stored training).
 CACHE_DIR = Path(__file__).resolve().parent / "cache"
-PEERS_CACHE = CACHE_DIR / "peers.jsonl"
+
+
+def default_cache(dataset: str, target: str) -> Path:
+    """The committed cache of a task and board, ``peers-<task>-<board>.jsonl`` (har-watch is ``har``,
+    har-basicmotions ``basicmotions``): a command without ``--cache`` continues the runs RESULTS.md reports."""
+    task = {"har-watch": "har", "har-basicmotions": "basicmotions"}.get(dataset, Path(dataset).stem)
+    return CACHE_DIR / f"peers-{task}-{target.lower()}.jsonl"
 
 
 class Cache:
@@ -323,8 +329,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--cache", default=None,
-                    help="JSON-lines cache of trainings and runs (default: the one committed in benchmarks/cache/, "
-                         "or a temporary file with --quick); several processes may share it")
+                    help="JSON-lines cache of trainings and runs (default: the task and board's file committed in "
+                         "benchmarks/cache/, or a temporary file with --quick); several processes may share it")
     ap.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed..seeds-1 (split across processes)")
     ap.add_argument("--plot", default=None, help="write the convergence plot (PNG) here")
     ap.add_argument("--markdown", default=None, help="also write the tables to this Markdown file")
@@ -334,7 +340,8 @@ def main() -> None:
     if args.quick:
         args.budgets, args.seeds, args.epochs = "3", 1, 1
     if args.cache is None:  # a harness check must not add its 1-epoch trainings to the committed evidence
-        args.cache = str(Path(tempfile.mkdtemp()) / "peers.jsonl") if args.quick else str(PEERS_CACHE)
+        args.cache = str(Path(tempfile.mkdtemp()) / "peers.jsonl") if args.quick else \
+            str(default_cache(args.dataset, args.target))
     budgets = sorted({int(b) for b in args.budgets.split(",")})
     methods = [m for m in args.methods.split(",") if m]
     unknown = sorted(set(methods) - set(METHODS))

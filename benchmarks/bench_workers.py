@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cbo  # noqa: E402
-from bench_peers import PEERS_CACHE, Cache, curve  # noqa: E402
+from bench_peers import Cache, curve, default_cache  # noqa: E402
 from cbo.tinyml import KFoldObjective, MemsimConstraint, get_template, load_dataset  # noqa: E402
 
 
@@ -158,10 +158,11 @@ def main() -> None:
     ap.add_argument("--methods", default="exact-ucb,svmcbo", help="quality: samplers (cbo.SAMPLERS names)")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--first-seed", type=int, default=0)
-    ap.add_argument("--cache", default=str(PEERS_CACHE))
+    ap.add_argument("--cache", default=None, help="default: digits' committed peer cache for --target")
     ap.add_argument("--report-only", action="store_true")
     args = ap.parse_args()
     args.trainings = args.trainings or (16 if args.what == "speed" else 20)
+    args.cache = args.cache or str(default_cache("digits", args.target))
     speed(args) if args.what == "speed" else quality(args)
 
 

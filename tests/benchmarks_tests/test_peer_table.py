@@ -69,3 +69,9 @@ def test_float32_rounding_is_a_tie(tmp_path):
     row = next(line.split("|") for line in bench_peers.table(cache, ["exact-ucb", "svmcbo"], [2], 1, SETTING).splitlines()
                if line.startswith("| svmcbo"))
     assert row[8].strip() == "0/1/0"  # exact-ucb vs svmcbo: a tie
+
+
+def test_a_command_without_cache_continues_the_committed_runs():
+    for dataset, target in (("digits", "stm32f303k8"), ("digits", "stm32l476rg"), ("har-watch", "stm32f303k8"),
+                            ("har-watch", "stm32l476rg"), ("har-basicmotions", "stm32f303k8")):
+        assert bench_peers.default_cache(dataset, target).exists(), (dataset, target)
