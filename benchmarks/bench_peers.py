@@ -79,6 +79,12 @@ def default_cache(dataset: str, target: str) -> Path:
     return CACHE_DIR / f"peers-{task}-{target.lower()}.jsonl"
 
 
+def setting_of(dataset_name: str, label, space: str, target: str, epochs: int) -> dict:
+    """What a stored run depends on (every run is TFLM int8, 3-fold): the key rows are matched against."""
+    return {"dataset": dataset_name, "label": label, "space": space, "target": target,
+            "runtime": "tflm", "dtype": "int8", "epochs": epochs, "k": 3}
+
+
 class Cache:
     """Accuracy (and training seconds) per configuration, result per (method@budget, seed): one JSON-lines file."""
 
@@ -261,16 +267,30 @@ def longest_run(cache, method, seed, budget):
     return longest[1] if longest[0] >= budget else None
 
 
+def run_at(cache, method, seed, budget):
+    """The trace of a method's run at ``budget`` trainings (a prefix of a longer run where the budget does not
+    change its proposals), or None if no stored run covers it."""
+    row = cache.results.get((f"{method}@{budget}", seed)) if method in BUDGET_SIZED else \
+        longest_run(cache, method, seed, budget)
+    return row["trace"][:budget] if row else None
+
+
+def wins_ties_losses(pairs) -> str:
+    """``W/T/L`` of the first accuracy of each pair against the second; closer than ``TIE`` is a tie."""
+    w = sum(a > b + TIE for a, b in pairs)
+    t = sum(abs(a - b) <= TIE for a, b in pairs)
+    return f"{w}/{t}/{len(pairs) - w - t}"
+
+
 def table(cache, methods, budgets, seeds, setting):
     """Markdown: per budget, best deployable accuracy, wasted trainings, time to within 1 point, W/T/L."""
     runs = {}
     for method in methods:
         for seed in range(seeds):
             for b in budgets:
-                row = cache.results.get((f"{method}@{b}", seed)) if method in BUDGET_SIZED else \
-                    longest_run(cache, method, seed, b)
-                if row:
-                    runs[(method, seed, b)] = row["trace"][:b]
+                trace = run_at(cache, method, seed, b)
+                if trace is not None:
+                    runs[(method, seed, b)] = trace
     ours = [m for m in OURS if m in methods]
     lines = []
     for b in budgets:
@@ -301,11 +321,7 @@ def table(cache, methods, budgets, seeds, setting):
                 if method == reference:
                     return "-"
                 pairs = [(bests[(reference, s)], bests[(method, s)]) for s in seeds_done if (reference, s) in bests]
-                if not pairs:
-                    return "-"
-                w = sum(a > c + TIE for a, c in pairs)
-                t = sum(abs(a - c) <= TIE for a, c in pairs)
-                return f"{w}/{t}/{len(pairs) - w - t}"
+                return wins_ties_losses(pairs) if pairs else "-"
 
             std = statistics.stdev(vals) if len(vals) > 1 else 0.0
             lines.append(f"| {method} | {len(seeds_done)} | {statistics.mean(vals):.2f} ± {std:.2f} | "
@@ -360,8 +376,7 @@ def main() -> None:
     constraint = MemsimConstraint(template, shape, ds.n_classes, args.target, "tflm", "int8")
     dep = OptunaDeployability(template, shape, ds.n_classes, args.target, "tflm", "int8")
     objective = KFoldObjective(template, ds, k=3, epochs=args.epochs, seed=0)
-    setting = {"dataset": ds.name, "label": args.label, "space": template.name, "target": args.target,
-               "runtime": "tflm", "dtype": "int8", "epochs": args.epochs, "k": 3}
+    setting = setting_of(ds.name, args.label, template.name, args.target, args.epochs)
     cache = Cache(Path(args.cache), setting)
 
     def score(config):
@@ -402,9 +417,8 @@ def main() -> None:
         from autotinyml_cli.report import plot_curves
 
         b = max(budgets)
-        runs = {m: [longest_run(cache, m, s, b) if m not in BUDGET_SIZED else cache.results.get((f"{m}@{b}", s))
-                    for s in range(args.seeds)] for m in methods}
-        curves = {m: [curve(r["trace"][:b]) for r in rs if r] for m, rs in runs.items()}
+        traces = {m: [run_at(cache, m, s, b) for s in range(args.seeds)] for m in methods}
+        curves = {m: [curve(tr) for tr in trs if tr is not None] for m, trs in traces.items()}
         plot_curves(curves, f"{template.name} on {ds.name}{' (' + args.label + ')' if args.label else ''}, "
                             f"{args.target}, tflm int8: best deployable accuracy", Path(args.plot), budgets[:-1],
                     zoom=True)

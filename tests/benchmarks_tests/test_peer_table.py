@@ -75,3 +75,22 @@ def test_a_command_without_cache_continues_the_committed_runs():
     for dataset, target in (("digits", "stm32f303k8"), ("digits", "stm32l476rg"), ("har-watch", "stm32f303k8"),
                             ("har-watch", "stm32l476rg"), ("har-basicmotions", "stm32f303k8")):
         assert bench_peers.default_cache(dataset, target).exists(), (dataset, target)
+
+
+def test_summary_counts_the_first_methods_wins_and_marks_missing_seeds(tmp_path, monkeypatch):
+    import peer_summary
+
+    runs = [("exact-ei@4", 0, [0.5, 0.9, 0.6, 0.95]), ("exact-ei@4", 1, [0.7, 0.8, 0.8, 0.8]),
+            ("svmcbo@4", 0, [0.6, 0.7, 0.7, 0.7]), ("svmcbo@4", 1, [0.8, 0.1, 0.1, 0.85]),
+            ("tpe+memsim@4", 0, [0.93, 0.93, 0.93, 0.93])]  # one seed of two stored
+    (tmp_path / "peers-digits-stm32f303k8.jsonl").write_text("".join(
+        json.dumps({"method": m, "seed": s, "trace": _trace(tr), "setting": SETTING, "rule": bench_peers.TOOLCHAIN_RULE,
+                    "version": bench_peers.method_version(m)}) + "\n" for m, s, tr in runs))
+    monkeypatch.setattr(bench_peers, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(peer_summary, "SETTINGS", [("digits", None, "stm32f303k8", "digits, tiny")])
+    rows = peer_summary.summary_rows(["exact-ei", "svmcbo", "tpe+memsim", "nsga2"], [2, 4], 2)
+    cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows]
+    # budget 2: exact-ei 0.9 / 0.8, svmcbo 0.7 / 0.8 -> exact-ei wins seed 0, ties seed 1
+    assert cells[0] == ["digits, tiny", "2", "85.00 ± 7.07", "75.00 ± 7.07 (1/1/0)", "93.00 ± 0.00 [1 seed] (0/0/1)", "-"]
+    # budget 4: exact-ei 0.95 / 0.8, svmcbo 0.7 / 0.85
+    assert cells[1][3] == "77.50 ± 10.61 (1/0/1)"

@@ -1,0 +1,82 @@
+"""One table over every task, board and budget of bench_peers: best deployable accuracy per method, and the first
+method's per-seed wins/ties/losses against each other one. Trains nothing; reads the committed caches.
+
+Run:  python benchmarks/peer_summary.py
+      python benchmarks/peer_summary.py --methods exact-ei,svmcbo,tpe-blind,nsga2 --budgets 20
+
+Cells are ``mean ± std`` over the seeds stored (``[n seeds]`` when fewer than ``--seeds``), then, for every method
+but the first, the first method's ``(W/T/L)`` over the seeds both have; ``-`` where nothing is stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_peers import METHODS, Cache, curve, default_cache, run_at, setting_of, wins_ties_losses  # noqa: E402
+
+# (dataset, label, board, how the table names it); the settings issue 10 asks for.
+SETTINGS = [("digits", None, "stm32f303k8", "digits, STM32F303K8"),
+            ("digits", None, "stm32l476rg", "digits, STM32L476RG"),
+            ("har-watch", "subject", "stm32f303k8", "har-watch users, STM32F303K8"),
+            ("har-watch", "subject", "stm32l476rg", "har-watch users, STM32L476RG")]
+MAIN_METHODS = "exact-ei,exact-ucb,svmcbo,tpe+memsim,gp+memsim,feasible-random"
+
+
+def summary_rows(methods, budgets, seeds, epochs=10, space="paper-har"):
+    """Markdown rows, one per (setting, budget)."""
+    from cbo.tinyml import load_dataset  # the dataset's own name is what the runs are stored under
+
+    rows = []
+    for dataset, label, target, title in SETTINGS:
+        setting = setting_of(load_dataset(dataset, label).name, label, space, target, epochs)
+        cache = Cache(default_cache(dataset, target), setting)
+        for budget in budgets:
+            best = {}
+            for method in methods:
+                for seed in range(seeds):
+                    trace = run_at(cache, method, seed, budget)
+                    if trace is not None:
+                        best[(method, seed)] = 100 * max(curve(trace), default=0.0)
+            cells = []
+            for method in methods:
+                vals = [best[(method, s)] for s in range(seeds) if (method, s) in best]
+                if not vals:
+                    cells.append("-")
+                    continue
+                cell = f"{statistics.mean(vals):.2f} ± {statistics.stdev(vals) if len(vals) > 1 else 0.0:.2f}"
+                if len(vals) < seeds:
+                    cell += f" [{len(vals)} seed{'s' if len(vals) > 1 else ''}]"
+                pairs = [(best[(methods[0], s)], best[(method, s)]) for s in range(seeds)
+                         if (methods[0], s) in best and (method, s) in best]
+                if method != methods[0] and pairs:
+                    cell += f" ({wins_ties_losses(pairs)})"
+                cells.append(cell)
+            rows.append(f"| {title} | {budget} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--methods", default=MAIN_METHODS, help="comma-separated; the first is counted against the rest")
+    ap.add_argument("--budgets", default="20,40")
+    ap.add_argument("--seeds", type=int, default=5)
+    args = ap.parse_args()
+    methods = [m for m in args.methods.split(",") if m]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        sys.exit(f"Unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}.")
+    budgets = sorted({int(b) for b in args.budgets.split(",")})
+    print(f"| task, board | trainings | {' | '.join(methods)} |")
+    print("|---|---|" + "---|" * len(methods))
+    print("\n".join(summary_rows(methods, budgets, args.seeds)))
+    print(f"\n(best deployable accuracy %, mean ± std over seeds 0-{args.seeds - 1}; in brackets {methods[0]}'s "
+          "wins/ties/losses against the column's method, seed by seed)")
+
+
+if __name__ == "__main__":
+    main()
