@@ -103,6 +103,7 @@ def summary_table(study: cbo.Study, k: int, baseline: dict | None, constraint: M
 
 
 DEFAULT_STUDY_DIR = "autotinyml-studies"
+DEFAULT_PHASE1_LABELS = 64  # SVM-CBO's Phase-1 memsim labels (--labels)
 
 
 def resolve_settings(args) -> tuple[str, str]:
@@ -114,8 +115,16 @@ def resolve_settings(args) -> tuple[str, str]:
                              ("--parallel", args.parallel, 1)):
         if value is not None and value < low:
             raise AutoTinyMLError(f"{name} must be at least {low}, got {value}.")
+    check_labels_option(args.method, args.labels)
     check_cluster_options(args)
     return dtype, compression
+
+
+def check_labels_option(method: str, labels: int | None) -> None:
+    """``--labels`` is SVM-CBO's Phase-1 budget; with another method it would be silently ignored."""
+    if labels is not None and method != "svmcbo":
+        raise AutoTinyMLError(f"--labels sets SVM-CBO's Phase-1 memsim labels; --method {method} has no Phase 1. "
+                              "Drop --labels, or use --method svmcbo.")
 
 
 def check_cluster_options(args) -> None:
@@ -271,7 +280,8 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
         storage.set_meta(settings)
     dtype, compression = settings["dtype"], settings["compression"]
     sampler_cls = cbo.SAMPLERS[args.method]
-    sampler = sampler_cls(seed=args.seed, n_phase1=args.labels) if args.method == "svmcbo" else sampler_cls(seed=args.seed)
+    sampler = sampler_cls(seed=args.seed, n_phase1=DEFAULT_PHASE1_LABELS if args.labels is None else args.labels) \
+        if args.method == "svmcbo" else sampler_cls(seed=args.seed)
     study = cbo.Study(template.space, sampler, storage=storage, constraint=constraint, seed=args.seed,
                       budget=args.trainings)
     objective = KFoldObjective(template, dataset, k=args.k, epochs=args.epochs, batch_size=args.batch_size,
@@ -456,8 +466,9 @@ def add_parser(sub) -> None:
                    help="exact-ei (default: Bayesian optimisation with expected improvement over memsim's exact "
                         "deployable set, the best in benchmarks/RESULTS.md), exact-ucb (the same with UCB), svmcbo "
                         "(the papers' SVM-CBO), or a baseline: random, grid, feasible-random, bo")
-    p.add_argument("--labels", type=int, default=64,
-                   help="--method svmcbo: Phase-1 memsim labels after the initial design (default 64)")
+    p.add_argument("--labels", type=int, default=None,
+                   help=f"--method svmcbo only: Phase-1 memsim labels after the initial design "
+                        f"(default {DEFAULT_PHASE1_LABELS})")
     p.add_argument("--study", default=None,
                    help=f"SQLite study file; an existing one is continued (default: {DEFAULT_STUDY_DIR}/<settings>.sqlite)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampler, the folds and the training (default 0)")

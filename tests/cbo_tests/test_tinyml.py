@@ -99,7 +99,7 @@ def test_search_rejects_bad_inputs_in_one_line(tmp_path, capsys):
 @pytest.mark.toolchain
 def test_search_end_to_end_and_resume(tmp_path, capsys):
     study = tmp_path / "s.sqlite"
-    args = ["search", "--trainings", "2", "--epochs", "1", "--labels", "6", "--study", str(study), "--json",
+    args = ["search", "--trainings", "2", "--epochs", "1", "--study", str(study), "--json",
             "--out", str(tmp_path / "export"), "--confirm", "1"]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)

@@ -13,7 +13,7 @@ import cbo
 from autotinyml_cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
-QUICK = ["--trainings", "3", "--epochs", "1", "--labels", "6", "--k", "2"]
+QUICK = ["--trainings", "3", "--epochs", "1", "--k", "2"]
 
 
 def _trained(study: Path) -> int:

@@ -25,3 +25,14 @@ def test_quick_paper_har_experiment_writes_the_slides_tables(tmp_path, capsys):
     capsys.readouterr()
     assert main(["experiment", "paper-har", "--quick", "--out", str(out)]) == 0
     assert "Continuing study" in capsys.readouterr().err
+    # another method fills the same tables beside SVM-CBO's, reusing the baseline, leaving SVM-CBO's files alone
+    before = (out / "tables.md").read_text()
+    assert main(["experiment", "paper-har", "--quick", "--method", "exact-ei", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "exact-ei on paper-tiny, compression x8, seed 0" in err and "Continuing study" not in err
+    md = (out / "tables-exact-ei.md").read_text()
+    assert "## AutoTinyML (exact-ei) per board and compression" in md
+    assert "| Seeds without a confirmed winner | 0/1 | 0/1 | 0/1 | 0/1 |" in md
+    assert md.split("## AutoTinyML")[0] == before.split("## AutoTinyML")[0]  # the same baseline rows
+    assert (out / "tables.md").read_text() == before
+    assert (out / "paper-tiny-x8-exact-ei" / "export-seed0" / "report.json").exists()
