@@ -95,15 +95,19 @@ class Cache:
         self.seconds: dict = {}
         self.results: dict = {}
         self.verdicts: dict = {}  # toolchain verdicts per configuration (this target)
+        # A configuration's accuracy does not depend on the board: the other caches beside this one (other boards
+        # of the task) are read for accuracies too, so a method whose proposals ignore the board (random, grid,
+        # blind searches) trains nothing twice across boards. Their runs and verdicts are theirs alone.
+        for other in sorted(path.parent.glob("*.jsonl")):
+            if other != path:
+                for line in other.read_text().splitlines():
+                    self._read_accuracy(json.loads(line))
         if path.exists():
             for line in path.read_text().splitlines():
                 row = json.loads(line)
                 stored = row.get("setting", {})
                 if "config_key" in row:
-                    if {k: stored.get(k) for k in ACCURACY_KEYS} == self.acc_setting:
-                        self.accuracy[row["config_key"]] = row["accuracy"]
-                        if "seconds" in row:
-                            self.seconds[row["config_key"]] = row["seconds"]
+                    self._read_accuracy(row)
                 elif "verdict_key" in row:
                     if stored == setting and row.get("rule") == TOOLCHAIN_RULE:
                         self.verdicts[row["verdict_key"]] = row["deployable"]
@@ -114,6 +118,12 @@ class Cache:
                 elif stored == setting and "trace" in row:  # rows of the first harness kept no trace
                     self.results[(row["method"], row["seed"])] = row
         path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _read_accuracy(self, row: dict) -> None:
+        if "config_key" in row and {k: row.get("setting", {}).get(k) for k in ACCURACY_KEYS} == self.acc_setting:
+            self.accuracy[row["config_key"]] = row["accuracy"]
+            if "seconds" in row:
+                self.seconds[row["config_key"]] = row["seconds"]
 
     def _append(self, row: dict) -> None:
         # One write on an O_APPEND descriptor: processes sharing the file never interleave their lines.

@@ -94,3 +94,15 @@ def test_summary_counts_the_first_methods_wins_and_marks_missing_seeds(tmp_path,
     assert cells[0] == ["digits, tiny", "2", "85.00 ± 7.07", "75.00 ± 7.07 (1/1/0)", "93.00 ± 0.00 [1 seed] (0/0/1)", "-"]
     # budget 4: exact-ei 0.95 / 0.8, svmcbo 0.7 / 0.85
     assert cells[1][3] == "77.50 ± 10.61 (1/0/1)"
+
+
+def test_accuracies_are_shared_across_boards_but_runs_are_not(tmp_path):
+    other = {**SETTING, "target": "stm32l476rg"}
+    (tmp_path / "peers-digits-stm32l476rg.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [
+        {"config_key": "c1", "accuracy": 0.9, "seconds": 12.0, "setting": {k: other[k] for k in bench_peers.ACCURACY_KEYS}},
+        {"config_key": "c2", "accuracy": 0.8, "seconds": 5.0, "setting": {**other, "epochs": 1}},  # another objective
+        {"method": "random@2", "seed": 0, "trace": _trace([0.9, 0.9]), "setting": other, "version": 1}]))
+    cache = bench_peers.Cache(tmp_path / "peers-digits-stm32f303k8.jsonl", SETTING)
+    assert cache.accuracy == {"c1": 0.9} and cache.training_seconds("c1") == 12.0
+    assert cache.results == {}  # the other board's runs judged deployability on that board
+    assert cache.accuracy_of("c1", lambda: 1 / 0) == 0.9  # not trained again
