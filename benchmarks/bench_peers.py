@@ -79,6 +79,15 @@ def default_cache(dataset: str, target: str) -> Path:
     return CACHE_DIR / f"peers-{task}-{target.lower()}.jsonl"
 
 
+def parse_methods(text: str) -> list:
+    """A comma-separated ``--methods`` value; an unknown name ends the program with one sentence."""
+    methods = [m for m in text.split(",") if m]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        sys.exit(f"Unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}.")
+    return methods
+
+
 def setting_of(dataset_name: str, label, space: str, target: str, epochs: int) -> dict:
     """What a stored run depends on (every run is TFLM int8, 3-fold): the key rows are matched against."""
     return {"dataset": dataset_name, "label": label, "space": space, "target": target,
@@ -369,10 +378,7 @@ def main() -> None:
         args.cache = str(Path(tempfile.mkdtemp()) / "peers.jsonl") if args.quick else \
             str(default_cache(args.dataset, args.target))
     budgets = sorted({int(b) for b in args.budgets.split(",")})
-    methods = [m for m in args.methods.split(",") if m]
-    unknown = sorted(set(methods) - set(METHODS))
-    if unknown:
-        sys.exit(f"Unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}.")
+    methods = parse_methods(args.methods)
     if any(m.startswith("gp") and m != "grid" for m in methods):
         try:
             import torch  # noqa: F401  (Optuna's GPSampler needs it)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from bench_peers import CACHE_DIR, Cache, longest_run  # noqa: E402  (the committed caches; see there)
+from bench_peers import CACHE_DIR, Cache, longest_run, setting_of  # noqa: E402  (the committed caches; see there)
 
 CACHE = CACHE_DIR / "shrink.jsonl"
 SEARCH_OBJECTIVE = {"k": 3, "epochs": 10}  # the peer benchmark's objective, by which the found network is scored too
@@ -97,8 +97,7 @@ def search_reference(method, dataset_name, label, target, within_s) -> "tuple[li
     peer caches (every ``peers-*.jsonl``, read by bench_peers' rules: current method versions only, a longer run's
     first trainings as the shorter run): overall, and within ``within_s`` seconds of cumulative training (the shrink
     run's wall time)."""
-    setting = {"dataset": dataset_name, "label": label, "space": "paper-har", "target": target, "runtime": "tflm",
-               "dtype": "int8", **SEARCH_OBJECTIVE}
+    setting = {**setting_of(dataset_name, label, "paper-har", target, SEARCH_OBJECTIVE["epochs"]), **SEARCH_OBJECTIVE}
     overall, timed = [], []
     for path in sorted(CACHE_DIR.glob("peers*.jsonl")):
         cache = Cache(path, setting)

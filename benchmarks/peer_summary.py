@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_peers import METHODS, Cache, curve, default_cache, run_at, setting_of, wins_ties_losses  # noqa: E402
+from bench_peers import Cache, curve, default_cache, parse_methods, run_at, setting_of, wins_ties_losses  # noqa: E402
 
 # (dataset, label, board, how the table names it); the settings issue 10 asks for.
 SETTINGS = [("digits", None, "stm32f303k8", "digits, STM32F303K8"),
@@ -66,10 +66,7 @@ def main() -> None:
     ap.add_argument("--budgets", default="20,40")
     ap.add_argument("--seeds", type=int, default=5)
     args = ap.parse_args()
-    methods = [m for m in args.methods.split(",") if m]
-    unknown = sorted(set(methods) - set(METHODS))
-    if unknown:
-        sys.exit(f"Unknown method(s) {', '.join(unknown)}; choose from {', '.join(METHODS)}.")
+    methods = parse_methods(args.methods)
     budgets = sorted({int(b) for b in args.budgets.split(",")})
     print(f"| task, board | trainings | {' | '.join(methods)} |")
     print("|---|---|" + "---|" * len(methods))
