@@ -6,8 +6,10 @@ training see them as pending (kriging believer in the GP samplers), so they spre
 here, and only when a client is passed.
 
 Faults: a training whose worker dies is rescheduled by Dask as many times as the scheduler's
-``distributed.scheduler.allowed-failures`` allows (Dask's default: 3 retries), then recorded as a
-failed trial; a training that runs past ``trial_timeout`` is recorded as failed (not retried: it would run as long
+``distributed.scheduler.allowed-failures`` allows (Dask's default: 3 retries). Dask counts a death against every
+training assigned to that worker, also one only queued there behind the training that killed it, so a training
+that exhausts its retries while others ran is run once more alone on the cluster (nothing else is handed out
+meanwhile) and recorded as a failed trial only if its worker dies then too; a training that runs past ``trial_timeout`` is recorded as failed (not retried: it would run as long
 again) and its worker process ended, which stops it (the worker's nanny starts a new one). Either way the search
 goes on. A ``KeyboardInterrupt`` cancels the running trainings; everything finished is already stored.
 """
@@ -30,8 +32,8 @@ __all__ = ["local_cluster", "worker_slots", "optimize_on_cluster"]
 
 POLL_SECONDS = 0.5  # how often the driver looks at trainings' clocks while waiting for a result
 WORKER_WAIT_SECONDS = 120  # how long a search waits for a first worker (workers may be starting or restarting)
-# A worker resource of one per training slot: a training waits on the scheduler for a free worker instead of
-# queueing behind another on a busy one, where that worker's death would count against it too.
+# A worker resource of one per training slot, so a worker runs one training at a time. (Dask still assigns a
+# training with a resource restriction to a busy worker at once, to wait there; hence the solo retry.)
 TRAINING = "training"
 
 
@@ -39,8 +41,7 @@ def local_cluster(n_workers: int, threads_per_training: int | None = None):
     """A Dask ``LocalCluster`` of ``n_workers`` processes, one training each, TensorFlow limited to
     ``threads_per_training`` threads in each (default: this machine's cores shared out, at least 1, so N workers
     on N cores do not fight over them). A training whose worker dies is retried as Dask's ``allowed-failures``
-    says (3 by default; with 1, a healthy training on the same cluster now and then failed too while another
-    configuration was killing workers)."""
+    says (3 by default), then once more alone (see the module's notes on faults)."""
     from distributed import LocalCluster
 
     if n_workers < 1:
@@ -83,15 +84,20 @@ def optimize_on_cluster(study: "Study", objective: Callable[[dict], Any], n_trai
     needs = {TRAINING: 1} if any(TRAINING in w.get("resources", {}) for w in workers) else None
     # sent once, not with every training; a task rather than scattered data, so the scheduler recomputes it if the
     # worker holding it dies (scattered data would be lost with it, and every training that needs it cancelled)
-    # (with the same resource: computed on a worker that is running a training, it would die with that worker
-    # whenever a configuration kills its process, and after a few such deaths Dask fails every training)
-    remote_objective = client.submit(_identity, objective, pure=False, resources=needs)
-    running: dict = {}  # future -> (trial, time its training was first seen running)
+    # (with the same resource, so it is not computed on a worker that is running a training; if Dask still gives
+    # up on it after deaths, it is submitted again rather than failing every later training)
+    objective_future = [None]
+    running: dict = {}  # future -> [trial, time its training was first seen running, whether it runs alone]
+    suspects: list = []  # trials whose worker died while other trainings ran: each is run once more alone
 
-    def submit() -> None:
-        trial = study.ask()
-        future = client.submit(run_objective, remote_objective, dict(trial.config), pure=False, resources=needs)
-        running[future] = [trial, None]
+    def remote_objective():
+        if objective_future[0] is None or objective_future[0].status in ("error", "cancelled"):
+            objective_future[0] = client.submit(_identity, objective, pure=False, resources=needs)
+        return objective_future[0]
+
+    def submit(trial, alone: bool = False) -> None:
+        future = client.submit(run_objective, remote_objective(), dict(trial.config), pure=False, resources=needs)
+        running[future] = [trial, None, alone]
 
     def finish(future, frozen) -> None:
         del running[future]
@@ -100,8 +106,12 @@ def optimize_on_cluster(study: "Study", objective: Callable[[dict], Any], n_trai
 
     try:
         while True:
-            while len(running) < q and study.n_trained + len(running) < n_trainings:
-                submit()
+            if suspects:
+                if not running:
+                    submit(suspects.pop(0), alone=True)
+            else:
+                while len(running) < q and study.n_trained + len(running) < n_trainings:
+                    submit(study.ask())
             if not running:
                 return
             done, _ = _wait_quietly(wait, running)
@@ -110,13 +120,17 @@ def optimize_on_cluster(study: "Study", objective: Callable[[dict], Any], n_trai
             for future in done:
                 if future.status == "lost":  # finished, but its result died with its worker: Dask recomputes it
                     continue
-                trial = running[future][0]
+                trial, _, alone = running[future]
                 if future.status == "finished":
                     finish(future, study.tell_result(trial, future.result()))
                     continue
                 exc = future.exception() if future.status == "error" else None
+                if isinstance(exc, KilledWorker) and not alone:
+                    del running[future]  # perhaps only queued behind the training that killed the worker
+                    suspects.append(trial)
+                    continue
                 if isinstance(exc, KilledWorker):
-                    error = "its Dask worker died during the training (retried as the scheduler allows)"
+                    error = "its Dask worker died during the training, also when it ran alone on the cluster"
                 elif exc is not None and isinstance(exc, catch):
                     error = traceback.format_exception_only(type(exc), exc)[-1].strip()
                 elif exc is None:
@@ -128,7 +142,7 @@ def optimize_on_cluster(study: "Study", objective: Callable[[dict], Any], n_trai
                 _enforce_timeout(study, client, running, trial_timeout, finish)
     except BaseException:
         client.cancel(list(running))
-        for trial, _ in running.values():
+        for trial in [entry[0] for entry in running.values()] + suspects:
             study.abandon(trial)
         raise
 
