@@ -11,7 +11,8 @@ finished (method, seed) run is kept there too: a run that is cut off continues w
 proposals do not depend on the budget run once at the largest budget; the smaller budgets are prefixes of that
 run (the grid, sized by its budget, runs once per budget).
 
-Methods (a training spent on an undeployable network counts against the budget and is "wasted"):
+Methods (a training spent on an undeployable network counts against the budget and is "wasted"; for the methods
+that never read such a training's accuracy, IGNORES_UNDEPLOYABLE, it is counted but not run):
   svmcbo          the papers' SVM-CBO, memsim as the free oracle (Phase 1 labels without training)
   svmcbo-blind    SVM-CBO in the papers' black-box setting: deployability is revealed only after a training
                   (Phase 1 = 10 LHS + 5 boundary trainings); the revealed label is memsim's verdict, which equals
@@ -58,6 +59,12 @@ ACCURACY_KEYS = ("dataset", "label", "space", "epochs", "k")  # what a configura
 # (a smaller file than the trained network's); those verdicts and the svmcbo-toolchain runs built on them are
 # ignored and measured again.
 TOOLCHAIN_RULE = "trained-like weights"
+# Methods that never read an undeployable training's accuracy: Optuna's TPE and NSGA-II rank infeasible trials by
+# their constraint violation only, SVM-CBO's GP sees deployable trainings only, random and grid read nothing. For
+# them such a training counts against the budget and as wasted, but is run only if another method already ran it
+# (their proposals are the same either way: tests/benchmarks_tests/test_skipped_trainings.py); the table gives the
+# training time of the trainings run and how many were not run.
+IGNORES_UNDEPLOYABLE = {"random", "grid", "tpe-blind", "nsga2", "svmcbo-blind", "svmcbo-toolchain"}
 # A method changed since runs were stored gets a new version here; runs of its older versions are not reused.
 # exact-ucb 2: spread-out first trainings and a GP with noise and scale floors (after har-watch's chance-level trap).
 METHOD_VERSIONS = {"exact-ucb": 2}
@@ -171,12 +178,22 @@ class Cache:
 class Harness:
     """One setting (template, data, target); ``run(method, seed, budget)`` returns the trace of trainings."""
 
-    def __init__(self, template, constraint, dep, score, key, toolchain=None):
+    def __init__(self, template, constraint, dep, score, key, toolchain=None, trained=None):
         self.template, self.constraint, self.dep, self.score, self.key = template, constraint, dep, score, key
         self.toolchain = toolchain  # config -> deployable, measured by tflite-micro (svmcbo-toolchain)
+        # key -> whether its accuracy is known; None: run every training (IGNORES_UNDEPLOYABLE not used)
+        self.trained = trained
+        self.method = ""
         self.running = ""  # "method seed s, budget b", for the progress lines
 
     def _train(self, trace, config, deployable):
+        key = self.key(config)
+        if not deployable and self.trained is not None and self.method in IGNORES_UNDEPLOYABLE \
+                and not self.trained(key):
+            trace.append({"key": key, "accuracy": None, "deployable": False, "trained": False})
+            print(f"    {self.running}: training {len(trace)} (undeployable) not run: {self.method} never reads "
+                  "its accuracy", file=sys.stderr, flush=True)
+            return 0.0  # a placeholder the method ignores
         start = time.perf_counter()
         acc = self.score(config)
         trace.append({"key": self.key(config), "accuracy": acc, "deployable": bool(deployable)})
@@ -236,17 +253,41 @@ class Harness:
         return trace
 
     def run(self, method, seed, budget):
-        self.running = f"{method} seed {seed} (budget {budget})"
+        self.method, self.running = method, f"{method} seed {seed} (budget {budget})"
         if method in ("tpe+memsim", "tpe-blind", "gp+memsim", "gp-blind", "nsga2"):
             return self.run_optuna(method, seed, budget)
         return self.run_cbo(method, seed, budget)
 
 
+_verdict_pool = None  # one worker process for the toolchain verdicts, kept between them (TensorFlow loads once)
+
+
 def measured_verdict(template, config, shape, n_classes, target) -> bool:
     """Deployable by the real toolchain: the network converted to int8 and allocated by tflite-micro (the smallest
-    arena that allocates), judged by memsim's verdict rule on the measured figures. The values of the weights do not
-    change sizes, but zeros do (the converter drops all-zero biases, which a fresh Keras layer has and a trained one
-    does not), so the untrained network gets trained-looking weights first."""
+    arena that allocates), judged by memsim's verdict rule on the measured figures. Runs in a worker process: the
+    TFLite converter crashes its process on some large int8 networks (8.1 M parameters with SELU in both layers on
+    har-watch), and a network the converter cannot convert is not deployable."""
+    global _verdict_pool
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    if _verdict_pool is None:
+        _verdict_pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        return _verdict_pool.submit(_measured_verdict_here, template.name, dict(config), tuple(shape), n_classes,
+                                    target).result()
+    except BrokenProcessPool:
+        _verdict_pool = None
+        print(f"    the TFLite converter crashed on {template.space.key(config)}: not deployable", file=sys.stderr,
+              flush=True)
+        return False
+
+
+def _measured_verdict_here(template_name, config, shape, n_classes, target) -> bool:
+    """The verdict in this process. The values of the weights do not change sizes, but zeros do (the converter
+    drops all-zero biases, which a fresh Keras layer has and a trained one does not), so the untrained network
+    gets trained-looking weights first."""
     from memsim._verdict import judge
     from memsim.frontends.keras import keras_from_spec
     from targets import get_target
@@ -254,7 +295,7 @@ def measured_verdict(template, config, shape, n_classes, target) -> bool:
     from validation.corpus import randomise_weights
     from validation.tflm import convert, measure
 
-    board = get_target(target)
+    board, template = get_target(target), get_template(template_name)
     model = keras_from_spec(template.spec(dict(config), shape, n_classes))
     randomise_weights(model)
     try:
@@ -334,7 +375,11 @@ def table(cache, methods, budgets, seeds, setting):
                 firsts.append(next((i + 1 for i, v in enumerate(c) if v >= best_any - 0.01), None))
             hit = [f for f in firsts if f is not None]
             first = f"{statistics.mean(hit):.1f} ({len(hit)}/{len(firsts)} runs)" if hit else f"never (0/{len(firsts)})"
-            secs = [sum(cache.training_seconds(t["key"]) for t in runs[(method, s, b)]) for s in seeds_done]
+            secs = [sum(cache.training_seconds(t["key"]) for t in runs[(method, s, b)] if t.get("trained", True))
+                    for s in seeds_done]
+            not_run = [sum(not t.get("trained", True) for t in runs[(method, s, b)]) for s in seeds_done]
+            time_cell = f"{statistics.mean(secs):.0f}" + \
+                (f" (+{statistics.mean(not_run):.1f} not run)" if any(not_run) else "")
 
             def wtl(reference):
                 if method == reference:
@@ -344,7 +389,7 @@ def table(cache, methods, budgets, seeds, setting):
 
             std = statistics.stdev(vals) if len(vals) > 1 else 0.0
             lines.append(f"| {method} | {len(seeds_done)} | {statistics.mean(vals):.2f} ± {std:.2f} | "
-                         f"{statistics.mean(wasted):.1f} | {first} | {statistics.mean(secs):.0f} | "
+                         f"{statistics.mean(wasted):.1f} | {first} | {time_cell} | "
                          + " | ".join(wtl(m) for m in ours) + " |")
         per_seed = "; ".join(f"{m} " + " / ".join(f"{100 * bests[(m, s)]:.2f}" if (m, s) in bests else "-"
                                                    for s in range(seeds))
@@ -402,7 +447,8 @@ def main() -> None:
         return cache.verdict_of(template.space.key(config),
                                 lambda: measured_verdict(template, config, shape, ds.n_classes, args.target))
 
-    harness = Harness(template, constraint, dep, score, template.space.key, toolchain)
+    harness = Harness(template, constraint, dep, score, template.space.key, toolchain,
+                      trained=lambda key: key in cache.accuracy)
     print(f"# {time.strftime('%Y-%m-%d')}: {template.name} on {ds.name} ({len(ds.X)} samples) for {args.target} "
           f"(tflm int8), budgets {budgets} trainings, 3-fold x {args.epochs} epochs, seeds 0..{args.seeds - 1}; "
           f"cache {args.cache}", flush=True)
