@@ -3,9 +3,11 @@ method's per-seed wins/ties/losses against each other one. Trains nothing; reads
 
 Run:  python benchmarks/peer_summary.py
       python benchmarks/peer_summary.py --methods exact-ei,svmcbo,tpe-blind,nsga2 --budgets 20
+      python benchmarks/peer_summary.py --wasted      # trainings spent on networks that do not fit, instead
 
 Cells are ``mean ± std`` over the seeds stored (``[n seeds]`` when fewer than ``--seeds``), then, for every method
-but the first, the first method's ``(W/T/L)`` over the seeds both have; ``-`` where nothing is stored.
+but the first, the first method's ``(W/T/L)`` over the seeds both have; ``-`` where nothing is stored. With
+``--wasted``, cells are the mean number of trainings spent on undeployable networks and their share of the budget.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ SETTINGS = [("digits", None, "stm32f303k8", "digits, STM32F303K8"),
 MAIN_METHODS = "exact-ei,exact-ucb,svmcbo,tpe+memsim,gp+memsim,feasible-random"
 
 
-def summary_rows(methods, budgets, seeds, epochs=10, space="paper-har"):
-    """Markdown rows, one per (setting, budget)."""
+def summary_rows(methods, budgets, seeds, epochs=10, space="paper-har", wasted=False):
+    """Markdown rows, one per (setting, budget): best deployable accuracy, or with ``wasted`` the trainings spent
+    on undeployable networks."""
     from cbo.tinyml import load_dataset  # the dataset's own name is what the runs are stored under
 
     rows = []
@@ -36,21 +39,25 @@ def summary_rows(methods, budgets, seeds, epochs=10, space="paper-har"):
         setting = setting_of(load_dataset(dataset, label).name, label, space, target, epochs)
         cache = Cache(default_cache(dataset, target), setting)
         for budget in budgets:
-            best = {}
+            best, lost = {}, {}
             for method in methods:
                 for seed in range(seeds):
                     trace = run_at(cache, method, seed, budget)
                     if trace is not None:
                         best[(method, seed)] = 100 * max(curve(trace), default=0.0)
+                        lost[(method, seed)] = sum(not t["deployable"] for t in trace)
             cells = []
             for method in methods:
                 vals = [best[(method, s)] for s in range(seeds) if (method, s) in best]
                 if not vals:
                     cells.append("-")
                     continue
+                if wasted:
+                    mean = statistics.mean(lost[(method, s)] for s in range(seeds) if (method, s) in lost)
+                    cells.append(f"{mean:.1f} ({100 * mean / budget:.0f} %)" + _seeds_mark(len(vals), seeds))
+                    continue
                 cell = f"{statistics.mean(vals):.2f} ± {statistics.stdev(vals) if len(vals) > 1 else 0.0:.2f}"
-                if len(vals) < seeds:
-                    cell += f" [{len(vals)} seed{'s' if len(vals) > 1 else ''}]"
+                cell += _seeds_mark(len(vals), seeds)
                 pairs = [(best[(methods[0], s)], best[(method, s)]) for s in range(seeds)
                          if (methods[0], s) in best and (method, s) in best]
                 if method != methods[0] and pairs:
@@ -60,19 +67,29 @@ def summary_rows(methods, budgets, seeds, epochs=10, space="paper-har"):
     return rows
 
 
+def _seeds_mark(stored: int, seeds: int) -> str:
+    return f" [{stored} seed{'s' if stored > 1 else ''}]" if stored < seeds else ""
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--methods", default=MAIN_METHODS, help="comma-separated; the first is counted against the rest")
     ap.add_argument("--budgets", default="20,40")
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--wasted", action="store_true",
+                    help="show the trainings spent on undeployable networks instead of accuracy")
     args = ap.parse_args()
     methods = parse_methods(args.methods)
     budgets = sorted({int(b) for b in args.budgets.split(",")})
     print(f"| task, board | trainings | {' | '.join(methods)} |")
     print("|---|---|" + "---|" * len(methods))
-    print("\n".join(summary_rows(methods, budgets, args.seeds)))
-    print(f"\n(best deployable accuracy %, mean ± std over seeds 0-{args.seeds - 1}; in brackets {methods[0]}'s "
-          "wins/ties/losses against the column's method, seed by seed)")
+    print("\n".join(summary_rows(methods, budgets, args.seeds, wasted=args.wasted)))
+    if args.wasted:
+        print(f"\n(trainings spent on networks that do not fit, mean over seeds 0-{args.seeds - 1}, and their share "
+              "of the budget)")
+    else:
+        print(f"\n(best deployable accuracy %, mean ± std over seeds 0-{args.seeds - 1}; in brackets {methods[0]}'s "
+              "wins/ties/losses against the column's method, seed by seed)")
 
 
 if __name__ == "__main__":
