@@ -9,9 +9,9 @@ Faults: a training whose worker dies is rescheduled by Dask as many times as the
 ``distributed.scheduler.allowed-failures`` allows (Dask's default: 3 retries). Dask counts a death against every
 training assigned to that worker, also one only queued there behind the training that killed it, so a training
 that exhausts its retries while others ran is run once more alone on the cluster (nothing else is handed out
-meanwhile) and recorded as a failed trial only if its worker dies then too; a training that runs past ``trial_timeout`` is recorded as failed (not retried: it would run as long
-again) and its worker process ended, which stops it (the worker's nanny starts a new one). Either way the search
-goes on. A ``KeyboardInterrupt`` cancels the running trainings; everything finished is already stored.
+meanwhile) and recorded as a failed trial only if its worker dies then too. A training that runs past
+``trial_timeout`` is recorded as failed (not retried: it would run as long again) and its worker process ended,
+which stops it (the worker's nanny starts a new one). Either way the search goes on. A ``KeyboardInterrupt`` cancels the running trainings; everything finished is already stored.
 """
 
 from __future__ import annotations
