@@ -196,7 +196,7 @@ class Harness:
             return 0.0  # a placeholder the method ignores
         start = time.perf_counter()
         acc = self.score(config)
-        trace.append({"key": self.key(config), "accuracy": acc, "deployable": bool(deployable)})
+        trace.append({"key": key, "accuracy": acc, "deployable": bool(deployable)})
         seconds = time.perf_counter() - start
         print(f"    {self.running}: training {len(trace)}, {100 * acc:.2f} %"
               f"{'' if deployable else ' (undeployable)'}, {seconds:.0f} s", file=sys.stderr, flush=True)
@@ -318,6 +318,11 @@ def curve(trace):
     return out
 
 
+def count_wasted(trace) -> int:
+    """Trainings spent on networks that do not fit."""
+    return sum(not t["deployable"] for t in trace)
+
+
 def longest_run(cache, method, seed, budget):
     """The longest stored run of a method whose proposals do not depend on the budget, if it covers ``budget``
     trainings: its first ``budget`` trainings are the run at that budget."""
@@ -368,7 +373,7 @@ def table(cache, methods, budgets, seeds, setting):
             if not seeds_done:
                 continue
             vals = [100 * bests[(method, s)] for s in seeds_done]
-            wasted = [sum(not t["deployable"] for t in runs[(method, s, b)]) for s in seeds_done]
+            wasted = [count_wasted(runs[(method, s, b)]) for s in seeds_done]
             firsts = []
             for s in seeds_done:
                 c = curve(runs[(method, s, b)])
@@ -463,7 +468,7 @@ def main() -> None:
                 trace = harness.run(method, seed, b)
                 c = curve(trace)
                 row = {"method": key[0], "seed": seed, "best": c[-1] if c else 0.0,
-                       "wasted": sum(not t["deployable"] for t in trace), "trace": trace,
+                       "wasted": count_wasted(trace), "trace": trace,
                        "seconds": round(time.perf_counter() - start, 1),
                        "new_trainings": len(cache.accuracy) - trained_before}
                 cache.store(row)

@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_peers import Cache, curve, default_cache, parse_methods, run_at, setting_of, wins_ties_losses  # noqa: E402
+from bench_peers import (Cache, count_wasted, curve, default_cache, parse_methods, run_at, setting_of,  # noqa: E402
+                         wins_ties_losses)
 
 # (dataset, label, board, how the table names it); the settings issue 10 asks for.
 SETTINGS = [("digits", None, "stm32f303k8", "digits, STM32F303K8"),
@@ -45,7 +46,7 @@ def summary_rows(methods, budgets, seeds, epochs=10, space="paper-har", wasted=F
                     trace = run_at(cache, method, seed, budget)
                     if trace is not None:
                         best[(method, seed)] = 100 * max(curve(trace), default=0.0)
-                        lost[(method, seed)] = sum(not t["deployable"] for t in trace)
+                        lost[(method, seed)] = count_wasted(trace)
             cells = []
             for method in methods:
                 vals = [best[(method, s)] for s in range(seeds) if (method, s) in best]
