@@ -150,7 +150,7 @@ def cmd_export(args) -> int:
     try:
         report = export(model, target, args.out, dtype, X_val=X, y_val=y, representative=X,
                         min_cross_acc=args.min_cross_acc, runtime=args.runtime, compression=compression,
-                        margin=args.margin, with_tflite=args.with_tflite)
+                        margin=args.margin, with_tflite=args.with_tflite, isolated=True)
     except NotDeployableError as exc:
         if args.json:
             print(json.dumps(exc.report, indent=2))
@@ -216,7 +216,7 @@ def cmd_validate(args) -> int:
                 continue
             model = load_keras_model(path)
             for dtype in args.dtype or ["float32", "int8"]:
-                rows.append(compare.compare_keras(model, dtype, source=path))
+                rows.append(compare.compare_keras(model, dtype, source=path, isolated=True))
     else:
         rows = compare.compare_corpus(tuple(args.dtype or ["float32", "int8"]), progress)
     if not args.json and sys.stderr.isatty():

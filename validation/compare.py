@@ -132,10 +132,11 @@ def _tflm_row(name: str, source: str, dtype: str, fp, memsim_s: float, flatbuffe
 
 
 def compare_keras(model, dtype: str, name: str | None = None, source: str = "model", spec=None,
-                  representative=None) -> ComparisonRow:
+                  representative=None, isolated: bool = False) -> ComparisonRow:
     """Convert a Keras model with the real converter, measure it with TFLM, and compare memsim's prediction.
 
-    memsim reads ``spec`` (a layer description) when given, else the Keras model itself.
+    memsim reads ``spec`` (a layer description) when given, else the Keras model itself. ``isolated``: convert
+    in a child process (``validation.tflm.convert``), for models from users.
     """
     from memsim.frontends.keras import graph_from_keras
     from memsim.frontends.spec import graph_from_spec
@@ -146,7 +147,7 @@ def compare_keras(model, dtype: str, name: str | None = None, source: str = "mod
     graph_s = time.perf_counter() - t
     fp, memsim_s = _timed_memsim(graph, dtype)
     t = time.perf_counter()
-    flatbuffer = convert(model, dtype, representative=representative)
+    flatbuffer = convert(model, dtype, representative=representative, isolated=isolated)
     convert_s = time.perf_counter() - t
     return _tflm_row(name or graph.name, source, dtype, fp, graph_s + memsim_s, flatbuffer, convert_s, graph)
 

@@ -116,8 +116,8 @@ def _xcross_check(xc, min_cross_acc: float, violations: list) -> None:
         violations.append(f"X-CROSS accuracy {100 * xc.acc:.1f} % < {100 * min_cross_acc:.0f} %")
 
 
-def confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_acc, seed, margin):
-    flatbuffer = convert(model, dtype, representative, seed=seed)
+def confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_acc, seed, margin, isolated=False):
+    flatbuffer = convert(model, dtype, representative, seed=seed, isolated=isolated)
     arena = measure(flatbuffer)
     xc = cross_accuracy(model, flatbuffer, X_val, y_val)
     overhead = board.overhead("tflm", dtype)
@@ -160,7 +160,7 @@ def _keras_files(model) -> dict:
 
 
 def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representative, min_cross_acc, seed, margin,
-                    with_tflite: bool = False, runtime: str = "xcubeai"):
+                    with_tflite: bool = False, runtime: str = "xcubeai", isolated: bool = False):
     from validation.stedgeai import find_stedgeai, run_stedgeai
 
     files = _keras_files(model)
@@ -192,7 +192,7 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
     from validation.weight_sharing import share_weights
 
     shared, shared_names = share_weights(model, compression, seed) if dtype == "float32" else (model, [])
-    flatbuffer = convert(shared, dtype, representative, seed=seed)
+    flatbuffer = convert(shared, dtype, representative, seed=seed, isolated=isolated)
     xc = cross_accuracy(model, flatbuffer, X_val, y_val)  # reference: the model as trained, before sharing
     _xcross_check(xc, min_cross_acc, violations)
     if with_tflite:
@@ -219,20 +219,23 @@ def check_options(runtime: str, dtype: str, compression: str) -> None:
 
 def confirm(model, target, dtype: str = "float32", X_val=None, y_val=None, representative=None,
             min_cross_acc: float = 0.95, seed: int = 0, runtime: str = "tflm", compression: str = "none",
-            margin=None, with_tflite: bool = False) -> tuple[dict, dict]:
+            margin=None, with_tflite: bool = False, isolated: bool = False) -> tuple[dict, dict]:
     """Confirm one trained Keras model for ``runtime`` on ``target``.
 
     Returns (report, files): the report.json content and the artifact files
-    (name -> bytes) of that runtime. Nothing is written.
+    (name -> bytes) of that runtime. Nothing is written. ``isolated``: run the
+    TFLite converter in a child process (``validation.tflm.convert``), for
+    models from users.
     """
     check_options(runtime, dtype, compression)
     board = get_target(target)
     X_val, y_val = _validation_inputs(model, X_val, y_val, seed)
     if runtime == "tflm":
-        report, files = confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_acc, seed, margin)
+        report, files = confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_acc, seed, margin,
+                                     isolated)
     else:
         report, files = confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representative,
-                                        min_cross_acc, seed, margin, with_tflite, runtime)
+                                        min_cross_acc, seed, margin, with_tflite, runtime, isolated)
     overhead = board.overhead("tflm" if runtime == "tflm" else "xcubeai", dtype)
     head = {"schema_version": REPORT_SCHEMA_VERSION, "runtime": runtime, "dtype": dtype, "compression": compression,
             "target": _limits(board),
@@ -243,7 +246,7 @@ def confirm(model, target, dtype: str = "float32", X_val=None, y_val=None, repre
 
 def export(model, target, out_dir, dtype: str = "float32", X_val=None, y_val=None, representative=None,
            min_cross_acc: float = 0.95, seed: int = 0, runtime: str = "tflm", compression: str = "none",
-           margin=None, with_tflite: bool = False) -> dict:
+           margin=None, with_tflite: bool = False, isolated: bool = False) -> dict:
     """Confirm, then write the runtime's files and report.json into ``out_dir`` if the model deploys.
 
     Raises
@@ -252,7 +255,7 @@ def export(model, target, out_dir, dtype: str = "float32", X_val=None, y_val=Non
         With the report, naming which limit breaks; nothing is written.
     """
     report, files = confirm(model, target, dtype, X_val, y_val, representative, min_cross_acc, seed, runtime,
-                            compression, margin, with_tflite)
+                            compression, margin, with_tflite, isolated)
     if not report["deployable"]:
         raise NotDeployableError(f"Not deployable on {report['target']['name']} under {runtime}: "
                                  f"{'; '.join(report['violations'])}; nothing was written.", report)

@@ -14,6 +14,7 @@ import contextlib
 import io
 import os
 import re
+import sys
 import tempfile
 from dataclasses import asdict, dataclass
 
@@ -50,14 +51,20 @@ def _fd2_to(path_or_null: str | None):
 
 
 def convert(model, dtype: str = "float32", representative: np.ndarray | None = None, seed: int = 0,
-            float_io: bool = False, int16_activations: bool = False) -> bytes:
+            float_io: bool = False, int16_activations: bool = False, *, isolated: bool = False) -> bytes:
     """Keras model -> .tflite bytes: float32, or int8 (int8 input and output; with ``float_io`` float32 ones, the
     converter's default: QUANTIZE first, DEQUANTIZE last; with ``int16_activations`` the 16x8 scheme: int8
     weights, int16 activations, float32 I/O).
 
     ``representative`` holds input samples for int8 calibration; without it,
     16 uniform random inputs in [0, 1] are used.
+
+    ``isolated`` converts in a fresh Python process, for models from users: the converter can crash its process
+    (a segmentation fault on an 8.1 M-parameter int8 network with SELU layers), which then becomes a
+    ToolchainError instead of killing the caller. It costs the child's TensorFlow import (seconds).
     """
+    if isolated:
+        return _convert_in_child(model, dtype, representative, seed, float_io, int16_activations)
     load_keras()
     import tensorflow as tf
 
@@ -87,6 +94,49 @@ def convert(model, dtype: str = "float32", representative: np.ndarray | None = N
             return converter.convert()
     except Exception as exc:
         raise ToolchainError(f"The TFLite converter failed: {str(exc).splitlines()[0]}") from None
+
+
+# The child's command; its arguments follow (validation._convert_child documents them and its exit codes).
+_CONVERT_CHILD = [sys.executable, "-m", "validation._convert_child"]
+
+
+def _child_env() -> dict:
+    """The environment of a child process: this one's, with this package importable and TensorFlow quiet."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def _convert_in_child(model, dtype, representative, seed, float_io, int16_activations) -> bytes:
+    """``convert`` in a child process: the model travels as a .keras file, the .tflite comes back as one."""
+    import signal
+    import subprocess
+
+    with tempfile.TemporaryDirectory(prefix="autotinyml-convert-") as tmp:
+        model_path, out_path, rep_path = (os.path.join(tmp, n) for n in ("model.keras", "model.tflite", "rep.npy"))
+        try:
+            model.save(model_path)
+        except Exception:  # a model Keras cannot save (e.g. with a Lambda layer) converts here, unprotected
+            return convert(model, dtype, representative, seed, float_io, int16_activations)
+        if representative is not None:
+            np.save(rep_path, np.asarray(representative, np.float32))
+        flags = [f for f, on in (("--float-io", float_io), ("--int16-activations", int16_activations)) if on]
+        proc = subprocess.run([*_CONVERT_CHILD, model_path, out_path, dtype, str(seed),
+                               rep_path if representative is not None else "-", *flags],
+                              capture_output=True, text=True, env=_child_env())
+        last = (proc.stderr.strip().splitlines() or [""])[-1]
+        if proc.returncode < 0:
+            name = signal.Signals(-proc.returncode).name
+            raise ToolchainError(f"The TFLite converter crashed ({name}) on this model, so TFLite cannot deploy it "
+                                 "as it is; a smaller model, or float32 instead of int8, may convert.")
+        if proc.returncode == 3:  # the child could not load the saved model: convert here, as before isolation
+            return convert(model, dtype, representative, seed, float_io, int16_activations)
+        if proc.returncode == 2:
+            raise ToolchainError(last)
+        if proc.returncode != 0:
+            raise ToolchainError(f"The TFLite converter's process failed (exit code {proc.returncode}: {last}).")
+        with open(out_path, "rb") as f:
+            return f.read()
 
 
 @dataclass(frozen=True)

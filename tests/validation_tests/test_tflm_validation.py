@@ -3,6 +3,7 @@
 import json
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -44,6 +45,29 @@ def test_measurements_agree_and_cross_accuracy(small_model, dtype):
         assert xc.acc == 1.0 and xc.l2r < 1e-4
     else:
         assert xc.acc >= 0.8 and xc.l2r < 0.2
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int8"])
+def test_isolated_conversion_gives_the_same_file(small_model, dtype):
+    from validation.tflm import convert
+
+    representative = np.random.default_rng(1).uniform(-1, 1, (8, 40, 3, 1)).astype(np.float32)
+    here = convert(small_model, dtype, representative)
+    assert convert(small_model, dtype, representative, isolated=True) == here
+
+
+def test_a_converter_crash_is_one_sentence(small_model, tmp_path, monkeypatch, capsys):
+    import validation.tflm as tflm
+
+    # the real crash needs an 8.1 M-parameter int8 network; a child that dies the same way stands in for it
+    monkeypatch.setattr(tflm, "_CONVERT_CHILD", [sys.executable, "-c", "import os, signal; "
+                                                 "os.kill(os.getpid(), signal.SIGSEGV)"])
+    path = tmp_path / "m.keras"
+    small_model.save(path)
+    assert main(["validate", str(path), "--dtype", "int8"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("autotinyml: error: The TFLite converter crashed (SIGSEGV) on this model, so TFLite cannot "
+                   "deploy it as it is; a smaller model, or float32 instead of int8, may convert."), err
 
 
 def test_export_writes_compilable_c_that_holds_the_model(small_model, tmp_path):
