@@ -249,6 +249,8 @@ def cmd_validate(args) -> int:
         print(f"skipped: {s}")
     for label, part in [(f"{len(rows)} rows", summary)] + [(d, by_dtype[d]) for d in by_dtype]:
         print(f"\nsummary, {label}:")
+        if not any(f in part for f in figures):
+            print("  nothing to compare: the toolchain refused every model (see the notes above)")
         for f in figures:
             if f not in part:
                 continue

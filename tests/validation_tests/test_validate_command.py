@@ -93,6 +93,21 @@ def test_corpus_rows_record_refusals_memsim_predicted():
 
 
 @pytest.mark.toolchain
+def test_a_model_the_toolchain_refuses_says_so_in_the_summary(tmp_path, capsys):
+    from conftest import har_template
+
+    from memsim.frontends.keras import keras_from_spec
+
+    path = tmp_path / "selu.keras"
+    keras_from_spec({"name": "selu", "layers": har_template(filters=4, units=8, conv_act="selu",
+                                                             input_shape=(20, 3, 1))}).save(path)
+    assert main(["validate", str(path), "--dtype", "int8"]) == 0
+    out = capsys.readouterr().out
+    assert "TFLM refuses it" in out and "memsim agrees: TFLM has no int8 kernel for EXP" in out
+    assert "nothing to compare: the toolchain refused every model (see the notes above)" in out
+
+
+@pytest.mark.toolchain
 def test_int8_body_with_float_io_is_an_int8_model(tmp_path, capsys):
     """What TFLiteConverter gives for int8 without inference_input_type: QUANTIZE first, DEQUANTIZE last."""
     import numpy as np
