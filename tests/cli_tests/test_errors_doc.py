@@ -136,7 +136,9 @@ def render(rows) -> str:
            "exit 1), the same Ctrl-C with two Dask workers — see `tests/cli_tests/test_cli_faults.py`; on a Dask "
            "cluster, a worker killed mid-training (retried by Dask, then a failed trial), a training past "
            "--trial-timeout (a failed trial, its worker restarted): the search goes on and keeps every finished "
-           "trial — see `tests/cbo_tests/test_distributed.py`.", "",
+           "trial — see `tests/cbo_tests/test_distributed.py`; the TFLite converter crashing on a model given "
+           "to `validate` or `export` (exit 2, \"The TFLite converter crashed (SIGSEGV) on this model, ...\"; it "
+           "runs in a child process) — see `tests/validation_tests/test_tflm_validation.py`.", "",
            "## Bad inputs tried", "",
            "| input | command | message | exit |", "|---|---|---|---|"]
     for what, line, message, code in rows:
