@@ -11,7 +11,9 @@ training assigned to that worker, also one only queued there behind the training
 that exhausts its retries while others ran is run once more alone on the cluster (nothing else is handed out
 meanwhile) and recorded as a failed trial only if its worker dies then too. A training that runs past
 ``trial_timeout`` is recorded as failed (not retried: it would run as long again) and its worker process ended,
-which stops it (the worker's nanny starts a new one). Either way the search goes on. A ``KeyboardInterrupt`` cancels the running trainings; everything finished is already stored.
+which stops it (the worker's nanny starts a new one). Either way the search goes on. A cluster left with no
+worker for WORKER_WAIT_SECONDS stops the search with a CBOError. A ``KeyboardInterrupt`` cancels the running
+trainings; everything finished is already stored.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ def optimize_on_cluster(study: "Study", objective: Callable[[dict], Any], n_trai
     # (with the same resource, so it is not computed on a worker that is running a training; if Dask still gives
     # up on it after deaths, it is submitted again rather than failing every later training)
     objective_future = [None]
+    workerless = _WorkerWatch()
     running: dict = {}  # future -> [trial, time its training was first seen running, whether it runs alone]
     suspects: list = []  # trials whose worker died while other trainings ran: each is run once more alone
 
@@ -115,6 +118,8 @@ def optimize_on_cluster(study: "Study", objective: Callable[[dict], Any], n_trai
             if not running:
                 return
             done, _ = _wait_quietly(wait, running)
+            if not done:
+                workerless.check(client)
             if done and all(f.status == "lost" for f in done):
                 time.sleep(POLL_SECONDS)
             for future in done:
@@ -149,6 +154,32 @@ def optimize_on_cluster(study: "Study", objective: Callable[[dict], Any], n_trai
 
 def _identity(x):
     return x
+
+
+class _WorkerWatch:
+    """Stops a search whose cluster has had no worker for WORKER_WAIT_SECONDS, rather than wait forever: a Dask
+    nanny does not restart a worker that dies while the nanny is still starting it (seen with a configuration
+    that kills its worker at once, on a loaded machine), so a cluster can lose every worker for good."""
+
+    CHECK_SECONDS = 5.0  # asking the scheduler is a round trip: not at every poll
+
+    def __init__(self):
+        self.last_check = time.monotonic()
+        self.none_since = None
+
+    def check(self, client) -> None:
+        now = time.monotonic()
+        if now - self.last_check < self.CHECK_SECONDS:
+            return
+        self.last_check = now
+        if client.scheduler_info()["workers"]:
+            self.none_since = None
+        elif self.none_since is None:
+            self.none_since = now
+        elif now - self.none_since >= WORKER_WAIT_SECONDS:
+            raise CBOError(f"The Dask cluster has had no worker for {WORKER_WAIT_SECONDS} s during the search (its "
+                           "workers died and were not restarted); every finished trial is kept: start workers "
+                           "(dask worker ADDRESS), or run the same command again.")
 
 
 def _wait_quietly(wait, running):
