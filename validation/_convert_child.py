@@ -1,9 +1,9 @@
 """Child process of ``validation.tflm.convert(..., isolated=True)``: converts one saved Keras model.
 
 Arguments: MODEL.keras OUT.tflite DTYPE SEED REPRESENTATIVE.npy|- [--float-io] [--int16-activations].
-Exit codes: 0 written; 2 the converter refused the model (its one-line reason on stderr); 3 the saved model could
-not be loaded (the parent then converts in its own process). A crash of the converter ends the process by a
-signal, which the parent reports.
+Exit codes: 0 written (stdout's last line "convert_seconds S": the conversion's own seconds); 2 the converter
+refused the model (its one-line reason on stderr); 3 the saved model could not be loaded (the parent then converts
+in its own process). A crash of the converter ends the process by a signal, which the parent reports.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ def main(argv: list[str]) -> int:
     import numpy as np
 
     from validation._errors import ToolchainError
-    from validation.tflm import convert, load_keras
+    from validation.tflm import convert_timed, load_keras
 
     model_path, out_path, dtype, seed, rep_path, *flags = argv
     keras = load_keras()
@@ -26,13 +26,14 @@ def main(argv: list[str]) -> int:
         return 3
     representative = None if rep_path == "-" else np.load(rep_path)
     try:
-        flatbuffer = convert(model, dtype, representative, int(seed), float_io="--float-io" in flags,
-                             int16_activations="--int16-activations" in flags)
+        flatbuffer, seconds = convert_timed(model, dtype, representative, int(seed), float_io="--float-io" in flags,
+                                            int16_activations="--int16-activations" in flags)
     except ToolchainError as exc:
         print(exc, file=sys.stderr)
         return 2
     with open(out_path, "wb") as f:
         f.write(flatbuffer)
+    print(f"convert_seconds {seconds:.6f}")
     return 0
 
 

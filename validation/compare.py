@@ -140,15 +140,13 @@ def compare_keras(model, dtype: str, name: str | None = None, source: str = "mod
     """
     from memsim.frontends.keras import graph_from_keras
     from memsim.frontends.spec import graph_from_spec
-    from validation.tflm import convert
+    from validation.tflm import convert_timed
 
     t = time.perf_counter()
     graph = graph_from_spec(spec) if spec is not None else graph_from_keras(model)
     graph_s = time.perf_counter() - t
     fp, memsim_s = _timed_memsim(graph, dtype)
-    t = time.perf_counter()
-    flatbuffer = convert(model, dtype, representative=representative, isolated=isolated)
-    convert_s = time.perf_counter() - t
+    flatbuffer, convert_s = convert_timed(model, dtype, representative=representative, isolated=isolated)
     return _tflm_row(name or graph.name, source, dtype, fp, graph_s + memsim_s, flatbuffer, convert_s, graph)
 
 

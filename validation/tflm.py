@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -63,8 +64,22 @@ def convert(model, dtype: str = "float32", representative: np.ndarray | None = N
     (a segmentation fault on an 8.1 M-parameter int8 network with SELU layers), which then becomes a
     ToolchainError instead of killing the caller. It costs the child's TensorFlow import (seconds).
     """
+    return convert_timed(model, dtype, representative, seed, float_io, int16_activations, isolated=isolated)[0]
+
+
+def convert_timed(model, dtype: str = "float32", representative: np.ndarray | None = None, seed: int = 0,
+                  float_io: bool = False, int16_activations: bool = False, *,
+                  isolated: bool = False) -> tuple[bytes, float]:
+    """``convert`` and the seconds the converter took; with ``isolated``, the child's own timing, so a speed
+    comparison does not charge the child's start and TensorFlow import to the converter."""
     if isolated:
         return _convert_in_child(model, dtype, representative, seed, float_io, int16_activations)
+    start = time.perf_counter()
+    flatbuffer = _convert_here(model, dtype, representative, seed, float_io, int16_activations)
+    return flatbuffer, time.perf_counter() - start
+
+
+def _convert_here(model, dtype, representative, seed, float_io, int16_activations) -> bytes:
     load_keras()
     import tensorflow as tf
 
@@ -107,8 +122,9 @@ def _child_env() -> dict:
     return {**os.environ, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
-def _convert_in_child(model, dtype, representative, seed, float_io, int16_activations) -> bytes:
-    """``convert`` in a child process: the model travels as a .keras file, the .tflite comes back as one."""
+def _convert_in_child(model, dtype, representative, seed, float_io, int16_activations) -> tuple[bytes, float]:
+    """``convert_timed`` in a child process: the model travels as a .keras file, the .tflite comes back as one,
+    the child's conversion seconds on its stdout."""
     import signal
     import subprocess
 
@@ -117,7 +133,7 @@ def _convert_in_child(model, dtype, representative, seed, float_io, int16_activa
         try:
             model.save(model_path)
         except Exception:  # a model Keras cannot save (e.g. with a Lambda layer) converts here, unprotected
-            return convert(model, dtype, representative, seed, float_io, int16_activations)
+            return convert_timed(model, dtype, representative, seed, float_io, int16_activations)
         if representative is not None:
             np.save(rep_path, np.asarray(representative, np.float32))
         flags = [f for f, on in (("--float-io", float_io), ("--int16-activations", int16_activations)) if on]
@@ -130,13 +146,21 @@ def _convert_in_child(model, dtype, representative, seed, float_io, int16_activa
             raise ToolchainError(f"The TFLite converter crashed ({name}) on this model, so TFLite cannot deploy it "
                                  "as it is; a smaller model, or float32 instead of int8, may convert.")
         if proc.returncode == 3:  # the child could not load the saved model: convert here, as before isolation
-            return convert(model, dtype, representative, seed, float_io, int16_activations)
+            return convert_timed(model, dtype, representative, seed, float_io, int16_activations)
         if proc.returncode == 2:
             raise ToolchainError(last)
         if proc.returncode != 0:
             raise ToolchainError(f"The TFLite converter's process failed (exit code {proc.returncode}: {last}).")
         with open(out_path, "rb") as f:
-            return f.read()
+            return f.read(), _child_seconds(proc.stdout)
+
+
+def _child_seconds(stdout: str) -> float:
+    """The conversion seconds the child printed ("convert_seconds S"); NaN if a library's output hid them."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("convert_seconds "):
+            return float(line.split()[1])
+    return float("nan")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -54,6 +55,16 @@ def test_isolated_conversion_gives_the_same_file(small_model, dtype):
     representative = np.random.default_rng(1).uniform(-1, 1, (8, 40, 3, 1)).astype(np.float32)
     here = convert(small_model, dtype, representative)
     assert convert(small_model, dtype, representative, isolated=True) == here
+
+
+def test_isolated_conversion_times_the_converter_not_the_child_start(small_model):
+    from validation.tflm import convert_timed
+
+    start = time.perf_counter()
+    _, seconds = convert_timed(small_model, "float32", isolated=True)
+    wall = time.perf_counter() - start
+    # the child's Python start and TensorFlow import take seconds; converting this small model takes a fraction
+    assert 0 < seconds < 0.5 * wall, (seconds, wall)
 
 
 def test_a_converter_crash_is_one_sentence(small_model, tmp_path, monkeypatch, capsys):
