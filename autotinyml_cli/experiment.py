@@ -212,7 +212,8 @@ def cmd_experiment(args) -> int:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise AutoTinyMLError(f"Cannot write the experiment to {str(out)!r} ({exc.strerror}); pass another --out.")
+        raise AutoTinyMLError(f"Cannot write the experiment to {str(out)!r} ({exc.strerror}); "
+                              "pass another --out.") from None
 
     def progress(msg):
         print(f"[{args.name}] {msg}", file=sys.stderr, flush=True)

@@ -96,7 +96,7 @@ def parse_report(path: "str | Path", text: str | None = None) -> XCubeReport:
 def _parse_text(name: str, text: str) -> XCubeReport:
     lines = text.splitlines()
     tool = version = None
-    for i, line in enumerate(lines[:5]):
+    for line in lines[:5]:
         for pattern, label in _HEADERS:
             m = pattern.search(line)
             if m:
