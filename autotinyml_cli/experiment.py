@@ -66,6 +66,7 @@ def _baseline(spec_name: str, args, progress) -> dict:
 
     import memsim
     from cbo.tinyml import KFoldObjective, get_template, load_dataset
+    from cbo.tinyml.training import without_input_autotune
     from memsim.frontends.keras import keras_from_spec, quiet_keras
     from validation.tflm import convert, cross_accuracy
     from validation.weight_sharing import share_weights
@@ -83,7 +84,8 @@ def _baseline(spec_name: str, args, progress) -> dict:
     model = keras_from_spec(spec)
     model.compile(optimizer=template.baseline.get("optimizer", "adam"), loss="sparse_categorical_crossentropy")
     progress("baseline: one training for X-CROSS")
-    model.fit(X_tr, y_tr, epochs=args.epochs, batch_size=16, verbose=0)
+    with without_input_autotune():
+        model.fit(X_tr, y_tr, epochs=args.epochs, batch_size=16, verbose=0)
     rows = {}
     for comp in COMPRESSIONS:
         shared, _ = share_weights(model, comp)

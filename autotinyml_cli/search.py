@@ -14,6 +14,7 @@ import numpy as np
 import cbo
 from cbo.tinyml import KFoldObjective, MemsimConstraint, Template, get_template, load_dataset
 from cbo.tinyml.templates import check_space
+from cbo.tinyml.training import without_input_autotune
 from autotinyml_cli._format import report_figures, verdict_source_text
 from targets import AutoTinyMLError, format_size, get_target, load_target_file
 
@@ -418,7 +419,8 @@ def confirm_finalists(study, template, dataset, target, args, input_shape, dtype
         keras.utils.set_random_seed(args.seed)
         model = keras_from_spec(template.spec(t.config, input_shape, dataset.n_classes))
         model.compile(optimizer=t.config.get("optimizer", "adam"), loss="sparse_categorical_crossentropy")
-        model.fit(X_tr, y_tr, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
+        with without_input_autotune():
+            model.fit(X_tr, y_tr, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
         try:
             report, files = confirm(model, target, dtype, X_val, y_val, representative=X_tr, seed=args.seed,
                                     runtime=args.runtime, compression=compression,

@@ -1,11 +1,13 @@
-"""Training speed under TensorFlow's two CPU allocators, side by side in one run.
+"""Training speed with and without the project's two speed settings, side by side in one run.
 
 Run:  python benchmarks/bench_training.py [--epochs 1] [--networks small,mid,large]
 
 Each network of the paper-har space is trained by the search's own objective (3-fold, har-watch --label subject,
-one thread) in a fresh process per allocator: TensorFlow's default one (``TF_CPU_ALLOCATOR_USE_BFC=false``) and
-the pooling one the project sets (``true``, memsim.frontends.keras.quiet_keras). Printed per network: wall, user and
-kernel seconds and page faults of the training alone, the speed-up, and whether the fold accuracies are equal.
+one thread) in a fresh process per setting: as TensorFlow and Keras come ("plain": the default CPU allocator,
+``TF_CPU_ALLOCATOR_USE_BFC=false``, and tf.data autotuning on), with the pooling allocator only ("pooling"), and as
+the project trains ("project": pooling allocator, no input autotuning; cbo.tinyml.training). Printed per network:
+wall, user and kernel seconds and page faults of the training alone, the speed-up over plain, and whether the fold
+accuracies are equal.
 Run it on an otherwise idle core: another process on the same core skews the wall times.
 """
 
@@ -34,7 +36,8 @@ NETWORKS = {
 }
 
 _CHILD = """
-import json, resource, sys, time
+import contextlib, json, resource, sys, time
+import cbo.tinyml.training
 from cbo.tinyml.datasets import load_dataset
 from cbo.tinyml.objective import KFoldObjective
 from cbo.tinyml.templates import get_template
@@ -42,6 +45,8 @@ from memsim.frontends.keras import quiet_keras
 
 quiet_keras()
 config, epochs = json.loads(sys.argv[1]), int(sys.argv[2])
+if sys.argv[3] == "autotune":
+    cbo.tinyml.training.without_input_autotune = contextlib.nullcontext
 template = get_template("paper-har")
 dataset = load_dataset("har-watch", "subject")
 objective = KFoldObjective(template, dataset, k=3, epochs=epochs, seed=0)
@@ -53,15 +58,17 @@ print(json.dumps({"wall": time.perf_counter() - start, "user": after.ru_utime - 
                   "fold_scores": result["fold_scores"]}))
 """
 
-ALLOCATORS = {"default": "false", "pooling": "true"}
+# setting -> (TF_CPU_ALLOCATOR_USE_BFC, input pipeline)
+SETTINGS = {"plain": ("false", "autotune"), "pooling": ("true", "autotune"), "project": ("true", "no-autotune")}
 
 
-def train(config: dict, epochs: int, allocator: str) -> dict:
-    env = {**os.environ, "TF_CPU_ALLOCATOR_USE_BFC": ALLOCATORS[allocator], "TF_NUM_INTRAOP_THREADS": "1",
+def train(config: dict, epochs: int, setting: str) -> dict:
+    allocator, pipeline = SETTINGS[setting]
+    env = {**os.environ, "TF_CPU_ALLOCATOR_USE_BFC": allocator, "TF_NUM_INTRAOP_THREADS": "1",
            "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
-    out = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(config), str(epochs)], capture_output=True,
-                         text=True, env=env, cwd=ROOT)
+    out = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(config), str(epochs), pipeline],
+                         capture_output=True, text=True, env=env, cwd=ROOT)
     if out.returncode != 0:
         sys.exit(f"bench_training: the training child failed: {(out.stderr.strip().splitlines() or ['?'])[-1]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -91,18 +98,18 @@ def main(argv=None) -> None:
           f"python {platform.python_version()}; command: python benchmarks/bench_training.py "
           f"--epochs {args.epochs} --networks {','.join(names)}")
     print(f"# paper-har on har-watch --label subject, 3 folds x {args.epochs} epoch(s), batch 16, one thread")
-    header = (f"{'network':8s} {'params':>10s}  {'allocator':9s} {'wall s':>8s} {'user s':>8s} {'kernel s':>8s} "
+    header = (f"{'network':8s} {'params':>10s}  {'setting':9s} {'wall s':>8s} {'user s':>8s} {'kernel s':>8s} "
               f"{'faults':>11s}  {'speed-up':>8s}  same accuracies")
     print(header)
     print("-" * len(header))
     for name in names:
         config = NETWORKS[name]
-        runs = {allocator: train(config, args.epochs, allocator) for allocator in ALLOCATORS}
-        base = runs["default"]
-        for allocator, r in runs.items():
-            ratio = f"{base['wall'] / r['wall']:.2f}x" if allocator != "default" else "1.00x"
-            same = ("yes" if r["fold_scores"] == base["fold_scores"] else "NO") if allocator != "default" else ""
-            print(f"{name:8s} {params_of(config):>10,d}  {allocator:9s} {r['wall']:8.1f} {r['user']:8.1f} "
+        runs = {setting: train(config, args.epochs, setting) for setting in SETTINGS}
+        base = runs["plain"]
+        for setting, r in runs.items():
+            ratio = f"{base['wall'] / r['wall']:.2f}x"
+            same = ("yes" if r["fold_scores"] == base["fold_scores"] else "NO") if setting != "plain" else ""
+            print(f"{name:8s} {params_of(config):>10,d}  {setting:9s} {r['wall']:8.1f} {r['user']:8.1f} "
                   f"{r['sys']:8.1f} {r['faults']:>11,d}  {ratio:>8s}  {same}", flush=True)
 
 

@@ -273,11 +273,13 @@ def _finetune(carried, spec: dict, X_tr, y_tr, epochs: int, batch_size: int, lea
 
 def _fit(model, X, y, epochs: int, batch_size: int, learning_rate: float) -> None:
     """Fine-tuning: Adam on the cross-entropy, as the search trains the weights."""
+    from cbo.tinyml.training import without_input_autotune
     from memsim.frontends.keras import quiet_keras
 
     keras = quiet_keras()
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
-    model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0)
+    with without_input_autotune():
+        model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0)
 
 
 def _fmt(constraint: str, value: float) -> str:

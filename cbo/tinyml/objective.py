@@ -45,6 +45,7 @@ class KFoldObjective:
     def __call__(self, config: dict) -> dict:
         from sklearn.model_selection import StratifiedKFold
 
+        from cbo.tinyml.training import without_input_autotune
         from memsim.frontends.keras import keras_from_spec, quiet_keras
 
         keras = quiet_keras()
@@ -64,10 +65,12 @@ class KFoldObjective:
                 keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": self.learning_rate}})
             model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                           steps_per_execution=self.steps_per_execution)
-            history = model.fit(X[train], ds.y[train], epochs=self.epochs, batch_size=self.batch_size, verbose=0)
-            if not np.isfinite(history.history["loss"][-1]):
-                return {"accuracy": float("nan"), "fold_scores": scores}
-            _, acc = model.evaluate(X[test], ds.y[test], verbose=0)
+            with without_input_autotune():
+                history = model.fit(X[train], ds.y[train], epochs=self.epochs, batch_size=self.batch_size,
+                                    verbose=0)
+                if not np.isfinite(history.history["loss"][-1]):
+                    return {"accuracy": float("nan"), "fold_scores": scores}
+                _, acc = model.evaluate(X[test], ds.y[test], verbose=0)
             scores.append(float(acc))
             keras.backend.clear_session()
         return {"accuracy": float(np.mean(scores)), "fold_scores": scores}
