@@ -105,11 +105,11 @@ def main(argv=None) -> None:
     for name in names:
         config = NETWORKS[name]
         runs = {setting: train(config, args.epochs, setting) for setting in SETTINGS}
-        base = runs["plain"]
+        base, params = runs["plain"], params_of(config)
         for setting, r in runs.items():
             ratio = f"{base['wall'] / r['wall']:.2f}x"
             same = ("yes" if r["fold_scores"] == base["fold_scores"] else "NO") if setting != "plain" else ""
-            print(f"{name:8s} {params_of(config):>10,d}  {setting:9s} {r['wall']:8.1f} {r['user']:8.1f} "
+            print(f"{name:8s} {params:>10,d}  {setting:9s} {r['wall']:8.1f} {r['user']:8.1f} "
                   f"{r['sys']:8.1f} {r['faults']:>11,d}  {ratio:>8s}  {same}", flush=True)
 
 
