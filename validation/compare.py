@@ -8,6 +8,7 @@ must cover (``SAFETY_MARGIN_PCT`` in memsim/profiles/).
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -73,7 +74,8 @@ def summarise(rows: list[ComparisonRow]) -> dict:
         summary[f] = {"n": len(errs), "median_abs_error_pct": round(statistics.median(abs(e) for e in errs), 3),
                       "worst_error_pct": round(worst, 3),
                       "worst_under_prediction_pct": round(max(0.0, -min(errs)), 3)}
-    timed = [r for r in rows if r.toolchain_s and r.memsim_s]
+    # a row without both timings (e.g. a converter child that did not report its seconds: NaN) stays out
+    timed = [r for r in rows if _positive(r.toolchain_s) and _positive(r.memsim_s)]
     if timed:
         summary["speed"] = {"n": len(timed),
                             "median_toolchain_s": round(statistics.median(r.toolchain_s for r in timed), 4),
@@ -89,6 +91,10 @@ def summarise(rows: list[ComparisonRow]) -> dict:
     if margins:
         summary["observed_margin_pct"] = margins
     return summary
+
+
+def _positive(seconds: float | None) -> bool:
+    return seconds is not None and math.isfinite(seconds) and seconds > 0
 
 
 def _timed_memsim(graph_source, dtype: str, runtime: str = "tflm", compression: str = "none", repeat: int = 5):

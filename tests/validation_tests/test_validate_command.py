@@ -27,6 +27,16 @@ def test_summary_medians_worst_and_under_prediction():
     assert s["observed_margin_pct"] == {"ram": 3.093, "flash": 1.01}  # relative to memsim's figure
 
 
+def test_speed_summary_leaves_out_rows_without_finite_timings():
+    figures = {"flash": (100, 100)}
+    rows = [ComparisonRow("a", "x", "tflm", "int8", figures, toolchain_s=2.0, memsim_s=0.001),
+            ComparisonRow("b", "x", "tflm", "int8", figures, toolchain_s=4.0, memsim_s=0.001),
+            ComparisonRow("c", "x", "tflm", "int8", figures, toolchain_s=float("nan"), memsim_s=0.001),
+            ComparisonRow("d", "x", "tflm", "int8", figures, toolchain_s=None, memsim_s=0.001)]
+    speed = summarise(rows)["speed"]
+    assert speed == {"n": 2, "median_toolchain_s": 3.0, "median_memsim_s": 0.001, "median_ratio": 3000.0}
+
+
 def test_reports_folder_pairs_by_stem_and_lists_lonely_reports(tmp_path, capsys):
     shutil.copy(WANGQING, tmp_path / WANGQING.name)
     (tmp_path / f"{WANGQING.stem}.json").write_text(json.dumps({"name": "har", "layers": HAR}))
