@@ -404,7 +404,7 @@ def table(cache, methods, budgets, seeds, setting):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", default="digits")
     ap.add_argument("--label", default=None)
     ap.add_argument("--space", default="paper-har")

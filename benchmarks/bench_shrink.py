@@ -178,7 +178,7 @@ def tables(rows, dataset_name, label) -> str:
 def main() -> None:
     from targets import parse_size
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", default="digits")
     ap.add_argument("--label", default=None)
     ap.add_argument("--targets", default="stm32f303k8,stm32l476rg")

@@ -149,7 +149,7 @@ def report(cache, methods, qs, args) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("what", choices=["speed", "quality"])
     ap.add_argument("--target", default="stm32f303k8")
     ap.add_argument("--trainings", type=int, default=None, help="default 16 (speed), 20 (quality)")

@@ -156,7 +156,7 @@ def _pct(p: int, r: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--fit", action="store_true", help="refit the tail's per-op data on the calibration split")
     ap.add_argument("--fit-flatbuffer", action="store_true", help="refit the FLATBUFFER_* costs on the calibration split")
     ap.add_argument("--cache", default=str(Path.home() / ".cache" / "autotinyml" / "calibration"),

@@ -73,7 +73,7 @@ def _seeds_mark(stored: int, seeds: int) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--methods", default=MAIN_METHODS, help="comma-separated; the first is counted against the rest")
     ap.add_argument("--budgets", default="20,40")
     ap.add_argument("--seeds", type=int, default=5)

@@ -22,7 +22,7 @@ from cbo.tinyml import MemsimConstraint, get_template, load_dataset  # noqa: E40
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", default="har-watch")
     ap.add_argument("--space", default="paper-har")
     ap.add_argument("--runtime", default="tflm")
