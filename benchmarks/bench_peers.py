@@ -70,6 +70,24 @@ IGNORES_UNDEPLOYABLE = {"random", "grid", "tpe-blind", "nsga2", "svmcbo-blind", 
 METHOD_VERSIONS = {"exact-ucb": 2}
 
 
+# What a run's proposals (GP fits, Optuna's samplers) and trainings depend on besides the code: kept with every run,
+# since re-installed libraries alone have changed a seed's path (RESULTS.md, "Reproducing a run").
+LIBRARIES = ("numpy", "scipy", "scikit-learn", "optuna", "torch", "tensorflow", "keras")
+
+
+def library_versions() -> dict:
+    """The installed version of each of LIBRARIES (None where it is not installed)."""
+    from importlib import metadata
+
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
 def method_version(run_key: str) -> int:
     """The current version of the method of a run key such as ``exact-ucb@20``."""
     return METHOD_VERSIONS.get(run_key.rsplit("@", 1)[0], 1)
@@ -111,6 +129,7 @@ class Cache:
         self.seconds: dict = {}
         self.results: dict = {}
         self.verdicts: dict = {}  # toolchain verdicts per configuration (this target)
+        self.libraries = library_versions()
         # A configuration's accuracy does not depend on the board: the other caches beside this one (other boards
         # of the task) are read for accuracies too, so a method whose proposals ignore the board (random, grid,
         # blind searches) trains nothing twice across boards. Their runs and verdicts are theirs alone.
@@ -172,7 +191,7 @@ class Cache:
     def store(self, row: dict) -> None:
         self.results[(row["method"], row["seed"])] = row
         self._append({**row, "setting": self.setting, "rule": TOOLCHAIN_RULE,
-                      "version": method_version(row["method"])})
+                      "version": method_version(row["method"]), "libraries": self.libraries})
 
 
 class Harness:
@@ -457,6 +476,7 @@ def main() -> None:
     print(f"# {time.strftime('%Y-%m-%d')}: {template.name} on {ds.name} ({len(ds.X)} samples) for {args.target} "
           f"(tflm int8), budgets {budgets} trainings, 3-fold x {args.epochs} epochs, seeds 0..{args.seeds - 1}; "
           f"cache {args.cache}", flush=True)
+    print("# " + ", ".join(f"{k} {v}" for k, v in cache.libraries.items() if v), flush=True)
     for seed in range(args.first_seed, 0 if args.report_only else args.seeds):  # seed-major: a cut-off run still has every method for the first seeds
         for method in methods:
             for b in (budgets if method in BUDGET_SIZED else [max(budgets)]):
