@@ -72,19 +72,23 @@ METHOD_VERSIONS = {"exact-ucb": 2}
 
 # What a run's proposals (GP fits, Optuna's samplers) and trainings depend on besides the code: kept with every run,
 # since re-installed libraries alone have changed a seed's path (RESULTS.md, "Reproducing a run").
-LIBRARIES = ("numpy", "scipy", "scikit-learn", "optuna", "torch", "tensorflow", "keras")
+# (TensorFlow is installed as tensorflow or tensorflow-cpu.)
+LIBRARIES = ("numpy", "scipy", "scikit-learn", "optuna", "torch", "tensorflow", "keras", "tflite-micro")
+_DISTRIBUTIONS = {"tensorflow": ("tensorflow", "tensorflow-cpu")}
 
 
 def library_versions() -> dict:
     """The installed version of each of LIBRARIES (None where it is not installed)."""
     from importlib import metadata
 
-    versions = {}
+    versions = dict.fromkeys(LIBRARIES)
     for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+        for dist in _DISTRIBUTIONS.get(name, (name,)):
+            try:
+                versions[name] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                pass
     return versions
 
 
