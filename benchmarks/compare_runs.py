@@ -60,7 +60,8 @@ def compare(new_dir: Path, reference: Path, budgets: list[int]) -> list[str]:
         by_method: dict = {}
         for key in sorted(k for k in new if k in old):
             by_method.setdefault(key[0].rsplit("@", 1)[0], []).append((old[key]["trace"], new[key]["trace"]))
-            libraries.add(json.dumps(new[key].get("libraries"), sort_keys=True))
+            if new[key].get("libraries"):  # runs stored before 2026-12-01 did not keep them
+                libraries.add(json.dumps(new[key]["libraries"], sort_keys=True))
         for method, pairs in by_method.items():
             for b in budgets:
                 both = [(o[:b], n[:b]) for o, n in pairs if len(o) >= b and len(n) >= b]
@@ -71,7 +72,7 @@ def compare(new_dir: Path, reference: Path, budgets: list[int]) -> list[str]:
                 lines.append(f"| {path.stem} | {method} | {b} | {len(both)} | {len(both) - len(left)} | "
                              f"{', '.join(map(str, left)) or '-'} | {_mean_std(then)} | {_mean_std(now)} |")
     for libs in sorted(libraries):
-        lines.append(f"\n(re-runs' libraries: {', '.join(f'{k} {v}' for k, v in (json.loads(libs) or {}).items() if v)})")
+        lines.append(f"\n(re-runs' libraries: {', '.join(f'{k} {v}' for k, v in json.loads(libs).items() if v)})")
     return lines
 
 
