@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import memsim  # noqa: E402
+from _machine import cpu_model  # noqa: E402
 from memsim.batch import ACTIVATIONS, ChainFamily  # noqa: E402
 
 TEN_LAYERS = {"name": "net10", "layers": [
@@ -148,7 +149,7 @@ def main() -> None:
     ap.add_argument("--unas", metavar="DIR", help="a checkout of eliberis/uNAS, to time its resource model alongside")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    cpu = cpu_model()
     print(f"# {time.strftime('%Y-%m-%d')}  {platform.python_implementation()} {platform.python_version()}  "
           f"{cpu}  {os.cpu_count()} cores  numba single thread")
 

@@ -45,6 +45,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cbo  # noqa: E402
+from _machine import LIBRARIES, cpu_model, library_versions  # noqa: E402,F401  (LIBRARIES: for the tests)
 from cbo.tinyml import KFoldObjective, MemsimConstraint, OptunaDeployability, get_template, load_dataset  # noqa: E402
 
 METHODS = ["svmcbo", "svmcbo-blind", "svmcbo-toolchain", "exact-ucb", "exact-ei",
@@ -68,28 +69,6 @@ IGNORES_UNDEPLOYABLE = {"random", "grid", "tpe-blind", "nsga2", "svmcbo-blind", 
 # A method changed since runs were stored gets a new version here; runs of its older versions are not reused.
 # exact-ucb 2: spread-out first trainings and a GP with noise and scale floors (after har-watch's chance-level trap).
 METHOD_VERSIONS = {"exact-ucb": 2}
-
-
-# What a run's proposals (GP fits, Optuna's samplers) and trainings depend on besides the code: kept with every run,
-# since re-installed libraries alone have changed a seed's path (RESULTS.md, "Reproducing a run").
-# (TensorFlow is installed as tensorflow or tensorflow-cpu.)
-LIBRARIES = ("numpy", "scipy", "scikit-learn", "optuna", "torch", "tensorflow", "keras", "tflite-micro")
-_DISTRIBUTIONS = {"tensorflow": ("tensorflow", "tensorflow-cpu")}
-
-
-def library_versions() -> dict:
-    """The installed version of each of LIBRARIES (None where it is not installed)."""
-    from importlib import metadata
-
-    versions = dict.fromkeys(LIBRARIES)
-    for name in LIBRARIES:
-        for dist in _DISTRIBUTIONS.get(name, (name,)):
-            try:
-                versions[name] = metadata.version(dist)
-                break
-            except metadata.PackageNotFoundError:
-                pass
-    return versions
 
 
 def method_version(run_key: str) -> int:
@@ -134,6 +113,7 @@ class Cache:
         self.results: dict = {}
         self.verdicts: dict = {}  # toolchain verdicts per configuration (this target)
         self.libraries = library_versions()
+        self.cpu = cpu_model()
         # A configuration's accuracy does not depend on the board: the other caches beside this one (other boards
         # of the task) are read for accuracies too, so a method whose proposals ignore the board (random, grid,
         # blind searches) trains nothing twice across boards. Their runs and verdicts are theirs alone.
@@ -195,7 +175,8 @@ class Cache:
     def store(self, row: dict) -> None:
         self.results[(row["method"], row["seed"])] = row
         self._append({**row, "setting": self.setting, "rule": TOOLCHAIN_RULE,
-                      "version": method_version(row["method"]), "libraries": self.libraries})
+                      "version": method_version(row["method"]), "libraries": self.libraries,
+                      "cpu": self.cpu})
 
 
 class Harness:
@@ -480,7 +461,7 @@ def main() -> None:
     print(f"# {time.strftime('%Y-%m-%d')}: {template.name} on {ds.name} ({len(ds.X)} samples) for {args.target} "
           f"(tflm int8), budgets {budgets} trainings, 3-fold x {args.epochs} epochs, seeds 0..{args.seeds - 1}; "
           f"cache {args.cache}", flush=True)
-    print("# " + ", ".join(f"{k} {v}" for k, v in cache.libraries.items() if v), flush=True)
+    print(f"# {cache.cpu}; " + ", ".join(f"{k} {v}" for k, v in cache.libraries.items() if v), flush=True)
     for seed in range(args.first_seed, 0 if args.report_only else args.seeds):  # seed-major: a cut-off run still has every method for the first seeds
         for method in methods:
             for b in (budgets if method in BUDGET_SIZED else [max(budgets)]):

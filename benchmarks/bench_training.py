@@ -23,6 +23,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import cpu_model  # noqa: E402
 
 # Small: the quick start's kind of network; mid and large: the largest paper-har networks the blind peers trained
 # on har-watch (large: 9.8 M parameters, 2,475 s for 3 folds x 10 epochs under the default allocator).
@@ -94,7 +97,7 @@ def main(argv=None) -> None:
     unknown = [n for n in names if n not in NETWORKS]
     if unknown:
         ap.error(f"unknown network {unknown[0]!r}; choose from {', '.join(NETWORKS)}")
-    print(f"# {time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+    print(f"# {time.strftime('%Y-%m-%d')}, {cpu_model()}, {os.cpu_count()} cores, "
           f"python {platform.python_version()}; command: python benchmarks/bench_training.py "
           f"--epochs {args.epochs} --networks {','.join(names)}")
     print(f"# paper-har on har-watch --label subject, 3 folds x {args.epochs} epoch(s), batch 16, one thread")

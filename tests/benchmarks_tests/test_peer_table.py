@@ -114,7 +114,7 @@ def test_accuracies_are_shared_across_boards_but_runs_are_not(tmp_path):
     assert cache.accuracy_of("c1", lambda: 1 / 0) == 0.9  # not trained again
 
 
-def test_a_stored_run_keeps_the_library_versions_it_ran_with(tmp_path):
+def test_a_stored_run_keeps_the_cpu_and_library_versions_it_ran_with(tmp_path):
     cache = bench_peers.Cache(tmp_path / "peers.jsonl", SETTING)
     cache.store({"method": "random@2", "seed": 0, "best": 0.9, "trace": _trace([0.9, 0.8])})
     row = json.loads((tmp_path / "peers.jsonl").read_text().splitlines()[-1])
@@ -122,4 +122,5 @@ def test_a_stored_run_keeps_the_library_versions_it_ran_with(tmp_path):
     import scipy
     assert row["libraries"]["numpy"] == numpy.__version__ and row["libraries"]["scipy"] == scipy.__version__
     assert set(row["libraries"]) == set(bench_peers.LIBRARIES) and row["libraries"]["tensorflow"]  # or -cpu
+    assert row["cpu"] and row["cpu"] != "?"  # another CPU can take another path (RESULTS.md)
     assert bench_peers.Cache(tmp_path / "peers.jsonl", SETTING).results[("random@2", 0)]["trace"][0]["accuracy"] == 0.9
