@@ -4,6 +4,7 @@ method's per-seed wins/ties/losses against each other one. Trains nothing; reads
 Run:  python benchmarks/peer_summary.py
       python benchmarks/peer_summary.py --methods exact-ei,svmcbo,tpe-blind,nsga2 --budgets 20
       python benchmarks/peer_summary.py --wasted      # trainings spent on networks that do not fit, instead
+      python benchmarks/peer_summary.py --caches benchmarks/cache/rerun-2026-12-01   # the re-runs' table
 
 Cells are ``mean ± std`` over the seeds stored (``[n seeds]`` when fewer than ``--seeds``), then, for every method
 but the first, the first method's ``(W/T/L)`` over the seeds both have; ``-`` where nothing is stored. With
@@ -19,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_peers import (Cache, count_wasted, curve, default_cache, parse_methods, run_at, setting_of,  # noqa: E402
+from bench_peers import (CACHE_DIR, Cache, count_wasted, curve, default_cache, parse_methods, run_at, setting_of,  # noqa: E402
                          wins_ties_losses)
 
 # (dataset, label, board, how the table names it); the settings issue 10 asks for.
@@ -30,7 +31,7 @@ SETTINGS = [("digits", None, "stm32f303k8", "digits, STM32F303K8"),
 MAIN_METHODS = "exact-ei,exact-ucb,svmcbo,tpe+memsim,gp+memsim,feasible-random"
 
 
-def summary_rows(methods, budgets, seeds, epochs=10, space="paper-har", wasted=False):
+def summary_rows(methods, budgets, seeds, epochs=10, space="paper-har", wasted=False, cache_dir=CACHE_DIR):
     """Markdown rows, one per (setting, budget): best deployable accuracy, or with ``wasted`` the trainings spent
     on undeployable networks."""
     from cbo.tinyml import load_dataset  # the dataset's own name is what the runs are stored under
@@ -38,7 +39,7 @@ def summary_rows(methods, budgets, seeds, epochs=10, space="paper-har", wasted=F
     rows = []
     for dataset, label, target, title in SETTINGS:
         setting = setting_of(load_dataset(dataset, label).name, label, space, target, epochs)
-        cache = Cache(default_cache(dataset, target), setting)
+        cache = Cache(Path(cache_dir) / default_cache(dataset, target).name, setting)
         for budget in budgets:
             best, lost = {}, {}
             for method in methods:
@@ -79,12 +80,16 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--wasted", action="store_true",
                     help="show the trainings spent on undeployable networks instead of accuracy")
+    ap.add_argument("--caches", type=Path, default=CACHE_DIR,
+                    help="folder of the bench_peers caches to read (default: the committed ones)")
     args = ap.parse_args()
+    if not args.caches.is_dir():
+        sys.exit(f"peer_summary: {args.caches} is not a folder; pass the folder that holds the peers-*.jsonl caches.")
     methods = parse_methods(args.methods)
     budgets = sorted({int(b) for b in args.budgets.split(",")})
     print(f"| task, board | trainings | {' | '.join(methods)} |")
     print("|---|---|" + "---|" * len(methods))
-    print("\n".join(summary_rows(methods, budgets, args.seeds, wasted=args.wasted)))
+    print("\n".join(summary_rows(methods, budgets, args.seeds, wasted=args.wasted, cache_dir=args.caches)))
     if args.wasted:
         print(f"\n(trainings spent on networks that do not fit, mean over seeds 0-{args.seeds - 1}, and their share "
               "of the budget)")

@@ -88,16 +88,16 @@ def test_summary_counts_the_first_methods_wins_and_marks_missing_seeds(tmp_path,
         json.dumps({"method": m, "seed": s, "trace": _trace(tr, undeployable.get((m, s))), "setting": SETTING,
                     "rule": bench_peers.TOOLCHAIN_RULE, "version": bench_peers.method_version(m)}) + "\n"
         for m, s, tr in runs))
-    monkeypatch.setattr(bench_peers, "CACHE_DIR", tmp_path)
     monkeypatch.setattr(peer_summary, "SETTINGS", [("digits", None, "stm32f303k8", "digits, tiny")])
-    rows = peer_summary.summary_rows(["exact-ei", "svmcbo", "tpe+memsim", "nsga2"], [2, 4], 2)
+    rows = peer_summary.summary_rows(["exact-ei", "svmcbo", "tpe+memsim", "nsga2"], [2, 4], 2, cache_dir=tmp_path)
     cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows]
     # budget 2: exact-ei 0.9 / 0.8, svmcbo 0.7 / 0.8 -> exact-ei wins seed 0, ties seed 1
     assert cells[0] == ["digits, tiny", "2", "85.00 ± 7.07", "75.00 ± 7.07 (1/1/0)", "93.00 ± 0.00 [1 seed] (0/0/1)", "-"]
     # budget 4: exact-ei 0.95 / 0.8, svmcbo 0.7 / 0.85
     assert cells[1][3] == "77.50 ± 10.61 (1/0/1)"
     wasted = [[c.strip() for c in row.split("|")[1:-1]]
-              for row in peer_summary.summary_rows(["exact-ei", "svmcbo", "tpe+memsim"], [2, 4], 2, wasted=True)]
+              for row in peer_summary.summary_rows(["exact-ei", "svmcbo", "tpe+memsim"], [2, 4], 2, wasted=True,
+                                                          cache_dir=tmp_path)]
     assert wasted[0][2:] == ["0.0 (0 %)", "0.5 (25 %)", "0.0 (0 %) [1 seed]"]  # svmcbo: 0 and 1 of 2 trainings
     assert wasted[1][3] == "1.0 (25 %)"  # 0 and 2 of 4
 
