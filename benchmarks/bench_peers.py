@@ -116,9 +116,11 @@ class Cache:
         self.cpu = cpu_model()
         # A configuration's accuracy does not depend on the board: the other caches beside this one (other boards
         # of the task) are read for accuracies too, so a method whose proposals ignore the board (random, grid,
-        # blind searches) trains nothing twice across boards. Their runs and verdicts are theirs alone.
-        for other in sorted(path.parent.glob("*.jsonl")):
-            if other != path:
+        # blind searches) trains nothing twice across boards; so are the committed ones, for a cache in another
+        # folder (re-runs). Their runs and verdicts are theirs alone.
+        others = set(path.parent.glob("*.jsonl")) | set(CACHE_DIR.glob("*.jsonl"))
+        for other in sorted(others):
+            if other.resolve() != path.resolve():
                 for line in other.read_text().splitlines():
                     self._read_accuracy(json.loads(line))
         if path.exists():

@@ -2,10 +2,21 @@
 
 import json
 
+import pytest
+
 import bench_peers  # benchmarks/ is on the path (tests/conftest.py)
 
 SETTING = {"dataset": "digits", "label": None, "space": "paper-har", "target": "stm32f303k8", "runtime": "tflm",
            "dtype": "int8", "epochs": 10, "k": 3}
+
+
+COMMITTED = bench_peers.CACHE_DIR
+
+
+@pytest.fixture(autouse=True)
+def _no_committed_caches(tmp_path_factory, monkeypatch):
+    """Caches here are built from known rows: the committed caches, whose accuracies every Cache reads, stay out."""
+    monkeypatch.setattr(bench_peers, "CACHE_DIR", tmp_path_factory.mktemp("committed-caches"))
 
 
 def _trace(accs, deployable=None):
@@ -71,7 +82,8 @@ def test_float32_rounding_is_a_tie(tmp_path):
     assert row[8].strip() == "0/1/0"  # exact-ucb vs svmcbo: a tie
 
 
-def test_a_command_without_cache_continues_the_committed_runs():
+def test_a_command_without_cache_continues_the_committed_runs(monkeypatch):
+    monkeypatch.setattr(bench_peers, "CACHE_DIR", COMMITTED)
     for dataset, target in (("digits", "stm32f303k8"), ("digits", "stm32l476rg"), ("har-watch", "stm32f303k8"),
                             ("har-watch", "stm32l476rg"), ("har-basicmotions", "stm32f303k8")):
         assert bench_peers.default_cache(dataset, target).exists(), (dataset, target)
@@ -124,3 +136,15 @@ def test_a_stored_run_keeps_the_cpu_and_library_versions_it_ran_with(tmp_path):
     assert set(row["libraries"]) == set(bench_peers.LIBRARIES) and row["libraries"]["tensorflow"]  # or -cpu
     assert row["cpu"] and row["cpu"] != "?"  # another CPU can take another path (RESULTS.md)
     assert bench_peers.Cache(tmp_path / "peers.jsonl", SETTING).results[("random@2", 0)]["trace"][0]["accuracy"] == 0.9
+
+
+def test_a_cache_in_another_folder_reads_the_committed_accuracies_but_not_their_runs(tmp_path, monkeypatch):
+    committed = tmp_path / "cache"
+    committed.mkdir()
+    (committed / "peers-digits-stm32f303k8.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [
+        {"config_key": "c1", "accuracy": 0.9, "seconds": 12.0, "setting": {k: SETTING[k] for k in bench_peers.ACCURACY_KEYS}},
+        {"method": "random@2", "seed": 0, "trace": _trace([0.9, 0.9]), "setting": SETTING, "version": 1}]))
+    monkeypatch.setattr(bench_peers, "CACHE_DIR", committed)
+    (tmp_path / "rerun").mkdir()
+    cache = bench_peers.Cache(tmp_path / "rerun" / "peers-digits-stm32f303k8.jsonl", SETTING)
+    assert cache.accuracy == {"c1": 0.9} and cache.results == {}
