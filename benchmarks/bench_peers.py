@@ -45,7 +45,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cbo  # noqa: E402
-from _machine import LIBRARIES, cpu_model, library_versions  # noqa: E402,F401  (LIBRARIES: for the tests)
+from _machine import cpu_model, library_versions  # noqa: E402
 from cbo.tinyml import KFoldObjective, MemsimConstraint, OptunaDeployability, get_template, load_dataset  # noqa: E402
 
 METHODS = ["svmcbo", "svmcbo-blind", "svmcbo-toolchain", "exact-ucb", "exact-ei",
