@@ -75,6 +75,15 @@ def method_version(run_key: str) -> int:
     """The current version of the method of a run key such as ``exact-ucb@20``."""
     return METHOD_VERSIONS.get(run_key.rsplit("@", 1)[0], 1)
 
+
+def is_current_run(row: dict) -> bool:
+    """Whether a stored row is a run that counts: it has a trace (rows of the first harness kept none), its method's
+    current version, and for svmcbo-toolchain verdicts measured under the current TOOLCHAIN_RULE."""
+    method = row.get("method", "")
+    if "trace" not in row or row.get("version", 1) != method_version(method):
+        return False
+    return not (method.startswith("svmcbo-toolchain") and row.get("rule") != TOOLCHAIN_RULE)
+
 # The caches live in the repository and are committed: a run cut off on one machine continues on any checkout
 # (a wiped machine once cost every stored training).
 CACHE_DIR = Path(__file__).resolve().parent / "cache"
@@ -132,11 +141,7 @@ class Cache:
                 elif "verdict_key" in row:
                     if stored == setting and row.get("rule") == TOOLCHAIN_RULE:
                         self.verdicts[row["verdict_key"]] = row["deployable"]
-                elif row.get("method", "").startswith("svmcbo-toolchain") and row.get("rule") != TOOLCHAIN_RULE:
-                    continue
-                elif row.get("version", 1) != method_version(row.get("method", "")):
-                    continue
-                elif stored == setting and "trace" in row:  # rows of the first harness kept no trace
+                elif stored == setting and is_current_run(row):
                     self.results[(row["method"], row["seed"])] = row
         path.parent.mkdir(parents=True, exist_ok=True)
 

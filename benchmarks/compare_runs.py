@@ -19,15 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_peers import CACHE_DIR, curve, method_version  # noqa: E402
+from bench_peers import CACHE_DIR, curve, is_current_run  # noqa: E402
 
 
 def stored_runs(path: Path) -> dict:
-    """(method@budget, seed, setting as JSON) -> run row, for the runs of the current method versions."""
+    """(method@budget, seed, setting as JSON) -> run row, for the runs that count (bench_peers' rule)."""
     runs = {}
     for line in path.read_text().splitlines():
         row = json.loads(line)
-        if "trace" in row and row.get("version", 1) == method_version(row["method"]):
+        if is_current_run(row):
             runs[(row["method"], row["seed"], json.dumps(row.get("setting"), sort_keys=True))] = row
     return runs
 
