@@ -38,9 +38,12 @@ print(json.dumps({"fold_scores": result["fold_scores"], "pooled": pooled}))
 """
 
 
-# TensorFlow picks its CPU allocator once, when it starts: each case runs in a fresh process.
+# TensorFlow picks its CPU allocator once, when it starts: each case runs in a fresh process. On CPUs with
+# AVX512_VNNI, BF16 or AMX TensorFlow turns oneDNN on by default, and oneDNN's own allocator pools whatever
+# TF_CPU_ALLOCATOR_USE_BFC says: the setting under test is TensorFlow's own allocator, so oneDNN is off here.
 def _train(allocator_setting: "str | None") -> dict:
     env = {k: v for k, v in os.environ.items() if k != "TF_CPU_ALLOCATOR_USE_BFC"}
+    env["TF_ENABLE_ONEDNN_OPTS"] = "0"
     if allocator_setting is not None:
         env["TF_CPU_ALLOCATOR_USE_BFC"] = allocator_setting
     out = subprocess.run([sys.executable, "-c", _TRAIN], capture_output=True, text=True, env=env,
