@@ -164,8 +164,9 @@ class Cache:
             start = time.perf_counter()
             self.accuracy[key] = compute()
             self.seconds[key] = round(time.perf_counter() - start, 2)
+            # The CPU too: another one can train the same configuration to another accuracy (RESULTS.md).
             self._append({"config_key": key, "accuracy": self.accuracy[key], "seconds": self.seconds[key],
-                          "setting": self.acc_setting})
+                          "setting": self.acc_setting, "cpu": self.cpu})
         return self.accuracy[key]
 
     def training_seconds(self, key: str) -> float:
