@@ -352,6 +352,12 @@ def run_at(cache, method, seed, budget):
     return row["trace"][:budget] if row else None
 
 
+def mean_std(values, scale: float = 1.0) -> str:
+    """``mean ± std`` of the values times ``scale`` (100 for fractions shown as %), two decimals; std 0 for one."""
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{scale * statistics.mean(values):.2f} ± {scale * std:.2f}"
+
+
 def wins_ties_losses(pairs) -> str:
     """``W/T/L`` of the first accuracy of each pair against the second; closer than ``TIE`` is a tie."""
     w = sum(a > b + TIE for a, b in pairs)
@@ -404,8 +410,7 @@ def table(cache, methods, budgets, seeds, setting):
                 pairs = [(bests[(reference, s)], bests[(method, s)]) for s in seeds_done if (reference, s) in bests]
                 return wins_ties_losses(pairs) if pairs else "-"
 
-            std = statistics.stdev(vals) if len(vals) > 1 else 0.0
-            lines.append(f"| {method} | {len(seeds_done)} | {statistics.mean(vals):.2f} ± {std:.2f} | "
+            lines.append(f"| {method} | {len(seeds_done)} | {mean_std(vals)} | "
                          f"{statistics.mean(wasted):.1f} | {first} | {time_cell} | "
                          + " | ".join(wtl(m) for m in ours) + " |")
         per_seed = "; ".join(f"{m} " + " / ".join(f"{100 * bests[(m, s)]:.2f}" if (m, s) in bests else "-"

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from bench_peers import CACHE_DIR, Cache, longest_run, setting_of  # noqa: E402  (the committed caches; see there)
+from bench_peers import CACHE_DIR, Cache, longest_run, mean_std, setting_of  # noqa: E402  (the committed caches; see there)
 
 CACHE = CACHE_DIR / "shrink.jsonl"
 SEARCH_OBJECTIVE = {"k": 3, "epochs": 10}  # the peer benchmark's objective, by which the found network is scored too
@@ -121,7 +121,7 @@ def _ms(vals) -> str:
     vals = [v for v in vals if v is not None]
     if not vals:
         return "-"
-    return f"{100 * statistics.mean(vals):.2f} ± {100 * (statistics.stdev(vals) if len(vals) > 1 else 0):.2f}"
+    return mean_std(vals, 100)
 
 
 def tables(rows, dataset_name, label) -> str:

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_peers import CACHE_DIR, curve, is_current_run  # noqa: E402
+from bench_peers import CACHE_DIR, curve, is_current_run, mean_std  # noqa: E402
 
 
 def stored_runs(path: Path) -> dict:
@@ -40,10 +39,6 @@ def first_difference(old: list, new: list) -> int | None:
         if x != y:
             return i
     return None if len(a) == len(b) else min(len(a), len(b))
-
-
-def _mean_std(values: list) -> str:
-    return f"{100 * statistics.mean(values):.2f} ± {100 * (statistics.stdev(values) if len(values) > 1 else 0.0):.2f}"
 
 
 def compare(new_dir: Path, reference: Path, budgets: list[int]) -> list[str]:
@@ -70,7 +65,7 @@ def compare(new_dir: Path, reference: Path, budgets: list[int]) -> list[str]:
                 left = [d + 1 for d in (first_difference(o, n) for o, n in both) if d is not None]  # 1-based
                 then, now = [curve(o)[-1] for o, _ in both], [curve(n)[-1] for _, n in both]
                 lines.append(f"| {path.stem} | {method} | {b} | {len(both)} | {len(both) - len(left)} | "
-                             f"{', '.join(map(str, left)) or '-'} | {_mean_std(then)} | {_mean_std(now)} |")
+                             f"{', '.join(map(str, left)) or '-'} | {mean_std(then, 100)} | {mean_std(now, 100)} |")
     for libs in sorted(libraries):
         lines.append(f"\n(re-runs' libraries: {', '.join(f'{k} {v}' for k, v in json.loads(libs).items() if v)})")
     return lines

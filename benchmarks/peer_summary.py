@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_peers import (CACHE_DIR, Cache, count_wasted, curve, default_cache, parse_methods, run_at, setting_of,  # noqa: E402
-                         wins_ties_losses)
+from bench_peers import (CACHE_DIR, Cache, count_wasted, curve, default_cache, mean_std, parse_methods,  # noqa: E402
+                         run_at, setting_of, wins_ties_losses)
 
 # (dataset, label, board, how the table names it); the settings issue 10 asks for.
 SETTINGS = [("digits", None, "stm32f303k8", "digits, STM32F303K8"),
@@ -58,8 +58,7 @@ def summary_rows(methods, budgets, seeds, epochs=10, space="paper-har", wasted=F
                     mean = statistics.mean(lost[(method, s)] for s in range(seeds) if (method, s) in lost)
                     cells.append(f"{mean:.1f} ({100 * mean / budget:.0f} %)" + _seeds_mark(len(vals), seeds))
                     continue
-                cell = f"{statistics.mean(vals):.2f} ± {statistics.stdev(vals) if len(vals) > 1 else 0.0:.2f}"
-                cell += _seeds_mark(len(vals), seeds)
+                cell = mean_std(vals) + _seeds_mark(len(vals), seeds)
                 pairs = [(best[(methods[0], s)], best[(method, s)]) for s in range(seeds)
                          if (methods[0], s) in best and (method, s) in best]
                 if method != methods[0] and pairs:
