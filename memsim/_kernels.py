@@ -7,14 +7,14 @@ tests with ``NUMBA_DISABLE_JIT=1``. No fastmath: results must be exact.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from memsim import _rules
+from memsim._jit import kernel
 
 __all__ = ["greedy_plan_kernel", "batch_kernel", "RESULT_FIELDS"]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def greedy_plan_kernel(sizes, first, last, alignment, offsets, later_first):
     """The greedy planner of memsim.planners. Fills ``offsets``; returns the peak."""
     n = sizes.shape[0]
@@ -22,7 +22,7 @@ def greedy_plan_kernel(sizes, first, last, alignment, offsets, later_first):
                    np.empty(n, np.int64), later_first)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _greedy(sizes, first, last, alignment, offsets, aligned, order, placed, later_first):
     """The planner on caller-owned scratch arrays (no allocation: the batch loop calls it per configuration)."""
     n = sizes.shape[0]
@@ -92,26 +92,26 @@ RESULT_FIELDS = ("macc", "params", "weights_bytes", "model_bytes", "activations_
 
 
 # The ops' arithmetic, compiled from the functions the graph IR calls (one source: memsim/_rules.py).
-_window_length = njit(cache=True, nogil=True)(_rules.window_length)
-_conv_counts = njit(cache=True, nogil=True)(_rules.conv_counts)
-_dense_counts = njit(cache=True, nogil=True)(_rules.dense_counts)
-_pool_macc = njit(cache=True, nogil=True)(_rules.pool_macc)
-_global_pool_macc = njit(cache=True, nogil=True)(_rules.global_pool_macc)
-_activation_macc = njit(cache=True, nogil=True)(_rules.activation_macc)
-_batch_norm_counts = njit(cache=True, nogil=True)(_rules.batch_norm_counts)
-_im2col_scratch = njit(cache=True, nogil=True)(_rules.im2col_scratch)
-_fused_pool_scratch = njit(cache=True, nogil=True)(_rules.fused_pool_scratch)
-_int8_dense_scratch = njit(cache=True, nogil=True)(_rules.int8_dense_scratch)
-_int8_conv_scratch = njit(cache=True, nogil=True)(_rules.int8_conv_scratch)
-_overlap_extra = njit(cache=True, nogil=True)(_rules.overlap_extra)
+_window_length = kernel(_rules.window_length)
+_conv_counts = kernel(_rules.conv_counts)
+_dense_counts = kernel(_rules.dense_counts)
+_pool_macc = kernel(_rules.pool_macc)
+_global_pool_macc = kernel(_rules.global_pool_macc)
+_activation_macc = kernel(_rules.activation_macc)
+_batch_norm_counts = kernel(_rules.batch_norm_counts)
+_im2col_scratch = kernel(_rules.im2col_scratch)
+_fused_pool_scratch = kernel(_rules.fused_pool_scratch)
+_int8_dense_scratch = kernel(_rules.int8_dense_scratch)
+_int8_conv_scratch = kernel(_rules.int8_conv_scratch)
+_overlap_extra = kernel(_rules.overlap_extra)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _is_conv(op):
     return op == OP_CONV1D or op == OP_CONV2D or op == OP_DWCONV2D
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _build_ir(ops, prm, in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_macc,
               ir_act, ir_aux, ir_slot, ir_folded, ir_s, ir_pad):
     """Expand one configuration's slots into IR layers. Returns the count, or -1 if shapes do not fit."""
@@ -222,12 +222,12 @@ def _build_ir(ops, prm, in_shape, in_rank, act_macc, ir_op, ir_h, ir_w, ir_c, ir
     return n
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _align(x, a):
     return (x + a - 1) // a * a
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _xcube_pool(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_act, ir_aux, ir_slot, ir_s, ir_pad, elem, io_in_pool,
                 conv_overlap, im2col, sizes, first, last, offsets, fused, member, buf_of, inpool, scratch,
                 int8_scratch_consts):
@@ -355,7 +355,7 @@ C_PATH, C_OUTPUT, C_MERGED, C_QUANTIZE = range(4)
 K_CONV_AXIS, K_AXIS1, K_SLICE_BEGIN, K_SLICE_ONE, K_SQUEEZE, K_ZEROS, K_SELU = range(1, 8)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _const(st, t_size, t_const, t_first, t_last, nbytes, name, quant, rank):
     """A constant tensor of ``nbytes`` (stored 16-byte aligned in the flatbuffer)."""
     t = st[S_NT]
@@ -373,7 +373,7 @@ def _const(st, t_size, t_const, t_first, t_last, nbytes, name, quant, rank):
     return t
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _data(st, t_size, t_const, t_first, t_last, nbytes, name, quant, rank):
     """A non-constant tensor (an arena buffer) of ``nbytes``."""
     t = st[S_NT]
@@ -391,7 +391,7 @@ def _data(st, t_size, t_const, t_first, t_last, nbytes, name, quant, rank):
     return t
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _merged_name(st, old, consts):
     """Rename a constant "arith.constant<N>" (the first one has no number)."""
     new = consts[C_MERGED]
@@ -401,7 +401,7 @@ def _merged_name(st, old, consts):
     st[S_NAMES] += new - old
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, key, nbytes, name, quant, rank, always, consts):
     """A constant merged with every equal one (TFLiteGraph.shared_const)."""
     for r in range(st[S_NREG]):
@@ -420,7 +420,7 @@ def _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, key, nbytes
         reg_name[r] = -1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _use(t, k, t_first, t_last):
     if t_first[t] < 0:
         t_first[t] = k
@@ -428,7 +428,7 @@ def _use(t, k, t_first, t_last):
         t_last[t] = k
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _op(st, tail_table, t_first, t_last, kind, a, b, c, out, nio):
     """One op at the next step reading data tensors a, b, c (-1 for none) and writing ``out``; ``nio`` counts all
     its input and output indices (constants included)."""
@@ -449,7 +449,7 @@ def _op(st, tail_table, t_first, t_last, kind, a, b, c, out, nio):
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _act_kinds(a, int8, kinds):
     """TFLite ops of a standalone activation (not SELU); fills ``kinds`` and returns how many."""
     if a == ACT_ELU and int8:
@@ -480,7 +480,7 @@ def _act_kinds(a, int8, kinds):
  N_SEPARABLE, N_DEPTHWISE_SUFFIX) = range(42)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_folded, int8, elem,
           slot_name, graph_name, input_name, act_extra, e, consts, tail_table, t_size, t_const, t_first, t_last, kinds,
           reg_key, reg_name, st):
@@ -697,7 +697,7 @@ _HASH_MASK = (1 << 40) - 1  # keeps every product below 2**63: no overflow, in n
 _HASH_MUL = 1000003
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _row_hash(ops_row, prm_flat):
     """A multiplicative hash of one configuration's op codes and parameters (equality is checked apart)."""
     h = 1469598103
@@ -722,7 +722,7 @@ def _row_hash(ops_row, prm_flat):
     return h ^ (h >> 20)  # the table indexes with the low bits: fold the high ones in
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _grow(seen, seen_h, cap):
     """The hash table at twice the size, its entries placed again."""
     new_cap = 2 * cap
@@ -738,7 +738,7 @@ def _grow(seen, seen_h, cap):
     return new_seen, new_h, new_cap
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _same_row(ops, prm_flat, a, b):
     for s in range(ops.shape[1]):
         if ops[a, s] != ops[b, s]:
@@ -749,7 +749,7 @@ def _same_row(ops, prm_flat, a, b):
     return True
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, io_in_pool, conv_overlap, im2col, act_macc,
                  comp_min,
                  slot_name, graph_name, input_name, act_extra, name_extra, name_consts, tail_table, tail_consts,
