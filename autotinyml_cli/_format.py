@@ -38,6 +38,8 @@ def report_figures(report: dict) -> str:
         lines.append(f"  {label:<16s} {measured}memsim {p[key]:,} B; board {cap:,} B; "
                      f"{describe_headroom(h[which]['bytes'], cap)}")
     xc = report["cross_accuracy"]
-    lines.append(f"  X-CROSS          {100 * xc['acc']:.2f} % agreement on {xc['n']} inputs (measured by "
+    interval = xc.get("interval_95")
+    band = f", 95 % interval {100 * interval[0]:.1f}-{100 * interval[1]:.1f} %" if interval else ""
+    lines.append(f"  X-CROSS          {100 * xc['acc']:.2f} % agreement on {xc['n']} inputs{band} (measured by "
                  f"{xc['measured_by']})")
     return "\n".join(lines)

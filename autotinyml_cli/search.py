@@ -433,7 +433,7 @@ def confirm_finalists(study, template, dataset, target, args, input_shape, dtype
         m = report["measured"] or report["predicted"]
         print(f"  trial {t.number}: RAM {m['ram_bytes']:,} B, Flash {m['flash_bytes']:,} B "
               f"({verdict_source_text(report['verdict_source'])}), X-CROSS {100 * report['cross_accuracy']['acc']:.1f} % "
-              f"on {report['cross_accuracy']['n']} held-out samples -> {verdict}", file=sys.stderr)
+              f"on {report['cross_accuracy']['n']} samples -> {verdict}", file=sys.stderr)
         report = {**report, "config": t.config, "trial": t.number, "kfold_accuracy": t.value}
         results[t.number] = report
         if report["deployable"]:

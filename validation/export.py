@@ -30,6 +30,7 @@ from memsim._verdict import judge
 from memsim.frontends.tflite import graph_from_tflite
 from memsim.planners import align_up
 from targets import get_target
+from validation import agreement
 from validation._errors import NotDeployableError, ValidationError
 from validation.tflm import convert, cross_accuracy, io_details, measure, tflite_micro_version
 
@@ -84,11 +85,27 @@ def _limits(board) -> dict:
             "flash_bytes": board.flash_bytes}
 
 
-def _validation_inputs(model, X_val, y_val, seed):
-    if X_val is None:  # X-CUBE-AI's default: random inputs, here 10 in [0, 1]
+def _xcross_inputs(model, X_val, y_val, representative, seed):
+    """The X-CROSS inputs and labels: the held-out samples first (labelled), then the calibration samples.
+
+    Agreement between the deployed and the Keras network needs no label, so every sample the data gives counts
+    (up to ``agreement.MAX_SAMPLES``, drawn at random beyond that); with no data, X-CUBE-AI's default of random
+    inputs in [0, 1], ``agreement.MAX_SAMPLES // 10`` of them."""
+    if X_val is None:
         shape = tuple(model.inputs[0].shape[1:])
-        return np.random.default_rng(seed).uniform(0, 1, (10,) + shape).astype(np.float32), None
-    return X_val, y_val
+        count = agreement.MAX_SAMPLES // 10
+        return np.random.default_rng(seed).uniform(0, 1, (count,) + shape).astype(np.float32), None
+    X = np.asarray(X_val, np.float32)
+    if representative is not None and representative is not X_val:
+        rep = np.asarray(representative, np.float32)
+        if rep.shape[1:] == X.shape[1:]:
+            X = np.concatenate([X, rep])
+    if len(X) > agreement.MAX_SAMPLES:
+        keep = np.sort(np.random.default_rng(seed).choice(len(X), agreement.MAX_SAMPLES, replace=False))
+        labelled = 0 if y_val is None else len(y_val)
+        y_val = None if y_val is None else np.asarray(y_val)[keep[keep < labelled]]
+        X = np.concatenate([X[keep[keep < labelled]], X[keep[keep >= labelled]]])
+    return X, y_val
 
 
 def _predicted(fp) -> dict:
@@ -112,8 +129,13 @@ def _verdict_headroom(v, board) -> dict:
 
 
 def _xcross_check(xc, min_cross_acc: float, violations: list) -> None:
-    if xc.acc < min_cross_acc:
-        violations.append(f"X-CROSS accuracy {100 * xc.acc:.1f} % < {100 * min_cross_acc:.0f} %")
+    problem = agreement.judge(xc.agree, xc.n, min_cross_acc)
+    if problem:
+        violations.append(problem)
+
+
+def _xcross_report(xc, min_cross_acc: float, measured_by: str) -> dict:
+    return {**xc.to_dict(), "threshold": min_cross_acc, "rule": agreement.RULE, "measured_by": measured_by}
 
 
 def confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_acc, seed, margin, isolated=False):
@@ -141,7 +163,7 @@ def confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_ac
                      "board's runtime code Flash"}
     report = {"verdict_source": source, "predicted": _predicted(fp), "measured": measured,
               "headroom": _verdict_headroom(v, board),
-              "cross_accuracy": {**xc.to_dict(), "measured_by": f"tflite-micro {tflite_micro_version()}"},
+              "cross_accuracy": _xcross_report(xc, min_cross_acc, f"tflite-micro {tflite_micro_version()}"),
               "deployable": not violations, "violations": violations,
               "recheck": f"autotinyml footprint model.tflite --target {board.name} --runtime tflm"}
     files = {"model.tflite": flatbuffer}
@@ -200,10 +222,10 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
     recheck = (f"autotinyml footprint model.h5 --target {board.name} --runtime {runtime} --dtype {dtype}"
                + (f" --compression {compression}" if compression != "none" else ""))
     report = {"verdict_source": source, "predicted": _predicted(fp), "measured": measured, "headroom": headroom,
-              "cross_accuracy": {**xc.to_dict(), "measured_by": f"tflite-micro {tflite_micro_version()} on the "
-                                                                "TFLite conversion of the same weights"
-                                 + (f", with X-CUBE-AI's {compression} weight sharing emulated (k-means) on "
-                                    f"{', '.join(shared_names)}" if shared_names else "")},
+              "cross_accuracy": _xcross_report(
+                  xc, min_cross_acc, f"tflite-micro {tflite_micro_version()} on the TFLite conversion of the same "
+                  "weights" + (f", with X-CUBE-AI's {compression} weight sharing emulated (k-means) on "
+                               f"{', '.join(shared_names)}" if shared_names else "")),
               "deployable": not violations, "violations": violations, "recheck": recheck}
     return report, files
 
@@ -229,7 +251,7 @@ def confirm(model, target, dtype: str = "float32", X_val=None, y_val=None, repre
     """
     check_options(runtime, dtype, compression)
     board = get_target(target)
-    X_val, y_val = _validation_inputs(model, X_val, y_val, seed)
+    X_val, y_val = _xcross_inputs(model, X_val, y_val, representative, seed)
     if runtime == "tflm":
         report, files = confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_acc, seed, margin,
                                      isolated)

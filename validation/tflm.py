@@ -283,20 +283,28 @@ class CrossAccuracy:
     """TFLM outputs against the Keras model's (X-CROSS, as X-CUBE-AI's validate reports it)."""
 
     n: int
-    acc: float            # agreement of predicted classes
+    agree: int            # samples whose predicted class is the same in TFLM and Keras
+    acc: float            # agree / n
     rmse: float
     mae: float
     l2r: float            # ||ref - pred||_2 / ||ref||_2
-    acc_reference: float | None = None   # Keras vs true labels
-    acc_tflm: float | None = None        # TFLM vs true labels
+    acc_reference: float | None = None   # Keras vs true labels (on the labelled samples)
+    acc_tflm: float | None = None        # TFLM vs true labels (on the labelled samples)
+    n_labelled: int = 0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        from validation.agreement import interval
+
+        low, high = interval(self.agree, self.n)
+        return {**asdict(self), "interval_95": [round(low, 4), round(high, 4)]}
 
 
 def cross_accuracy(model, flatbuffer: bytes, X: np.ndarray, y: np.ndarray | None = None,
                    arena_size: int | None = None) -> CrossAccuracy:
-    """Run the real TFLM interpreter on ``X`` and compare with ``model.predict``."""
+    """Run the real TFLM interpreter on ``X`` and compare with ``model.predict``.
+
+    Agreement needs no label, so ``X`` may hold more samples than ``y``: the label accuracies are over the first
+    ``len(y)`` samples (the held-out ones, by the callers' convention)."""
     X = np.asarray(X, np.float32)
     ref = np.asarray(model.predict(X, verbose=0), np.float64)
     with _fd2_to(None):
@@ -317,10 +325,13 @@ def cross_accuracy(model, flatbuffer: bytes, X: np.ndarray, y: np.ndarray | None
     pred = np.stack(preds)
     diff = ref - pred
     norm = float(np.linalg.norm(ref))
-    result = dict(n=len(X), acc=float(np.mean(ref.argmax(-1) == pred.argmax(-1))),
+    agree = int(np.sum(ref.argmax(-1) == pred.argmax(-1)))
+    result = dict(n=len(X), agree=agree, acc=agree / len(X) if len(X) else float("nan"),
                   rmse=float(np.sqrt(np.mean(diff ** 2))), mae=float(np.mean(np.abs(diff))),
                   l2r=float(np.linalg.norm(diff) / norm) if norm else float("nan"))
-    if y is not None:
+    if y is not None and len(y):
         y = np.asarray(y)
-        result.update(acc_reference=float(np.mean(ref.argmax(-1) == y)), acc_tflm=float(np.mean(pred.argmax(-1) == y)))
+        m = len(y)
+        result.update(acc_reference=float(np.mean(ref[:m].argmax(-1) == y)),
+                      acc_tflm=float(np.mean(pred[:m].argmax(-1) == y)), n_labelled=m)
     return CrossAccuracy(**result)
