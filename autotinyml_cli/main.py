@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from autotinyml_cli import _signals
 from autotinyml_cli._format import describe_headroom, report_figures, verdict_source_text
 from targets import AutoTinyMLError, Target, custom_target, format_size, get_target, list_targets, load_target_file
 
@@ -130,7 +131,7 @@ def cmd_footprint(args) -> int:
 def cmd_export(args) -> int:
     from memsim.frontends.keras import load_keras_model
     from validation import NotDeployableError
-    from validation.export import check_options, check_writable, export
+    from validation.export import check_options, check_writable, export, replaced_note
 
     dtype = args.dtype or "float32"
     compression = args.compression or "none"
@@ -140,17 +141,22 @@ def cmd_export(args) -> int:
     target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
     check_writable(args.out)
     model = load_keras_model(args.model)
-    X = y = None
+    X = y = labels = None
     if args.dataset:
         from cbo.tinyml import load_dataset
 
+        import numpy as np
+
         ds = load_dataset(args.dataset)
         shape = tuple(model.inputs[0].shape[1:])
-        X, y = ds.X.reshape((len(ds.X),) + shape), ds.y
+        if None in shape or int(np.prod(shape)) != int(np.prod(ds.sample_shape)):
+            raise AutoTinyMLError(f"{args.model} takes inputs of shape {shape}; the samples of {ds.name} have shape "
+                                  f"{ds.sample_shape}. Give --dataset the data the model was trained on.")
+        X, y, labels = ds.X.reshape((len(ds.X),) + shape), ds.y, list(ds.classes)
     try:
         report = export(model, target, args.out, dtype, X_val=X, y_val=y, representative=X,
                         min_cross_acc=args.min_cross_acc, runtime=args.runtime, compression=compression,
-                        margin=args.margin, with_tflite=args.with_tflite, isolated=True)
+                        margin=args.margin, with_tflite=args.with_tflite, isolated=True, labels=labels)
     except NotDeployableError as exc:
         if args.json:
             print(json.dumps(exc.report, indent=2))
@@ -164,6 +170,8 @@ def cmd_export(args) -> int:
         print(report_figures(report))
         print(f"  wrote {', '.join(report['files'])}")
         print(f"  re-check: {report['recheck']}")
+    if report.get("replaced_export"):
+        print(replaced_note(args.out, report["replaced_export"]), file=sys.stderr)
     return 0
 
 
@@ -343,19 +351,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _refuse(args, message: str, code: int) -> int:
+    """One sentence on stderr; under --json also a JSON object on stdout, so a reading tool has something to parse."""
+    print(f"autotinyml: error: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message, "exit_code": code}))
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _signals.reset()
+    previous = _signals.install()
     try:
-        return args.func(args)
+        code = args.func(args)
     except AutoTinyMLError as exc:
-        print(f"autotinyml: error: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(args, str(exc), 2)
     except KeyboardInterrupt:  # commands that hold finished work (search) say where it is themselves
         print("\nautotinyml: interrupted.", file=sys.stderr)
-        return 130
+        code = _signals.EXIT_INTERRUPTED
     except BrokenPipeError:  # `autotinyml footprint x | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        _signals.restore(previous)
+    return _signals.exit_code() if code == _signals.EXIT_INTERRUPTED and _signals.received() else code
 
 
 if __name__ == "__main__":

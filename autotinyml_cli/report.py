@@ -62,6 +62,12 @@ class StudyRecord:
 def load_study(path: "str | Path") -> StudyRecord:
     """Read a study file made by `autotinyml search` (read-only; a running search may hold it)."""
     path = Path(path)
+    if path.is_dir():
+        inside = sorted(p.name for p in path.glob("*.sqlite"))
+        listed = f"it holds {', '.join(inside[:3])}{' ...' if len(inside) > 3 else ''}" if inside else \
+            "it holds no .sqlite study file"
+        raise AutoTinyMLError(f"{str(path)!r} is a folder ({listed}); pass study files, e.g. "
+                              f"autotinyml report {str(path / '*.sqlite')}.")
     if not path.is_file():
         raise AutoTinyMLError(f"Study file {str(path)!r} does not exist; pass the .sqlite file a search wrote "
                               "(default folder autotinyml-studies/).")
@@ -407,6 +413,9 @@ def cmd_report(args) -> int:
     region = tuple(args.region.split(",")) if args.region else None
     if region is not None and len(region) != 2:
         raise AutoTinyMLError(f"--region takes two parameter names separated by a comma, got {args.region!r}.")
+    from validation.export import check_writable
+
+    check_writable(args.out)  # before the studies are read: an --out that is a file is refused at once
     page = write_report(args.studies, args.out, region)
     print(f"Report: {page} (open it in a browser)")
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import sys
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ import cbo
 from cbo.tinyml import KFoldObjective, MemsimConstraint, Template, get_template, load_dataset
 from cbo.tinyml.templates import check_space
 from cbo.tinyml.training import without_input_autotune
+from autotinyml_cli import _signals
 from autotinyml_cli._format import report_figures, verdict_source_text
 from targets import AutoTinyMLError, format_size, get_target, load_target_file
 
@@ -107,11 +107,33 @@ DEFAULT_STUDY_DIR = "autotinyml-studies"
 DEFAULT_PHASE1_LABELS = 64  # SVM-CBO's Phase-1 memsim labels (--labels)
 
 
+MAX_SEED = 2**32 - 1   # numpy's and Keras' seeds are 32-bit
+MAX_EPOCHS = 10_000
+
+
+def check_seed_and_epochs(seed: int, epochs: int) -> None:
+    """Refuse seeds the trainings cannot take and epoch counts no training finishes, before any work."""
+    if not 0 <= seed <= MAX_SEED:
+        raise AutoTinyMLError(f"--seed must be in [0, {MAX_SEED}] (numpy and Keras take 32-bit seeds), got {seed}.")
+    if epochs > MAX_EPOCHS:
+        raise AutoTinyMLError(f"--epochs {epochs} would not finish; give at most {MAX_EPOCHS:,}.")
+
+
+def check_enough_samples(dataset, what: str) -> None:
+    """X-CROSS judges the deployed network on the dataset's samples; too few and no verdict is possible."""
+    from validation.agreement import MIN_SAMPLES
+
+    if len(dataset.X) < MIN_SAMPLES:
+        raise AutoTinyMLError(f"{dataset.name} has {len(dataset.X)} samples; {what} needs at least {MIN_SAMPLES} "
+                              "to check the deployed network against the trained one (X-CROSS). Add samples.")
+
+
 def resolve_settings(args) -> tuple[str, str]:
     """(dtype, compression) for the chosen runtime; refuses impossible combinations before any work."""
     dtype, compression = runtime_defaults(args.runtime, args.dtype, args.compression, args.margin)
+    check_seed_and_epochs(args.seed, args.epochs)
     for name, value, low in (("--trainings", args.trainings, 1), ("--epochs", args.epochs, 1),
-                             ("--batch-size", args.batch_size, 1), ("--k", args.k, 2), ("--labels", args.labels, 0),
+                             ("--batch-size", args.batch_size, 1), ("--k", args.k, 2), ("--labels", args.labels, 1),
                              ("--confirm", args.confirm, 0), ("--workers", args.workers, 1),
                              ("--parallel", args.parallel, 1)):
         if value is not None and value < low:
@@ -146,6 +168,31 @@ def check_cluster_options(args) -> None:
         except ImportError:
             raise AutoTinyMLError("--workers and --scheduler need Dask: pip install 'dask[distributed]' "
                                   "(or the 'dask' extra of autotinyml).") from None
+    if args.scheduler:
+        check_scheduler_reachable(args.scheduler)
+
+
+def check_scheduler_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A scheduler address that cannot work is refused in a second, before a study file is made: a malformed
+    one at once, a TCP port that refuses at once (Dask's client would retry for its whole timeout)."""
+    import socket
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    hint = "give the address `dask scheduler` prints, e.g. tcp://127.0.0.1:8786"
+    try:
+        scheme, location = parse_address(address)
+        if scheme not in ("tcp", "tls"):
+            return  # other transports (inproc, ucx) are checked by Dask itself
+        host, port = parse_host_port(location)
+    except ValueError as exc:
+        raise AutoTinyMLError(f"--scheduler {address!r} is not a scheduler address ({exc}); {hint}.") from None
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise AutoTinyMLError(f"No Dask scheduler answers at {address!r} ({reason}); start one with `dask "
+                              f"scheduler`, or {hint}.") from None
 
 
 @contextlib.contextmanager
@@ -187,6 +234,26 @@ def runtime_defaults(runtime: str, dtype: "str | None", compression: "str | None
     return dtype, compression
 
 
+PRECHECK_POINTS = 20_000  # memsim labels these in about a second
+
+
+def check_something_fits(template, constraint, target, runtime) -> None:
+    """Refuse, before a study file exists, a board on which memsim finds no network of the space: a grid that
+    spreads every parameter's levels (ends included) over the space, the whole space where it is smaller."""
+    probe = template.space.grid(PRECHECK_POINTS)
+    answers = constraint.many(probe)
+    if any(ok for ok, _ in answers):
+        return
+    smallest = min((fp for _, fp in answers), key=lambda fp: (fp.get("ram_bytes", 0), fp.get("flash_bytes", 0)))
+    whole = len(probe) >= template.space.size()
+    raise AutoTinyMLError(
+        f"No network of {template.name} fits {target.name} under {runtime}: memsim checked "
+        f"{'all ' if whole else ''}{len(probe):,} configurations{'' if whole else ' spread over the space'}, the "
+        f"smallest needing RAM {smallest.get('ram_bytes', 0):,} B and Flash {smallest.get('flash_bytes', 0):,} B "
+        f"(board: {target.ram_bytes:,} B, {target.flash_bytes:,} B). Choose a larger target, allow compression, "
+        "or narrow the space to smaller networks.")
+
+
 def _default_study(dataset: str, template: str, target: str, runtime: str, dtype: str, method: str, seed: int) -> Path:
     name = f"{dataset}-{template.replace(':', '-')}-{target}-{runtime}-{dtype}-{method}-seed{seed}.sqlite"
     return Path(DEFAULT_STUDY_DIR) / name
@@ -199,6 +266,8 @@ def run_search(args) -> int:
     target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
     template = load_space(args.space)
     dataset = load_dataset(args.dataset, args.label)
+    if args.confirm:
+        check_enough_samples(dataset, "a search that confirms its winner")
     smallest_class = int(np.bincount(dataset.y).min())
     if args.k > smallest_class:
         raise AutoTinyMLError(f"--k {args.k} folds need at least {args.k} samples per class; the smallest class of "
@@ -208,6 +277,7 @@ def run_search(args) -> int:
     input_shape = template.input_shape(dataset.sample_shape)
     constraint = MemsimConstraint(template, input_shape, dataset.n_classes, target, args.runtime, dtype,
                                   compression, margin=args.margin)
+    check_something_fits(template, constraint, target, args.runtime)
     settings = {"dataset": dataset.name, "space": template.space.to_dict(), "template": template.name,
                 "target": target.name, "runtime": args.runtime, "dtype": dtype, "compression": compression,
                 "method": args.method, "seed": args.seed, "k": args.k, "epochs": args.epochs,
@@ -225,42 +295,32 @@ def run_search(args) -> int:
         n = sum(1 for t in storage.trials() if t.state in (cbo.TrialState.COMPLETE, cbo.TrialState.FAIL))
         print(f"\ninterrupted; {n} finished trials saved in {str(study_path)!r}; run the same command to continue.",
               file=sys.stderr)
-        return 130
+        return _signals.exit_code()
     finally:
         storage.close()
 
 
 @contextlib.contextmanager
 def _interrupt_between_trials():
-    """Ctrl-C raises KeyboardInterrupt at once, as usual, and is also remembered: a library that catches it inside
-    a training (seen once in the test suite: the search went on to its last trial) cannot make the search ignore
-    it. Yields a function that says whether Ctrl-C was pressed.
+    """Ctrl-C (or SIGTERM) raises KeyboardInterrupt at once, as usual, and is also remembered: a library that
+    catches it inside a training (seen once in the test suite: the search went on to its last trial) cannot make
+    the search ignore it. Yields a function that says whether a stop signal arrived.
 
     Where Python cannot raise it (inside a garbage-collector callback, e.g. Dask's, it would print "Exception
     ignored" with a traceback), it is dropped quietly, as are destructor errors of objects it cut short: the
     search still stops after the current trial."""
-    pressed = []
-
-    def on_sigint(signum, frame):
-        pressed.append(signum)
-        raise KeyboardInterrupt
-
     def on_unraisable(unraisable):
         # after Ctrl-C: its own KeyboardInterrupt, or a destructor of an object it cut short (TensorFlow's
         # ScopedTFFunction.__del__ raised AttributeError in CI), would print a traceback; the search still stops
-        if not pressed:
+        if not _signals.received():
             previous_hook(unraisable)
 
-    try:
-        previous = signal.signal(signal.SIGINT, on_sigint)
-    except ValueError:  # not the main thread (e.g. called from a worker): the default handling stays
-        yield lambda: False
-        return
+    previous = _signals.install()  # main() installs them too; the search also runs from the library
     previous_hook, sys.unraisablehook = sys.unraisablehook, on_unraisable
     try:
-        yield lambda: bool(pressed)
+        yield _signals.received
     finally:
-        signal.signal(signal.SIGINT, previous)
+        _signals.restore(previous)
         sys.unraisablehook = previous_hook
 
 
@@ -353,7 +413,12 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
     if page:
         print(f"Report (plots, board table): {page}")
     if best is None:
-        print("No deployable configuration was trained: enlarge the target, allow compression, or widen the space.")
+        failed = [t for t in study.trials if t.state == cbo.TrialState.FAIL]
+        if failed and len(failed) == study.n_trained:  # nothing to do with the board: the trainings broke
+            print(f"Every training failed ({len(failed)} of {study.n_trained}); the first error: {failed[0].error}")
+        else:
+            print("No deployable configuration was trained: enlarge the target, allow compression, or widen the "
+                  "space.")
         return 1
     if args.confirm and winner is None:
         print("No finalist passed the toolchain confirmation; see the reasons above.")
@@ -408,7 +473,7 @@ def confirm_finalists(study, template, dataset, target, args, input_shape, dtype
 
     from memsim.frontends.keras import keras_from_spec, quiet_keras
     from validation import ToolchainError
-    from validation.export import confirm, write_export
+    from validation.export import confirm, replaced_note, write_export
 
     keras = quiet_keras()
     X = dataset.X.reshape((len(dataset.X),) + input_shape)
@@ -424,7 +489,7 @@ def confirm_finalists(study, template, dataset, target, args, input_shape, dtype
         try:
             report, files = confirm(model, target, dtype, X_val, y_val, representative=X_tr, seed=args.seed,
                                     runtime=args.runtime, compression=compression,
-                                    margin=args.margin)
+                                    margin=args.margin, labels=list(dataset.classes))
         except ToolchainError as exc:
             print(f"  trial {t.number}: rejected by the toolchain: {exc}", file=sys.stderr)
             results[t.number] = {"deployable": False, "violations": [str(exc)]}
@@ -438,7 +503,9 @@ def confirm_finalists(study, template, dataset, target, args, input_shape, dtype
         results[t.number] = report
         if report["deployable"]:
             try:
-                write_export(args.out, files, report)
+                kept = write_export(args.out, files, report)
+                if kept:
+                    print(replaced_note(args.out, kept), file=sys.stderr)
             except AutoTinyMLError as exc:
                 print(f"autotinyml: {exc}", file=sys.stderr)
                 return results, None

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from autotinyml_cli import _signals
 from autotinyml_cli._format import report_figures, verdict_source_text
 from targets import (
     AutoTinyMLError,
@@ -42,7 +43,7 @@ def _seed_spec(args, dataset):
 
 def run_shrink(args) -> int:
 
-    from autotinyml_cli.search import runtime_defaults
+    from autotinyml_cli.search import check_enough_samples, check_seed_and_epochs, runtime_defaults
     from cbo.dnas import NetworkCosts, shrink
     from cbo.tinyml import load_dataset
     from validation.export import check_writable
@@ -55,13 +56,19 @@ def run_shrink(args) -> int:
                              ("--batch-size", args.batch_size, 1)):
         if value < low:
             raise AutoTinyMLError(f"{name} must be at least {low}, got {value}.")
+    check_seed_and_epochs(args.seed, max(args.epochs, args.finetune_epochs))
     if args.latency_ms is not None and args.latency_ms <= 0:
         raise AutoTinyMLError(f"--latency-ms must be positive, got {args.latency_ms:g}.")
-    ram = parse_size(args.ram, what="--ram") if args.ram else None
-    flash = parse_size(args.flash, what="--flash") if args.flash else None
+    ram = parse_size(args.ram, what="--ram") if args.ram is not None else None
+    flash = parse_size(args.flash, what="--flash") if args.flash is not None else None
+    for name, budget in (("--ram", ram), ("--flash", flash)):
+        if budget == 0:
+            raise AutoTinyMLError(f"{name} 0 leaves no room for any network; give a positive budget, e.g. 8KiB, "
+                                  "or leave it out to use the board's.")
     target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
     check_writable(args.out)
     dataset = load_dataset(args.dataset, args.label)
+    check_enough_samples(dataset, "shrink")
     spec, shape, source, seed_model = _seed_spec(args, dataset)
     costs = NetworkCosts(spec, target, args.runtime, dtype, compression, args.margin, ram, flash, args.latency_ms)
     costs.check_feasible()
@@ -87,15 +94,16 @@ def run_shrink(args) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted; finished epochs are kept in {str(state_dir)!r}; run the same command to continue.",
               file=sys.stderr)
-        return 130
+        return _signals.exit_code()
     wall = time.perf_counter() - start
 
     from validation import ToolchainError
-    from validation.export import confirm, write_export
+    from validation.export import confirm, replaced_note, write_export
 
     try:
         report, files = confirm(result.model, target, dtype, X_val, y_val, representative=X_tr, seed=args.seed,
-                                runtime=args.runtime, compression=compression, margin=args.margin)
+                                runtime=args.runtime, compression=compression, margin=args.margin,
+                                labels=list(dataset.classes))
     except ToolchainError as exc:
         raise AutoTinyMLError(f"The shrunk network could not be confirmed: {exc}") from None
     report = {**report, "shrink": {
@@ -122,7 +130,9 @@ def run_shrink(args) -> int:
         print(f"autotinyml: the shrunk network was rejected by {verdict_source_text(report['verdict_source'])}: "
               + "; ".join(report["violations"]), file=sys.stderr)
         return 1
-    write_export(args.out, files, report)
+    kept = write_export(args.out, files, report)
+    if kept:
+        print(replaced_note(args.out, kept), file=sys.stderr)
     if not args.json:
         print(f"Shrunk {source} to channels {result.counts} (from {result.seed_counts}); validation accuracy "
               f"{100 * result.accuracy:.2f} % ({len(y_val)} held-out samples); {wall:.0f} s in all.")

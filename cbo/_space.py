@@ -155,12 +155,20 @@ def _param_from_dict(name: str, spec: Mapping) -> Param:
     if cond is not None:
         if not isinstance(cond, Mapping) or "param" not in cond or "in" not in cond:
             raise SpaceError(f"Parameter {name!r}: a condition is {{param = NAME, in = [values]}}, got {cond!r}.")
+        if not isinstance(cond["in"], (list, tuple)):
+            raise SpaceError(f"Parameter {name!r}: a condition's 'in' must be a list of values, got {cond['in']!r}.")
         condition = (str(cond["param"]), tuple(cond["in"]))
     cls = _KINDS[kind]
     if cls in (Categorical, Ordinal):
-        return cls(name, choices=tuple(spec.get("choices", ())), condition=condition)
+        choices = spec.get("choices", ())
+        if not isinstance(choices, (list, tuple)):  # a string would become its letters
+            raise SpaceError(f"Parameter {name!r}: choices must be a list, e.g. choices = [8, 16], got {choices!r}.")
+        return cls(name, choices=tuple(choices), condition=condition)
     if "low" not in spec or "high" not in spec:
         raise SpaceError(f"Parameter {name!r} ({kind}) needs 'low' and 'high'.")
+    for bound in ("low", "high"):
+        if isinstance(spec[bound], bool) or not isinstance(spec[bound], (int, float)):
+            raise SpaceError(f"Parameter {name!r}: {bound} must be a number, got {spec[bound]!r}.")
     return cls(name, low=spec["low"], high=spec["high"], log=bool(spec.get("log", False)), condition=condition)
 
 

@@ -41,6 +41,9 @@ def load_graph(model: Any) -> Graph:
     if isinstance(model, (str, Path)):
         path = Path(model)
         suffix = path.suffix.lower()
+        if path.is_dir():  # a SavedModel folder among them: memsim reads files, not folders
+            raise ModelFileError(f"{str(path)!r} is a folder; give one model file (.tflite, .keras, .h5, .json or "
+                                 ".toml), e.g. model.save('model.keras') for a SavedModel.")
         if suffix == ".tflite":
             from memsim.frontends.tflite import graph_from_tflite
 

@@ -127,6 +127,9 @@ def _boards_from(data: Mapping, source: str, shared_overheads: Mapping) -> list[
         )
         if not regions:
             raise TargetFileError(f"{where} lists no RAM region.")
+        if max(r.bytes for r in regions) == 0:
+            raise TargetFileError(f"{where} has 0 B of RAM, so no network can run on it; give ram_regions their "
+                                  "sizes, e.g. ram_regions = \"64KiB\".")
         ov = board.get("overhead", {})
         if isinstance(ov, str):
             if ov not in overheads:
@@ -134,9 +137,13 @@ def _boards_from(data: Mapping, source: str, shared_overheads: Mapping) -> list[
             ov = overheads[ov]
         else:
             ov = _overheads_from(ov, where)
+        flash = _check_int(board["flash_bytes"], "flash_bytes", where)
+        if flash == 0:
+            raise TargetFileError(f"{where} has 0 B of Flash, so no network can be stored on it; give flash_bytes "
+                                  "its size, e.g. flash_bytes = \"512KiB\".")
         boards.append(Target(
             name=str(board["name"]),
-            flash_bytes=_check_int(board["flash_bytes"], "flash_bytes", where),
+            flash_bytes=flash,
             ram_regions=regions,
             clock_hz=_check_int(board.get("clock_hz", 80_000_000), "clock_hz", where),
             core=str(board.get("core", "Cortex-M4F")),

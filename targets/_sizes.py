@@ -1,6 +1,7 @@
 """Parse and format memory sizes ("64KiB", "1.5 MB", 4096)."""
 
 import re
+from decimal import Decimal
 
 from targets._errors import InvalidSizeError
 
@@ -13,6 +14,8 @@ _UNITS = {
     "kb": 1000, "kib": 1024, "k": 1024,
     "mb": 1000**2, "mib": 1024**2, "m": 1024**2,
 }
+# A Cortex-M addresses 4 GiB in all; a larger size is a typo, and beyond 2**53 a float would lose its digits.
+MAX_SIZE = 2**32
 _SIZE_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z]*)\s*$")
 
 
@@ -42,7 +45,7 @@ def parse_size(value: "str | int | float", *, what: str = "size") -> int:
     if isinstance(value, (int, float)):
         if value < 0:
             raise InvalidSizeError(f"{what} must not be negative, got {value!r}.")
-        return int(value)
+        return _within_address_space(int(value), value, what)
     text = str(value).replace("_", "").replace(",", "")
     if text.strip().startswith("-"):
         raise InvalidSizeError(f"{what} must not be negative, got {value!r}.")
@@ -52,7 +55,14 @@ def parse_size(value: "str | int | float", *, what: str = "size") -> int:
             f"{what} {value!r} is not a size; write a number with an optional unit "
             "B, KB, KiB, MB or MiB, e.g. '64KiB'."
         )
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    return _within_address_space(int(Decimal(match.group(1)) * _UNITS[match.group(2).lower()]), value, what)
+
+
+def _within_address_space(n_bytes: int, value, what: str) -> int:
+    if n_bytes > MAX_SIZE:
+        raise InvalidSizeError(f"{what} {value!r} is more than a 32-bit microcontroller can address (4 GiB); "
+                               "check the number and its unit.")
+    return n_bytes
 
 
 def format_size(n_bytes: int) -> str:

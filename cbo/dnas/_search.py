@@ -12,6 +12,7 @@ the constraint that stays violated. Every epoch is checkpointed; the same call c
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -207,11 +208,13 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
         log(f"epoch {epoch + 1}/{epochs}{' (warm-up)' if epoch < warmup else ''}: loss {row['loss']:.3f} penalty {row['penalty']:.3f} "
             f"val acc {val_acc:.3f}  channels {counts.tolist()}  {shown}  {'fits' if row['fits'] else 'over'}  "
             f"{row['seconds']:.1f} s")
-        if state:
+        if state:  # each file replaced whole, weights first: a kill at any point leaves a consistent epoch
             state.mkdir(parents=True, exist_ok=True)
-            model.save_weights(state / "supernet.weights.h5")
-            (state / "state.json").write_text(json.dumps({"run": run, "epoch": epoch, "lambda": lam.tolist(),
-                                                          "history": history}))
+            model.save_weights(state / "supernet.next.weights.h5")
+            (state / "state.next.json").write_text(json.dumps({"run": run, "epoch": epoch, "lambda": lam.tolist(),
+                                                               "history": history}))
+            os.replace(state / "supernet.next.weights.h5", state / "supernet.weights.h5")
+            os.replace(state / "state.next.json", state / "state.json")
     t_search = time.perf_counter() - t0
     acc_before = _accuracy(model, X_val, y_val)
     theta_values = [t.numpy() for t in thetas]

@@ -11,6 +11,8 @@ with arrays ``X`` and ``y``, or a CSV whose last column is the label.
 from __future__ import annotations
 
 import importlib.util
+import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,34 +92,58 @@ def _digits(label: str | None) -> Dataset:
 DATASETS = {"har-basicmotions": _basic_motions, "har-watch": _watch, "digits": _digits}
 
 
-def _from_file(path: Path) -> Dataset:
-    if not path.exists():
-        raise DatasetError(f"Dataset file {str(path)!r} does not exist; use a built-in name "
-                           f"({', '.join(DATASETS)}) or an .npz/.csv file.")
-    if path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                if "X" not in f or "y" not in f:
-                    raise DatasetError(f"{str(path)!r} must hold arrays named 'X' and 'y', found {sorted(f.files)}.")
-                X, y = f["X"], f["y"]
-        except (ValueError, OSError) as exc:
-            raise DatasetError(f"{str(path)!r} is not a readable .npz file ({exc}).") from None
-    elif path.suffix == ".csv":
+def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    how = f"save it with np.savez({path.name!r}, X=X, y=y)"
+    if not zipfile.is_zipfile(path):  # an empty file, a text file, a pickle: np.load's own errors talk of pickles
+        what = "an empty file" if path.stat().st_size == 0 else "not a zip of arrays"
+        raise DatasetError(f"{str(path)!r} is not an .npz archive ({what}); {how}.")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            names = list(f.files)
+            arrays = {name: f[name] for name in ("X", "y") if name in names}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        reason = "it holds Python objects, not plain arrays" if "pickle" in str(exc) else str(exc)
+        raise DatasetError(f"{str(path)!r} cannot be read ({reason}); {how} with numeric X.") from None
+    missing = [name for name in ("X", "y") if name not in arrays]
+    if missing:
+        raise DatasetError(f"{str(path)!r} has no array {' or '.join(map(repr, missing))} (it holds {sorted(names)}); "
+                           f"{how}.")
+    return arrays["X"], arrays["y"]
+
+
+def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy warns about an empty file; the check below says it in words
         try:
             table = np.genfromtxt(path, delimiter=",", dtype=str)
         except ValueError as exc:
             raise DatasetError(f"{str(path)!r} is not a rectangular CSV table ({exc}).") from None
-        if table.ndim != 2 or table.shape[1] < 2:
-            raise DatasetError(f"{str(path)!r} needs at least two columns: features, then the label last.")
-        try:
-            float(table[0, 0])
-        except ValueError:
-            table = table[1:]  # header row
-        try:
-            X = table[:, :-1].astype(np.float32)
-        except ValueError:
-            raise DatasetError(f"{str(path)!r} has non-numeric features; only the last (label) column may be text.") from None
-        y = table[:, -1]
+    if table.size == 0:
+        raise DatasetError(f"{str(path)!r} is empty; write one sample per row, features first and the label last.")
+    if table.ndim != 2 or table.shape[1] < 2:
+        raise DatasetError(f"{str(path)!r} needs at least two columns: features, then the label last.")
+    try:
+        float(table[0, 0])
+    except ValueError:
+        table = table[1:]  # header row
+    try:
+        X = table[:, :-1].astype(np.float32)
+    except ValueError:
+        raise DatasetError(f"{str(path)!r} has non-numeric features; only the last (label) column may be text.") from None
+    return X, table[:, -1]
+
+
+def _from_file(path: Path) -> Dataset:
+    if not path.exists():
+        raise DatasetError(f"Dataset file {str(path)!r} does not exist; use a built-in name "
+                           f"({', '.join(DATASETS)}) or an .npz/.csv file.")
+    if path.is_dir():
+        raise DatasetError(f"{str(path)!r} is a folder; give one .npz (X, y) or .csv (label last) file, or a "
+                           f"built-in name ({', '.join(DATASETS)}).")
+    if path.suffix == ".npz":
+        X, y = _read_npz(path)
+    elif path.suffix == ".csv":
+        X, y = _read_csv(path)
     else:
         raise DatasetError(f"Dataset file {str(path)!r} must be .npz (X, y) or .csv (label last).")
     X = np.asarray(X)
@@ -128,6 +154,9 @@ def _from_file(path: Path) -> Dataset:
     if len(X) != len(y) or y.ndim != 1:
         raise DatasetError(f"{str(path)!r}: X has {len(X)} samples but y has shape {y.shape}; "
                            "y must be one label per sample.")
+    if X.dtype.kind not in "biuf":
+        raise DatasetError(f"X in {str(path)!r} holds {X.dtype} values, not numbers; convert the features to "
+                           "floats before saving.")
     if not np.isfinite(X.astype(np.float64)).all():
         raise DatasetError(f"{str(path)!r}: X contains NaN or infinite values; clean them first.")
     ds = _encode_labels(path.stem, X, y)

@@ -177,7 +177,10 @@ def _expand(spec: Mapping, op: str, type_name: str, where: str) -> list[tuple[st
     if op == "concatenate":
         return [("concatenate", {"axis": int(spec.get("axis", -1))})]
     if op == "dropout":
-        return [("dropout", {"rate": float(spec.get("rate", 0.0))})]
+        rate = float(spec.get("rate", 0.0))
+        if not 0.0 <= rate < 1.0:  # Keras refuses it only when the training starts
+            raise SpecError(f"{where}: dropout rate {rate:g} must be in [0, 1).")
+        return [("dropout", {"rate": rate})]
     return [(op, {})]
 
 

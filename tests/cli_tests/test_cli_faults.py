@@ -24,8 +24,12 @@ def _trained(study: Path) -> int:
 
 
 @pytest.mark.toolchain
-@pytest.mark.parametrize("cluster", [[], ["--workers", "2"]], ids=["in-process", "two-dask-workers"])
-def test_ctrl_c_keeps_finished_trials_and_the_same_command_continues(tmp_path, cluster):
+@pytest.mark.parametrize("cluster, stop, code", [
+    ([], signal.SIGINT, 130), (["--workers", "2"], signal.SIGINT, 130),
+    ([], signal.SIGTERM, 143), (["--workers", "1"], signal.SIGTERM, 143)],
+    ids=["ctrl-c-in-process", "ctrl-c-two-dask-workers", "sigterm-in-process", "sigterm-one-dask-worker"])
+def test_ctrl_c_keeps_finished_trials_and_the_same_command_continues(tmp_path, cluster, stop, code):
+    # SIGTERM (kill, systemd, Docker, batch schedulers) is handled as Ctrl-C; only the exit code differs
     if cluster:
         pytest.importorskip("distributed", reason="Dask distributed is not installed")
     study = tmp_path / "s.sqlite"
@@ -35,10 +39,11 @@ def test_ctrl_c_keeps_finished_trials_and_the_same_command_continues(tmp_path, c
     deadline = time.time() + 300
     while _trained(study) < 1 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(stop)
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert "Traceback" not in err and "Traceback" not in out
+    assert "leaked" not in err, err  # multiprocessing's resource tracker: a cluster not shut down
     kept = _trained(study)
     assert kept >= 1
     assert f"interrupted; {kept} finished trials saved in {str(study)!r}; run the same command to continue." in err
@@ -145,6 +150,26 @@ choices = ["adam"]
     assert out["exported"] == "autotinyml-export" and (tmp_path / "autotinyml-export" / "model.tflite").exists()
     # default outputs go to documented folders under the working directory
     assert Path(out["study"]).parent.name == "autotinyml-studies"
+    # the export says which output index is which label, and X-CROSS ran on every sample, with its bound
+    report = json.loads((tmp_path / "autotinyml-export" / "report.json").read_text())
+    assert report["output_labels"] == ["Badminton", "Running", "Standing", "Walking"]
+    assert '#define MODEL_OUTPUT_LABELS {"Badminton", "Running", "Standing", "Walking"}' in \
+        (tmp_path / "autotinyml-export" / "model_data.h").read_text()
+    xc = report["cross_accuracy"]
+    assert xc["n"] == 80 and xc["n_labelled"] == 20 and xc["interval_95"][0] <= xc["acc"] <= xc["interval_95"][1]
+    # the same command again exports again; the first export is moved aside, not overwritten
+    first = (tmp_path / "autotinyml-export" / "report.json").read_bytes()
+    assert main(["search", "--space", str(space), *QUICK, "--trainings", "2", "--confirm", "1"]) == 0
+    assert "was moved to" in capsys.readouterr().err
+    kept = list(tmp_path.glob("autotinyml-export.replaced-*"))
+    assert len(kept) == 1 and (kept[0] / "report.json").read_bytes() == first
+
+
+def test_under_json_a_refusal_also_prints_a_json_error_on_stdout(capsys):
+    assert main(["search", "--epochs", "0", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"error": "--epochs must be at least 1, got 0.", "exit_code": 2}
+    assert captured.err.strip() == "autotinyml: error: --epochs must be at least 1, got 0."
 
 
 @pytest.mark.toolchain

@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 
 from autotinyml_cli.main import main
 from cbo.tinyml import TEMPLATES
@@ -49,6 +50,22 @@ def _setup(folder: Path) -> None:
     (folder / "bad_activation.toml").write_text(
         _space_toml({"conv_activation": {"type": "categorical", "choices": ["relu", "swishy"]}}))
     (folder / "empty_range.toml").write_text(_space_toml({"filters": {"type": "ordinal", "choices": []}}))
+    (folder / "bad_dropout.toml").write_text(_space_toml({"dropout": {"type": "ordinal", "choices": [1.5, 2.0]}}))
+    (folder / "string_choices.toml").write_text(_space_toml({"filters": {"type": "ordinal", "choices": "many"}}))
+    (folder / "empty.npz").write_bytes(b"")
+    (folder / "text.npz").write_text("X,y\n1,2\n")
+    (folder / "empty.csv").write_text("")
+    rng = np.random.default_rng(0)
+    np.savez(folder / "strings.npz", X=np.array([["a", "b"]] * 30), y=np.arange(30) % 2)
+    np.savez(folder / "no_y.npz", X=rng.normal(size=(30, 4)))
+    np.savez(folder / "five.npz", X=rng.normal(size=(5, 4)), y=np.array([0, 1, 0, 1, 0]))
+    np.savez(folder / "images.npz", X=rng.normal(size=(30, 8, 8, 1)), y=np.arange(30) % 2)
+    (folder / "boards.toml").write_text('[[board]]\nname = "zero"\nflash_bytes = "64KiB"\nram_regions = 0\n')
+    (folder / "nano.toml").write_text('[[board]]\nname = "nano"\nflash_bytes = "8KiB"\nram_regions = "1KiB"\n')
+    from memsim.frontends.keras import keras_from_spec
+
+    keras_from_spec({"name": "mlp", "layers": [{"type": "Input", "shape": [12]}, {"type": "Dense", "units": 2}]}
+                    ).save(folder / "mlp.keras")
 
 
 # (what is wrong, command line); the message and exit code are what the command prints now.
@@ -92,6 +109,29 @@ CASES = [
     ("shrink with an unreadable RAM budget", "shrink --space paper-har --ram lots"),
     ("shrink under TFLM with weight sharing", "shrink --space paper-har --compression x8"),
     ("shrink to a RAM budget no network of the shape meets", "shrink --space paper-har --dataset digits --ram 2KiB"),
+    ("shrink to a RAM budget of zero", "shrink --space paper-har --ram 0"),
+    ("an empty .npz file", "search --dataset empty.npz"),
+    ("a text file named .npz", "search --dataset text.npz"),
+    (".npz whose X holds strings", "search --dataset strings.npz"),
+    (".npz without y", "search --dataset no_y.npz"),
+    ("an empty CSV file", "search --dataset empty.csv"),
+    ("a folder given as the dataset", "search --dataset empty"),
+    ("too few samples to judge the deployed network", "search --dataset five.npz"),
+    ("a seed numpy and Keras cannot take", "search --seed 4294967296"),
+    ("a negative seed", "search --seed -1"),
+    ("epochs no training finishes", "search --epochs 99999999999999999999"),
+    ("a scheduler address without a port", "search --scheduler garbage"),
+    ("a scheduler port that refuses", "search --scheduler tcp://127.0.0.1:1"),
+    ("dropout outside [0, 1) in a space file", "search --space bad_dropout.toml"),
+    ("choices given as a string in a space file", "search --space string_choices.toml"),
+    ("SVM-CBO with no Phase-1 labels", "search --method svmcbo --labels 0"),
+    ("a board file with 0 B of RAM", "search --target-file boards.toml --target zero"),
+    ("a board on which no network of the space fits", "search --target-file nano.toml --target nano"),
+    ("a RAM size beyond a 32-bit address space", "footprint net.json --ram 100000000000000000000000000000 --flash 1MiB"),
+    ("a model file that is a folder", "footprint empty"),
+    ("report into a file", "report missing.sqlite --out a_file"),
+    ("report on a folder", "report empty"),
+    ("export with data of another sample shape", "export mlp.keras --target stm32f303k8 --out exp --dataset images.npz"),
 ]
 
 
@@ -129,8 +169,10 @@ def render(rows) -> str:
            "written) |",
            "| 2 | bad input: one sentence on stderr saying what is wrong and how to fix it; no work was done |",
            "| 130 | interrupted (Ctrl-C): every finished trial (shrink: every finished epoch) is kept; the same "
-           "command continues |", "",
-           "Faults tested elsewhere: Ctrl-C during a search (exit 130, \"interrupted; N finished trials saved in ...; "
+           "command continues |",
+           "| 143 | terminated (SIGTERM, as kill, systemd, Docker and batch schedulers send): handled as Ctrl-C |", "",
+           "With `--json`, a refusal also prints `{\"error\": \"...\", \"exit_code\": 2}` on stdout.", "",
+           "Faults tested elsewhere: Ctrl-C or SIGTERM during a search (exit 130 or 143, \"interrupted; N finished trials saved in ...; "
            "run the same command to continue\"), a second search on a study file in use (exit 2, naming the process "
            "that holds it), an export that fails while writing (the results table is printed, the study kept; "
            "exit 1), the same Ctrl-C with two Dask workers — see `tests/cli_tests/test_cli_faults.py`; on a Dask "
