@@ -490,6 +490,9 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_
     for q in range(15):
         st[q] = 0
     deferred = False  # a Conv1D's closing RESHAPE waits for a following kept BN
+    hoist = False     # ... or for a following sigmoid/tanh, which the converter runs on the 4-D tensor
+    unsq_x = -1       # the squeezed tensor after such an activation, and the 4-D one a Flatten reshapes instead
+    unsq_4d = -1
     def_nm = 0        # the deferred Conv1D's path
     def_before = 0    # the name its closing RESHAPE would have had (a following BN is named after it)
     n_named = 0       # tensors of the last conv/dense whose names grow when a relu or a BN is merged in
@@ -511,7 +514,7 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_
         if op == OP_DROPOUT:
             continue
         if op == OP_BN and ir_folded[j]:  # merged into the conv/dense: its names join the bias's and output's
-            if w_bias or w_op == OP_DWCONV2D:
+            if w_bias or w_op == OP_DWCONV2D or w_op == OP_CONV1D:
                 parts = 4 * nm + e[N_BN_MUL] + e[N_BN_MUL_1] + e[N_BN_ADD_1] + e[N_BN_SUB] + 3 + 1
             else:
                 parts = 2 * nm + e[N_BN_ADD_1] + e[N_BN_SUB] + 1 + 1
@@ -557,6 +560,16 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_
                 x = _op(st, tail_table, t_first, t_last, T_SELECT, gt, pos, ng,
                         _data(st, t_size, t_const, t_first, t_last, size, sn + 1, 1, rank), 4)
                 continue
+            if hoist and (a == ACT_SIGMOID or a == ACT_TANH):  # profiles/tflm.py: HOISTED_ACTIVATIONS
+                an = nm + act_extra[a] + 1 + def_before
+                x4 = _op(st, tail_table, t_first, t_last, T_LOGISTIC if a == ACT_SIGMOID else T_TANH, x, -1, -1,
+                         _data(st, t_size, t_const, t_first, t_last, size, an, 1, 4), 2)
+                _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, K_SQUEEZE * 2 ** 32 + size * 8 + rank,
+                        12, def_nm + e[N_CONV_SQUEEZE], 0, 1, False, consts)
+                x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x4, -1, -1,
+                        _data(st, t_size, t_const, t_first, t_last, size, an + 1, 1, rank), 3)
+                unsq_x, unsq_4d, hoist = x, x4, False
+                continue
             nk = _act_kinds(a, int8, kinds)
             for q in range(nk):
                 kd = kinds[q]
@@ -582,8 +595,8 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_
                 own = e[N_DEPTHWISE] if op == OP_DWCONV2D else e[N_CONVOLUTION]
                 bias_name = 3 * nm + e[N_BIAS_ADD] + own + e[N_SQUEEZE] + 2
             _const(st, t_size, t_const, t_first, t_last, ir_wt[j] * elem, nm + own, co, 2 if op == OP_DENSE else 4)
-            if ir_folded[j] == 2:  # a folded BN's shift, named after the op alone
-                bias_name = nm + own
+            if ir_folded[j] == 2:  # a folded BN's shift, named after the op alone (a Conv1D's with its Squeeze)
+                bias_name = 2 * nm + e[N_CONV_SQUEEZE] + own + 1 if op == OP_CONV1D else nm + own
                 _const(st, t_size, t_const, t_first, t_last, co * 4, bias_name, co, 1)
             elif ir_b[j] > 0:
                 _const(st, t_size, t_const, t_first, t_last, co * 4, bias_name, co, 1)
@@ -614,6 +627,8 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_
             closing = bias_name - nm - own - 1
             if q < n and ir_op[q] == OP_BN and not ir_folded[q]:
                 deferred, def_nm, def_before = True, nm, closing
+            elif q < n and ir_op[q] == OP_ACT and (ir_act[q] == ACT_SIGMOID or ir_act[q] == ACT_TANH):
+                hoist, def_nm, def_before = True, nm, closing
             else:
                 _shared(st, reg_key, reg_name, t_size, t_const, t_first, t_last, K_SQUEEZE * 2 ** 32 + size * 8 + rank,
                         12, nm + e[N_CONV_SQUEEZE], 0, 1, False, consts)
@@ -654,7 +669,7 @@ def _tflm(n, ir_op, ir_h, ir_w, ir_c, ir_rank, ir_wt, ir_b, ir_act, ir_slot, ir_
                 _const(st, t_size, t_const, t_first, t_last, 4, nm + e[N_PACK_DIM], 0, 0)
             pk = _op(st, tail_table, t_first, t_last, T_PACK, sc, -1, -1,
                      _data(st, t_size, t_const, t_first, t_last, 4 * rank, nm + e[N_PACK], 0, 1), 2 + ir_rank[j])
-            x = _op(st, tail_table, t_first, t_last, T_RESHAPE, x, pk, -1,
+            x = _op(st, tail_table, t_first, t_last, T_RESHAPE, unsq_4d if x == unsq_x else x, pk, -1,
                     _data(st, t_size, t_const, t_first, t_last, size, nm + e[N_RESHAPE], 1, rank), 3)
             continue
         if op == OP_GAP or op == OP_GMP:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CORPUS", "CALIBRATION_NAMES", "build_model", "randomise_weights"]
+__all__ = ["CORPUS", "CALIBRATION_NAMES", "TRAINED_CORPUS", "build_model", "build_trained_model", "randomise_weights"]
 
 
 def _seq(name, shape, *layers):
@@ -98,6 +98,38 @@ CORPUS = [
 ]
 
 CALIBRATION_NAMES = tuple(spec["name"] for spec in CORPUS[:15])
+
+# Networks measured with *trained* weights (a few epochs, see build_trained_model): the classes the P0 issue's
+# holdouts found under-predicted (BatchNorm after a Conv1D, deep Conv1D stacks, selu/sigmoid heads). Training
+# gives BatchNorm statistics and biases the converter folds differently from freshly initialised ones. The
+# flatbuffer rule they exposed (a bias-free Conv1D's folded BatchNorm) was measured on bn_conv1d_nobias, so that
+# row is in-sample for it; the others are out of sample.
+TRAINED_CORPUS = [
+    _seq("bn_conv1d_nobias", (64, 6), C("Conv1D", filters=16, kernel_size=3, use_bias=False), C("BatchNormalization"),
+         C("Activation", activation="relu"), C("MaxPooling1D", pool_size=2), C("Flatten"),
+         C("Dense", units=4, activation="softmax")),
+    _seq("bn_conv1d_stack", (64, 6), *[x for _ in range(4) for x in (
+         C("Conv1D", filters=16, kernel_size=3, padding="same", use_bias=False), C("BatchNormalization"),
+         C("Activation", activation="relu"))], C("GlobalAveragePooling1D"), C("Dense", units=4, activation="softmax")),
+    _seq("bn_conv1d_bias", (64, 6), C("Conv1D", filters=16, kernel_size=3), C("BatchNormalization"),
+         C("Activation", activation="relu"), C("Conv1D", filters=16, kernel_size=3), C("BatchNormalization"),
+         C("GlobalAveragePooling1D"), C("Dense", units=4, activation="softmax")),
+    _seq("deep_conv1d", (64, 6), *[C("Conv1D", filters=12, kernel_size=3, padding="same", activation="relu")
+                                   for _ in range(8)], C("Flatten"), C("Dense", units=4, activation="softmax")),
+    _seq("conv1d_selu_head", (64, 6), C("Conv1D", filters=8, kernel_size=5, activation="relu"),
+         C("MaxPooling1D", pool_size=2), C("Flatten"), C("Dense", units=32, activation="selu"),
+         C("Dense", units=4, activation="softmax")),
+    _seq("conv1d_sigmoid_head", (64, 6), C("Conv1D", filters=8, kernel_size=5, activation="relu"),
+         C("BatchNormalization"), C("Conv1D", filters=8, kernel_size=3, activation="sigmoid"), C("Flatten"),
+         C("Dense", units=16, activation="sigmoid"), C("Dense", units=4, activation="sigmoid")),
+    _seq("conv2d_bn_nobias", (32, 32, 3), C("Conv2D", filters=8, kernel_size=3, use_bias=False),
+         C("BatchNormalization"), C("Activation", activation="relu"), C("MaxPooling2D", pool_size=2),
+         C("Conv2D", filters=16, kernel_size=3, use_bias=False), C("BatchNormalization"),
+         C("Activation", activation="relu"), C("GlobalAveragePooling2D"), C("Dense", units=4, activation="softmax")),
+    _seq("dense_bn_sigmoid", (40,), C("Dense", units=32, use_bias=False), C("BatchNormalization"),
+         C("Activation", activation="relu"), C("Dense", units=16, activation="tanh"),
+         C("Dense", units=1, activation="sigmoid")),
+]
 """Networks the TFLM profile's constants were fitted on (in-sample)."""
 
 
@@ -111,6 +143,25 @@ def randomise_weights(model, seed: int = 0) -> None:
     for w in model.weights:
         low, high = (0.5, 1.5) if "variance" in w.path else (-0.5, 0.5)
         w.assign(rng.uniform(low, high, w.shape).astype("float32"))
+
+
+def build_trained_model(spec: dict, seed: int = 0, samples: int = 300, epochs: int = 3):
+    """The Keras model of a corpus entry trained for a few epochs on random data: biases and BatchNorm
+    statistics as training leaves them (not uniform draws), which is what the converter folds in users' files."""
+    from memsim.frontends.keras import keras_from_spec, quiet_keras
+
+    keras = quiet_keras()
+    keras.utils.set_random_seed(seed)
+    model = keras_from_spec(spec)
+    rng = np.random.default_rng(seed)
+    shape = tuple(spec["layers"][0]["shape"])
+    n_out = int(model.outputs[0].shape[-1])
+    X = rng.normal(size=(samples, *shape)).astype("float32")
+    y = rng.integers(0, max(n_out, 2), samples)
+    loss = "binary_crossentropy" if n_out == 1 else "sparse_categorical_crossentropy"
+    model.compile(optimizer="adam", loss=loss)
+    model.fit(X, (y % 2).astype("float32") if n_out == 1 else y, epochs=epochs, batch_size=32, verbose=0)
+    return model
 
 
 def build_model(spec: dict, seed: int = 0):

@@ -50,6 +50,10 @@ from memsim.profiles._base import ActivationPlan, Buffer, dtype_bytes
 __all__ = ["TFLMProfile", "TFLiteGraph", "lower", "TAIL_OP_BYTES"]
 
 _FUSABLE = WEIGHTED_OPS | {"add"}  # ops the converter fuses a following relu/relu6 into
+# Element-wise activations the converter moves before a Conv1D's closing RESHAPE (measured on trained Conv1D
+# networks, float32 and int8): the op runs on the 4-D tensor, and a Flatten after it reshapes that 4-D tensor,
+# so the squeezed one lives only until the Flatten's SHAPE. ELU and softmax stay after the RESHAPE.
+HOISTED_ACTIVATIONS = ("sigmoid", "tanh")
 _FLOAT_ONLY_INT8 = frozenset({"ELU"})
 # TFLM kernels with no int8 path (tflite-micro 0.dev20261023: "exp.cc: input->type != kTfLiteFloat32").
 INT8_UNSUPPORTED = frozenset({"EXP"})  # int8 models run these in float between DEQUANTIZE/QUANTIZE
@@ -226,6 +230,8 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
     g = TFLiteGraph()
     out_of = [-1] * len(layers)
     deferred_reshape: dict[int, int] = {}
+    squeezed_name: dict[int, int] = {}  # deferred Conv1D -> the name its closing RESHAPE's output would have
+    unsqueezed: dict[int, int] = {}     # squeezed tensor -> the 4-D tensor a following Flatten reshapes instead
     params_of: dict[int, tuple[int, int]] = {}  # layer -> (kernel, bias) tensors
     named: dict[int, list[int]] = {}  # layer -> tensors whose names grow when an activation or a BN is fused in
     expanded_of: dict[int, int] = {}  # tensor -> its Conv1D EXPAND_DIMS output (measured: the converter shares it)
@@ -259,12 +265,13 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             continue
         if op == "batch_norm" and layer.attrs.get("folded"):
             # merged into the conv/dense before it: its mul/mul_1/add_1/sub join the bias's and output's names
-            # (a bias-free conv keeps only add_1/sub); depthwise and Conv1D also rename their kernel (measured; the
+            # (a bias-free Conv2D or Dense keeps only add_1/sub; a bias-free Conv1D keeps all four, measured on
+            # trained Conv1D + BatchNorm networks); depthwise and Conv1D also rename their kernel (measured; the
             # Conv1D rule on the real-world zoo, so it is in-sample there)
             p = layer.inputs[0]
             has_bias = layers[p].attrs.get("use_bias", True) and not layers[p].attrs.get("folded_bias")
-            roles = ("bn_mul", "bn_mul_1", "bn_add_1", "bn_sub") if has_bias or layers[p].op == "depthwise_conv2d" \
-                else ("bn_add_1", "bn_sub")
+            all_roles = has_bias or layers[p].op in ("depthwise_conv2d", "conv1d")
+            roles = ("bn_mul", "bn_mul_1", "bn_add_1", "bn_sub") if all_roles else ("bn_add_1", "bn_sub")
             parts = _joined(*(part(j, r) for r in roles)) + 1
             for t in named.get(p, [src[0]]):
                 g.tensor_names[t] += parts
@@ -297,6 +304,17 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
                 continue
             if act == "selu":
                 out_of[j] = _lower_selu(g, src[0], prod(layer.shape), elem, lambda k, j=j: part(j, "selu", k), j, rank)
+                continue
+            owner = next((k for k in deferred_reshape if _reads_through(layers, j, k)), None) \
+                if act in HOISTED_ACTIVATIONS else None
+            if owner is not None:  # inside the Conv1D's EXPAND_DIMS ... RESHAPE wrapper, named after its squeeze
+                act_name = _joined(part(j, act), squeezed_name[owner])
+                t = g.tensor(size, name_len=act_name, channels=1, rank=4)
+                g.op(_ACT_OPS[act][0], [src[0]], [t], j)
+                out_of[j] = t
+                _close_reshape(g, owner, deferred_reshape, out_of, size, part(owner, "conv_squeeze"), act_name + 1,
+                               rank, into=j)
+                unsqueezed[out_of[j]] = t
                 continue
             cur = src[0]
             kinds = _ACT_OPS[act]
@@ -333,7 +351,8 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             if layers[pad].op == "zero_padding" and _pad_fuses(graph, pad, readers):
                 bias_name += _joined(part(pad, "pad_const"), part(pad, "pad")) + 1
             if layer.attrs.get("folded_bias") and not separable:  # a folded BN's shift: named after the op alone
-                bias_name = part(j, own)
+                # (and, for a Conv1D, its Squeeze; measured on trained Conv1D + BatchNorm networks)
+                bias_name = _joined(part(j, "conv_squeeze"), part(j, own)) if op == "conv1d" else part(j, own)
                 bias = g.tensor(c_out * bias_elem, const=True, name_len=bias_name, channels=c_out, rank=1)
             elif layer.attrs.get("use_bias", True):
                 bias = g.tensor(c_out * bias_elem, const=True, name_len=bias_name, channels=c_out, rank=1)
@@ -362,9 +381,13 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
                 while nxt is not None and layers[nxt].op in ("activation", "dropout") and \
                         layers[nxt].attrs.get("activation") in (None, "relu", "relu6", "linear"):
                     nxt = _sole_reader(layers, nxt, readers)
-                if nxt is None or layers[nxt].op != "batch_norm" or layers[nxt].attrs.get("folded"):
-                    _close_reshape(g, j, deferred_reshape, out_of, size, part(j, "conv_squeeze"),
-                                   bias_name - part(j, own) - 1, rank)
+                squeezed_name[j] = bias_name - part(j, own) - 1
+                kept_bn = nxt is not None and layers[nxt].op == "batch_norm" and not layers[nxt].attrs.get("folded")
+                hoisted = nxt is not None and layers[nxt].op == "activation" and \
+                    layers[nxt].attrs["activation"] in HOISTED_ACTIVATIONS
+                if not (kept_bn or hoisted):
+                    _close_reshape(g, j, deferred_reshape, out_of, size, part(j, "conv_squeeze"), squeezed_name[j],
+                                   rank)
                     named[j].append(out_of[j])
             else:
                 out_of[j] = g.tensor(size, name_len=out_name, channels=1, rank=rank)
@@ -401,7 +424,7 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
             packed = g.tensor(4 * rank, name_len=part(j, "pack"), rank=1)
             g.op("PACK", [scalar, *dims], [packed], j)
             out_of[j] = g.tensor(size, name_len=part(j, "reshape"), channels=1, rank=rank)
-            g.op("RESHAPE", [src[0], packed], [out_of[j]], j)
+            g.op("RESHAPE", [unsqueezed.get(src[0], src[0]), packed], [out_of[j]], j)
             continue
         if op in ("global_avg_pool", "global_max_pool"):
             role = "mean" if op == "global_avg_pool" else "max"
