@@ -279,8 +279,8 @@ def export(model, target, out_dir, dtype: str = "float32", X_val=None, y_val=Non
            margin=None, with_tflite: bool = False, isolated: bool = False, labels=None) -> dict:
     """Confirm, then write the runtime's files and report.json into ``out_dir`` if the model deploys.
 
-    The returned report also says where an export that was in ``out_dir`` went (``replaced_export``, None if
-    there was none); report.json does not.
+    The report (returned and in report.json) says where an export that was in ``out_dir`` went
+    (``replaced_export``, None if there was none).
 
     Raises
     ------
@@ -292,7 +292,7 @@ def export(model, target, out_dir, dtype: str = "float32", X_val=None, y_val=Non
     if not report["deployable"]:
         raise NotDeployableError(f"Not deployable on {report['target']['name']} under {runtime}: "
                                  f"{'; '.join(report['violations'])}; nothing was written.", report)
-    report["replaced_export"] = str(write_export(out_dir, files, report) or "") or None
+    write_export(out_dir, files, report)
     return report
 
 
@@ -314,7 +314,8 @@ def write_export(out_dir, files: dict, report: dict) -> "Path | None":
     """Write the files and report.json, staged first so nothing is left half-written.
 
     An export already in ``out_dir`` is never overwritten: its files are moved to a sibling folder
-    ``<out>.replaced-<UTC time>`` first, whose path is returned (None when there was nothing to keep)."""
+    ``<out>.replaced-<UTC time>`` first. Its path is returned (None when there was nothing to keep) and recorded
+    in ``report["replaced_export"]``, which report.json carries."""
     import datetime
 
     out = Path(out_dir)
@@ -324,15 +325,16 @@ def write_export(out_dir, files: dict, report: dict) -> "Path | None":
     try:
         for name, data in files.items():
             (staging / name).write_bytes(data)
-        (staging / "report.json").write_text(json.dumps(report, indent=2))
         out.mkdir(parents=True, exist_ok=True)
-        clashing = [out / f.name for f in staging.iterdir() if (out / f.name).exists()]
+        clashing = [out / name for name in [*files, "report.json"] if (out / name).exists()]
         if clashing:
             stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
             kept = out.with_name(f"{out.name}.replaced-{stamp}")
             kept.mkdir(parents=True, exist_ok=True)
             for f in clashing:
                 shutil.move(str(f), kept / f.name)
+        report["replaced_export"] = str(kept) if kept else None
+        (staging / "report.json").write_text(json.dumps(report, indent=2))
         for f in staging.iterdir():
             shutil.move(str(f), out / f.name)
     except OSError as exc:
