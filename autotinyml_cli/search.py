@@ -12,6 +12,7 @@ import numpy as np
 
 import cbo
 from cbo.tinyml import KFoldObjective, MemsimConstraint, Template, get_template, load_dataset
+from cbo.tinyml.recycled import RecycledObjective
 from cbo.tinyml.templates import check_space
 from cbo.tinyml.training import without_input_autotune
 from autotinyml_cli import _signals
@@ -372,9 +373,14 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
             if stop_requested():  # Ctrl-C that a library swallowed mid-training still stops, after this trial
                 raise KeyboardInterrupt
 
+        # in this process, trainings run in a child replaced every few trainings (cbo.tinyml.recycled: TensorFlow
+        # keeps every compiled training step, so one long-lived process slows down and grows); Dask's workers
+        # train where they are
+        trainer = RecycledObjective(objective) if client is None else contextlib.nullcontext(objective)
         try:
-            study.optimize(objective, args.trainings, callback=after_trial, catch=objective.training_errors(),
-                           client=client, q=args.parallel, trial_timeout=args.trial_timeout)
+            with trainer as train:
+                study.optimize(train, args.trainings, callback=after_trial, catch=train.training_errors(),
+                               client=client, q=args.parallel, trial_timeout=args.trial_timeout)
         except Exception:
             if stop_requested():  # Ctrl-C landed inside TensorFlow, which turned it into another error
                 raise KeyboardInterrupt from None

@@ -1,0 +1,132 @@
+"""Does a long search slow down or grow? Many trainings in ONE process, time and resident memory as it goes.
+
+Each training is the search's own objective (KFoldObjective: 3-fold, paper-har) on a random deployable
+configuration of the papers' tiny board, on a 640-sample, 9-class dataset shaped like har-watch windows, with one
+TensorFlow thread, as `benchmarks/bench_peers.py` trains. Printed at trainings 10, 100 and 200 (or --at): the
+mean seconds of the last 10 trainings and the process's resident memory, and their ratio to the first point.
+Speeds are compared like with like: the configurations are drawn once, from --seed, and cycle if --trainings
+exceeds them, so the same networks are trained early and late.
+
+Trainings run as the search runs them: in a child process replaced every 25 trainings (cbo.tinyml.recycled);
+resident memory is the search process's plus its child's. --in-process trains in this process, as before.
+
+Run:  python benchmarks/bench_long_search.py [--trainings 200] [--epochs 10] [--in-process] [--log FILE]
+Every training is appended to --log (JSON lines); a cut-off run started again continues from the log in a new
+process, and the report marks where the process changed (growth is only comparable within one process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+
+
+def rss_bytes(pid: "int | str" = "self") -> int:
+    """Resident memory now (not the peak): /proc/PID/statm's resident pages."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except FileNotFoundError:
+        return 0
+
+
+def dataset(seed: int):
+    import numpy as np
+
+    from cbo.tinyml.datasets import Dataset
+
+    rng = np.random.default_rng(seed)
+    y = np.arange(640) % 9
+    X = rng.normal(size=(640, 100, 6)).astype("float32") + y[:, None, None] * 0.05
+    return Dataset("synthetic-640x9", X, y.astype("int64"), tuple(range(9)))
+
+
+def configurations(n: int, seed: int) -> list[dict]:
+    import numpy as np
+
+    from cbo.tinyml import MemsimConstraint, get_template
+
+    template = get_template("paper-har")
+    constraint = MemsimConstraint(template, template.input_shape((100, 6)), 9, "stm32f303k8", "tflm", "int8",
+                                  "none")
+    rng = np.random.default_rng(seed)
+    pool = template.space.sample(rng, 4000)
+    fits = [c for c, (ok, _) in zip(pool, constraint.many(pool)) if ok]
+    return [fits[i] for i in rng.choice(len(fits), min(n, len(fits)), replace=False)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trainings", type=int, default=200)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--at", default="10,100,200", help="report points (trainings)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--distinct", type=int, default=50, help="distinct configurations, trained in turn")
+    parser.add_argument("--in-process", action="store_true",
+                        help="train in this process (as before), not in the search's recycled child processes")
+    parser.add_argument("--log", default=None, help="default benchmarks/cache/long-search-{recycled|in-process}.jsonl")
+    args = parser.parse_args()
+
+    from _machine import cpu_model
+
+    from cbo.tinyml.objective import KFoldObjective
+    from cbo.tinyml.recycled import RecycledObjective
+    from cbo.tinyml.templates import get_template
+
+    how = "in-process" if args.in_process else "recycled"
+    log = Path(args.log or f"benchmarks/cache/long-search-{how}.jsonl")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    rows = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    process = max((r["process"] for r in rows), default=-1) + 1
+    configs = configurations(args.distinct, args.seed)
+    objective = KFoldObjective(get_template("paper-har"), dataset(args.seed), k=3, epochs=args.epochs, seed=0)
+    train = objective if args.in_process else RecycledObjective(objective)
+    print(f"{time.strftime('%Y-%m-%d')}  {cpu_model()}  {platform.python_version()}  "
+          f"{args.trainings} trainings ({how}) of {len(configs)} configurations, {args.epochs} epochs, 3 folds; "
+          f"{len(rows)} already in {log}", file=sys.stderr)
+    with log.open("a") as out:
+        for n in range(len(rows), args.trainings):
+            start = time.perf_counter()
+            result = train(configs[n % len(configs)])
+            child = 0 if args.in_process else rss_bytes(train.pid)
+            row = {"n": n + 1, "process": process, "seconds": round(time.perf_counter() - start, 3),
+                   "rss": rss_bytes() + child, "accuracy": result["accuracy"]}
+            out.write(json.dumps(row) + "\n")
+            out.flush()
+            rows.append(row)
+            print(f"training {n + 1}: {row['seconds']:.2f} s, resident {row['rss'] / 2**20:.0f} MiB", file=sys.stderr)
+    if not args.in_process:
+        train.close()
+    report(rows, [int(a) for a in args.at.split(",")])
+    return 0
+
+
+def report(rows: list[dict], points: list[int]) -> None:
+    first = None
+    print("trainings  s/training (last 10)  resident MiB  vs first point  process")
+    for p in points:
+        window = [r for r in rows if p - 10 < r["n"] <= p]
+        if not window:
+            continue
+        per = sum(r["seconds"] for r in window) / len(window)
+        rss = window[-1]["rss"] / 2**20
+        first = first or (per, rss)
+        print(f"{p:9d}  {per:20.2f}  {rss:12.0f}  time x{per / first[0]:.2f}, memory x{rss / first[1]:.2f}"
+              f"  {window[-1]['process']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

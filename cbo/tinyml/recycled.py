@@ -1,0 +1,156 @@
+"""Trainings in a child process that is replaced every few trainings, so a long search stays as fast as a short one.
+
+TensorFlow 2.21 with Keras 3 keeps every compiled training step alive in the process that built it: the function
+graphs of ``model.fit`` (``one_step_on_data`` and the optimizer's conditionals, 18 graphs for a two-layer model)
+survive ``keras.backend.clear_session()`` and ``gc.collect()``, held from outside Python's reach. A search that
+trains in one process therefore grows by about 10 MiB per training and slows down, because every garbage
+collection walks the growing heap (benchmarks/RESULTS.md, "A long search"). No in-process call frees them, so the
+trainings run in a child process that exits after ``trainings_per_process`` of them, taking the graphs along.
+
+The child trains exactly as the search would in-process (same objective, same seeds): the results are the same.
+Ctrl-C and SIGTERM are the parent's to handle; the child runs in its own session and is ended when the parent
+stops (or, if the parent is killed, when its pipe closes).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from multiprocessing.connection import Connection
+from typing import Any, Callable
+
+__all__ = ["RecycledObjective", "TrainingProcessError"]
+
+TRAININGS_PER_PROCESS = 25  # a fresh process costs about 3 s (TensorFlow's import); 25 trainings grow it ~250 MiB
+
+
+class TrainingProcessError(Exception):
+    """The objective raised an error that is not a training error (a bug): the search must stop on it."""
+
+
+def _serve(requests: Connection, answers: Connection) -> None:
+    """The child: receive the objective, then answer configurations with results until told to stop."""
+    objective = pickle.loads(requests.recv_bytes())
+    catchable = tuple(objective.training_errors()) if hasattr(objective, "training_errors") else ()
+    while True:
+        try:
+            config = requests.recv()
+        except EOFError:  # the parent is gone
+            return
+        if config is None:
+            return
+        try:
+            answers.send(("ok", objective(config)))
+        except catchable as exc:
+            answers.send(("training error", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops the search
+            answers.send(("bug", f"{type(exc).__name__}: {exc}"))
+
+
+class RecycledObjective:
+    """``objective(config)`` run in a child process that is replaced after ``trainings_per_process`` calls.
+
+    A training error in the child (``objective.training_errors()``) comes back as a RuntimeError, which the study
+    records as a failed trial; a child that dies (killed, out of memory) does too. Any other error raises
+    TrainingProcessError. Use as a context manager, or call ``close()``, so no child outlives the search.
+    The child is a plain ``python -m cbo.tinyml.recycled`` in its own session: it never re-imports the caller's
+    main module and never sees the terminal's Ctrl-C, which is the parent's to handle.
+    """
+
+    def __init__(self, objective: Callable[[dict], Any], trainings_per_process: int = TRAININGS_PER_PROCESS):
+        if trainings_per_process < 1:
+            raise ValueError(f"trainings_per_process must be at least 1, got {trainings_per_process}.")
+        self.objective = objective
+        self.trainings_per_process = trainings_per_process
+        self._payload = pickle.dumps(objective)
+        self._process = None
+        self._requests = self._answers = None
+        self._served = 0
+
+    @property
+    def pid(self) -> "int | None":
+        """The current child's process id (None between children)."""
+        return None if self._process is None else self._process.pid
+
+    def training_errors(self) -> tuple:
+        """What a call can raise for a failed training (the study's ``catch``)."""
+        inner = self.objective.training_errors() if hasattr(self.objective, "training_errors") else ()
+        return (*inner, RuntimeError)
+
+    def __call__(self, config: dict) -> Any:
+        if self._process is None or self._served >= self.trainings_per_process:
+            self._start()
+        self._served += 1
+        try:
+            self._requests.send(dict(config))
+            while not self._answers.poll(0.2):
+                if self._process.poll() is not None:
+                    raise EOFError
+            status, payload = self._answers.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            code = self._process.poll()
+            self.close()
+            raise RuntimeError(f"the training process died (exit code {code})") from None
+        if status == "ok":
+            return payload
+        if status == "training error":
+            raise RuntimeError(payload)
+        raise TrainingProcessError(payload)
+
+    def _start(self) -> None:
+        self.close()
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "cbo.tinyml.recycled", str(to_child_r), str(from_child_w)],
+                pass_fds=(to_child_r, from_child_w), start_new_session=True, stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        finally:
+            os.close(to_child_r)
+            os.close(from_child_w)
+        self._requests = Connection(to_child_w, readable=False)
+        self._answers = Connection(from_child_r, writable=False)
+        self._requests.send_bytes(self._payload)
+        self._served = 0
+
+    def close(self) -> None:
+        """Stop the child: asked to exit when idle, ended when it does not (e.g. mid-training)."""
+        if self._process is None:
+            return
+        try:
+            self._requests.send(None)
+        except OSError:
+            pass
+        try:
+            self._process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        for conn in (self._requests, self._answers):
+            conn.close()
+        self._process = self._requests = self._answers = None
+
+    def __enter__(self) -> "RecycledObjective":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+if __name__ == "__main__":  # the child: python -m cbo.tinyml.recycled READ_FD WRITE_FD
+    _serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))
