@@ -7,7 +7,7 @@ mean seconds of the last 10 trainings and the process's resident memory, and the
 Speeds are compared like with like: the configurations are drawn once, from --seed, and cycle if --trainings
 exceeds them, so the same networks are trained early and late.
 
-Trainings run as the search runs them: in a child process replaced every 25 trainings (cbo.tinyml.recycled);
+Trainings run as the search runs them: in a child process replaced every 10 trainings (cbo.tinyml.recycled);
 resident memory is the search process's plus its child's. --in-process trains in this process, as before.
 
 Run:  python benchmarks/bench_long_search.py [--trainings 200] [--epochs 10] [--in-process] [--log FILE]

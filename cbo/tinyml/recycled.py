@@ -3,7 +3,7 @@
 TensorFlow 2.21 with Keras 3 keeps every compiled training step alive in the process that built it: the function
 graphs of ``model.fit`` (``one_step_on_data`` and the optimizer's conditionals, 18 graphs for a two-layer model)
 survive ``keras.backend.clear_session()`` and ``gc.collect()``, held from outside Python's reach. A search that
-trains in one process therefore grows by about 10 MiB per training and slows down, because every garbage
+trains in one process therefore grows by about 15 MiB per training and slows down, because every garbage
 collection walks the growing heap (benchmarks/RESULTS.md, "A long search"). No in-process call frees them, so the
 trainings run in a child process that exits after ``trainings_per_process`` of them, taking the graphs along.
 
@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 __all__ = ["RecycledObjective", "TrainingProcessError"]
 
-TRAININGS_PER_PROCESS = 25  # a fresh process costs about 3 s (TensorFlow's import); 25 trainings grow it ~250 MiB
+TRAININGS_PER_PROCESS = 10  # a process grows ~15 MiB per training of paper-har (benchmarks/RESULTS.md, "A long search")
 
 
 class TrainingProcessError(Exception):
@@ -33,6 +33,7 @@ class TrainingProcessError(Exception):
 def _serve(requests: Connection, answers: Connection) -> None:
     """The child: receive the objective, then answer configurations with results until told to stop."""
     objective = pickle.loads(requests.recv_bytes())
+    # training_errors() imports TensorFlow: done now, while the predecessor still trains
     catchable = tuple(objective.training_errors()) if hasattr(objective, "training_errors") else ()
     while True:
         try:
@@ -49,14 +50,64 @@ def _serve(requests: Connection, answers: Connection) -> None:
             answers.send(("bug", f"{type(exc).__name__}: {exc}"))
 
 
+class _Child:
+    """One training process and its two pipes."""
+
+    def __init__(self, payload: bytes):
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "cbo.tinyml.recycled", str(to_child_r), str(from_child_w)],
+                pass_fds=(to_child_r, from_child_w), start_new_session=True, stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        finally:
+            os.close(to_child_r)
+            os.close(from_child_w)
+        self.requests = Connection(to_child_w, readable=False)
+        self.answers = Connection(from_child_r, writable=False)
+        self.requests.send_bytes(payload)  # it loads the objective and imports TensorFlow while it waits
+        self.served = 0
+
+    def ask(self, config: dict):
+        self.served += 1
+        self.requests.send(dict(config))
+        while not self.answers.poll(0.2):
+            if self.process.poll() is not None:
+                raise EOFError
+        return self.answers.recv()
+
+    def stop(self) -> None:
+        """Asked to exit when idle, ended when it does not answer (e.g. mid-training)."""
+        try:
+            self.requests.send(None)
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.requests.close()
+        self.answers.close()
+
+
 class RecycledObjective:
     """``objective(config)`` run in a child process that is replaced after ``trainings_per_process`` calls.
 
-    A training error in the child (``objective.training_errors()``) comes back as a RuntimeError, which the study
-    records as a failed trial; a child that dies (killed, out of memory) does too. Any other error raises
-    TrainingProcessError. Use as a context manager, or call ``close()``, so no child outlives the search.
-    The child is a plain ``python -m cbo.tinyml.recycled`` in its own session: it never re-imports the caller's
-    main module and never sees the terminal's Ctrl-C, which is the parent's to handle.
+    The successor is started when the current child begins its last training, so its start-up (TensorFlow's
+    import, a few seconds) runs beside that training instead of before the next one. A training error in the
+    child (``objective.training_errors()``) comes back as a RuntimeError, which the study records as a failed
+    trial; a child that dies (killed, out of memory) does too. Any other error raises TrainingProcessError. Use
+    as a context manager, or call ``close()``, so no child outlives the search. A child is a plain
+    ``python -m cbo.tinyml.recycled`` in its own session: it never re-imports the caller's main module and never
+    sees the terminal's Ctrl-C, which is the parent's to handle.
     """
 
     def __init__(self, objective: Callable[[dict], Any], trainings_per_process: int = TRAININGS_PER_PROCESS):
@@ -65,14 +116,13 @@ class RecycledObjective:
         self.objective = objective
         self.trainings_per_process = trainings_per_process
         self._payload = pickle.dumps(objective)
-        self._process = None
-        self._requests = self._answers = None
-        self._served = 0
+        self._child: _Child | None = None
+        self._next: _Child | None = None
 
     @property
     def pid(self) -> "int | None":
         """The current child's process id (None between children)."""
-        return None if self._process is None else self._process.pid
+        return None if self._child is None else self._child.process.pid
 
     def training_errors(self) -> tuple:
         """What a call can raise for a failed training (the study's ``catch``)."""
@@ -80,18 +130,18 @@ class RecycledObjective:
         return (*inner, RuntimeError)
 
     def __call__(self, config: dict) -> Any:
-        if self._process is None or self._served >= self.trainings_per_process:
-            self._start()
-        self._served += 1
+        if self._child is None or self._child.served >= self.trainings_per_process:
+            if self._child is not None:
+                self._child.stop()
+            self._child, self._next = (self._next or _Child(self._payload)), None
+        if self._child.served == self.trainings_per_process - 1 and self._next is None:
+            self._next = _Child(self._payload)
         try:
-            self._requests.send(dict(config))
-            while not self._answers.poll(0.2):
-                if self._process.poll() is not None:
-                    raise EOFError
-            status, payload = self._answers.recv()
+            status, payload = self._child.ask(config)
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
-            code = self._process.poll()
-            self.close()
+            code = self._child.process.poll()
+            self._child.stop()
+            self._child = None
             raise RuntimeError(f"the training process died (exit code {code})") from None
         if status == "ok":
             return payload
@@ -99,45 +149,12 @@ class RecycledObjective:
             raise RuntimeError(payload)
         raise TrainingProcessError(payload)
 
-    def _start(self) -> None:
-        self.close()
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-        try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "cbo.tinyml.recycled", str(to_child_r), str(from_child_w)],
-                pass_fds=(to_child_r, from_child_w), start_new_session=True, stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "3"})
-        finally:
-            os.close(to_child_r)
-            os.close(from_child_w)
-        self._requests = Connection(to_child_w, readable=False)
-        self._answers = Connection(from_child_r, writable=False)
-        self._requests.send_bytes(self._payload)
-        self._served = 0
-
     def close(self) -> None:
-        """Stop the child: asked to exit when idle, ended when it does not (e.g. mid-training)."""
-        if self._process is None:
-            return
-        try:
-            self._requests.send(None)
-        except OSError:
-            pass
-        try:
-            self._process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        for conn in (self._requests, self._answers):
-            conn.close()
-        self._process = self._requests = self._answers = None
+        """Stop the children (the one training and its successor)."""
+        for child in (self._child, self._next):
+            if child is not None:
+                child.stop()
+        self._child = self._next = None
 
     def __enter__(self) -> "RecycledObjective":
         return self
