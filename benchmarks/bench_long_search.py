@@ -8,7 +8,7 @@ Speeds are compared like with like: the configurations are drawn once, from --se
 exceeds them, so the same networks are trained early and late.
 
 Trainings run as the search runs them: in a child process replaced every 10 trainings (cbo.tinyml.recycled);
-resident memory is the search process's plus its child's. --in-process trains in this process, as before.
+resident memory is the search process's plus its children's (the successor too, while it waits). --in-process trains in this process, as before.
 
 Run:  python benchmarks/bench_long_search.py [--trainings 200] [--epochs 10] [--in-process] [--log FILE]
 Every training is appended to --log (JSON lines); a cut-off run started again continues from the log in a new
@@ -101,7 +101,7 @@ def main() -> int:
         for n in range(len(rows), args.trainings):
             start = time.perf_counter()
             result = train(configs[n % len(configs)])
-            child = 0 if args.in_process else rss_bytes(train.pid)
+            child = 0 if args.in_process else sum(rss_bytes(pid) for pid in train.pids)
             row = {"n": n + 1, "process": process, "seconds": round(time.perf_counter() - start, 3),
                    "rss": rss_bytes() + child, "accuracy": result["accuracy"]}
             out.write(json.dumps(row) + "\n")

@@ -43,11 +43,15 @@ def _serve(requests: Connection, answers: Connection) -> None:
         if config is None:
             return
         try:
-            answers.send(("ok", objective(config)))
+            answer = ("ok", objective(config))
         except catchable as exc:
-            answers.send(("training error", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
+            answer = ("training error", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which stops the search
-            answers.send(("bug", f"{type(exc).__name__}: {exc}"))
+            answer = ("bug", f"{type(exc).__name__}: {exc}")
+        try:
+            answers.send(answer)
+        except OSError:  # the parent left while this training ran: nobody to answer, nothing to say
+            return
 
 
 class _Child:
@@ -123,6 +127,11 @@ class RecycledObjective:
     def pid(self) -> "int | None":
         """The current child's process id (None between children)."""
         return None if self._child is None else self._child.process.pid
+
+    @property
+    def pids(self) -> tuple:
+        """Process ids of the live children: the one training and, during its last training, its successor."""
+        return tuple(c.process.pid for c in (self._child, self._next) if c is not None)
 
     def training_errors(self) -> tuple:
         """What a call can raise for a failed training (the study's ``catch``)."""
