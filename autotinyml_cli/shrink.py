@@ -128,7 +128,8 @@ def run_shrink(args) -> int:
         return 1
     if not report["deployable"]:
         print(f"autotinyml: the shrunk network was rejected by {verdict_source_text(report['verdict_source'])}: "
-              + "; ".join(report["violations"]), file=sys.stderr)
+              + "; ".join(report["violations"]) + "; nothing written. " + _what_to_change(report, args),
+              file=sys.stderr)
         return 1
     kept = write_export(args.out, files, report)
     if kept:
@@ -141,6 +142,15 @@ def run_shrink(args) -> int:
         print(f"Exported to {args.out!r}: {', '.join(report['files'])}.")
         print(f"  re-check: cd {args.out} && {report['recheck']}")
     return 0
+
+
+def _what_to_change(report: dict, args) -> str:
+    """The one thing a user can do about a rejection, from what rejected it."""
+    if any("X-CROSS" in v for v in report["violations"]):
+        return (f"Its {report['dtype']} version disagrees with the trained network, which happens when few channels "
+                f"are left or training is short: train longer (--epochs {2 * args.epochs}, --finetune-epochs "
+                f"{2 * args.finetune_epochs}), loosen the budget so more channels stay, or give more data.")
+    return "The toolchain measured more than memsim predicted: raise --margin (e.g. --margin 5) and run again."
 
 
 def add_parser(sub) -> None:
