@@ -74,7 +74,7 @@ def test_user_files_and_their_errors(tmp_path):
     with pytest.raises(cbo.DatasetError, match="X has 10 samples but y has shape"):
         load_dataset(str(tmp_path / "bad.npz"))
     np.savez(tmp_path / "noy.npz", data=np.zeros(3))
-    with pytest.raises(cbo.DatasetError, match="'X' and 'y'"):
+    with pytest.raises(cbo.DatasetError, match="has no array 'X' or 'y'"):
         load_dataset(str(tmp_path / "noy.npz"))
     np.savez(tmp_path / "one.npz", X=rng.normal(size=(10, 3)), y=np.zeros(10))
     with pytest.raises(cbo.DatasetError, match="single class"):
