@@ -145,14 +145,8 @@ def cmd_export(args) -> int:
     if args.dataset:
         from cbo.tinyml import load_dataset
 
-        import numpy as np
-
         ds = load_dataset(args.dataset)
-        shape = tuple(model.inputs[0].shape[1:])
-        if None in shape or int(np.prod(shape)) != int(np.prod(ds.sample_shape)):
-            raise AutoTinyMLError(f"{args.model} takes inputs of shape {shape}; the samples of {ds.name} have shape "
-                                  f"{ds.sample_shape}. Give --dataset the data the model was trained on.")
-        X, y, labels = ds.X.reshape((len(ds.X),) + shape), ds.y, list(ds.classes)
+        X, y, labels = ds.shaped_for(model.inputs[0].shape[1:], args.model), ds.y, list(ds.classes)
     try:
         report = export(model, target, args.out, dtype, X_val=X, y_val=y, representative=X,
                         min_cross_acc=args.min_cross_acc, runtime=args.runtime, compression=compression,

@@ -20,8 +20,6 @@ from targets import (
 
 def _seed_spec(args, dataset):
     """(layer description of the seed network, input shape, where it came from)."""
-    import numpy as np
-
     from cbo.dnas import largest_config
     from cbo.tinyml import get_template
 
@@ -31,9 +29,7 @@ def _seed_spec(args, dataset):
         model = load_keras_model(args.model)
         spec = spec_from_keras(model)
         shape = tuple(spec["layers"][0]["shape"])
-        if int(dataset.X[0].size) != int(np.prod(shape)):
-            raise AutoTinyMLError(f"{args.model} takes inputs of shape {shape}; {dataset.name} samples have shape "
-                                  f"{dataset.sample_shape}. Use a dataset of that shape.")
+        dataset.shaped_for(shape, args.model)  # data of another shape is refused here, before any work
         return spec, shape, f"{args.model}", model
     template = get_template(args.space)
     shape = template.input_shape(dataset.sample_shape)
@@ -75,7 +71,7 @@ def run_shrink(args) -> int:
 
     from sklearn.model_selection import train_test_split
 
-    X = dataset.X.reshape((len(dataset.X),) + tuple(shape)).astype("float32")
+    X = dataset.shaped_for(shape, args.model or f"template {args.space}").astype("float32")
     X_tr, X_val, y_tr, y_val = train_test_split(X, dataset.y, test_size=0.25, stratify=dataset.y,
                                                 random_state=args.seed)
     seed_fig = costs.figures(costs.full)

@@ -40,6 +40,15 @@ class Dataset:
     def sample_shape(self) -> tuple:
         return tuple(self.X.shape[1:])
 
+    def shaped_for(self, shape: tuple, model: str) -> np.ndarray:
+        """The samples reshaped to a model's input ``shape``; DatasetError, naming ``model``, when they do not
+        hold that many values each (or the shape is not fixed)."""
+        shape = tuple(shape)
+        if None in shape or int(np.prod(shape)) != int(np.prod(self.sample_shape)):
+            raise DatasetError(f"{model} takes inputs of shape {shape}; the samples of {self.name} have shape "
+                               f"{self.sample_shape}. Give --dataset the data the model was trained on.")
+        return self.X.reshape((len(self.X),) + shape)
+
 
 def _encode_labels(name: str, X: np.ndarray, labels) -> Dataset:
     labels = np.asarray(labels)

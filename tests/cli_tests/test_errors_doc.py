@@ -132,6 +132,7 @@ CASES = [
     ("report into a file", "report missing.sqlite --out a_file"),
     ("report on a folder", "report empty"),
     ("export with data of another sample shape", "export mlp.keras --target stm32f303k8 --out exp --dataset images.npz"),
+    ("shrink a model with data of another sample shape", "shrink mlp.keras --dataset images.npz"),
 ]
 
 
