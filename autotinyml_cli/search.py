@@ -316,6 +316,7 @@ def _interrupt_between_trials():
         if not _signals.received():
             previous_hook(unraisable)
 
+    _signals.reset()  # a signal an earlier search in this process received is not this one's
     previous = _signals.install()  # main() installs them too; the search also runs from the library
     previous_hook, sys.unraisablehook = sys.unraisablehook, on_unraisable
     try:
