@@ -21,9 +21,14 @@ reshape/flatten/dropout     0
 
 from __future__ import annotations
 
-__all__ = ["activation_macc", "add_macc", "batch_norm_counts", "conv_counts", "dense_counts", "fused_pool_scratch",
-           "global_pool_macc", "im2col_scratch", "int8_conv_scratch", "int8_dense_scratch", "overlap_extra",
-           "pool_macc", "window_length"]
+__all__ = ["activation_macc", "add_macc", "align_up", "batch_norm_counts", "conv_counts", "dense_counts",
+           "fused_pool_scratch", "global_pool_macc", "im2col_scratch", "int8_conv_scratch", "int8_dense_scratch",
+           "layer_weight_bytes", "overlap_extra", "pad_top", "pool_macc", "window_length"]
+
+
+def align_up(n, alignment):
+    """``n`` rounded up to a multiple of ``alignment`` (buffers in a pool, constants in a flatbuffer)."""
+    return (n + alignment - 1) // alignment * alignment
 
 
 def window_length(length, window, stride, same):
@@ -32,6 +37,13 @@ def window_length(length, window, stride, same):
     if same:
         return (length + stride - 1) // stride
     return (length - window) // stride + 1
+
+
+def pad_top(out_rows, window, stride, in_rows, same):
+    """Rows of zeros a 'same' window adds above its input (TensorFlow puts the odd one below)."""
+    if not same:
+        return 0
+    return max((out_rows - 1) * stride + window - in_rows, 0) // 2
 
 
 def conv_counts(out_elems, window_elems, c_in, c_out, depthwise, use_bias):
@@ -66,6 +78,19 @@ def batch_norm_counts(channels, elems):
 
 def add_macc(n_inputs, elems):
     return (n_inputs - 1) * elems
+
+
+def layer_weight_bytes(weights, biases, int8, kept_bn, shared):
+    """Flash bytes of one layer's weights and biases (memsim.metrics states the rules): float32 4 B each; int8
+    1 B per weight and 4 B (int32) per bias, a kept BatchNorm's scale and shift int8 both; X-CUBE-AI weight sharing
+    (``shared`` 1: x4, 8-bit indices into 256 floats; 2: x8, 4-bit indices into 16) on the kernel only."""
+    if int8:
+        return weights + biases if kept_bn else weights + 4 * biases
+    if shared == 1:
+        return weights + 1024 + 4 * biases
+    if shared == 2:
+        return (weights + 1) // 2 + 64 + 4 * biases
+    return 4 * (weights + biases)
 
 
 # X-CUBE-AI buffer bytes (why each rule holds: memsim/profiles/xcubeai.py)

@@ -31,37 +31,34 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from memsim import _kernels as K
 from memsim._errors import SpecError, UnsupportedLayerError
 from memsim._settings import Settings, resolve_shared
+from memsim._kernels import codes as K
+from memsim._kernels import tflm as T
+from memsim._kernels.driver import batch_kernel
 from memsim.frontends.spec import activation_of_layer, normalise_activation
-from memsim.ops import LAYER_TYPES
-from memsim.metrics import COMPRESSION_MIN_WEIGHTS
-from memsim.ops import ACTIVATION_MACC
+from memsim.metrics import COMPRESSIONS, MIN_WEIGHTS
+from memsim.ops import ACTIVATION_MACC, ACTIVATIONS, LAYER_TYPES
 from memsim.profiles import tflm as _tflm
 from memsim.profiles import xcubeai as _xcube
 from targets import Target, get_target
 
 __all__ = ["ACTIVATIONS", "RESULT_FIELDS", "ChainFamily", "SLOT_OPS", "verdicts"]
 
-ACTIVATIONS = ("linear", "relu", "relu6", "tanh", "sigmoid", "elu", "selu", "leaky_relu", "softmax")
 RESULT_FIELDS = K.RESULT_FIELDS
 # canonical op (memsim.ops.LAYER_TYPES) -> the kernel's slot code; the slot names are the registry's Keras names
-_BATCH_CODES = {
-    "conv1d": K.OP_CONV1D, "conv2d": K.OP_CONV2D, "depthwise_conv2d": K.OP_DWCONV2D, "dense": K.OP_DENSE,
-    "max_pool1d": K.OP_MAXPOOL1D, "max_pool2d": K.OP_MAXPOOL2D, "avg_pool1d": K.OP_AVGPOOL1D,
-    "avg_pool2d": K.OP_AVGPOOL2D, "global_avg_pool": K.OP_GAP, "global_max_pool": K.OP_GMP, "flatten": K.OP_FLATTEN,
-    "activation": K.OP_ACT, "batch_norm": K.OP_BN, "dropout": K.OP_DROPOUT,
-}
+_BATCH_CODES = {op: K.OP[op] for op in (  # the ops memsim._kernels.chain_ir builds
+    "conv1d", "conv2d", "depthwise_conv2d", "dense", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+    "global_avg_pool", "global_max_pool", "flatten", "activation", "batch_norm", "dropout")}
 SLOT_OPS = {"skip": K.OP_SKIP, **{name.lower(): _BATCH_CODES[op] for op, names in LAYER_TYPES.items()
                                   if op in _BATCH_CODES for name in names}}
-_TFL_INDEX = {"CONV_2D": K.T_CONV, "DEPTHWISE_CONV_2D": K.T_DW, "FULLY_CONNECTED": K.T_FC, "MAX_POOL_2D": K.T_MAXPOOL,
-              "AVERAGE_POOL_2D": K.T_AVGPOOL, "SOFTMAX": K.T_SOFTMAX, "RESHAPE": K.T_RESHAPE, "EXPAND_DIMS": K.T_EXPAND,
-              "SHAPE": K.T_SHAPE, "STRIDED_SLICE": K.T_SLICE, "PACK": K.T_PACK, "MEAN": K.T_MEAN,
-              "REDUCE_MAX": K.T_RMAX, "ADD": K.T_ADD, "MUL": K.T_MUL, "TANH": K.T_TANH, "LOGISTIC": K.T_LOGISTIC,
-              "ELU": K.T_ELU, "LEAKY_RELU": K.T_LEAKY, "RELU": K.T_RELU, "RELU6": K.T_RELU6, "GREATER": K.T_GREATER,
-              "EXP": K.T_EXP, "SUB": K.T_SUB, "SELECT_V2": K.T_SELECT, "DEQUANTIZE": K.T_DEQUANT,
-              "QUANTIZE": K.T_QUANT}
+_TFL_INDEX = {
+    "CONV_2D": T.T_CONV, "DEPTHWISE_CONV_2D": T.T_DW, "FULLY_CONNECTED": T.T_FC, "MAX_POOL_2D": T.T_MAXPOOL,
+    "AVERAGE_POOL_2D": T.T_AVGPOOL, "SOFTMAX": T.T_SOFTMAX, "RESHAPE": T.T_RESHAPE, "EXPAND_DIMS": T.T_EXPAND,
+    "SHAPE": T.T_SHAPE, "STRIDED_SLICE": T.T_SLICE, "PACK": T.T_PACK, "MEAN": T.T_MEAN, "REDUCE_MAX": T.T_RMAX,
+    "ADD": T.T_ADD, "MUL": T.T_MUL, "TANH": T.T_TANH, "LOGISTIC": T.T_LOGISTIC, "ELU": T.T_ELU,
+    "LEAKY_RELU": T.T_LEAKY, "RELU": T.T_RELU, "RELU6": T.T_RELU6, "GREATER": T.T_GREATER, "EXP": T.T_EXP,
+    "SUB": T.T_SUB, "SELECT_V2": T.T_SELECT, "DEQUANTIZE": T.T_DEQUANT, "QUANTIZE": T.T_QUANT}
 
 
 def _pair(value, default):
@@ -80,13 +77,13 @@ def _act_code(value, where):
 @lru_cache(maxsize=16)
 def _static_arrays(dtype: str, compression: str) -> tuple:
     """Constant tables handed to the kernel: built once per (dtype, compression)."""
-    # one row per K.R_* of the profile's per-op rules, one column per op a chain lowers to
-    tail_table = np.zeros((4, K.N_TFL_OPS), np.int64)
+    # one row per T.R_* of the profile's per-op rules, one column per op a chain lowers to
+    tail_table = np.zeros((4, T.N_TFL_OPS), np.int64)
     for name, k in _TFL_INDEX.items():
-        tail_table[K.R_TAIL, k] = _tflm.TAIL_OP_BYTES.get(name, _tflm.TAIL_DEFAULT_OP_BYTES)
-        tail_table[K.R_TEMP, k] = _tflm.op_prepare_temp(name, dtype, 0, 0)
-        tail_table[K.R_TEMP_CH, k] = _tflm.op_prepare_temp(name, dtype, 1, 0) - tail_table[K.R_TEMP, k]
-        tail_table[K.R_PERCH, k] = _tflm.PER_CHANNEL_ARRAYS * (name in _tflm.PER_CHANNEL_OPS.get(dtype, ()))
+        tail_table[T.R_TAIL, k] = _tflm.TAIL_OP_BYTES.get(name, _tflm.TAIL_DEFAULT_OP_BYTES)
+        tail_table[T.R_TEMP, k] = _tflm.op_prepare_temp(name, dtype, 0, 0)
+        tail_table[T.R_TEMP_CH, k] = _tflm.op_prepare_temp(name, dtype, 1, 0) - tail_table[T.R_TEMP, k]
+        tail_table[T.R_PERCH, k] = _tflm.PER_CHANNEL_ARRAYS * (name in _tflm.PER_CHANNEL_OPS.get(dtype, ()))
     tail_consts = np.array([_tflm.TAIL_FIXED, _tflm.TAIL_PER_TENSOR, _tflm.TAIL_PER_OP,
                             _tflm.TAIL_PER_IO_TENSOR["float32"], _tflm.TAIL_PER_IO_TENSOR["int8"],
                             _tflm.PLAN_TEMP_PER_TENSOR, _tflm.PLAN_TEMP_PER_BUFFER, _tflm.PLAN_TEMP_FIXED[dtype]],
@@ -95,12 +92,9 @@ def _static_arrays(dtype: str, compression: str) -> tuple:
                           _tflm.FLATBUFFER_PER_DIM, _tflm.FLATBUFFER_PER_QUANT_TENSOR,
                           _tflm.FLATBUFFER_PER_QUANT_CHANNEL, _tflm.FLATBUFFER_PER_OP, _tflm.FLATBUFFER_PER_OP_CODE,
                           _tflm.FLATBUFFER_PER_OP_IO], np.float64)
-    return (np.array([ACTIVATION_MACC[a] for a in ACTIVATIONS], np.int64),
-            np.array([0, COMPRESSION_MIN_WEIGHTS["x4"], COMPRESSION_MIN_WEIGHTS["x8"]], np.int64),
+    return (np.array([ACTIVATION_MACC[a] for a in ACTIVATIONS], np.int64), MIN_WEIGHTS,
             np.array([_tflm.NAME_EXTRA.get(a, 0) for a in ACTIVATIONS], np.int64), tail_table, tail_consts, fb_consts,
-            np.array([_xcube.INT8_DENSE_SCRATCH_IN, _xcube.INT8_DENSE_SCRATCH_OUT, _xcube.INT8_SOFTMAX_SCRATCH,
-                      _xcube.INT8_CONV_SCRATCH_EXTRA_ROWS], np.int64),
-            np.array([_tflm.NAME_EXTRA[role] for role in _tflm.NAME_ROLES], np.int64),
+            _xcube.SCRATCH_CONSTS, np.array([_tflm.NAME_EXTRA[role] for role in _tflm.NAME_ROLES], np.int64),
             np.array([_tflm.PATH_EXTRA, _tflm.OUTPUT_NAME, _tflm.MERGED_CONST_NAME, _tflm.QUANTIZE_NAME], np.int64))
 
 
@@ -221,8 +215,8 @@ class ChainFamily:
         this directly: it checked everything already)."""
         ov = board.overhead(settings.profile.name, settings.dtype) if board else None
         out = np.empty((ops.shape[0], len(RESULT_FIELDS)), np.int64)
-        K.batch_kernel(ops, params, *self._kernel_args(settings.profile, settings.dtype, settings.compression),
-                       ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out)
+        batch_kernel(ops, params, *self._kernel_args(settings.profile, settings.dtype, settings.compression),
+                     ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out)
         return out
 
     def _kernel_args(self, prof, dtype: str, compression: str) -> tuple:
@@ -232,11 +226,13 @@ class ChainFamily:
         args = self._args.get(key)
         if args is None:
             static = _static_arrays(dtype, compression)
+            xcube = np.array([getattr(prof, "io_in_pool", True), getattr(prof, "fuse_conv_pool", True),
+                              getattr(prof, "conv_overlap", True), getattr(prof, "im2col", True),
+                              _xcube.XCubeAIProfile.alignment], np.int64)
             args = (self._in_shape, len(self.input_shape), int(prof.name == "tflm"), dtype == "int8",
-                    {"none": 0, "x4": 1, "x8": 2}[compression], getattr(prof, "io_in_pool", True),
-                    getattr(prof, "conv_overlap", True), getattr(prof, "im2col", True),
-                    static[0], static[1], self._names, len(self.name), _tflm.input_tensor_name(self.input_name),
-                    static[2], static[7], static[8], static[3], static[4], static[5], static[6])
+                    COMPRESSIONS.index(compression), xcube, static[0], static[1], self._names, len(self.name),
+                    _tflm.input_tensor_name(self.input_name), static[2], static[7], static[8], static[3], static[4],
+                    static[5], _tflm.TFLMProfile.alignment, static[6])
             if len(self._args) >= 16:  # profiles from ``resolve`` are new objects each time: keep the cache small
                 self._args.clear()
             self._args[key] = args

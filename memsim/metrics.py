@@ -22,18 +22,22 @@ X-CUBE-AI weight sharing (float models only), inferred from real reports:
 
 from __future__ import annotations
 
-from math import ceil
+import numpy as np
 
 from memsim._errors import SpecError
+from memsim._kernels.graph_ir import graph_ir
+from memsim._kernels.weights import layer_sharing
+from memsim._kernels.weights import weight_bytes as _weight_bytes
 from memsim.graph import Graph, Layer
 
 __all__ = [
     "COMPRESSIONS", "COMPRESSION_MIN_WEIGHTS", "MACC_RULES",
-    "layer_macc", "total_macc", "layer_weight_bytes", "weight_bytes", "compressed_layers",
+    "layer_macc", "total_macc", "weight_bytes", "compressed_layers",
 ]
 
 COMPRESSIONS = ("none", "x4", "x8")
 COMPRESSION_MIN_WEIGHTS = {"x4": 16_385, "x8": 512}
+MIN_WEIGHTS = np.array([0] + [COMPRESSION_MIN_WEIGHTS[c] for c in COMPRESSIONS[1:]], np.int64)  # by code
 _COMPRESSION_ALIASES = {"none": "none", "x1": "none", "1": "none", "lossless": "none",
                         "x4": "x4", "4": "x4", "low": "x4", "x8": "x8", "8": "x8", "medium": "x8", "high": "x8"}
 # "7.2": X-CUBE-AI >= 7.2 and ST Edge AI; "5": X-CUBE-AI 5.x, which counts
@@ -61,40 +65,18 @@ def total_macc(graph: Graph, rules: str = "7.2") -> int:
     return sum(layer_macc(layer, rules) for layer in graph.layers)
 
 
-def _output_dense(graph: Graph) -> set[int]:
-    """Dense layers whose result reaches a graph output through shape-only or element-wise layers."""
-    result = set()
-    for o in graph.outputs:
-        i = o
-        while graph.layers[i].op in ("activation", "dropout", "flatten", "reshape", "batch_norm"):
-            i = graph.layers[i].inputs[0]
-        if graph.layers[i].op == "dense":
-            result.add(i)
-    return result
+def _sharing(graph: Graph, compression: str) -> tuple[np.ndarray, int]:
+    """Per layer, the weight sharing applied (0 none, 1 x4, 2 x8): ``memsim._kernels.weights.layer_sharing``."""
+    ir, ir_in = graph_ir(graph)
+    shared = np.zeros(ir.shape[0], np.int64)
+    count = layer_sharing(ir.shape[0], ir, ir_in, COMPRESSIONS.index(compression), MIN_WEIGHTS, shared)
+    return shared, count
 
 
 def compressed_layers(graph: Graph, compression: str) -> set[int]:
     """Indices of the layers whose kernels X-CUBE-AI would compress."""
-    compression = normalise_compression(compression)
-    if compression == "none":
-        return set()
-    threshold = COMPRESSION_MIN_WEIGHTS[compression]
-    skip = _output_dense(graph)
-    return {i for i, layer in enumerate(graph.layers)
-            if layer.op == "dense" and i not in skip and layer.weights >= threshold}
-
-
-def layer_weight_bytes(layer: Layer, dtype: str, compressed: str = "none") -> int:
-    """Bytes a layer's weights and biases take in Flash."""
-    if dtype == "int8":
-        if layer.op == "batch_norm":
-            return layer.weights + layer.biases
-        return layer.weights + 4 * layer.biases
-    if compressed == "x4":
-        return layer.weights + 1024 + 4 * layer.biases
-    if compressed == "x8":
-        return ceil(layer.weights / 2) + 64 + 4 * layer.biases
-    return 4 * (layer.weights + layer.biases)
+    shared, _ = _sharing(graph, normalise_compression(compression))
+    return {int(j) for j in np.flatnonzero(shared)}
 
 
 def weight_bytes(graph: Graph, dtype: str = "float32", compression: str = "none") -> list[int]:
@@ -102,6 +84,8 @@ def weight_bytes(graph: Graph, dtype: str = "float32", compression: str = "none"
     compression = normalise_compression(compression)
     if compression != "none" and dtype != "float32":
         raise SpecError(f"Compression {compression} applies to float32 models only; int8 models are not weight-shared.")
-    chosen = compressed_layers(graph, compression)
-    return [layer_weight_bytes(layer, dtype, compression if i in chosen else "none")
-            for i, layer in enumerate(graph.layers)]
+    shared, _ = _sharing(graph, compression)
+    ir, _ = graph_ir(graph)
+    out = np.zeros(ir.shape[0], np.int64)
+    _weight_bytes(ir.shape[0], ir, dtype == "int8", shared, out)
+    return out.tolist()

@@ -11,8 +11,8 @@ from math import prod
 from memsim import _rules
 from memsim._errors import ShapeError, UnsupportedLayerError
 
-__all__ = ["ACTIVATION_MACC", "CONV_OPS", "IN_PLACE_OPS", "LAYER_TYPES", "POOL_OPS", "SUPPORTED_ACTIVATIONS",
-           "WEIGHTED_OPS", "conv_output_length", "infer"]
+__all__ = ["ACTIVATIONS", "ACTIVATION_MACC", "CONV_OPS", "IN_PLACE_OPS", "IR_OPS", "LAYER_TYPES", "POOL_OPS",
+           "SUPPORTED_ACTIVATIONS", "WEIGHTED_OPS", "conv_output_length", "infer"]
 
 # The one layer registry: canonical IR op -> the Keras class names it is read from (the first is the name error
 # messages show, the rest are aliases Keras accepts). The spec, Keras and .h5/.keras-config front-ends and the
@@ -39,6 +39,11 @@ LAYER_TYPES = {
     "add": ("Add",),
     "concatenate": ("Concatenate",),
 }
+# Codes the compiled kernels use for ops and activations: the index in these tuples (memsim._kernels.codes).
+# "skip" is a template slot left out (the papers' skipped layers); it never reaches a Graph.
+IR_OPS = ("skip", "input", "conv1d", "conv2d", "depthwise_conv2d", "dense", "max_pool1d", "max_pool2d",
+          "avg_pool1d", "avg_pool2d", "global_avg_pool", "global_max_pool", "flatten", "activation", "batch_norm",
+          "dropout", "reshape", "zero_padding", "add", "concatenate")
 CONV_OPS = frozenset({"conv1d", "conv2d", "depthwise_conv2d"})
 POOL_OPS = frozenset({"max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"})
 WEIGHTED_OPS = CONV_OPS | {"dense"}  # a following BatchNorm folds into these
@@ -53,6 +58,7 @@ ACTIVATION_MACC = {
     "tanh": 1, "sigmoid": 1, "elu": 1, "selu": 1,
 }
 SUPPORTED_ACTIVATIONS = tuple(ACTIVATION_MACC)
+ACTIVATIONS = ("linear", "relu", "relu6", "tanh", "sigmoid", "elu", "selu", "leaky_relu", "softmax")  # kernel codes
 
 
 def conv_output_length(length: int, window: int, stride: int, padding: str, what: str) -> int:

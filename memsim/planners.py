@@ -1,8 +1,5 @@
 """Memory planners: place buffers with lifetimes in one pool.
 
-These are the pure-Python reference implementations; the numba kernels in
-``memsim._kernels`` must return the same offsets (tests compare them).
-
 Greedy (TFLM's ``GreedyMemoryPlanner``, documented in its source):
 
 1. Sort buffers by size, largest first. Equal sizes: TFLM fills its sort
@@ -23,6 +20,9 @@ allocator does (16 B); X-CUBE-AI aligns to 4 B. Greedy is not optimal and not
 monotone in buffer sizes; its peak is always >= the liveness bound (the
 largest sum of sizes alive at one step).
 
+The planner is written once, compiled (``memsim._kernels.planner``); the
+runtime profiles and the batch evaluator both plan with it.
+
 Linear: every buffer gets its own space, one after another (no reuse).
 """
 
@@ -30,11 +30,12 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
+
+from memsim._kernels.planner import greedy_plan_kernel
+from memsim._rules import align_up
+
 __all__ = ["align_up", "greedy_plan", "linear_plan", "liveness_bound"]
-
-
-def align_up(n: int, alignment: int) -> int:
-    return (n + alignment - 1) // alignment * alignment
 
 
 def greedy_plan(
@@ -53,28 +54,10 @@ def greedy_plan(
     later_first : bool
         Among equal sizes, place the buffer added last first (TFLM).
     """
-    n = len(sizes)
-    if n == 0:
-        return [], 0
-    aligned = [align_up(int(s), alignment) for s in sizes]
-    added = range(n - 1, -1, -1) if later_first else range(n)
-    order = sorted(added, key=lambda i: -aligned[i])  # Python's sort is stable
-    offsets = [0] * n
-    placed: list[int] = []  # buffer ids sorted by offset, ties in placement order
-    for i in order:
-        candidate = 0
-        for j in placed:
-            if first[j] > last[i] or first[i] > last[j]:
-                continue
-            if offsets[j] - candidate >= aligned[i]:
-                break
-            candidate = max(candidate, offsets[j] + aligned[j])
-        offsets[i] = candidate
-        k = 0
-        while k < len(placed) and offsets[placed[k]] <= candidate:
-            k += 1
-        placed.insert(k, i)
-    return offsets, max(offsets[i] + aligned[i] for i in range(n))
+    offsets = np.zeros(len(sizes), np.int64)
+    peak = greedy_plan_kernel(np.asarray(sizes, np.int64), np.asarray(first, np.int64), np.asarray(last, np.int64),
+                              alignment, offsets, later_first)
+    return offsets.tolist(), int(peak)
 
 
 def linear_plan(sizes: Sequence[int], alignment: int = 16) -> tuple[list[int], int]:

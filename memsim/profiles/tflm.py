@@ -115,7 +115,7 @@ PER_CHANNEL_OPS = {"float32": ("CONV_2D", "DEPTHWISE_CONV_2D"),
 # writes is named "<model>_1/<layer>_1/<suffix>" (PATH_EXTRA characters beyond the two names); a tensor several
 # ops were merged into joins their names with ";". An activation given as a layer's argument is named under that
 # layer. Constants with equal values are merged across layers and renamed "arith.constant<N>". One table for this
-# lowering and the numba batch kernel, which reads the suffix lengths in this order (memsim._kernels.N_*;
+# lowering and the numba batch kernel, which reads the suffix lengths in this order (memsim._kernels.tflm.N_*;
 # tests/memsim_tests/test_rule_tables.py holds them equal).
 PATH_EXTRA = len("_1/") + len("_1")
 INPUT_NAME_EXTRA = len("serving_default_") + len(":0")

@@ -57,58 +57,26 @@ reports in the tests):
 
 from __future__ import annotations
 
-from math import prod
+import numpy as np
 
-from memsim import _rules
+from memsim._kernels import xcubeai as _plan
+from memsim._kernels.graph_ir import graph_ir
 from memsim.graph import Graph
-from memsim.ops import CONV_OPS, IN_PLACE_OPS, POOL_OPS
+from memsim.ops import CONV_OPS
 from memsim.planners import greedy_plan
 from memsim.profiles._base import ActivationPlan, Buffer, dtype_bytes
 
 __all__ = ["XCubeAIProfile"]
 
-_IN_PLACE, _CONV, _POOL = IN_PLACE_OPS, CONV_OPS, POOL_OPS
-# int8 kernel scratch (bytes): dense = 2 x (inputs + 5 x outputs) int16; softmax = 248 int32 at most.
+# int8 kernel scratch (bytes): dense = 2 x (inputs + 5 x outputs) int16; softmax = 248 int32 at most; the conv
+# envelope's extra output rows. Handed to the compiled plan in the order of memsim._kernels.xcubeai.SCRATCH_CONSTS.
 INT8_DENSE_SCRATCH_IN, INT8_DENSE_SCRATCH_OUT = 2, 10
 INT8_SOFTMAX_SCRATCH = 992
 INT8_CONV_SCRATCH_EXTRA_ROWS = 6
-
-
-def int8_scratch(layer, in_elems: int) -> int:
-    """Scratch bytes an int8 layer's kernel takes while it runs (0 for kernels with none modelled)."""
-    if layer.op == "dense":
-        return _rules.int8_dense_scratch(in_elems, prod(layer.shape), INT8_DENSE_SCRATCH_IN, INT8_DENSE_SCRATCH_OUT)
-    if layer.op == "activation" and layer.attrs.get("activation") == "softmax":
-        return INT8_SOFTMAX_SCRATCH
-    if layer.op in ("conv1d", "conv2d"):
-        # envelope, not ST's formula (see the module notes)
-        row = layer.shape[1] if layer.op == "conv2d" else layer.shape[0]
-        return _rules.int8_conv_scratch(layer.weights // layer.shape[-1], row, INT8_CONV_SCRATCH_EXTRA_ROWS)
-    return 0
-
-
-def im2col_scratch(layer, in_shape) -> int:
-    """Float conv scratch: one output pixel's receptive field, k_h x k_w x C_in floats (0 for other layers)."""
-    if layer.op not in ("conv1d", "conv2d"):
-        return 0
-    return _rules.im2col_scratch(prod(layer.attrs["kernel_size"]) * in_shape[-1])
-
-
-def overlap_extra(conv, in_shape, out_layer, elem: int) -> "int | None":
-    """Bytes beyond the final output a float conv needs when its output overlaps its input (see the module
-    notes), or None when overlapping would not save anything."""
-    k, s = conv.attrs["kernel_size"][0], conv.attrs["strides"][0]
-    rows_in = in_shape[0]
-    pad_top = max((conv.shape[0] - 1) * s + k - rows_in, 0) // 2 if conv.attrs.get("padding") == "same" else 0
-    step = s * (out_layer.attrs["strides"][0] if out_layer is not conv else 1)  # input rows per output row
-    extra = _rules.overlap_extra(rows_in, prod(in_shape[1:]) * elem, out_layer.shape[0],
-                                 prod(out_layer.shape[1:]) * elem, k, step, pad_top)
-    return None if extra < 0 else extra
-
-
-def _own_activation(layer) -> bool:
-    """An activation given as the conv's argument (Keras ``activation=``, TFLite fused), not a layer of its own."""
-    return bool(layer.attrs.get("argument") or layer.attrs.get("fused"))
+SCRATCH_CONSTS = np.array([INT8_DENSE_SCRATCH_IN, INT8_DENSE_SCRATCH_OUT, INT8_SOFTMAX_SCRATCH,
+                           INT8_CONV_SCRATCH_EXTRA_ROWS], np.int64)
+_BUFFER_SUFFIX = {_plan.B_OUTPUT: "", _plan.B_SCRATCH: "_scratch0", _plan.B_FUSED: "_scratch",
+                  _plan.B_OVERLAP: "_overlap"}
 
 
 class XCubeAIProfile:
@@ -137,121 +105,27 @@ class XCubeAIProfile:
         """The default safety margin for a dtype: each comes from the reports of that dtype."""
         return self.SAFETY_MARGIN_PCT_INT8 if dtype == "int8" else self.SAFETY_MARGIN_PCT
 
-    def _fused_pools(self, graph: Graph, readers: list[int]) -> dict[int, int]:
-        """Map pool index -> conv index for conv(+in-place act)+pool chains."""
-        fused = {}
-        if not self.fuse_conv_pool:
-            return fused
-        for p, layer in enumerate(graph.layers):
-            if layer.op not in _POOL:
-                continue
-            i = layer.inputs[0]
-            while graph.layers[i].op == "activation" and readers[i] == 1 and _own_activation(graph.layers[i]):
-                i = graph.layers[i].inputs[0]
-            if graph.layers[i].op in _CONV and readers[i] == 1:
-                fused[p] = i
-        return fused
-
     def activation_plan(self, graph: Graph, dtype: str) -> ActivationPlan:
+        """The pool, planned by the compiled rules (``memsim._kernels.xcubeai``) that the batch evaluator runs."""
         elem = dtype_bytes(dtype)
-        layers = graph.layers
-        n = len(layers)
-        readers = [0] * n
-        for layer in layers:
-            for i in layer.inputs:
-                readers[i] += 1
-        fused = self._fused_pools(graph, readers)
-        fused_members = {}
-        for p, c in fused.items():
-            i = layers[p].inputs[0]
-            while i != c:
-                fused_members[i] = p
-                i = layers[i].inputs[0]
-            fused_members[c] = p
-        outputs = set(graph.outputs)
-        buffer_of = [-1] * n
-        sizes: list[int] = []
-        first: list[int] = []
-        last: list[int] = []
-        names: list[str] = []
-        in_pool: list[bool] = []
-        io_bytes = 0
-        for j, layer in enumerate(layers):
-            src = layer.inputs[0] if layer.inputs else -1
-            if elem == 1:  # a fused conv keeps its conv scratch; the fused activation's is the kernel's business
-                fused_act = j in fused_members and layer.op not in _CONV
-                scratch = int8_scratch(layer, prod(layers[src].shape)) if src >= 0 and not fused_act else 0
-            else:
-                scratch = im2col_scratch(layer, layers[src].shape) if src >= 0 and self.im2col else 0
-            if scratch:
-                sizes.append(scratch)
-                first.append(j)
-                last.append(j)
-                names.append(f"{layer.name}_scratch0")
-                in_pool.append(True)
-            if j in fused_members:  # written by the fused pool below
-                continue
-            if layer.op in _IN_PLACE and src >= 0 and readers[src] == 1 and j not in fused:
-                buffer_of[j] = buffer_of[src]
-                continue
-            size = prod(layer.shape) * elem
-            is_io = layer.op == "input" or j in outputs
-            buffer_of[j] = len(sizes)
-            sizes.append(size)
-            start = fused[j] if j in fused else j
-            first.append(start)
-            last.append(start)
-            names.append(layer.name)
-            in_pool.append(self.io_in_pool or not is_io)
-            if j in fused:
-                c = fused[j]
-                for m, p in fused_members.items():
-                    if p == j:
-                        buffer_of[m] = buffer_of[j]
-                conv = layers[c]
-                row_elems = prod(conv.shape[1:]) if len(conv.shape) > 2 else conv.shape[-1]
-                sizes.append(_rules.fused_pool_scratch(layer.attrs["pool_size"][0], row_elems, elem))
-                first.append(c)
-                last.append(c)
-                names.append(f"{conv.name}_scratch")
-                in_pool.append(True)
-        for j, layer in enumerate(layers):
-            overlaps = layer.op in _POOL and j not in fused and readers[layer.inputs[0]] == 1
-            for i in layer.inputs:
-                b = buffer_of[i]
-                if b >= 0 and j - overlaps > last[b]:
-                    last[b] = j - overlaps
-            b = buffer_of[j]
-            if b >= 0 and j > last[b]:
-                last[b] = j
-        for o in outputs:
-            if buffer_of[o] >= 0:
-                last[buffer_of[o]] = n - 1
-        if self.conv_overlap and elem == 4:
-            pool_of = {c: p for p, c in fused.items()}
-            for c, conv in enumerate(layers):
-                b_in = buffer_of[conv.inputs[0]] if conv.op in _CONV and conv.op != "depthwise_conv2d" else -1
-                if b_in < 0 or not in_pool[b_in] or last[b_in] != c or first[b_in] >= c:
-                    continue  # (an input outside the pool, 5.x/6.x, is the user's buffer: nothing to share)
-                out_layer = layers[pool_of[c]] if c in pool_of else conv
-                extra = overlap_extra(conv, layers[conv.inputs[0]].shape, out_layer, elem)
-                if extra is None:
-                    continue
-                last[b_in] = c - 1  # the output takes the input's place; what sticks out is `extra`
-                sizes.append(extra)
-                first.append(c)
-                last.append(c)
-                names.append(f"{conv.name}_overlap")
-                in_pool.append(True)
-        io_bytes = sum(prod(layers[i].shape) * elem for i in set(graph.inputs) | outputs)
-        idx = [k for k in range(len(sizes)) if in_pool[k]]
-        offsets, peak = greedy_plan([sizes[k] for k in idx], [first[k] for k in idx], [last[k] for k in idx], self.alignment)
-        buffers = [Buffer(names[k], sizes[k], first[k], last[k], offsets[m]) for m, k in enumerate(idx)]
+        ir, ir_in = graph_ir(graph)
+        n = ir.shape[0]
+        work = [np.empty(n, np.int64) for _ in range(4)]
+        cap = 3 * n + 1
+        sizes, first, last, kind, layer = (np.empty(cap, np.int64) for _ in range(5))
+        in_pool = np.empty(cap, np.bool_)
+        nb, io_bytes = _plan.plan_buffers(n, ir, ir_in, elem, self.io_in_pool, self.fuse_conv_pool,
+                                          self.conv_overlap, self.im2col, SCRATCH_CONSTS, *work, sizes, first, last,
+                                          in_pool, kind, layer)
+        idx = [k for k in range(nb) if in_pool[k]]
+        offsets, peak = greedy_plan(sizes[idx], first[idx], last[idx], self.alignment)
+        buffers = [Buffer(graph.layers[layer[k]].name + _BUFFER_SUFFIX[kind[k]], int(sizes[k]), int(first[k]),
+                          int(last[k]), offsets[m]) for m, k in enumerate(idx)]
         live = [0] * n
         for b in buffers:
             for t in range(b.first, b.last + 1):
                 live[t] += b.size
-        return ActivationPlan(peak, io_bytes, self.io_in_pool, live, buffers)
+        return ActivationPlan(peak, int(io_bytes), self.io_in_pool, live, buffers)
 
     def model_bytes(self, graph: Graph, dtype: str, weights_bytes: int) -> int:
         return weights_bytes
@@ -271,7 +145,7 @@ class XCubeAIProfile:
 
     def notes(self, graph: Graph, dtype: str) -> list[str]:
         """What this prediction leaves out, in words a user can act on."""
-        if dtype == "int8" and any(layer.op in _CONV for layer in graph.layers):
+        if dtype == "int8" and any(layer.op in CONV_OPS for layer in graph.layers):
             return ["X-CUBE-AI's int8 convolution scratch is reserved by an envelope fitted on one report, not by "
                     "ST's rule; check this network with stedgeai before relying on the RAM figure"]
         return []

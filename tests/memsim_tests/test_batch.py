@@ -1,11 +1,14 @@
 """The numba batch evaluator must agree with the single-network path, figure for figure."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import memsim
+from memsim._footprint import _full_footprint
 from memsim.batch import ACTIVATIONS, ChainFamily
 
 FIELDS = ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes", "runtime_ram_bytes",
@@ -70,8 +73,8 @@ def test_batch_equals_single_evaluator(net, mode, target):
     result = family.evaluate(ops, prm, runtime, dtype, compression, target)
     spec = {"name": "fam", "layers": [{"type": "Input", "name": "inp", "shape": shape}]
             + [l for l in layers if l["type"] != "Skip"]}
-    try:
-        fp = memsim.footprint(spec, target, runtime, dtype, compression)
+    try:  # the graph IR and the profiles' Python side, not footprint's fast path (which is this kernel)
+        fp = _full_footprint(spec, target, runtime, dtype, compression, None, None)
     except memsim.ShapeError:
         assert result["valid"][0] == 0
         return
@@ -90,7 +93,7 @@ def test_many_configurations_in_one_call_match_row_by_row():
     ops, prm = family.encode([s[1:] for s in specs])
     res = family.evaluate(ops, prm, "xcubeai", "float32", "x8", "paper-tiny")
     for i, s in enumerate(specs):
-        fp = memsim.footprint({"name": "model", "layers": s}, "paper-tiny", compression="x8")
+        fp = _full_footprint({"name": "model", "layers": s}, "paper-tiny", "xcubeai", None, "x8", None, None)
         assert (res["ram_bytes"][i], res["flash_bytes"][i], res["macc"][i]) == (fp.ram_bytes, fp.flash_bytes, fp.macc)
 
 
@@ -208,9 +211,37 @@ def test_repeated_configurations_get_the_figures_of_their_own_evaluation(runtime
 
 
 def test_the_kernel_compiles_the_ops_arithmetic_from_the_one_rules_module():
-    # one source for shape, params and MACC: every op rule the IR calls is the function the kernel compiled
-    import memsim._kernels as K
-    from memsim import _rules
+    # one source for shape, params, MACC, buffer and weight bytes: every rule the Python side calls is the function
+    # the kernels compiled, and no kernel module compiles a rule of its own
+    import inspect
 
-    compiled = {name: getattr(K, "_" + name) for name in _rules.__all__ if name != "add_macc"}  # chains have no Add
-    assert all(getattr(fn, "py_func", fn) is getattr(_rules, name) for name, fn in compiled.items())
+    from memsim import _kernels, _rules
+    from memsim._kernels import rules as compiled
+
+    assert all(getattr(getattr(compiled, name), "py_func", getattr(compiled, name)) is getattr(_rules, name)
+               for name in _rules.__all__)  # (without JIT, numba hands the function back as it is)
+    for path in (Path(_kernels.__file__).parent).glob("*.py"):
+        if path.name != "rules.py":
+            assert "kernel(_rules." not in path.read_text(), path.name
+    assert inspect.getsource(_rules).count("def ") == len(_rules.__all__)
+
+
+def test_profile_options_reach_the_kernel():
+    # XCubeAIProfile(fuse_conv_pool=False) once changed only the Python path; every option must reach the kernel
+    from memsim.profiles import XCubeAIProfile
+
+    layers = [{"type": "Conv2D", "name": "c", "filters": 16, "kernel_size": 3, "activation": "relu"},
+              {"type": "MaxPooling2D", "name": "p", "pool_size": 2}, {"type": "Flatten", "name": "f"},
+              {"type": "Dense", "name": "d", "units": 4}]
+    spec = {"name": "m", "layers": [{"type": "Input", "name": "x", "shape": [24, 24, 3]}, *layers]}
+    family = ChainFamily((24, 24, 3), ("c", "p", "f", "d"), name="m", input_name="x")
+    ops, prm = family.encode([layers])
+    pools = set()
+    for options in ({}, {"fuse_conv_pool": False}, {"conv_overlap": False}, {"im2col": False},
+                    {"io_in_pool": False}):
+        profile = XCubeAIProfile(**options)
+        batch = family.evaluate(ops, prm, profile)
+        full = _full_footprint(spec, None, profile, None, "none", None, None)
+        assert {f: int(batch[f][0]) for f in FIELDS} == {f: getattr(full, f) for f in FIELDS}, options
+        pools.add(full.activations_bytes)
+    assert len(pools) == 5  # each option changes the plan of this network

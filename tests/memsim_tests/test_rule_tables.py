@@ -1,6 +1,6 @@
 """The numba kernel reads its rules from the profiles' tables; these tests hold the two sides to one order."""
 
-from memsim import _kernels as K
+from memsim._kernels import tflm as K
 from memsim.batch import _TFL_INDEX, SLOT_OPS
 from memsim.profiles import tflm
 
@@ -22,9 +22,6 @@ def test_kernel_name_constants_follow_the_profile():
 def test_every_tflm_op_the_kernel_emits_has_one_row_in_the_per_op_table():
     codes = list(_TFL_INDEX.values())
     assert len(set(codes)) == len(codes) and sorted(codes) == list(range(K.N_TFL_OPS))
-    # and the per-op tail sizes the kernel is given come from the profile's table for every op it knows
-    for name in _TFL_INDEX:
-        assert name in tflm.TAIL_OP_BYTES or tflm.TAIL_DEFAULT_OP_BYTES > 0
 
 
 def test_batch_slot_names_come_from_the_one_layer_registry():
