@@ -34,8 +34,8 @@ import numpy as np
 from memsim._errors import SpecError, UnsupportedLayerError
 from memsim._settings import Settings, resolve_shared
 from memsim._kernels import codes as K
-from memsim._kernels import tflm as T
 from memsim._kernels.driver import batch_kernel
+from memsim._tflite_names import input_tensor_name
 from memsim.frontends.spec import activation_of_layer, normalise_activation
 from memsim.metrics import COMPRESSIONS, MIN_WEIGHTS
 from memsim.ops import ACTIVATION_MACC, ACTIVATIONS, LAYER_TYPES
@@ -52,15 +52,6 @@ _BATCH_CODES = {op: K.OP[op] for op in (  # the ops memsim._kernels.chain_ir bui
     "global_avg_pool", "global_max_pool", "flatten", "activation", "batch_norm", "dropout")}
 SLOT_OPS = {"skip": K.OP_SKIP, **{name.lower(): _BATCH_CODES[op] for op, names in LAYER_TYPES.items()
                                   if op in _BATCH_CODES for name in names}}
-_TFL_INDEX = {
-    "CONV_2D": T.T_CONV, "DEPTHWISE_CONV_2D": T.T_DW, "FULLY_CONNECTED": T.T_FC, "MAX_POOL_2D": T.T_MAXPOOL,
-    "AVERAGE_POOL_2D": T.T_AVGPOOL, "SOFTMAX": T.T_SOFTMAX, "RESHAPE": T.T_RESHAPE, "EXPAND_DIMS": T.T_EXPAND,
-    "SHAPE": T.T_SHAPE, "STRIDED_SLICE": T.T_SLICE, "PACK": T.T_PACK, "MEAN": T.T_MEAN, "REDUCE_MAX": T.T_RMAX,
-    "ADD": T.T_ADD, "MUL": T.T_MUL, "TANH": T.T_TANH, "LOGISTIC": T.T_LOGISTIC, "ELU": T.T_ELU,
-    "LEAKY_RELU": T.T_LEAKY, "RELU": T.T_RELU, "RELU6": T.T_RELU6, "GREATER": T.T_GREATER, "EXP": T.T_EXP,
-    "SUB": T.T_SUB, "SELECT_V2": T.T_SELECT, "DEQUANTIZE": T.T_DEQUANT, "QUANTIZE": T.T_QUANT}
-
-
 def _pair(value, default):
     if value is None:
         value = default
@@ -74,28 +65,7 @@ def _act_code(value, where):
     return ACTIVATIONS.index(normalise_activation(value, where))
 
 
-@lru_cache(maxsize=16)
-def _static_arrays(dtype: str, compression: str) -> tuple:
-    """Constant tables handed to the kernel: built once per (dtype, compression)."""
-    # one row per T.R_* of the profile's per-op rules, one column per op a chain lowers to
-    tail_table = np.zeros((4, T.N_TFL_OPS), np.int64)
-    for name, k in _TFL_INDEX.items():
-        tail_table[T.R_TAIL, k] = _tflm.TAIL_OP_BYTES.get(name, _tflm.TAIL_DEFAULT_OP_BYTES)
-        tail_table[T.R_TEMP, k] = _tflm.op_prepare_temp(name, dtype, 0, 0)
-        tail_table[T.R_TEMP_CH, k] = _tflm.op_prepare_temp(name, dtype, 1, 0) - tail_table[T.R_TEMP, k]
-        tail_table[T.R_PERCH, k] = _tflm.PER_CHANNEL_ARRAYS * (name in _tflm.PER_CHANNEL_OPS.get(dtype, ()))
-    tail_consts = np.array([_tflm.TAIL_FIXED, _tflm.TAIL_PER_TENSOR, _tflm.TAIL_PER_OP,
-                            _tflm.TAIL_PER_IO_TENSOR["float32"], _tflm.TAIL_PER_IO_TENSOR["int8"],
-                            _tflm.PLAN_TEMP_PER_TENSOR, _tflm.PLAN_TEMP_PER_BUFFER, _tflm.PLAN_TEMP_FIXED[dtype]],
-                           np.int64)
-    fb_consts = np.array([_tflm.FLATBUFFER_FIXED, _tflm.FLATBUFFER_PER_TENSOR, _tflm.FLATBUFFER_PER_NAME_CHAR,
-                          _tflm.FLATBUFFER_PER_DIM, _tflm.FLATBUFFER_PER_QUANT_TENSOR,
-                          _tflm.FLATBUFFER_PER_QUANT_CHANNEL, _tflm.FLATBUFFER_PER_OP, _tflm.FLATBUFFER_PER_OP_CODE,
-                          _tflm.FLATBUFFER_PER_OP_IO], np.float64)
-    return (np.array([ACTIVATION_MACC[a] for a in ACTIVATIONS], np.int64), MIN_WEIGHTS,
-            np.array([_tflm.NAME_EXTRA.get(a, 0) for a in ACTIVATIONS], np.int64), tail_table, tail_consts, fb_consts,
-            _xcube.SCRATCH_CONSTS, np.array([_tflm.NAME_EXTRA[role] for role in _tflm.NAME_ROLES], np.int64),
-            np.array([_tflm.PATH_EXTRA, _tflm.OUTPUT_NAME, _tflm.MERGED_CONST_NAME, _tflm.QUANTIZE_NAME], np.int64))
+_ACT_MACC = np.array([ACTIVATION_MACC[a] for a in ACTIVATIONS], np.int64)
 
 
 class _Where:
@@ -221,18 +191,19 @@ class ChainFamily:
 
     def _kernel_args(self, prof, dtype: str, compression: str) -> tuple:
         """The kernel's arguments between the configurations and the board's overhead, built once per profile,
-        dtype and compression (the profile by identity: ``resolve_shared`` hands out one per combination)."""
+        dtype and compression (the profile by identity: ``resolve_shared`` hands out one per combination). Every
+        option and constant of both profiles is handed in: the kernel has none of its own."""
         key = (prof, dtype, compression)
         args = self._args.get(key)
         if args is None:
-            static = _static_arrays(dtype, compression)
             xcube = np.array([getattr(prof, "io_in_pool", True), getattr(prof, "fuse_conv_pool", True),
                               getattr(prof, "conv_overlap", True), getattr(prof, "im2col", True),
                               _xcube.XCubeAIProfile.alignment], np.int64)
-            args = (self._in_shape, len(self.input_shape), int(prof.name == "tflm"), dtype == "int8",
-                    COMPRESSIONS.index(compression), xcube, static[0], static[1], self._names, len(self.name),
-                    _tflm.input_tensor_name(self.input_name), static[2], static[7], static[8], static[3], static[4],
-                    static[5], _tflm.TFLMProfile.alignment, static[6])
+            args = (self._in_shape, len(self.input_shape), input_tensor_name(self.input_name),
+                    int(prof.name == "tflm"), dtype == "int8", COMPRESSIONS.index(compression), xcube, _ACT_MACC,
+                    MIN_WEIGHTS, self._names, _xcube.SCRATCH_CONSTS, *_tflm.name_tables(),
+                    _tflm.name_constants(self.name), _tflm.op_table(dtype), _tflm.memory_constants(dtype),
+                    _tflm.FLATBUFFER_COSTS)
             if len(self._args) >= 16:  # profiles from ``resolve`` are new objects each time: keep the cache small
                 self._args.clear()
             self._args[key] = args

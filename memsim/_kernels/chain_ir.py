@@ -9,7 +9,7 @@ from __future__ import annotations
 from memsim._jit import kernel
 from memsim._kernels import rules as R
 from memsim._kernels.codes import (F_ACT, F_B, F_C, F_FIELD, F_FOLDED, F_H, F_IN, F_K, F_MACC, F_NAME, F_NIN, F_OP,
-                                   F_OUT, F_OWN_ACT, F_PAD, F_RANK, F_S, F_SOURCE, F_W, F_WT, IS_CONV,
+                                   F_OUT, F_OWN_ACT, F_PAD, F_RANK, F_S, F_SOURCE, F_W, F_WT, F_K2, F_S2, F_SAME, IS_CONV,
                                    OP_ACT, OP_AVGPOOL1D, OP_AVGPOOL2D, OP_BN, OP_CONV1D, OP_DENSE, OP_DROPOUT,
                                    OP_DWCONV2D, OP_FLATTEN, OP_GAP, OP_GMP, OP_INPUT, OP_MAXPOOL1D, OP_MAXPOOL2D,
                                    OP_SKIP, SOURCE_NO_BIAS)
@@ -45,6 +45,7 @@ def _conv(ir, j, prm, h, w, c, rank):
     ir[j, F_WT], ir[j, F_B], ir[j, F_MACC] = R.conv_counts(oh * ow, kh * kw, c, co, depthwise, use_bias != 0)
     ir[j, F_H], ir[j, F_W], ir[j, F_C] = oh, ow, co
     ir[j, F_K], ir[j, F_S], ir[j, F_PAD] = kh, sh, R.pad_top(oh, kh, sh, h, same)
+    ir[j, F_K2], ir[j, F_S2], ir[j, F_SAME] = kw, sw, same
     ir[j, F_FIELD] = kh * kw * (1 if depthwise else c)
     ir[j, F_SOURCE] = SOURCE_NO_BIAS * (use_bias == 0)
     return True
@@ -67,18 +68,21 @@ def _pool(ir, j, prm, h, w, c, rank):
     ir[j, F_H], ir[j, F_W] = oh, ow
     ir[j, F_MACC] = R.pool_macc(oh * ow * c, ph * pw)
     ir[j, F_K], ir[j, F_S] = ph, sh
+    ir[j, F_K2], ir[j, F_S2], ir[j, F_SAME] = pw, sw, same
     return True
 
 
 @kernel(inline=True)
-def build_chain_ir(ops, prm, in_shape, in_rank, act_macc, slot_name, ir, ir_in):
+def build_chain_ir(ops, prm, in_shape, in_rank, input_name, act_macc, slot_name, ir, ir_in):
     """Expand one configuration's slots into IR layers. Returns the count, or -1 if shapes do not fit.
+    ``input_name``: the length of the converter's name for the input tensor.
 
     An activation given as a conv's or dense's argument becomes a layer of its own, marked F_OWN_ACT and named
     under its slot; a BatchNorm after a conv/dense folds into it (its shift becomes the bias of a bias-free one).
     """
     ir[0, :] = 0
     ir[0, F_OP], ir[0, F_H], ir[0, F_W], ir[0, F_C], ir[0, F_RANK] = OP_INPUT, in_shape[0], in_shape[1], in_shape[2], in_rank
+    ir[0, F_NAME] = input_name  # the converter's name for the input tensor
     n = 1
     for s in range(ops.shape[0]):
         op = ops[s]

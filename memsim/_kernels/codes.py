@@ -35,17 +35,33 @@ IS_POOL = np.array([name in POOL_OPS for name in IR_OPS])
 # Fields of the ir array. Shapes are (rows, middle, channels): H, W, C of an image, (L, 1, C) of a sequence,
 # (1, 1, n) of a vector; RANK is the number of dimensions without the batch.
 FIELDS = ("op", "h", "w", "c", "rank", "wt", "b", "macc", "act", "own_act", "k", "s", "pad", "field", "folded",
-          "name", "in", "nin", "out", "source")
+          "name", "in", "nin", "out", "source", "k2", "s2", "same", "pads")
 (F_OP, F_H, F_W, F_C, F_RANK, F_WT, F_B, F_MACC, F_ACT, F_OWN_ACT, F_K, F_S, F_PAD, F_FIELD, F_FOLDED,
- F_NAME, F_IN, F_NIN, F_OUT, F_SOURCE) = range(len(FIELDS))
+ F_NAME, F_IN, F_NIN, F_OUT, F_SOURCE, F_K2, F_S2, F_SAME, F_PADS) = range(24)
 N_FIELDS = len(FIELDS)
 # F_OWN_ACT: an activation given as its layer's argument (Keras ``activation=``, TFLite fused), not a layer.
 # F_K, F_S: kernel or pool rows and stride rows; F_PAD: a 'same' conv's top padding; F_FIELD: a conv's receptive
 # field k_h x k_w x C_in. F_FOLDED: 1 a BatchNorm folded into the layer before it, 2 a layer whose bias is a
-# folded BatchNorm's shift. F_NAME: length of the layer's name. F_OUT: 1 for a graph output.
+# folded BatchNorm's shift. F_NAME: length of the layer's name (an input's: the converter's name for its tensor).
+# F_OUT: 1 for a graph output. F_K2, F_S2: the window's second dimension (1 for 1-D); F_SAME: padding 'same'.
+# F_PADS: a ZeroPadding's (before, after) per axis, 8 bits each, first axis lowest (PAD_BITS).
 # F_SOURCE: extra facts of the original layer (SOURCE_* bits).
 SOURCE_SEPARABLE = 1   # one half of a Keras SeparableConv2D
 SOURCE_NO_BIAS = 2     # use_bias=False
+PAD_BITS = 8
+
+# TFLite operators the TFLM lowering emits, and their codes (the index); an operator read from a .tflite file that
+# is not listed takes code TFL_OTHER, whose per-op costs are the profile's defaults.
+TFL_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D", "SOFTMAX", "RESHAPE",
+           "EXPAND_DIMS", "SHAPE", "STRIDED_SLICE", "PACK", "MEAN", "REDUCE_MAX", "ADD", "MUL", "TANH", "LOGISTIC",
+           "ELU", "LEAKY_RELU", "RELU", "RELU6", "GREATER", "EXP", "SUB", "SELECT_V2", "DEQUANTIZE", "QUANTIZE", "PAD",
+           "CONCATENATION")
+TFL = {name: code for code, name in enumerate(TFL_OPS)}
+TFL_OTHER = len(TFL_OPS)
+N_TFL = TFL_OTHER + 1
+(T_CONV, T_DW, T_FC, T_MAXPOOL, T_AVGPOOL, T_SOFTMAX, T_RESHAPE, T_EXPAND, T_SHAPE, T_SLICE, T_PACK, T_MEAN, T_RMAX,
+ T_ADD, T_MUL, T_TANH, T_LOGISTIC, T_ELU, T_LEAKY, T_RELU, T_RELU6, T_GREATER, T_EXP, T_SUB, T_SELECT, T_DEQUANT,
+ T_QUANT, T_PAD, T_CONCAT) = range(len(TFL_OPS))
 
 # Result columns of the batch driver.
 RESULT_FIELDS = ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes", "runtime_ram_bytes",

@@ -9,13 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from memsim._jit import kernel
-from memsim._kernels import rules as R
 from memsim._kernels.chain_ir import build_chain_ir
-from memsim._kernels.codes import ACT_SELU, F_ACT, F_B, F_MACC, F_OP, F_WT, N_FIELDS, OP_ACT
-from memsim._kernels.planner import greedy
+from memsim._kernels.codes import F_B, F_MACC, F_WT, N_FIELDS
 from memsim._kernels.weights import layer_sharing, weight_bytes
-from memsim._kernels.tflm import (N_TFL_OPS, S_CODES, S_IO, S_NAMES, S_NOPS, S_NT, S_PAYLOAD, S_PERCH, S_QT,
-                                  S_QUANT, S_RANKS, S_TAIL, S_TEMP, lower_chain)
+from memsim._kernels.tflm import C_GIN, C_GOUT, C_NOPS, C_NT, T_SIZE, lower, work_arrays
+from memsim._kernels.tflm_memory import (arena_head, flatbuffer_bytes, lifetimes, prepare_extra, tail_bytes,
+                                         temporary_need, unsupported_ops)
 from memsim._kernels.xcubeai import plan_buffers, pool_bytes
 
 __all__ = ["batch_kernel"]
@@ -87,44 +86,36 @@ def _xcube_figures(n, ir, ir_in, elem, xcube, scratch_consts, work, sizes, first
     return pool_bytes(nb, sizes, first, last, inpool, xcube[4], offsets, scratch), io
 
 
-@kernel
-def _tflm_figures(n, ir, int8, elem, graph_name, input_name, act_extra, name_extra, name_consts, tail_table,
-                  tail_consts, fb_consts, alignment, t_size, t_const, t_first, t_last, kinds, reg_key, reg_name, st,
-                  sizes, first, last, offsets, scratch):
-    """(arena head, flatbuffer bytes, tail + prepare/plan bytes beyond the head, I/O bytes) under TFLM."""
-    io = lower_chain(n, ir, int8, elem, graph_name, input_name, act_extra, name_extra, name_consts, tail_table,
-                     t_size, t_const, t_first, t_last, kinds, reg_key, reg_name, st)
-    nt, nops, names, quant = st[S_NT], st[S_NOPS], st[S_NAMES], st[S_QUANT]
-    per_channel, tail_ops, payload = st[S_PERCH], st[S_TAIL], st[S_PAYLOAD]
-    k = 0
-    for t in range(nt):
-        if not t_const[t] and t_first[t] >= 0:
-            sizes[k], first[k], last[k] = t_size[t], t_first[t], t_last[t]
-            k += 1
-    pool = greedy(sizes[:k], first[:k], last[:k], alignment, offsets[:k], scratch[0, :k], scratch[1, :k],
-                  scratch[2, :k], True)
-    tail = (tail_consts[0] + tail_consts[1] * nt + tail_consts[2] * nops
-            + tail_consts[3 + int8] * 2 + tail_ops + per_channel)
-    tail = R.align_up(tail, alignment)
-    codes = 0
-    for q in range(N_TFL_OPS):
-        codes += (st[S_CODES] >> q) & 1
-    # same terms, same order as profiles/tflm.py: flatbuffer_bytes
-    size = (fb_consts[0] + payload + fb_consts[1] * nt + fb_consts[2] * names + fb_consts[3] * st[S_RANKS]
-            + fb_consts[4] * (st[S_QT] if int8 else 0) + fb_consts[5] * (quant if int8 else 0)
-            + fb_consts[6] * nops + fb_consts[7] * codes + fb_consts[8] * st[S_IO])
-    need = max(st[S_TEMP] - per_channel, tail_consts[5] * nt + tail_consts[6] * k + tail_consts[7])
-    return pool, np.int64(round(size)), tail + max(0, need - pool), io
+@kernel(inline=True)
+def _tflm_figures(n, ir, ir_in, int8, names, act_names, name_consts, table, consts, fb, work, ids, sizes, first,
+                  last, f, l, offsets, scratch):
+    """(arena head, flatbuffer bytes, tail + prepare/plan bytes beyond the head, I/O bytes, unsupported ops) under
+    TFLM: the lowering and the memory rules the profile runs."""
+    tens, ops, op_in, gio, cnt, reg, lw = work
+    lower(n, ir, ir_in, int8, names, act_names, name_consts, tens, ops, op_in, gio, cnt, reg, lw)
+    nt, nops, n_in, n_out = cnt[C_NT], cnt[C_NOPS], cnt[C_GIN], cnt[C_GOUT]
+    lifetimes(nt, tens, nops, ops, op_in, gio, n_in, n_out, first, last)
+    head, _ = arena_head(nt, tens, first, last, consts, ids, sizes, f, l, offsets, scratch)
+    tail = tail_bytes(nops, ops, nt, n_in + n_out, table, consts, 0)
+    need = temporary_need(nops, ops, nt, tens, table, consts)
+    io = 0
+    for q in range(n_in):
+        io += tens[gio[0, q], T_SIZE]
+    for q in range(n_out):
+        io += tens[gio[1, q], T_SIZE]
+    return (head, flatbuffer_bytes(nt, tens, nops, ops, int8, consts, fb), tail + prepare_extra(head, need), io,
+            unsupported_ops(nops, ops, table))
 
 
 @kernel
-def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, xcube, act_macc, min_weights, slot_name,
-                 graph_name, input_name, act_extra, name_extra, name_consts, tail_table, tail_consts, fb_consts,
-                 tflm_alignment, scratch_consts, runtime_ram, code_flash, out):
+def batch_kernel(ops, prm, in_shape, in_rank, input_name, profile, int8, compression, xcube, act_macc, min_weights,
+                 slot_name, scratch_consts, names, act_names, name_consts, table, tflm_consts, fb, runtime_ram,
+                 code_flash, out):
     """Evaluate N configurations of one chain family.
 
     ops : (N, L) int64 slot op codes; prm : (N, L, 8) int64 slot parameters.
     profile : 0 xcubeai, 1 tflm. compression : 0 none, 1 x4, 2 x8. xcube : X-CUBE-AI's options (_xcube_figures).
+    names ... fb : what TFLM's lowering and memory rules read (memsim.profiles.tflm builds them).
     out : (N, 11) int64, columns RESULT_FIELDS; ``supported`` is 0 where the runtime has no kernel
     for an op (TFLM int8 SELU needs EXP, which is float-only).
     """
@@ -137,21 +128,17 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, xcube,
     work = np.empty((4, m), np.int64)
     kind = np.empty(3 * m, np.int64)
     layer = np.empty(3 * m, np.int64)
-    tcap = 12 * m + 4
+    tflm_work = work_arrays(m, m)
+    tcap = tflm_work[0].shape[0]
     sizes = np.empty(tcap, np.int64)
     first = np.empty(tcap, np.int64)
     last = np.empty(tcap, np.int64)
+    f = np.empty(tcap, np.int64)
+    ids = np.empty(tcap, np.int64)
+    l = np.empty(tcap, np.int64)  # noqa: E741
     offsets = np.empty(tcap, np.int64)
-    t_size = np.empty(tcap, np.int64)
-    t_const = np.empty(tcap, np.bool_)
-    t_first = np.empty(tcap, np.int64)
-    t_last = np.empty(tcap, np.int64)
-    kinds = np.empty(8, np.int64)
-    st = np.empty(15, np.int64)
-    reg_key = np.empty(tcap, np.int64)
-    reg_name = np.empty(tcap, np.int64)
     inpool = np.empty(tcap, np.bool_)
-    scratch = np.empty((3, max(tcap, 2 * m + 2)), np.int64)
+    scratch = np.empty((3, tcap), np.int64)
     elem = 1 if int8 else 4
     # Configurations repeat (a search space's pool; hyperparameters memory does not depend on are already out of
     # ops/prm): each distinct row is evaluated once and found again through an open-addressing hash table, kept
@@ -173,31 +160,29 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, xcube,
                 break
             slot = (slot + 1) & (cap - 1)
         if twin >= 0:
-            for f in range(out.shape[1]):
-                out[i, f] = out[twin, f]
+            for c in range(out.shape[1]):
+                out[i, c] = out[twin, c]
             continue
         seen[slot] = i
         seen_h[slot] = h
         distinct += 1
         if 2 * distinct > cap:  # keep the load under one half
             seen, seen_h, cap = _grow(seen, seen_h, cap)
-        n = build_chain_ir(ops[i], prm[i], in_shape, in_rank, act_macc, slot_name, ir, ir_in)
+        n = build_chain_ir(ops[i], prm[i], in_shape, in_rank, input_name, act_macc, slot_name, ir, ir_in)
         if n < 0:
-            for f in range(out.shape[1]):
-                out[i, f] = -1
+            for c in range(out.shape[1]):
+                out[i, c] = -1
             out[i, 9] = 0
             out[i, 10] = 0
             continue
-        supported = 1
         macc = 0
         params = 0
         for j in range(n):
             macc += ir[j, F_MACC]
             params += ir[j, F_WT] + ir[j, F_B]
-            if profile == 1 and int8 and ir[j, F_OP] == OP_ACT and ir[j, F_ACT] == ACT_SELU:
-                supported = 0
         layer_sharing(n, ir, ir_in, compression, min_weights, shared)
         wbytes = weight_bytes(n, ir, int8, shared, per_layer)
+        supported = 1
         if profile == 0:
             pool, io = _xcube_figures(n, ir, ir_in, elem, xcube, scratch_consts, work, sizes, first, last, inpool,
                                       kind, layer, offsets, scratch)
@@ -205,10 +190,10 @@ def batch_kernel(ops, prm, in_shape, in_rank, profile, int8, compression, xcube,
             rt_ram = runtime_ram
             ram = pool + (0 if xcube[0] else io) + rt_ram
         else:
-            pool, model, beyond, io = _tflm_figures(n, ir, int8, elem, graph_name, input_name, act_extra, name_extra,
-                                                    name_consts, tail_table, tail_consts, fb_consts, tflm_alignment,
-                                                    t_size, t_const, t_first, t_last, kinds, reg_key, reg_name, st,
-                                                    sizes, first, last, offsets, scratch)
+            pool, model, beyond, io, bad = _tflm_figures(n, ir, ir_in, int8, names, act_names, name_consts, table,
+                                                         tflm_consts, fb, tflm_work, ids, sizes, first, last, f,
+                                                         l, offsets, scratch)
+            supported = 1 if bad == 0 else 0
             rt_ram = beyond + runtime_ram
             ram = pool + rt_ram
         out[i, 0] = macc

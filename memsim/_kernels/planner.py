@@ -18,7 +18,7 @@ def greedy_plan_kernel(sizes, first, last, alignment, offsets, later_first):
                   np.empty(n, np.int64), later_first)
 
 
-@kernel
+@kernel(inline=True)
 def greedy(sizes, first, last, alignment, offsets, aligned, order, placed, later_first):
     """The planner on caller-owned scratch arrays (no allocation: the batch loop calls it per configuration)."""
     n = sizes.shape[0]

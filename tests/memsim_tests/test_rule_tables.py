@@ -1,27 +1,35 @@
-"""The numba kernel reads its rules from the profiles' tables; these tests hold the two sides to one order."""
+"""The compiled kernels read their rules from the profiles' tables; these tests hold the two sides to one order."""
 
+from memsim import _tflite_names as names
+from memsim._kernels import codes
 from memsim._kernels import tflm as K
-from memsim.batch import _TFL_INDEX, SLOT_OPS
+from memsim.batch import SLOT_OPS
 from memsim.profiles import tflm
 
 
 def test_kernel_name_roles_follow_the_tflm_name_table():
-    assert [getattr(K, "N_" + role.upper()) for role in tflm.NAME_ROLES] == list(range(len(tflm.NAME_ROLES)))
-    assert set(tflm.NAME_EXTRA) == set(tflm.NAME_ROLES)
-    assert all(tflm.NAME_EXTRA[r] == 1 + len(tflm.NAME_SUFFIX[r]) for r in tflm.NAME_ROLES)
+    assert [getattr(K, "N_" + role.upper()) for role in names.NAME_ROLES] == list(range(len(names.NAME_ROLES)))
+    assert set(names.NAME_EXTRA) == set(names.NAME_ROLES)
+    assert all(names.NAME_EXTRA[r] == 1 + len(names.NAME_SUFFIX[r]) for r in names.NAME_ROLES)
 
 
 def test_kernel_name_constants_follow_the_profile():
-    from memsim.batch import _static_arrays
-
-    consts = _static_arrays("int8", "none")[8]
-    assert [consts[getattr(K, c)] for c in ("C_PATH", "C_OUTPUT", "C_MERGED", "C_QUANTIZE")] == [
-        tflm.PATH_EXTRA, tflm.OUTPUT_NAME, tflm.MERGED_CONST_NAME, tflm.QUANTIZE_NAME]
+    consts = tflm.name_constants("model")
+    assert [consts[getattr(K, c)] for c in ("NC_PATH", "NC_OUTPUT", "NC_MERGED", "NC_QUANTIZE", "NC_GRAPH")] == [
+        names.PATH_EXTRA, names.OUTPUT_NAME, names.MERGED_CONST_NAME, names.QUANTIZE_NAME, len("model")]
 
 
-def test_every_tflm_op_the_kernel_emits_has_one_row_in_the_per_op_table():
-    codes = list(_TFL_INDEX.values())
-    assert len(set(codes)) == len(codes) and sorted(codes) == list(range(K.N_TFL_OPS))
+def test_every_operator_the_profile_prices_has_its_own_row():
+    # an operator missing from TFL_OPS would silently take the "any other operator" row's default costs
+    priced = (set(tflm.TAIL_OP_BYTES) | set(tflm.INT8_UNSUPPORTED)
+              | {k for table in (tflm.PREPARE_TEMP_BYTES, tflm.PREPARE_TEMP_PER_CHANNEL, tflm.PREPARE_TEMP_PER_INPUT)
+                 for per_dtype in table.values() for k in per_dtype}
+              | {k for kinds in tflm.PER_CHANNEL_OPS.values() for k in kinds})
+    assert priced <= set(codes.TFL_OPS), priced - set(codes.TFL_OPS)
+    assert len(set(codes.TFL_OPS)) == len(codes.TFL_OPS)
+    table = tflm.op_table("int8")
+    assert table.shape[0] == codes.N_TFL and table[codes.TFL_OTHER, 0] == tflm.TAIL_DEFAULT_OP_BYTES
+    assert [codes.TFL[k] for k in ("CONV_2D", "EXP")] == [codes.T_CONV, codes.T_EXP]
 
 
 def test_batch_slot_names_come_from_the_one_layer_registry():
@@ -32,4 +40,5 @@ def test_batch_slot_names_come_from_the_one_layer_registry():
         if name != "skip":
             ops_of_code.setdefault(code, set()).add(_TYPES[name])  # every slot name is a registry name
     assert all(len(ops) == 1 for ops in ops_of_code.values()), ops_of_code  # one kernel code per canonical op
+    assert all(codes.IR_OPS[code] == next(iter(ops)) for code, ops in ops_of_code.items())
     assert "relu" in SLOT_OPS and "maxpool2d" in SLOT_OPS  # Keras aliases work in the batch path too
