@@ -21,9 +21,18 @@ reshape/flatten/dropout     0
 
 from __future__ import annotations
 
+FLOAT32_BYTES = 4  # a float32 element (activation, weight, bias of a float model)
+INT8_BYTES = 1     # an int8 element (activation, weight of an int8 model)
+INT32_BYTES = 4    # an int32 element (an int8 model's bias; shape, axis and index constants)
+
 __all__ = ["activation_macc", "add_macc", "align_up", "batch_norm_counts", "conv_counts", "dense_counts",
-           "fused_pool_scratch", "global_pool_macc", "im2col_scratch", "int8_conv_scratch", "int8_dense_scratch",
-           "layer_weight_bytes", "overlap_extra", "pad_top", "pool_macc", "window_length"]
+           "element_bytes", "fused_pool_scratch", "global_pool_macc", "im2col_scratch", "int8_conv_scratch",
+           "int8_dense_scratch", "layer_weight_bytes", "overlap_extra", "pad_top", "pool_macc", "window_length"]
+
+
+def element_bytes(int8):
+    """Bytes of one activation or weight element."""
+    return INT8_BYTES if int8 else FLOAT32_BYTES
 
 
 def align_up(n, alignment):
@@ -85,19 +94,19 @@ def layer_weight_bytes(weights, biases, int8, kept_bn, shared):
     1 B per weight and 4 B (int32) per bias, a kept BatchNorm's scale and shift int8 both; X-CUBE-AI weight sharing
     (``shared`` 1: x4, 8-bit indices into 256 floats; 2: x8, 4-bit indices into 16) on the kernel only."""
     if int8:
-        return weights + biases if kept_bn else weights + 4 * biases
-    if shared == 1:
-        return weights + 1024 + 4 * biases
-    if shared == 2:
-        return (weights + 1) // 2 + 64 + 4 * biases
-    return 4 * (weights + biases)
+        return weights + biases if kept_bn else weights * INT8_BYTES + biases * INT32_BYTES
+    if shared == 1:  # 8-bit indices, a 256-entry float table
+        return weights + 256 * FLOAT32_BYTES + biases * FLOAT32_BYTES
+    if shared == 2:  # 4-bit indices, a 16-entry float table
+        return (weights + 1) // 2 + 16 * FLOAT32_BYTES + biases * FLOAT32_BYTES
+    return (weights + biases) * FLOAT32_BYTES
 
 
 # X-CUBE-AI buffer bytes (why each rule holds: memsim/profiles/xcubeai.py)
 
 def im2col_scratch(receptive_field):
     """A float convolution's im2col scratch: one output pixel's receptive field (k_h x k_w x C_in) of floats."""
-    return receptive_field * 4
+    return receptive_field * FLOAT32_BYTES
 
 
 def fused_pool_scratch(pool_rows, row_elems, elem):

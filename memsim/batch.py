@@ -34,7 +34,7 @@ import numpy as np
 from memsim._errors import SpecError, UnsupportedLayerError
 from memsim._settings import Settings, resolve_shared
 from memsim._kernels import codes as K
-from memsim._kernels.driver import batch_kernel
+from memsim._kernels.driver import XCUBE_OPTIONS, batch_kernel
 from memsim._tflite_names import input_tensor_name
 from memsim.frontends.spec import activation_of_layer, normalise_activation
 from memsim.metrics import COMPRESSIONS, MIN_WEIGHTS
@@ -196,9 +196,8 @@ class ChainFamily:
         key = (prof, dtype, compression)
         args = self._args.get(key)
         if args is None:
-            xcube = np.array([getattr(prof, "io_in_pool", True), getattr(prof, "fuse_conv_pool", True),
-                              getattr(prof, "conv_overlap", True), getattr(prof, "im2col", True),
-                              _xcube.XCubeAIProfile.alignment], np.int64)
+            xcube_profile = prof if prof.name == "xcubeai" else _xcube.XCubeAIProfile()  # (unused under TFLM)
+            xcube = np.array([getattr(xcube_profile, option) for option in XCUBE_OPTIONS], np.int64)
             args = (self._in_shape, len(self.input_shape), input_tensor_name(self.input_name),
                     int(prof.name == "tflm"), dtype == "int8", COMPRESSIONS.index(compression), xcube, _ACT_MACC,
                     MIN_WEIGHTS, self._names, _xcube.SCRATCH_CONSTS, *_tflm.name_tables(),

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from memsim._jit import kernel
 from memsim._kernels import rules as R
-from memsim._kernels.codes import (F_ACT, F_B, F_C, F_FIELD, F_FOLDED, F_H, F_IN, F_K, F_MACC, F_NAME, F_NIN, F_OP,
-                                   F_OUT, F_OWN_ACT, F_PAD, F_RANK, F_S, F_SOURCE, F_W, F_WT, F_K2, F_S2, F_SAME, IS_CONV,
+from memsim._kernels.codes import (F_ACT, F_B, F_C, F_FIELD, F_FOLDED, F_H, F_IN, F_K, F_K2, F_MACC, F_NAME, F_NIN,
+                                   F_OP, F_OUT, F_OWN_ACT, F_PAD, F_RANK, F_S, F_S2, F_SAME, F_SOURCE, F_W, F_WT,
+                                   IS_CONV,
                                    OP_ACT, OP_AVGPOOL1D, OP_AVGPOOL2D, OP_BN, OP_CONV1D, OP_DENSE, OP_DROPOUT,
                                    OP_DWCONV2D, OP_FLATTEN, OP_GAP, OP_GMP, OP_INPUT, OP_MAXPOOL1D, OP_MAXPOOL2D,
                                    OP_SKIP, SOURCE_NO_BIAS)
@@ -81,7 +82,8 @@ def build_chain_ir(ops, prm, in_shape, in_rank, input_name, act_macc, slot_name,
     under its slot; a BatchNorm after a conv/dense folds into it (its shift becomes the bias of a bias-free one).
     """
     ir[0, :] = 0
-    ir[0, F_OP], ir[0, F_H], ir[0, F_W], ir[0, F_C], ir[0, F_RANK] = OP_INPUT, in_shape[0], in_shape[1], in_shape[2], in_rank
+    ir[0, F_OP], ir[0, F_RANK] = OP_INPUT, in_rank
+    ir[0, F_H], ir[0, F_W], ir[0, F_C] = in_shape[0], in_shape[1], in_shape[2]
     ir[0, F_NAME] = input_name  # the converter's name for the input tensor
     n = 1
     for s in range(ops.shape[0]):

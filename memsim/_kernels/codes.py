@@ -6,8 +6,8 @@ never lists them again.
 
 A network reaches the kernels as one int64 array ``ir`` of shape (layers, ``N_FIELDS``): ``ir[j, F_OP]`` is layer
 j's op, and so on (fields below; one layer's fields are contiguous), plus ``ir_in``, the flat list of input layers
-(``ir[j, F_IN]`` is where layer j's start, ``ir[j, F_NIN]`` how many). ``memsim._kernels.graph_ir`` fills it from a Graph, the batch driver from
-a template's slots; the runtime rules read only this.
+(``ir[j, F_IN]`` is where layer j's start, ``ir[j, F_NIN]`` how many). ``memsim._kernels.graph_ir`` fills it
+from a Graph, ``memsim._kernels.chain_ir`` from a template's slots; the runtime rules read only this.
 """
 
 from __future__ import annotations

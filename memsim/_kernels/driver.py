@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from memsim._jit import kernel
+from memsim._kernels import rules as R
 from memsim._kernels.chain_ir import build_chain_ir
 from memsim._kernels.codes import F_B, F_MACC, F_WT, N_FIELDS
 from memsim._kernels.weights import layer_sharing, weight_bytes
@@ -17,7 +18,11 @@ from memsim._kernels.tflm_memory import (arena_head, flatbuffer_bytes, lifetimes
                                          temporary_need, unsupported_ops)
 from memsim._kernels.xcubeai import plan_buffers, pool_bytes
 
-__all__ = ["batch_kernel"]
+__all__ = ["XCUBE_OPTIONS", "batch_kernel"]
+
+# X-CUBE-AI's profile options handed in, by index: XCubeAIProfile's attributes of these names, and its alignment
+XCUBE_OPTIONS = ("io_in_pool", "fuse_conv_pool", "conv_overlap", "im2col", "alignment")
+XO_IO_IN_POOL, XO_FUSE_CONV_POOL, XO_CONV_OVERLAP, XO_IM2COL, XO_ALIGN = range(len(XCUBE_OPTIONS))
 
 
 _HASH_MASK = (1 << 40) - 1  # keeps every product below 2**63: no overflow, in numba or as plain Python
@@ -81,9 +86,10 @@ def _xcube_figures(n, ir, ir_in, elem, xcube, scratch_consts, work, sizes, first
                    scratch):
     """(activation pool, I/O bytes) under X-CUBE-AI; ``xcube`` = (io_in_pool, fuse_conv_pool, conv_overlap, im2col,
     alignment), the profile's options."""
-    nb, io = plan_buffers(n, ir, ir_in, elem, xcube[0] != 0, xcube[1] != 0, xcube[2] != 0, xcube[3] != 0,
+    nb, io = plan_buffers(n, ir, ir_in, elem, xcube[XO_IO_IN_POOL] != 0, xcube[XO_FUSE_CONV_POOL] != 0,
+                          xcube[XO_CONV_OVERLAP] != 0, xcube[XO_IM2COL] != 0,
                           scratch_consts, work[0], work[1], work[2], work[3], sizes, first, last, inpool, kind, layer)
-    return pool_bytes(nb, sizes, first, last, inpool, xcube[4], offsets, scratch), io
+    return pool_bytes(nb, sizes, first, last, inpool, xcube[XO_ALIGN], offsets, scratch), io
 
 
 @kernel(inline=True)
@@ -113,6 +119,9 @@ def batch_kernel(ops, prm, in_shape, in_rank, input_name, profile, int8, compres
                  code_flash, out):
     """Evaluate N configurations of one chain family.
 
+    (Longer than the rest on purpose: every scratch array is a local of the loop's own function, so nothing is
+    reference-counted per configuration; unpacking them per configuration in a helper cost 15 % of the time.)
+
     ops : (N, L) int64 slot op codes; prm : (N, L, 8) int64 slot parameters.
     profile : 0 xcubeai, 1 tflm. compression : 0 none, 1 x4, 2 x8. xcube : X-CUBE-AI's options (_xcube_figures).
     names ... fb : what TFLM's lowering and memory rules read (memsim.profiles.tflm builds them).
@@ -139,7 +148,7 @@ def batch_kernel(ops, prm, in_shape, in_rank, input_name, profile, int8, compres
     offsets = np.empty(tcap, np.int64)
     inpool = np.empty(tcap, np.bool_)
     scratch = np.empty((3, tcap), np.int64)
-    elem = 1 if int8 else 4
+    elem = R.element_bytes(int8)
     # Configurations repeat (a search space's pool; hyperparameters memory does not depend on are already out of
     # ops/prm): each distinct row is evaluated once and found again through an open-addressing hash table, kept
     # small (it grows with the distinct rows, not with N) so that it stays in cache.
@@ -160,8 +169,7 @@ def batch_kernel(ops, prm, in_shape, in_rank, input_name, profile, int8, compres
                 break
             slot = (slot + 1) & (cap - 1)
         if twin >= 0:
-            for c in range(out.shape[1]):
-                out[i, c] = out[twin, c]
+            out[i, :] = out[twin, :]
             continue
         seen[slot] = i
         seen_h[slot] = h
@@ -170,8 +178,7 @@ def batch_kernel(ops, prm, in_shape, in_rank, input_name, profile, int8, compres
             seen, seen_h, cap = _grow(seen, seen_h, cap)
         n = build_chain_ir(ops[i], prm[i], in_shape, in_rank, input_name, act_macc, slot_name, ir, ir_in)
         if n < 0:
-            for c in range(out.shape[1]):
-                out[i, c] = -1
+            out[i, :] = -1
             out[i, 9] = 0
             out[i, 10] = 0
             continue
@@ -188,7 +195,7 @@ def batch_kernel(ops, prm, in_shape, in_rank, input_name, profile, int8, compres
                                       kind, layer, offsets, scratch)
             model = wbytes
             rt_ram = runtime_ram
-            ram = pool + (0 if xcube[0] else io) + rt_ram
+            ram = pool + (0 if xcube[XO_IO_IN_POOL] else io) + rt_ram
         else:
             pool, model, beyond, io, bad = _tflm_figures(n, ir, ir_in, int8, names, act_names, name_consts, table,
                                                          tflm_consts, fb, tflm_work, ids, sizes, first, last, f,

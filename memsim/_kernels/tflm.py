@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from memsim._jit import kernel
+from memsim._kernels import rules as R
+from memsim._tflite_names import NAME_ROLES
 from memsim._kernels.codes import (ACT_ELU, ACT_LEAKY, ACT_LINEAR, ACT_RELU, ACT_RELU6, ACT_SELU, ACT_SIGMOID,
                                    ACT_SOFTMAX, ACT_TANH, F_ACT, F_C, F_FOLDED, F_H, F_IN, F_K, F_K2, F_NAME, F_NIN,
                                    F_OP, F_OUT, F_PADS, F_RANK, F_S, F_S2, F_SAME, F_SOURCE, F_W, F_WT, IS_CONV,
@@ -44,15 +46,23 @@ W_READERS, W_OUT, W_DEFERRED, W_SQUEEZED, W_KERNEL, W_NAMED_N, W_NAMED = range(7
 W_COLS = W_NAMED + 3
 # name constants handed in (memsim._tflite_names), in this order
 NC_PATH, NC_OUTPUT, NC_MERGED, NC_QUANTIZE, NC_GRAPH = range(5)
-# Index of each tensor-name role in the name table (memsim._tflite_names.NAME_ROLES, same order; a test holds them).
-(N_MATMUL, N_BIAS_ADD, N_CONVOLUTION, N_DEPTHWISE, N_SQUEEZE, N_CONV_SQUEEZE, N_EXPAND_DIM, N_EXPAND, N_RELU, N_RELU6,
- N_TANH, N_SIGMOID, N_ELU, N_LEAKY_RELU, N_SOFTMAX, N_SELU, N_MAX_POOL2D, N_AVG_POOL2D, N_MAX_POOL1D, N_AVG_POOL1D,
- N_POOL_EXPAND, N_POOL_EXPAND_DIM, N_POOL_SQUEEZE, N_SHAPE, N_SLICE, N_SLICE_BEGIN, N_PACK_DIM, N_PACK, N_RESHAPE,
- N_MEAN, N_MAX, N_REDUCE_AXES, N_BN_MUL, N_BN_MUL_1, N_BN_ADD_1, N_BN_SUB, N_PAD_CONST, N_PAD, N_ADD, N_CONCAT,
- N_SEPARABLE, N_DEPTHWISE_SUFFIX) = range(42)
+# Where each tensor-name role's length sits in the table handed in: its index in memsim._tflite_names.NAME_ROLES,
+# looked up by name (a renamed role fails at import, not in a figure).
+_ROLE = {role: index for index, role in enumerate(NAME_ROLES)}
+(N_MATMUL, N_BIAS_ADD, N_CONVOLUTION, N_DEPTHWISE, N_SQUEEZE, N_CONV_SQUEEZE, N_EXPAND_DIM, N_EXPAND, N_SELU,
+ N_MAX_POOL2D, N_AVG_POOL2D, N_MAX_POOL1D, N_AVG_POOL1D, N_POOL_EXPAND, N_POOL_EXPAND_DIM, N_POOL_SQUEEZE, N_SHAPE,
+ N_SLICE, N_SLICE_BEGIN, N_PACK_DIM, N_PACK, N_RESHAPE, N_MEAN, N_MAX, N_REDUCE_AXES, N_BN_MUL, N_BN_MUL_1,
+ N_BN_ADD_1, N_BN_SUB, N_PAD_CONST, N_PAD, N_ADD, N_CONCAT, N_SEPARABLE, N_DEPTHWISE_SUFFIX) = (
+    _ROLE[role] for role in ("matmul", "bias_add", "convolution", "depthwise", "squeeze", "conv_squeeze", "expand_dim",
+        "expand", "selu", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d", "pool_expand",
+        "pool_expand_dim", "pool_squeeze", "shape", "slice", "slice_begin", "pack_dim", "pack",
+        "reshape", "mean", "max", "reduce_axes", "bn_mul", "bn_mul_1", "bn_add_1", "bn_sub",
+        "pad_const", "pad", "add", "concat", "separable", "depthwise_suffix"))
 # Keys of constants the converter merges when their values are equal (the key's kind, times 2**32, plus its value)
 K_CONV_AXIS, K_AXIS1, K_SLICE_BEGIN, K_SLICE_ONE, K_SQUEEZE, K_ZEROS, K_SELU = range(1, 8)
 _KEY = 2 ** 32
+FLOAT32, INT32 = R.FLOAT32_BYTES, R.INT32_BYTES
+RANK_4D = 4  # a Conv1D or 1-D pooling runs on (batch, 1, length, channels) tensors
 
 
 @kernel
@@ -68,7 +78,8 @@ def work_arrays(n_layers, n_inputs):
 @kernel(inline=True)
 def _tensor(tens, cnt, size, const, name, channels, rank):
     t = cnt[C_NT]
-    tens[t, T_SIZE], tens[t, T_CONST], tens[t, T_NAME], tens[t, T_CH], tens[t, T_RANK] = size, const, name, channels, rank
+    tens[t, T_SIZE], tens[t, T_CONST], tens[t, T_NAME] = size, const, name
+    tens[t, T_CH], tens[t, T_RANK] = channels, rank
     tens[t, T_UNSQUEEZED] = -1
     tens[t, T_EXPANDED] = -1
     cnt[C_NT] += 1
@@ -235,7 +246,7 @@ def _act_kind(a):
     return T_ELU
 
 
-@kernel
+@kernel(inline=True)
 def _fold_bn(ir, ir_in, e, nc, tens, lw, j, src, base):
     """A BatchNorm merged into the conv/dense before it: its mul/mul_1/add_1/sub join the bias's and output's names
     (a bias-free Conv2D or Dense keeps only add_1/sub; a bias-free Conv1D all four, measured on trained Conv1D +
@@ -269,10 +280,11 @@ def _fold_bn(ir, ir_in, e, nc, tens, lw, j, src, base):
 def _selu(tens, ops, op_in, cnt, reg, x, elems, elem, name, j, rank, merged_name):
     """SELU as the converter writes it (measured): where(x > 0, scale*x, scale*alpha*(exp(x) - 1)); four scalar
     constants (0, scale, 1, scale*alpha) shared by every SELU in the model; outputs named Selu, Selu1 ... Selu5."""
-    shared = np.empty(4, np.int64)  # zero, scale, one, scale * alpha
-    for k in range(4):
-        shared[k] = _shared(tens, cnt, reg, K_SELU * 16 + k, elem, 0, 0, 1, True, merged_name)
-    zero, scale, one, neg_scale = shared[0], shared[1], shared[2], shared[3]
+    key = K_SELU * 16
+    zero = _shared(tens, cnt, reg, key, elem, 0, 0, 1, True, merged_name)
+    scale = _shared(tens, cnt, reg, key + 1, elem, 0, 0, 1, True, merged_name)
+    one = _shared(tens, cnt, reg, key + 2, elem, 0, 0, 1, True, merged_name)
+    neg_scale = _shared(tens, cnt, reg, key + 3, elem, 0, 0, 1, True, merged_name)  # scale * alpha
     size = elems * elem
     gt = _op(ops, op_in, cnt, T_GREATER, j, _tensor(tens, cnt, elems, 0, name, 1, rank), x, zero, -1, -1)
     pos = _op(ops, op_in, cnt, T_MUL, j, _tensor(tens, cnt, size, 0, name + 1, 1, rank), x, scale, -1, -1)
@@ -282,7 +294,7 @@ def _selu(tens, ops, op_in, cnt, reg, x, elems, elem, name, j, rank, merged_name
     return _op(ops, op_in, cnt, T_SELECT, j, _tensor(tens, cnt, size, 0, name + 1, 1, rank), gt, pos, neg, -1)
 
 
-@kernel
+@kernel(inline=True)
 def _activation(n, ir, ir_in, int8, elem, e, act_extra, nc, tens, ops, op_in, cnt, reg, lw, j, src, base):
     """A standalone activation: nothing (linear), merged into the op before it (relu/relu6 after a conv, dense or
     add that nothing else reads), SELU's six ops, sigmoid/tanh inside a Conv1D's wrapper, or its own op(s) (ELU in
@@ -312,7 +324,7 @@ def _activation(n, ir, ir_in, int8, elem, e, act_extra, nc, tens, ops, op_in, cn
     owner = _owner(ir, ir_in, lw, j) if (a == ACT_SIGMOID or a == ACT_TANH) else -1
     if owner >= 0:  # inside the Conv1D's EXPAND_DIMS ... RESHAPE wrapper, named after its squeeze
         act_name = nm + act_extra[a] + lw[owner, W_SQUEEZED] + 1
-        t = _tensor(tens, cnt, size, 0, act_name, 1, 4)
+        t = _tensor(tens, cnt, size, 0, act_name, 1, RANK_4D)
         lw[j, W_OUT] = _op(ops, op_in, cnt, _act_kind(a), j, t, src, -1, -1, -1)
         _close_reshape(tens, ops, op_in, cnt, reg, lw, owner, j, size, base + ir[owner, F_NAME] + e[N_CONV_SQUEEZE],
                        act_name + 1, rank, nc[NC_MERGED])
@@ -321,16 +333,16 @@ def _activation(n, ir, ir_in, int8, elem, e, act_extra, nc, tens, ops, op_in, cn
     cur = src
     wide = int8 and a == ACT_ELU  # float-only kernel in an int8 model
     if wide:
-        cur = _op(ops, op_in, cnt, T_DEQUANT, j, _tensor(tens, cnt, size // elem * 4, 0, tens[cur, T_NAME] + 1, 1,
+        cur = _op(ops, op_in, cnt, T_DEQUANT, j, _tensor(tens, cnt, size // elem * FLOAT32, 0, tens[cur, T_NAME] + 1, 1,
                                                           rank), cur, -1, -1, -1)
-    cur = _op(ops, op_in, cnt, _act_kind(a), j, _tensor(tens, cnt, size // elem * 4 if wide else size, 0,
+    cur = _op(ops, op_in, cnt, _act_kind(a), j, _tensor(tens, cnt, size // elem * FLOAT32 if wide else size, 0,
                                                         nm + act_extra[a], 1, rank), cur, -1, -1, -1)
     if wide:
         cur = _op(ops, op_in, cnt, T_QUANT, j, _tensor(tens, cnt, size, 0, nc[NC_QUANTIZE], 1, rank), cur, -1, -1, -1)
     lw[j, W_OUT] = cur
 
 
-@kernel
+@kernel(inline=True)
 def _weighted(n, ir, ir_in, int8, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j, src, base):
     """A conv, depthwise or dense: kernel and bias constants, the op; a Conv1D runs on 4-D tensors between
     EXPAND_DIMS and a RESHAPE, which waits for a following kept BN or sigmoid/tanh (the converter moves them in)."""
@@ -345,7 +357,7 @@ def _weighted(n, ir, ir_in, int8, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j
     kernel_name = nm + own
     if separable:  # both halves are named under the Keras layer
         kernel_name = nm + e[N_SEPARABLE] + (e[N_DEPTHWISE_SUFFIX] - 1 if op != OP_CONV2D else 0)
-    kernel_t = _tensor(tens, cnt, ir[j, F_WT] * (1 if int8 else 4), 1, kernel_name, co, 2 if op == OP_DENSE else 4)
+    kernel_t = _tensor(tens, cnt, ir[j, F_WT] * elem, 1, kernel_name, co, 2 if op == OP_DENSE else RANK_4D)
     if op == OP_DENSE:
         bias_name = nm + e[N_BIAS_ADD]
     elif op == OP_CONV1D:
@@ -358,11 +370,11 @@ def _weighted(n, ir, ir_in, int8, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j
     if ir[j, F_FOLDED] == 2 and not separable:  # a folded BN's shift: named after the op alone (a Conv1D's with
         # its Squeeze; measured on trained Conv1D + BatchNorm networks)
         bias_name = 2 * nm + e[N_CONV_SQUEEZE] + own + 1 if op == OP_CONV1D else nm + own
-        bias = _tensor(tens, cnt, co * 4, 1, bias_name, co, 1)
+        bias = _tensor(tens, cnt, co * INT32, 1, bias_name, co, 1)
     elif not (ir[j, F_SOURCE] & SOURCE_NO_BIAS):
-        bias = _tensor(tens, cnt, co * 4, 1, bias_name, co, 1)
+        bias = _tensor(tens, cnt, co * INT32, 1, bias_name, co, 1)
     else:  # TFLite kernels take a bias: the converter adds zeros, merged like any equal constant
-        bias = _shared(tens, cnt, reg, K_ZEROS * _KEY + co, co * 4, 0, 1, co, True, merged)
+        bias = _shared(tens, cnt, reg, K_ZEROS * _KEY + co, co * INT32, 0, 1, co, True, merged)
         if separable:
             bias_name = kernel_name
     lw[j, W_KERNEL] = kernel_t
@@ -377,13 +389,13 @@ def _weighted(n, ir, ir_in, int8, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j
         lw[j, W_OUT] = _end(ops, op_in, cnt, k, out)
         lw[j, W_NAMED_N], lw[j, W_NAMED], lw[j, W_NAMED + 1] = 2, bias, out
         return
-    dim = _shared(tens, cnt, reg, K_CONV_AXIS * _KEY, 4, nm + e[N_EXPAND_DIM], 0, 0, False, merged)
+    dim = _shared(tens, cnt, reg, K_CONV_AXIS * _KEY, INT32, nm + e[N_EXPAND_DIM], 0, 0, False, merged)
     expanded = tens[src, T_EXPANDED]  # Conv1D branches reading one tensor share its EXPAND_DIMS
     if expanded < 0:
-        expanded = _tensor(tens, cnt, _size(ir, _input(ir, ir_in, j), elem), 0, nm + e[N_EXPAND], 1, 4)
+        expanded = _tensor(tens, cnt, _size(ir, _input(ir, ir_in, j), elem), 0, nm + e[N_EXPAND], 1, RANK_4D)
         _op(ops, op_in, cnt, T_EXPAND, j, expanded, src, dim, -1, -1)
         tens[src, T_EXPANDED] = expanded
-    conv_out = _tensor(tens, cnt, size, 0, out_name, 1, 4)
+    conv_out = _tensor(tens, cnt, size, 0, out_name, 1, RANK_4D)
     k = _begin(ops, cnt, kind, j, co)
     _arg(ops, op_in, cnt, k, expanded)
     _arg(ops, op_in, cnt, k, kernel_t)
@@ -406,7 +418,7 @@ def _weighted(n, ir, ir_in, int8, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j
         lw[j, W_NAMED + 2] = lw[j, W_OUT]
 
 
-@kernel
+@kernel(inline=True)
 def _pool(ir, ir_in, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j, src, base):
     """A pooling layer; a 1-D one runs on 4-D tensors between EXPAND_DIMS and RESHAPE."""
     op = ir[j, F_OP]
@@ -419,32 +431,32 @@ def _pool(ir, ir_in, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j, src, base):
     if op == OP_MAXPOOL2D or op == OP_AVGPOOL2D:
         lw[j, W_OUT] = _op(ops, op_in, cnt, kind, j, _tensor(tens, cnt, size, 0, pn, 1, rank), src, -1, -1, -1)
         return
-    dim = _shared(tens, cnt, reg, K_AXIS1 * _KEY + 1, 4, pn + e[N_POOL_EXPAND_DIM] - 1, 0, 0, False, nc[NC_MERGED])
-    expanded = _tensor(tens, cnt, _size(ir, _input(ir, ir_in, j), elem), 0, pn + e[N_POOL_EXPAND] - 1, 1, 4)
+    dim = _shared(tens, cnt, reg, K_AXIS1 * _KEY + 1, INT32, pn + e[N_POOL_EXPAND_DIM] - 1, 0, 0, False, nc[NC_MERGED])
+    expanded = _tensor(tens, cnt, _size(ir, _input(ir, ir_in, j), elem), 0, pn + e[N_POOL_EXPAND] - 1, 1, RANK_4D)
     _op(ops, op_in, cnt, T_EXPAND, j, expanded, src, dim, -1, -1)
-    pooled = _op(ops, op_in, cnt, kind, j, _tensor(tens, cnt, size, 0, pn, 1, 4), expanded, -1, -1, -1)
+    pooled = _op(ops, op_in, cnt, kind, j, _tensor(tens, cnt, size, 0, pn, 1, RANK_4D), expanded, -1, -1, -1)
     squeeze = pn + e[N_POOL_SQUEEZE] - 1
     shape_t = _shared(tens, cnt, reg, K_SQUEEZE * _KEY + size * 8 + rank, 12, squeeze, 1, 0, False, nc[NC_MERGED])
     lw[j, W_OUT] = _op(ops, op_in, cnt, T_RESHAPE, j, _tensor(tens, cnt, size, 0, squeeze + 1, 1, rank), pooled,
                        shape_t, -1, -1)
 
 
-@kernel
+@kernel(inline=True)
 def _reshape(ir, ir_in, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j, src, base):
     """Flatten and Reshape: SHAPE, STRIDED_SLICE, PACK, RESHAPE (Keras 3 keeps the batch symbolic)."""
     nm = base + ir[j, F_NAME]
     rank = ir[j, F_RANK] + 1
     rank_in = ir[_input(ir, ir_in, j), F_RANK] + 1
-    shape_t = _op(ops, op_in, cnt, T_SHAPE, j, _tensor(tens, cnt, 4 * rank_in, 0, nm + e[N_SHAPE], 0, 1), src, -1, -1,
-                  -1)
-    begin = _shared(tens, cnt, reg, K_SLICE_BEGIN * _KEY, 4, nm + e[N_SLICE_BEGIN], 1, 0, False, nc[NC_MERGED])
-    one = _shared(tens, cnt, reg, K_SLICE_ONE * _KEY, 4, 0, 1, 0, True, nc[NC_MERGED])  # end and strides: merged
-    scalar = _op(ops, op_in, cnt, T_SLICE, j, _tensor(tens, cnt, 4, 0, nm + e[N_SLICE], 0, 0), shape_t, begin, one,
+    shape_t = _tensor(tens, cnt, INT32 * rank_in, 0, nm + e[N_SHAPE], 0, 1)
+    _op(ops, op_in, cnt, T_SHAPE, j, shape_t, src, -1, -1, -1)
+    begin = _shared(tens, cnt, reg, K_SLICE_BEGIN * _KEY, INT32, nm + e[N_SLICE_BEGIN], 1, 0, False, nc[NC_MERGED])
+    one = _shared(tens, cnt, reg, K_SLICE_ONE * _KEY, INT32, 0, 1, 0, True, nc[NC_MERGED])  # end and strides: merged
+    scalar = _op(ops, op_in, cnt, T_SLICE, j, _tensor(tens, cnt, INT32, 0, nm + e[N_SLICE], 0, 0), shape_t, begin, one,
                  one)
     first_dim = cnt[C_NT]
     for _ in range(ir[j, F_RANK]):
-        _tensor(tens, cnt, 4, 1, nm + e[N_PACK_DIM], 0, 0)
-    packed = _tensor(tens, cnt, 4 * rank, 0, nm + e[N_PACK], 0, 1)
+        _tensor(tens, cnt, INT32, 1, nm + e[N_PACK_DIM], 0, 0)
+    packed = _tensor(tens, cnt, INT32 * rank, 0, nm + e[N_PACK], 0, 1)
     k = _begin(ops, cnt, T_PACK, j, 0)
     _arg(ops, op_in, cnt, k, scalar)
     for t in range(first_dim, first_dim + ir[j, F_RANK]):
@@ -455,20 +467,20 @@ def _reshape(ir, ir_in, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j, src, bas
                                                                 rank), x, packed, -1, -1)
 
 
-@kernel
+@kernel(inline=True)
 def _global_pool(ir, ir_in, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j, src, base):
     """Global pooling: MEAN or REDUCE_MAX over the spatial axes."""
     rn = base + ir[j, F_NAME] + (e[N_MEAN] if ir[j, F_OP] == OP_GAP else e[N_MAX])
     spatial = ir[_input(ir, ir_in, j), F_RANK] - 1
     if spatial == 1:  # a scalar axis 1, the same constant as a 1-D pooling's EXPAND_DIMS axis (measured)
-        axes = _shared(tens, cnt, reg, K_AXIS1 * _KEY + 1, 4, rn + e[N_REDUCE_AXES] - 1, 0, 0, False, nc[NC_MERGED])
+        axes = _shared(tens, cnt, reg, K_AXIS1 * _KEY + 1, INT32, rn + e[N_REDUCE_AXES] - 1, 0, 0, False, nc[NC_MERGED])
     else:
-        axes = _tensor(tens, cnt, 4 * spatial, 1, rn + e[N_REDUCE_AXES] - 1, 0, 1)
+        axes = _tensor(tens, cnt, INT32 * spatial, 1, rn + e[N_REDUCE_AXES] - 1, 0, 1)
     out = _tensor(tens, cnt, _size(ir, j, elem), 0, rn, 1, ir[j, F_RANK] + 1)
     lw[j, W_OUT] = _op(ops, op_in, cnt, T_MEAN if ir[j, F_OP] == OP_GAP else T_RMAX, j, out, src, axes, -1, -1)
 
 
-@kernel
+@kernel(inline=True)
 def _kept_bn(ir, ir_in, elem, e, act_extra, nc, tens, ops, op_in, cnt, reg, lw, j, src, base):
     """A BatchNorm the converter keeps: MUL + ADD (inside a Conv1D's wrapper when it follows one)."""
     nm = base + ir[j, F_NAME]
@@ -483,7 +495,7 @@ def _kept_bn(ir, ir_in, elem, e, act_extra, nc, tens, ops, op_in, cnt, reg, lw, 
         for k in range(owner + 1, j):
             if ir[k, F_OP] == OP_ACT and (ir[k, F_ACT] == ACT_RELU or ir[k, F_ACT] == ACT_RELU6):
                 before += base + ir[k, F_NAME] + act_extra[ir[k, F_ACT]] + 1
-        rank = 4  # still inside the wrapper
+        rank = RANK_4D  # still inside the wrapper
     scale = _tensor(tens, cnt, c * elem, 1, nm + e[N_BN_MUL], 1, 1)
     shift = _tensor(tens, cnt, c * elem, 1, nm + e[N_BN_SUB], 1, 1)
     mid = _op(ops, op_in, cnt, T_MUL, j, _tensor(tens, cnt, size, 0, 2 * nm + e[N_BN_MUL_1] + before + e[N_BN_MUL] + 2,
@@ -495,7 +507,7 @@ def _kept_bn(ir, ir_in, elem, e, act_extra, nc, tens, ops, op_in, cnt, reg, lw, 
                        out_name + 1, ir[j, F_RANK] + 1, nc[NC_MERGED])
 
 
-@kernel
+@kernel(inline=True)
 def _merge(ir, ir_in, elem, e, tens, ops, op_in, cnt, lw, j, base):
     """Add (a chain of two-input ADDs for more inputs) or Concatenate."""
     size = _size(ir, j, elem)
@@ -523,7 +535,7 @@ def _merge(ir, ir_in, elem, e, tens, ops, op_in, cnt, lw, j, base):
 def lower(n, ir, ir_in, int8, e, act_extra, nc, tens, ops, op_in, gio, cnt, reg, lw):
     """The TFLite graph of a network in the IR layout (see the module notes). ``e``: "/" + suffix length per name
     role; ``act_extra``: the same per activation code; ``nc``: name constants (NC_*)."""
-    elem = 1 if int8 else 4
+    elem = R.element_bytes(int8)
     base = nc[NC_GRAPH] + nc[NC_PATH]
     cnt[:] = 0
     cnt[C_FIRST_MERGED] = -1
@@ -559,7 +571,7 @@ def lower(n, ir, ir_in, int8, e, act_extra, nc, tens, ops, op_in, gio, cnt, reg,
             _kept_bn(ir, ir_in, elem, e, act_extra, nc, tens, ops, op_in, cnt, reg, lw, j, src, base)
         elif op == OP_ZEROPAD:
             rank = ir[j, F_RANK] + 1
-            pads = _tensor(tens, cnt, 8 * rank, 1, base + ir[j, F_NAME] + e[N_PAD_CONST], 0, 2)
+            pads = _tensor(tens, cnt, 2 * INT32 * rank, 1, base + ir[j, F_NAME] + e[N_PAD_CONST], 0, 2)
             out = _tensor(tens, cnt, _size(ir, j, elem), 0, base + ir[j, F_NAME] + e[N_PAD], 1, rank)
             lw[j, W_OUT] = _op(ops, op_in, cnt, T_PAD, j, out, src, pads, -1, -1)
         else:  # add, concatenate

@@ -13,14 +13,15 @@ from memsim._kernels.codes import (ACT_SOFTMAX, F_ACT, F_C, F_FIELD, F_H, F_IN, 
                                    OP_CONV2D, OP_DENSE, OP_INPUT)
 from memsim._kernels.planner import greedy
 
-__all__ = ["BUFFER_KINDS", "SCRATCH_CONSTS", "plan_buffers", "pool_bytes"]
+__all__ = ["BUFFER_KINDS", "plan_buffers", "pool_bytes"]
 
 # What each planned buffer is (the profile names them: "<layer>", "<layer>_scratch0", "<conv>_scratch",
 # "<conv>_overlap").
 BUFFER_KINDS = ("output", "kernel scratch", "fused pool scratch", "overlap")
 B_OUTPUT, B_SCRATCH, B_FUSED, B_OVERLAP = range(4)
-# Order of the int8 scratch constants handed in (memsim.profiles.xcubeai holds their values and sources).
-SCRATCH_CONSTS = ("dense per input", "dense per output", "softmax", "conv extra rows")
+# Where the int8 scratch constants sit in the array handed in (memsim.profiles.xcubeai holds their values and
+# sources): dense bytes per input and per output element, softmax bytes, conv envelope's extra output rows.
+SC_DENSE_IN, SC_DENSE_OUT, SC_SOFTMAX, SC_CONV_EXTRA_ROWS = range(4)
 
 
 @kernel(inline=True)
@@ -57,18 +58,19 @@ def _fuse_pools(n, ir, ir_in, readers, fused, member):
 def _scratch(ir, j, src, elem, fused_act, im2col, consts):
     """Bytes of the scratch buffer a layer's kernel takes while it runs (0: none)."""
     op = ir[j, F_OP]
-    if elem == 4:
+    if elem == R.FLOAT32_BYTES:
         if im2col and (op == OP_CONV1D or op == OP_CONV2D):
             return R.im2col_scratch(ir[j, F_FIELD])
         return 0
     if fused_act:  # a fused conv keeps its conv scratch; the fused activation's is the kernel's business
         return 0
     if op == OP_DENSE:
-        return R.int8_dense_scratch(_elems(ir, src), _elems(ir, j), consts[0], consts[1])
+        return R.int8_dense_scratch(_elems(ir, src), _elems(ir, j), consts[SC_DENSE_IN], consts[SC_DENSE_OUT])
     if op == OP_ACT and ir[j, F_ACT] == ACT_SOFTMAX:
-        return consts[2]
+        return consts[SC_SOFTMAX]
     if op == OP_CONV1D or op == OP_CONV2D:  # the envelope, not ST's formula (memsim/profiles/xcubeai.py)
-        return R.int8_conv_scratch(ir[j, F_FIELD], ir[j, F_W] if op == OP_CONV2D else ir[j, F_H], consts[3])
+        return R.int8_conv_scratch(ir[j, F_FIELD], ir[j, F_W] if op == OP_CONV2D else ir[j, F_H],
+                                   consts[SC_CONV_EXTRA_ROWS])
     return 0
 
 
@@ -131,7 +133,7 @@ def plan_buffers(n, ir, ir_in, elem, io_in_pool, fuse_conv_pool, conv_overlap, i
     for j in range(n):
         if ir[j, F_OUT] != 0 and buf_of[j] >= 0:
             last[buf_of[j]] = n - 1
-    if conv_overlap and elem == 4:
+    if conv_overlap and elem == R.FLOAT32_BYTES:  # float models only
         nb = _overlap_convs(n, ir, ir_in, elem, buf_of, member, nb, sizes, first, last, inpool, kind, layer)
     return nb, io
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from memsim._rules import element_bytes
 from memsim.graph import Graph
 
 __all__ = ["Buffer", "ActivationPlan", "RuntimeProfile", "dtype_bytes"]
 
 
 def dtype_bytes(dtype: str) -> int:
-    return 1 if dtype == "int8" else 4
+    """Bytes of one activation or weight element of a model of this type (memsim._rules.element_bytes)."""
+    return element_bytes(dtype == "int8")
 
 
 @dataclass(frozen=True, slots=True)

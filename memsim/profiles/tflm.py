@@ -190,9 +190,19 @@ _NAME_ROLES = np.array([NAME_EXTRA[role] for role in NAME_ROLES], np.int64)
 _ACT_NAMES = np.array([NAME_EXTRA.get(a, 0) for a in ACTIVATIONS], np.int64)
 
 
+def _by_index(values: dict, dtype=np.int64) -> np.ndarray:
+    """An array with ``values[i]`` at index i: the compiled rules read constants by the index names they define."""
+    out = np.zeros(len(values), dtype)
+    for index, value in values.items():
+        out[index] = value
+    return out
+
+
 def name_constants(graph_name: str) -> np.ndarray:
     """The naming constants the compiled lowering reads (memsim._kernels.tflm.NC_*)."""
-    return np.array([PATH_EXTRA, OUTPUT_NAME, MERGED_CONST_NAME, QUANTIZE_NAME, len(graph_name)], np.int64)
+    return _by_index({_lowering.NC_PATH: PATH_EXTRA, _lowering.NC_OUTPUT: OUTPUT_NAME,
+                      _lowering.NC_MERGED: MERGED_CONST_NAME, _lowering.NC_QUANTIZE: QUANTIZE_NAME,
+                      _lowering.NC_GRAPH: len(graph_name)})
 
 
 def name_tables() -> tuple[np.ndarray, np.ndarray]:
@@ -220,8 +230,8 @@ def tflite_structure(graph: Graph, dtype: str) -> TFLiteGraph:
         return lower(graph, dtype)
     # map each op to the IR layer built from it (tflite front-end: one layer per op, fused activations after)
     op_layer = [j for j, layer in enumerate(graph.layers) if layer.op != "input" and not layer.attrs.get("fused")]
-    lut_bytes = TAIL_INT16_SOFTMAX_LUTS * sum(
-        1 for kind, ins in zip(model.op_types, model.op_inputs) if kind == "SOFTMAX" and model.tensor_dtypes[ins[0]] == "int16")
+    lut_bytes = TAIL_INT16_SOFTMAX_LUTS * sum(1 for kind, ins in zip(model.op_types, model.op_inputs)
+                                              if kind == "SOFTMAX" and model.tensor_dtypes[ins[0]] == "int16")
     nt, nops = len(model.tensor_sizes), len(model.op_types)
     tens = np.zeros((max(nt, 1), 5), np.int64)
     for t, row in enumerate(zip(model.tensor_sizes, model.tensor_const, (len(n) for n in model.tensor_names),
@@ -272,16 +282,20 @@ def op_table(dtype: str) -> np.ndarray:
 @lru_cache(maxsize=4)
 def memory_constants(dtype: str) -> np.ndarray:
     """The arena's constants for the compiled memory rules (memsim._kernels.tflm_memory.TC_*)."""
-    consts = np.array([TAIL_FIXED, TAIL_PER_TENSOR, TAIL_PER_OP, TAIL_PER_IO_TENSOR.get(dtype, 64),
-                       PLAN_TEMP_PER_TENSOR, PLAN_TEMP_PER_BUFFER, PLAN_TEMP_FIXED.get(dtype, 0), ARENA_ALIGN,
-                       FLATBUFFER_BUFFER_ALIGN, FLATBUFFER_PER_BUFFER], np.int64)
-    consts.setflags(write=False)
-    return consts
+    m = _memory
+    return _by_index({m.TC_FIXED: TAIL_FIXED, m.TC_PER_TENSOR: TAIL_PER_TENSOR, m.TC_PER_OP: TAIL_PER_OP,
+                      m.TC_PER_IO: TAIL_PER_IO_TENSOR.get(dtype, 64), m.TC_PLAN_PER_TENSOR: PLAN_TEMP_PER_TENSOR,
+                      m.TC_PLAN_PER_BUFFER: PLAN_TEMP_PER_BUFFER, m.TC_PLAN_FIXED: PLAN_TEMP_FIXED.get(dtype, 0),
+                      m.TC_ALIGN: ARENA_ALIGN, m.TC_FB_ALIGN: FLATBUFFER_BUFFER_ALIGN,
+                      m.TC_FB_PER_BUFFER: FLATBUFFER_PER_BUFFER})
 
 
-FLATBUFFER_COSTS = np.array([FLATBUFFER_FIXED, FLATBUFFER_PER_TENSOR, FLATBUFFER_PER_NAME_CHAR, FLATBUFFER_PER_DIM,
-                             FLATBUFFER_PER_QUANT_TENSOR, FLATBUFFER_PER_QUANT_CHANNEL, FLATBUFFER_PER_OP,
-                             FLATBUFFER_PER_OP_IO, FLATBUFFER_PER_OP_CODE], np.float64)
+FLATBUFFER_COSTS = _by_index({
+    _memory.FB_FIXED: FLATBUFFER_FIXED, _memory.FB_TENSOR: FLATBUFFER_PER_TENSOR,
+    _memory.FB_NAME_CHAR: FLATBUFFER_PER_NAME_CHAR, _memory.FB_DIM: FLATBUFFER_PER_DIM,
+    _memory.FB_QUANT_TENSOR: FLATBUFFER_PER_QUANT_TENSOR, _memory.FB_QUANT_CHANNEL: FLATBUFFER_PER_QUANT_CHANNEL,
+    _memory.FB_OP: FLATBUFFER_PER_OP, _memory.FB_OP_IO: FLATBUFFER_PER_OP_IO,
+    _memory.FB_OP_CODE: FLATBUFFER_PER_OP_CODE}, np.float64)
 
 
 def flatbuffer_bytes(g: TFLiteGraph, dtype: str) -> int:
@@ -380,7 +394,8 @@ class TFLMProfile:
 
     def prepare_bytes(self, graph: Graph, dtype: str) -> int:
         """Arena beyond head + tail that TFLM needs while preparing ops (only when the head is small)."""
-        return int(_memory.prepare_extra(self.activation_plan(graph, dtype).pool_bytes, self._beyond_head(graph, dtype)[1]))
+        head = self.activation_plan(graph, dtype).pool_bytes
+        return int(_memory.prepare_extra(head, self._beyond_head(graph, dtype)[1]))
 
     def runtime_ram(self, graph: Graph, dtype: str, extra_ram: int) -> int:
         return self.arena_tail(graph, dtype) + self.prepare_bytes(graph, dtype) + extra_ram

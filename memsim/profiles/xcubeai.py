@@ -69,12 +69,14 @@ from memsim.profiles._base import ActivationPlan, Buffer, dtype_bytes
 __all__ = ["XCubeAIProfile"]
 
 # int8 kernel scratch (bytes): dense = 2 x (inputs + 5 x outputs) int16; softmax = 248 int32 at most; the conv
-# envelope's extra output rows. Handed to the compiled plan in the order of memsim._kernels.xcubeai.SCRATCH_CONSTS.
+# envelope's extra output rows. Handed to the compiled plan at memsim._kernels.xcubeai's SC_* indices.
 INT8_DENSE_SCRATCH_IN, INT8_DENSE_SCRATCH_OUT = 2, 10
 INT8_SOFTMAX_SCRATCH = 992
 INT8_CONV_SCRATCH_EXTRA_ROWS = 6
-SCRATCH_CONSTS = np.array([INT8_DENSE_SCRATCH_IN, INT8_DENSE_SCRATCH_OUT, INT8_SOFTMAX_SCRATCH,
-                           INT8_CONV_SCRATCH_EXTRA_ROWS], np.int64)
+SCRATCH_CONSTS = np.zeros(4, np.int64)
+(SCRATCH_CONSTS[_plan.SC_DENSE_IN], SCRATCH_CONSTS[_plan.SC_DENSE_OUT], SCRATCH_CONSTS[_plan.SC_SOFTMAX],
+ SCRATCH_CONSTS[_plan.SC_CONV_EXTRA_ROWS]) = (INT8_DENSE_SCRATCH_IN, INT8_DENSE_SCRATCH_OUT, INT8_SOFTMAX_SCRATCH,
+                                              INT8_CONV_SCRATCH_EXTRA_ROWS)
 _BUFFER_SUFFIX = {_plan.B_OUTPUT: "", _plan.B_SCRATCH: "_scratch0", _plan.B_FUSED: "_scratch",
                   _plan.B_OVERLAP: "_overlap"}
 

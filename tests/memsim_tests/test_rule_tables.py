@@ -8,7 +8,8 @@ from memsim.profiles import tflm
 
 
 def test_kernel_name_roles_follow_the_tflm_name_table():
-    assert [getattr(K, "N_" + role.upper()) for role in names.NAME_ROLES] == list(range(len(names.NAME_ROLES)))
+    used = {name for name in dir(K) if name.startswith("N_")}
+    assert len(used) > 30 and all(getattr(K, n) == names.NAME_ROLES.index(n[2:].lower()) for n in used)
     assert set(names.NAME_EXTRA) == set(names.NAME_ROLES)
     assert all(names.NAME_EXTRA[r] == 1 + len(names.NAME_SUFFIX[r]) for r in names.NAME_ROLES)
 
