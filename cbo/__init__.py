@@ -14,12 +14,12 @@ from cbo._samplers import (
     SAMPLERS, BaseSampler, ExactCBOSampler, FeasibleRandomSampler, GPUCBSampler, GridSampler, RandomSampler, SVMCBOSampler,
 )
 from cbo._space import Categorical, Integer, Ordinal, Param, Real, Space
-from cbo._storage import FrozenTrial, InMemoryStorage, SQLiteStorage, TrialState, open_storage
+from cbo._storage import FrozenTrial, InMemoryStorage, SQLiteStorage, TrialState
 from cbo._study import Study, Trial
 
 __all__ = [
     "CBOError", "DatasetError", "SpaceError", "StorageError",
     "SAMPLERS", "BaseSampler", "ExactCBOSampler", "FeasibleRandomSampler", "GPUCBSampler", "GridSampler", "RandomSampler",
     "SVMCBOSampler", "Categorical", "Integer", "Ordinal", "Param", "Real", "Space",
-    "FrozenTrial", "InMemoryStorage", "SQLiteStorage", "TrialState", "open_storage", "Study", "Trial",
+    "FrozenTrial", "InMemoryStorage", "SQLiteStorage", "TrialState", "Study", "Trial",
 ]

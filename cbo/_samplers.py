@@ -26,10 +26,6 @@ __all__ = ["BaseSampler", "RandomSampler", "GridSampler", "FeasibleRandomSampler
            "ExactCBOSampler"]
 
 
-def _rng(seed) -> np.random.Generator:
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-
-
 def _check_args(owner: str, **limits) -> None:
     """Refuse, in one sentence, an argument below its least sensible value: name=(value, least, kind)."""
     for name, (value, least, kind) in limits.items():

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cbo._errors import StorageError
 
-__all__ = ["TrialState", "FrozenTrial", "InMemoryStorage", "SQLiteStorage", "open_storage"]
+__all__ = ["TrialState", "FrozenTrial", "InMemoryStorage", "SQLiteStorage"]
 
 SCHEMA_VERSION = 1
 
@@ -199,7 +199,3 @@ def _holder(path: Path) -> str:
     if not row:
         return ""
     return f" (process {row[0]} on {row[1]}, since {time.strftime('%H:%M:%S', time.localtime(row[2]))})"
-
-
-def open_storage(path: "str | Path | None") -> "InMemoryStorage | SQLiteStorage":
-    return InMemoryStorage() if path is None else SQLiteStorage(path)

@@ -9,7 +9,9 @@ Importing memsim never imports TensorFlow; only Keras input does, lazily.
 """
 
 from memsim._errors import MemsimError, ModelFileError, ShapeError, SpecError, UnsupportedLayerError
-from memsim._footprint import CYCLES_PER_MACC, Footprint, footprint, load_graph
+from memsim._entry import footprint, footprint_many
+from memsim._footprint import Footprint, load_graph
+from memsim._latency import CYCLES_PER_MACC, latency_ms
 from memsim.frontends.spec import SUPPORTED_LAYERS, graph_from_spec
 from memsim.graph import Graph, Layer
 from memsim.metrics import COMPRESSIONS, total_macc, weight_bytes
@@ -17,7 +19,7 @@ from memsim.profiles import PROFILES, get_profile
 
 __all__ = [
     "MemsimError", "ModelFileError", "ShapeError", "SpecError", "UnsupportedLayerError",
-    "CYCLES_PER_MACC", "Footprint", "footprint", "load_graph",
+    "CYCLES_PER_MACC", "Footprint", "footprint", "footprint_many", "latency_ms", "load_graph",
     "SUPPORTED_LAYERS", "graph_from_spec", "Graph", "Layer",
     "COMPRESSIONS", "total_macc", "weight_bytes", "PROFILES", "get_profile",
 ]

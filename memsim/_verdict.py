@@ -13,11 +13,17 @@ each figure after its safety margin, and the runtime can run every op.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from targets import Target
 
-__all__ = ["Verdict", "headroom_pct", "judge"]
+__all__ = ["Verdict", "headroom_pct", "judge", "safety_bytes"]
+
+
+def safety_bytes(pct: float, nbytes: int) -> int:
+    """The safety margin added to a figure before the verdict: ``pct`` % of it, rounded up."""
+    return math.ceil(pct * nbytes / 100.0) if pct else 0
 
 
 @dataclass(frozen=True)
@@ -32,18 +38,6 @@ class Verdict:
     ram_capacity_bytes: int
     region_capacity_bytes: int
     flash_capacity_bytes: int
-
-    def headroom_pct(self, which: str) -> float | None:
-        """Headroom in % of the board's capacity for ``ram``, ``region`` or ``flash``."""
-        return headroom_pct(getattr(self, f"{which}_headroom_bytes"), getattr(self, f"{which}_capacity_bytes"))
-
-    def to_dict(self) -> dict:
-        d = {"deployable": self.deployable, "violations": list(self.violations)}
-        for which in ("ram", "region", "flash"):
-            d[f"{which}_capacity_bytes"] = getattr(self, f"{which}_capacity_bytes")
-            d[f"{which}_headroom_bytes"] = getattr(self, f"{which}_headroom_bytes")
-            d[f"{which}_headroom_pct"] = self.headroom_pct(which)
-        return d
 
 
 def headroom_pct(headroom_bytes: int, capacity_bytes: int) -> float | None:

@@ -43,7 +43,7 @@ from memsim.profiles import tflm as _tflm
 from memsim.profiles import xcubeai as _xcube
 from targets import Target, get_target
 
-__all__ = ["ACTIVATIONS", "RESULT_FIELDS", "ChainFamily", "SLOT_OPS", "verdicts"]
+__all__ = ["ACTIVATIONS", "RESULT_FIELDS", "ChainFamily", "SLOT_OPS"]
 
 RESULT_FIELDS = K.RESULT_FIELDS
 # canonical op (memsim.ops.LAYER_TYPES) -> the kernel's slot code; the slot names are the registry's Keras names
@@ -211,46 +211,3 @@ class ChainFamily:
     @cached_property
     def _args(self) -> dict:
         return {}
-
-
-def verdicts(results: Mapping[str, np.ndarray], target: "str | Target", runtime: str = "xcubeai",
-             dtype: str = "float32", margin: "float | tuple[float, float] | None" = None,
-             unsupported: "Sequence[Sequence[str]] | None" = None) -> dict[str, np.ndarray]:
-    """Deployability of every configuration of an ``evaluate`` result, by the rule ``memsim.footprint`` uses.
-
-    Returns arrays ``deployable`` (False also where shapes do not fit or an op is unsupported),
-    ``region_bytes`` and the headrooms after the safety margin: ``ram_margin_bytes``, ``region_margin_bytes``,
-    ``flash_margin_bytes``, and ``violations`` (a list of tuples of sentences; empty where it fits or where
-    shapes rule the configuration out). ``unsupported``, one tuple of reasons per configuration (what the
-    profile's ``check`` says, as ``footprint`` reports it), leads the violations of the configurations the runtime
-    cannot run; without it they are undeployable with no reason given.
-    """
-    from memsim._footprint import _safety
-    from memsim._verdict import judge
-
-    board = get_target(target)
-    settings = resolve_shared(runtime, dtype, "none", margin)
-    prof, ram_pct, flash_pct = settings.profile, settings.ram_pct, settings.flash_pct
-    extra = board.overhead(prof.name, dtype).ram_bytes
-    ram, flash, model = results["ram_bytes"], results["flash_bytes"], results["model_bytes"]
-    region = prof.region_from_figures(results["activations_bytes"], results["io_bytes"], ram, extra)
-    n = len(ram)
-    out = {k: np.zeros(n, np.int64) for k in ("region_bytes", "ram_margin_bytes", "region_margin_bytes",
-                                               "flash_margin_bytes")}
-    out["deployable"] = np.zeros(n, bool)
-    out["violations"] = [()] * n
-    for i in range(n):
-        if not results["valid"][i]:
-            continue
-        v = judge(board, ram_bytes=int(ram[i]), region_bytes=int(region[i]), flash_bytes=int(flash[i]),
-                  region_what=prof.region_what, ram_safety=_safety(ram_pct, int(ram[i]) - extra),
-                  region_safety=_safety(ram_pct, int(region[i])), flash_safety=_safety(flash_pct, int(model[i])),
-                  safety_pct=(ram_pct, flash_pct),
-                  unsupported=tuple(unsupported[i]) if unsupported is not None and not results["supported"][i] else ())
-        out["deployable"][i] = v.deployable and bool(results["supported"][i])
-        out["violations"][i] = v.violations
-        out["region_bytes"][i] = region[i]
-        out["ram_margin_bytes"][i] = v.ram_headroom_bytes
-        out["region_margin_bytes"][i] = v.region_headroom_bytes
-        out["flash_margin_bytes"][i] = v.flash_headroom_bytes
-    return out

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import memsim
-from memsim._verdict import judge
+from memsim._verdict import headroom_pct, judge
 from memsim.frontends.tflite import graph_from_tflite
 from memsim.planners import align_up
 from targets import get_target
@@ -125,8 +125,7 @@ def _predicted(fp) -> dict:
 def _headroom(ram: int, region: int, flash: int, board) -> dict:
     caps = {"ram": board.ram_bytes, "region": board.largest_region_bytes, "flash": board.flash_bytes}
     left = {"ram": ram, "region": region, "flash": flash}
-    return {w: {"bytes": left[w], "pct_of_capacity": round(100.0 * left[w] / caps[w], 2) if caps[w] else None}
-            for w in caps}
+    return {w: {"bytes": left[w], "pct_of_capacity": headroom_pct(left[w], caps[w])} for w in caps}
 
 
 def _verdict_headroom(v, board) -> dict:

@@ -147,7 +147,6 @@ class NetworkCosts:
     latency_ms: float | None = None
 
     def __post_init__(self):
-        from memsim import CYCLES_PER_MACC
         from targets import get_target
 
         self.spec = as_chain(self.spec)
@@ -159,25 +158,12 @@ class NetworkCosts:
         self.index = {str(item["name"]): i for i, item in enumerate(self.spec["layers"])}
         self.full = np.array([self._width(self.producers[g][0]) for g in self.searchable], np.int64)
         self.board = get_target(self.target)
-        self.cycles_per_macc = CYCLES_PER_MACC[self.dtype]
         b = self.board
         self.limits = np.array([min(b.ram_bytes, self.ram or b.ram_bytes),
                                 min(b.largest_region_bytes, self.ram or b.largest_region_bytes),
                                 min(b.flash_bytes, self.flash or b.flash_bytes),
                                 self.latency_ms if self.latency_ms else np.inf], float)
         self._cache: dict = {}
-        self.chain = all("inputs" not in item for item in self.layers)
-        if self.chain:  # memsim's batch kernel reads it (else, e.g. a SeparableConv2D, footprint does)
-            from memsim._errors import MemsimError
-            from memsim.batch import ChainFamily
-
-            first = self.spec["layers"][0]
-            self.family = ChainFamily(tuple(first["shape"]), tuple(str(i["name"]) for i in self.layers),
-                                      name=str(self.spec["name"]), input_name=str(first["name"]))
-            try:
-                self.ops, self.prm = self.family.encode([self.layers])
-            except MemsimError:
-                self.chain = False
 
     def _width(self, name: str) -> int:
         item = self.spec["layers"][self.index[name]]
@@ -209,7 +195,7 @@ class NetworkCosts:
         rows = [self._cache.get(tuple(int(c) for c in r)) for r in counts_rows]
         todo = [k for k, r in enumerate(rows) if r is None]
         if todo:
-            fresh = self._batch(counts_rows[todo]) if self.chain else [self._single(counts_rows[k]) for k in todo]
+            fresh = self._evaluate(counts_rows[todo])
             for k, row in zip(todo, fresh):
                 self._cache[tuple(int(c) for c in counts_rows[k])] = row
                 rows[k] = row
@@ -218,37 +204,24 @@ class NetworkCosts:
         return {"costs": costs, "deployable": deployable, "macc": np.array([r[2] for r in rows], np.int64),
                 "fits": deployable & np.all(costs <= self.limits, axis=1)}
 
-    def _batch(self, counts_rows) -> list:
-        from memsim.batch import verdicts
-
-        n = len(counts_rows)
-        ops, prm = np.repeat(self.ops, n, 0), np.repeat(self.prm, n, 0)
-        for k, g in enumerate(self.searchable):
-            prm[:, self.index[g] - 1, 0] = counts_rows[:, k]
-        res = self.family.evaluate(ops, prm, self.runtime, self.dtype, self.compression, self.board)
-        v = verdicts(res, self.board, self.runtime, self.dtype, self.margin)
-        b = self.board
-        out = []
-        for i in range(n):
-            costs = (b.ram_bytes - v["ram_margin_bytes"][i], b.largest_region_bytes - v["region_margin_bytes"][i],
-                     b.flash_bytes - v["flash_margin_bytes"][i],
-                     1000.0 * res["macc"][i] * self.cycles_per_macc / b.clock_hz)
-            ok = bool(v["deployable"][i] and res["valid"][i] and res["supported"][i])
-            out.append((costs, ok, int(res["macc"][i])))
-        return out
-
-    def _single(self, counts):
+    def _evaluate(self, counts_rows) -> list:
+        """(costs, deployable, MACC) per row, through ``memsim.footprint_many`` (the batch kernel where it reads
+        the network, the graph path otherwise: the figures and verdict ``footprint`` gives)."""
         import memsim
-        from memsim._errors import MemsimError
+        from memsim import latency_ms
 
         b = self.board
-        try:
-            fp = memsim.footprint(self.spec_at(counts), b, self.runtime, self.dtype, self.compression,
-                                  margin=self.margin)
-        except MemsimError:  # shapes that do not fit: not a network, never deployable
-            return (np.inf, np.inf, np.inf, np.inf), False, 0
-        return ((b.ram_bytes - fp.ram_margin_bytes, b.largest_region_bytes - fp.region_margin_bytes,
-                 b.flash_bytes - fp.flash_margin_bytes, fp.latency_ms), bool(fp.deployable), int(fp.macc))
+        answers = memsim.footprint_many([self.spec_at(counts) for counts in counts_rows], b, self.runtime,
+                                        self.dtype, self.compression, margin=self.margin)
+        out = []
+        for fp in answers:
+            if isinstance(fp, memsim.ShapeError):  # shapes that do not fit: not a network, never deployable
+                out.append(((np.inf, np.inf, np.inf, np.inf), False, 0))
+                continue
+            out.append(((b.ram_bytes - fp.ram_margin_bytes, b.largest_region_bytes - fp.region_margin_bytes,
+                         b.flash_bytes - fp.flash_margin_bytes, latency_ms(fp.macc, b.clock_hz, self.dtype, digits=None)),
+                        bool(fp.deployable), int(fp.macc)))
+        return out
 
     def at(self, counts) -> tuple[np.ndarray, np.ndarray]:
         """(costs (4,), derivative (4, G)): the figures at ``counts`` and how much each changes per channel of

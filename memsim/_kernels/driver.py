@@ -93,12 +93,12 @@ def _xcube_figures(n, ir, ir_in, elem, xcube, scratch_consts, work, sizes, first
 
 
 @kernel(inline=True)
-def _tflm_figures(n, ir, ir_in, int8, names, act_names, name_consts, table, consts, fb, work, ids, sizes, first,
+def _tflm_figures(n, ir, ir_in, int8, names, act_table, name_consts, table, consts, fb, work, ids, sizes, first,
                   last, f, l, offsets, scratch):
     """(arena head, flatbuffer bytes, tail + prepare/plan bytes beyond the head, I/O bytes, unsupported ops) under
     TFLM: the lowering and the memory rules the profile runs."""
     tens, ops, op_in, gio, cnt, reg, lw = work
-    lower(n, ir, ir_in, int8, names, act_names, name_consts, tens, ops, op_in, gio, cnt, reg, lw)
+    lower(n, ir, ir_in, int8, names, act_table, name_consts, tens, ops, op_in, gio, cnt, reg, lw)
     nt, nops, n_in, n_out = cnt[C_NT], cnt[C_NOPS], cnt[C_GIN], cnt[C_GOUT]
     lifetimes(nt, tens, nops, ops, op_in, gio, n_in, n_out, first, last)
     head, _ = arena_head(nt, tens, first, last, consts, ids, sizes, f, l, offsets, scratch)
@@ -115,7 +115,7 @@ def _tflm_figures(n, ir, ir_in, int8, names, act_names, name_consts, table, cons
 
 @kernel
 def batch_kernel(ops, prm, in_shape, in_rank, input_name, profile, int8, compression, xcube, act_macc, min_weights,
-                 slot_name, scratch_consts, names, act_names, name_consts, table, tflm_consts, fb, runtime_ram,
+                 slot_name, scratch_consts, names, act_table, name_consts, table, tflm_consts, fb, runtime_ram,
                  code_flash, out):
     """Evaluate N configurations of one chain family.
 
@@ -197,7 +197,7 @@ def batch_kernel(ops, prm, in_shape, in_rank, input_name, profile, int8, compres
             rt_ram = runtime_ram
             ram = pool + (0 if xcube[XO_IO_IN_POOL] else io) + rt_ram
         else:
-            pool, model, beyond, io, bad = _tflm_figures(n, ir, ir_in, int8, names, act_names, name_consts, table,
+            pool, model, beyond, io, bad = _tflm_figures(n, ir, ir_in, int8, names, act_table, name_consts, table,
                                                          tflm_consts, fb, tflm_work, ids, sizes, first, last, f,
                                                          l, offsets, scratch)
             supported = 1 if bad == 0 else 0

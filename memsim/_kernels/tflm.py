@@ -20,16 +20,15 @@ import numpy as np
 from memsim._jit import kernel
 from memsim._kernels import rules as R
 from memsim._tflite_names import NAME_ROLES
-from memsim._kernels.codes import (ACT_ELU, ACT_LEAKY, ACT_LINEAR, ACT_RELU, ACT_RELU6, ACT_SELU, ACT_SIGMOID,
-                                   ACT_SOFTMAX, ACT_TANH, F_ACT, F_C, F_FOLDED, F_H, F_IN, F_K, F_K2, F_NAME, F_NIN,
-                                   F_OP, F_OUT, F_PADS, F_RANK, F_S, F_S2, F_SAME, F_SOURCE, F_W, F_WT, IS_CONV,
-                                   OP_ACT, OP_ADD, OP_AVGPOOL1D, OP_AVGPOOL2D, OP_BN, OP_CONCAT, OP_CONV1D, OP_CONV2D,
-                                   OP_DENSE, OP_DROPOUT, OP_DWCONV2D, OP_FLATTEN, OP_GAP, OP_GMP, OP_INPUT,
-                                   OP_MAXPOOL1D, OP_MAXPOOL2D, OP_RESHAPE, OP_ZEROPAD, PAD_BITS, SOURCE_NO_BIAS,
-                                   SOURCE_SEPARABLE, T_ADD, T_AVGPOOL, T_CONCAT, T_CONV, T_DEQUANT, T_DW, T_ELU,
-                                   T_EXP, T_EXPAND, T_FC, T_GREATER, T_LEAKY, T_LOGISTIC, T_MAXPOOL, T_MEAN, T_MUL,
-                                   T_PACK, T_PAD, T_QUANT, T_RELU, T_RELU6, T_RESHAPE, T_RMAX, T_SELECT, T_SHAPE,
-                                   T_SLICE, T_SOFTMAX, T_SUB, T_TANH)
+from memsim._kernels.codes import (ACT_ELU, ACT_LINEAR, ACT_RELU, ACT_RELU6, ACT_SELU, ACT_SIGMOID, ACT_TANH, F_ACT,
+                                   F_C, F_FOLDED, F_H, F_IN, F_K, F_K2, F_NAME, F_NIN, F_OP, F_OUT, F_PADS, F_RANK,
+                                   F_S, F_S2, F_SAME, F_SOURCE, F_W, F_WT, IS_CONV, OP_ACT, OP_ADD, OP_AVGPOOL1D,
+                                   OP_AVGPOOL2D, OP_BN, OP_CONV1D, OP_CONV2D, OP_DENSE, OP_DROPOUT, OP_DWCONV2D,
+                                   OP_FLATTEN, OP_GAP, OP_GMP, OP_INPUT, OP_MAXPOOL1D, OP_MAXPOOL2D, OP_RESHAPE,
+                                   OP_ZEROPAD, PAD_BITS, SOURCE_NO_BIAS, SOURCE_SEPARABLE, T_ADD, T_AVGPOOL, T_CONCAT,
+                                   T_CONV, T_DEQUANT, T_DW, T_EXP, T_EXPAND, T_FC, T_GREATER, T_MAXPOOL, T_MEAN,
+                                   T_MUL, T_PACK, T_PAD, T_QUANT, T_RESHAPE, T_RMAX, T_SELECT, T_SHAPE, T_SLICE,
+                                   T_SUB)
 
 __all__ = ["lower", "work_arrays"]
 
@@ -44,6 +43,8 @@ C_NT, C_NOPS, C_NIO, C_GIN, C_GOUT, C_FIRST_MERGED, C_NREG = range(7)
 # RESHAPE's output would have, its kernel tensor, and the tensors whose names grow when a relu or a BN merges in
 W_READERS, W_OUT, W_DEFERRED, W_SQUEEZED, W_KERNEL, W_NAMED_N, W_NAMED = range(7)
 W_COLS = W_NAMED + 3
+# per activation code: its tensor name's "/" + suffix length, the TFLite op it lowers to (when it is one op)
+AT_NAME, AT_OP = range(2)
 # name constants handed in (memsim._tflite_names), in this order
 NC_PATH, NC_OUTPUT, NC_MERGED, NC_QUANTIZE, NC_GRAPH = range(5)
 # Where each tensor-name role's length sits in the table handed in: its index in memsim._tflite_names.NAME_ROLES,
@@ -230,23 +231,6 @@ def _copy_named(lw, p, j, src):
 
 
 @kernel(inline=True)
-def _act_kind(a):
-    if a == ACT_RELU:
-        return T_RELU
-    if a == ACT_RELU6:
-        return T_RELU6
-    if a == ACT_TANH:
-        return T_TANH
-    if a == ACT_SIGMOID:
-        return T_LOGISTIC
-    if a == ACT_LEAKY:
-        return T_LEAKY
-    if a == ACT_SOFTMAX:
-        return T_SOFTMAX
-    return T_ELU
-
-
-@kernel(inline=True)
 def _fold_bn(ir, ir_in, e, nc, tens, lw, j, src, base):
     """A BatchNorm merged into the conv/dense before it: its mul/mul_1/add_1/sub join the bias's and output's names
     (a bias-free Conv2D or Dense keeps only add_1/sub; a bias-free Conv1D all four, measured on trained Conv1D +
@@ -295,7 +279,7 @@ def _selu(tens, ops, op_in, cnt, reg, x, elems, elem, name, j, rank, merged_name
 
 
 @kernel(inline=True)
-def _activation(n, ir, ir_in, int8, elem, e, act_extra, nc, tens, ops, op_in, cnt, reg, lw, j, src, base):
+def _activation(n, ir, ir_in, int8, elem, e, act_table, nc, tens, ops, op_in, cnt, reg, lw, j, src, base):
     """A standalone activation: nothing (linear), merged into the op before it (relu/relu6 after a conv, dense or
     add that nothing else reads), SELU's six ops, sigmoid/tanh inside a Conv1D's wrapper, or its own op(s) (ELU in
     an int8 model runs in float between DEQUANTIZE and QUANTIZE)."""
@@ -314,7 +298,7 @@ def _activation(n, ir, ir_in, int8, elem, e, act_extra, nc, tens, ops, op_in, cn
     if (a == ACT_RELU or a == ACT_RELU6) and fusable and lw[p, W_READERS] == 1 and \
             lw[_input(ir, ir_in, j), W_READERS] == 1:
         lw[j, W_OUT] = src
-        _grow_names(tens, lw, p, src, nm + act_extra[a] + 1)
+        _grow_names(tens, lw, p, src, nm + act_table[a, AT_NAME] + 1)
         _copy_named(lw, p, j, src)
         return
     if a == ACT_SELU:
@@ -323,9 +307,9 @@ def _activation(n, ir, ir_in, int8, elem, e, act_extra, nc, tens, ops, op_in, cn
         return
     owner = _owner(ir, ir_in, lw, j) if (a == ACT_SIGMOID or a == ACT_TANH) else -1
     if owner >= 0:  # inside the Conv1D's EXPAND_DIMS ... RESHAPE wrapper, named after its squeeze
-        act_name = nm + act_extra[a] + lw[owner, W_SQUEEZED] + 1
+        act_name = nm + act_table[a, AT_NAME] + lw[owner, W_SQUEEZED] + 1
         t = _tensor(tens, cnt, size, 0, act_name, 1, RANK_4D)
-        lw[j, W_OUT] = _op(ops, op_in, cnt, _act_kind(a), j, t, src, -1, -1, -1)
+        lw[j, W_OUT] = _op(ops, op_in, cnt, act_table[a, AT_OP], j, t, src, -1, -1, -1)
         _close_reshape(tens, ops, op_in, cnt, reg, lw, owner, j, size, base + ir[owner, F_NAME] + e[N_CONV_SQUEEZE],
                        act_name + 1, rank, nc[NC_MERGED])
         tens[lw[j, W_OUT], T_UNSQUEEZED] = t
@@ -335,8 +319,8 @@ def _activation(n, ir, ir_in, int8, elem, e, act_extra, nc, tens, ops, op_in, cn
     if wide:
         cur = _op(ops, op_in, cnt, T_DEQUANT, j, _tensor(tens, cnt, size // elem * FLOAT32, 0, tens[cur, T_NAME] + 1, 1,
                                                           rank), cur, -1, -1, -1)
-    cur = _op(ops, op_in, cnt, _act_kind(a), j, _tensor(tens, cnt, size // elem * FLOAT32 if wide else size, 0,
-                                                        nm + act_extra[a], 1, rank), cur, -1, -1, -1)
+    cur = _op(ops, op_in, cnt, act_table[a, AT_OP], j, _tensor(tens, cnt, size // elem * FLOAT32 if wide else size, 0,
+                                                        nm + act_table[a, AT_NAME], 1, rank), cur, -1, -1, -1)
     if wide:
         cur = _op(ops, op_in, cnt, T_QUANT, j, _tensor(tens, cnt, size, 0, nc[NC_QUANTIZE], 1, rank), cur, -1, -1, -1)
     lw[j, W_OUT] = cur
@@ -481,7 +465,7 @@ def _global_pool(ir, ir_in, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j, src,
 
 
 @kernel(inline=True)
-def _kept_bn(ir, ir_in, elem, e, act_extra, nc, tens, ops, op_in, cnt, reg, lw, j, src, base):
+def _kept_bn(ir, ir_in, elem, e, act_table, nc, tens, ops, op_in, cnt, reg, lw, j, src, base):
     """A BatchNorm the converter keeps: MUL + ADD (inside a Conv1D's wrapper when it follows one)."""
     nm = base + ir[j, F_NAME]
     c = ir[j, F_C]
@@ -494,7 +478,7 @@ def _kept_bn(ir, ir_in, elem, e, act_extra, nc, tens, ops, op_in, cnt, reg, lw, 
         before = 3 * om + e[N_BIAS_ADD] + e[N_CONV_SQUEEZE] + e[N_SQUEEZE] + 2
         for k in range(owner + 1, j):
             if ir[k, F_OP] == OP_ACT and (ir[k, F_ACT] == ACT_RELU or ir[k, F_ACT] == ACT_RELU6):
-                before += base + ir[k, F_NAME] + act_extra[ir[k, F_ACT]] + 1
+                before += base + ir[k, F_NAME] + act_table[ir[k, F_ACT], AT_NAME] + 1
         rank = RANK_4D  # still inside the wrapper
     scale = _tensor(tens, cnt, c * elem, 1, nm + e[N_BN_MUL], 1, 1)
     shift = _tensor(tens, cnt, c * elem, 1, nm + e[N_BN_SUB], 1, 1)
@@ -532,9 +516,9 @@ def _merge(ir, ir_in, elem, e, tens, ops, op_in, cnt, lw, j, base):
 
 
 @kernel
-def lower(n, ir, ir_in, int8, e, act_extra, nc, tens, ops, op_in, gio, cnt, reg, lw):
+def lower(n, ir, ir_in, int8, e, act_table, nc, tens, ops, op_in, gio, cnt, reg, lw):
     """The TFLite graph of a network in the IR layout (see the module notes). ``e``: "/" + suffix length per name
-    role; ``act_extra``: the same per activation code; ``nc``: name constants (NC_*)."""
+    role; ``act_table``: per activation code (AT_*); ``nc``: name constants (NC_*)."""
     elem = R.element_bytes(int8)
     base = nc[NC_GRAPH] + nc[NC_PATH]
     cnt[:] = 0
@@ -558,7 +542,7 @@ def lower(n, ir, ir_in, int8, e, act_extra, nc, tens, ops, op_in, gio, cnt, reg,
         elif op == OP_BN and ir[j, F_FOLDED] == 1:
             _fold_bn(ir, ir_in, e, nc, tens, lw, j, src, base)
         elif op == OP_ACT:
-            _activation(n, ir, ir_in, int8, elem, e, act_extra, nc, tens, ops, op_in, cnt, reg, lw, j, src, base)
+            _activation(n, ir, ir_in, int8, elem, e, act_table, nc, tens, ops, op_in, cnt, reg, lw, j, src, base)
         elif IS_CONV[op] or op == OP_DENSE:
             _weighted(n, ir, ir_in, int8, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j, src, base)
         elif op == OP_MAXPOOL1D or op == OP_MAXPOOL2D or op == OP_AVGPOOL1D or op == OP_AVGPOOL2D:
@@ -568,7 +552,7 @@ def lower(n, ir, ir_in, int8, e, act_extra, nc, tens, ops, op_in, gio, cnt, reg,
         elif op == OP_GAP or op == OP_GMP:
             _global_pool(ir, ir_in, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j, src, base)
         elif op == OP_BN:
-            _kept_bn(ir, ir_in, elem, e, act_extra, nc, tens, ops, op_in, cnt, reg, lw, j, src, base)
+            _kept_bn(ir, ir_in, elem, e, act_table, nc, tens, ops, op_in, cnt, reg, lw, j, src, base)
         elif op == OP_ZEROPAD:
             rank = ir[j, F_RANK] + 1
             pads = _tensor(tens, cnt, 2 * INT32 * rank, 1, base + ir[j, F_NAME] + e[N_PAD_CONST], 0, 2)

@@ -187,7 +187,13 @@ class TFLiteGraph:
 
 
 _NAME_ROLES = np.array([NAME_EXTRA[role] for role in NAME_ROLES], np.int64)
-_ACT_NAMES = np.array([NAME_EXTRA.get(a, 0) for a in ACTIVATIONS], np.int64)
+# The TFLite op a standalone activation lowers to (SELU: six ops, and linear: none, are the lowering's own rules).
+ACTIVATION_OPS = {"relu": "RELU", "relu6": "RELU6", "tanh": "TANH", "sigmoid": "LOGISTIC", "elu": "ELU",
+                  "leaky_relu": "LEAKY_RELU", "softmax": "SOFTMAX"}
+_ACT_TABLE = np.zeros((len(ACTIVATIONS), 2), np.int64)
+for _code, _act in enumerate(ACTIVATIONS):
+    _ACT_TABLE[_code, _lowering.AT_NAME] = NAME_EXTRA.get(_act, 0)
+    _ACT_TABLE[_code, _lowering.AT_OP] = TFL.get(ACTIVATION_OPS.get(_act, ""), TFL_OTHER)
 
 
 def _by_index(values: dict, dtype=np.int64) -> np.ndarray:
@@ -206,8 +212,8 @@ def name_constants(graph_name: str) -> np.ndarray:
 
 
 def name_tables() -> tuple[np.ndarray, np.ndarray]:
-    """("/" + suffix length per name role, the same per activation code)."""
-    return _NAME_ROLES, _ACT_NAMES
+    """("/" + suffix length per name role, per activation code its name's suffix length and TFLite op)."""
+    return _NAME_ROLES, _ACT_TABLE
 
 
 def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
@@ -215,7 +221,7 @@ def lower(graph: Graph, dtype: str = "float32") -> TFLiteGraph:
     ir, ir_in = graph_ir(graph)
     n = ir.shape[0]
     tens, ops, op_in, gio, cnt, reg, lw = _lowering.work_arrays(n, len(ir_in))
-    _lowering.lower(n, ir, ir_in, dtype == "int8", _NAME_ROLES, _ACT_NAMES, name_constants(graph.name), tens, ops,
+    _lowering.lower(n, ir, ir_in, dtype == "int8", _NAME_ROLES, _ACT_TABLE, name_constants(graph.name), tens, ops,
                     op_in, gio, cnt, reg, lw)
     nops = int(cnt[_lowering.C_NOPS])
     names = [TFL_OPS[k] for k in ops[:nops, _lowering.O_KIND]]

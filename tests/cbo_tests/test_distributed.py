@@ -9,6 +9,8 @@ import pytest
 
 import cbo
 
+pytestmark = pytest.mark.dask
+
 distributed = pytest.importorskip("distributed",
                                   reason="Dask distributed is not installed (pip install 'dask[distributed]')")
 
@@ -107,11 +109,27 @@ def test_a_search_on_two_workers_stores_every_result(client, tmp_path):
     assert best.value == max(t.value for t in stored) and study.pending == []
 
 
-def test_trainings_run_at_the_same_time(client):
+class Logged(Slow):
+    """Slow, writing when each training started and ended (on the worker) to a folder."""
+
+    def __init__(self, folder: Path, seconds: float):
+        super().__init__(seconds)
+        self.folder = folder
+
+    def __call__(self, c):
+        start = time.time()
+        value = super().__call__(c)
+        (self.folder / f"{os.getpid()}-{start}").write_text(f"{start} {time.time()}")
+        return value
+
+
+def test_trainings_run_at_the_same_time(client, tmp_path):
+    # two trainings overlap in time (one's start before the other's end), on two different processes
     study = cbo.Study(SPACE, cbo.RandomSampler(seed=1), seed=1)
-    start = time.perf_counter()
-    study.optimize(Slow(2.0), 4, client=client)
-    assert time.perf_counter() - start < 4 * 2.0  # one at a time would take 8 s
+    study.optimize(Logged(tmp_path, 1.0), 4, client=client)
+    spans = [(p.name.split("-")[0], *map(float, p.read_text().split())) for p in tmp_path.iterdir()]
+    assert len(spans) == 4
+    assert any(a[0] != b[0] and a[1] < b[2] and b[1] < a[2] for a in spans for b in spans)
 
 
 def test_a_worker_killed_mid_training_loses_nothing_and_the_search_completes(fresh_client, tmp_path):
@@ -147,10 +165,8 @@ def test_a_cluster_left_without_workers_stops_the_search_and_keeps_the_finished_
     monkeypatch.setattr(dist._WorkerWatch, "CHECK_SECONDS", 0.5)
     with local_cluster(1) as cluster, distributed.Client(cluster) as client:
         study = cbo.Study(SPACE, cbo.RandomSampler(seed=4), seed=4)
-        start = time.perf_counter()
         with pytest.raises(cbo.CBOError, match="has had no worker for 3 s during the search"):
             study.optimize(Slow(0.3), 4, client=client, callback=lambda s, t: cluster.scale(0))
-        assert time.perf_counter() - start < 60
     assert [t.state for t in _finished(study)] == [cbo.TrialState.COMPLETE]  # the one finished before is kept
     assert study.pending == []
 
@@ -158,9 +174,7 @@ def test_a_cluster_left_without_workers_stops_the_search_and_keeps_the_finished_
 def test_a_training_past_the_timeout_is_failed_and_its_worker_freed(fresh_client, tmp_path):
     client = fresh_client
     study = cbo.Study(SPACE, cbo.RandomSampler(seed=3), seed=3)
-    start = time.perf_counter()
     study.optimize(MisbehavesOnce(tmp_path / "hung", "hang"), 5, client=client, trial_timeout=3)
-    assert time.perf_counter() - start < 120
     done = _finished(study)
     assert len(done) == 5
     late = [t for t in done if t.state == cbo.TrialState.FAIL]

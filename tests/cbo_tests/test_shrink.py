@@ -98,7 +98,7 @@ RESIDUAL = {"name": "resnet", "layers": [
 def test_residual_adds_tie_their_inputs_into_one_searched_group():
     costs = NetworkCosts(RESIDUAL, "stm32l476rg", "tflm", "float32")
     assert [costs.producers[g] for g in costs.searchable] == [["stem", "b2"], ["b1"], ["sep"]]
-    assert costs.full.tolist() == [16, 16, 24] and not costs.chain
+    assert costs.full.tolist() == [16, 16, 24]
     fig = costs.figures([5, 7, 9])
     fp = memsim.footprint(costs.spec_at([5, 7, 9]), "stm32l476rg", "tflm", "float32")
     assert fig["costs"][0][2] == costs.board.flash_bytes - fp.flash_margin_bytes and fig["fits"][0] == fp.deployable
@@ -129,6 +129,7 @@ DW_CHAIN = {"name": "dw", "layers": [
     {"type": "Dense", "name": "out", "units": 4, "activation": "softmax"}]}
 
 
+@pytest.mark.toolchain
 @pytest.mark.parametrize(("spec", "x_shape"), [(DW_CHAIN, (32, 12, 6, 2)), (RESIDUAL, (16, 12, 12, 3))],
                          ids=["depthwise-gap", "residual-separable"])
 def test_gated_and_extracted_agree_through_depthwise_residuals_and_global_pooling(spec, x_shape):
@@ -158,6 +159,7 @@ def _gated_equals_extracted(spec, x_shape):
     assert np.allclose(model.predict(X, verbose=0), sub.predict(X, verbose=0), atol=1e-5)
 
 
+@pytest.mark.toolchain
 def test_gated_network_and_the_extracted_one_compute_the_same():
     # conv -> BN -> pool -> conv (same) -> tanh -> flatten -> dense -> BN -> classifier: the flatten layout and the
     # BatchNorms after a searched layer are sliced with it
@@ -168,6 +170,7 @@ def test_gated_network_and_the_extracted_one_compute_the_same():
     _gated_equals_extracted(spec, (64, 16, 8, 1))
 
 
+@pytest.mark.toolchain
 def test_shrink_command_ends_in_a_confirmed_export_that_footprint_agrees_with(tmp_path, capsys):
     from autotinyml_cli.main import main
     from cbo.tinyml import load_dataset
@@ -200,6 +203,7 @@ def test_shrink_refuses_two_seed_networks_before_any_work(tmp_path, capsys):
     assert main(["shrink", "--out", str(tmp_path / "o")]) == 2
 
 
+@pytest.mark.toolchain
 def test_shrink_starts_from_a_users_keras_model(tmp_path, capsys):
     # a trained user model (a .keras chain) is the seed: the search starts from its weights, and the export fits
     from autotinyml_cli.main import main
@@ -231,6 +235,7 @@ def test_shrink_starts_from_a_users_keras_model(tmp_path, capsys):
     assert report["shrink"]["searched_layers"] == [["conv"], ["hidden"]]
 
 
+@pytest.mark.toolchain
 def test_a_cut_off_shrink_continues_from_its_last_epoch_and_refuses_other_settings(tmp_path):
     from cbo.dnas import shrink
     from cbo.tinyml import load_dataset
@@ -254,6 +259,7 @@ def test_a_cut_off_shrink_continues_from_its_last_epoch_and_refuses_other_settin
         shrink(costs, X[:180], y[:180], X[180:], y[180:], **{**kw, "epochs": 3, "seed": 5})
 
 
+@pytest.mark.toolchain
 def test_fine_tuning_keeps_the_start_that_does_better_on_the_held_back_tenth():
     # carried weights that were deliberately ruined (all zero: every unit dead) against a fresh start: the fresh one
     # must win the choice, and the model returned must be the one that won

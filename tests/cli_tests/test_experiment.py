@@ -2,9 +2,13 @@
 
 import csv
 
+import pytest
+
 from autotinyml_cli.main import main
 
 
+@pytest.mark.toolchain
+@pytest.mark.slow
 def test_quick_paper_har_experiment_writes_the_slides_tables(tmp_path, capsys):
     out = tmp_path / "exp"
     assert main(["experiment", "paper-har", "--quick", "--out", str(out)]) == 0

@@ -1,0 +1,223 @@
+"""memsim's two entry points: ``footprint`` (one network) and ``footprint_many`` (any number, the batch path).
+
+Both answer through the same two routes and the same verdict: a plain named chain of layers the batch kernel reads
+exactly goes through it (``memsim.batch``, many at once, grouped by layer structure); anything else - graphs with
+branches, files, Keras models, layers the kernel has no slot for, shapes that do not fit, ops the runtime cannot
+run - through the graph IR and the profiles (``memsim._footprint``). The tests hold the two routes equal.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Sequence
+
+import numpy as np
+
+from memsim._errors import MemsimError, ShapeError, SpecError
+from memsim._footprint import Footprint, _full_footprint, _judge_into
+from memsim._settings import resolve_shared
+from memsim.batch import RESULT_FIELDS, SLOT_OPS, _encode_slot, _family
+from targets import Target, get_target
+
+__all__ = ["footprint", "footprint_many"]
+
+
+def footprint(
+    model: Any,
+    target: "str | Target | None" = None,
+    runtime: str = "xcubeai",
+    dtype: "str | None" = None,
+    compression: str = "none",
+    cycles_per_macc: float | None = None,
+    margin: "float | tuple[float, float] | None" = None,
+) -> Footprint:
+    """Compute RAM, Flash, MACC and the deployability verdict of a network.
+
+    Parameters
+    ----------
+    model : path, layer list, Graph or Keras model
+        The network.
+    target : str or Target, optional
+        A board name/alias or Target; without it no verdict is given.
+    runtime : {"xcubeai", "xcubeai-time", "xcubeai-5", "tflm"}
+        Runtime profile.
+    dtype : {"float32", "int8"}, optional
+        Weight/activation type of the deployed model; default float32, and
+        for a ``.tflite`` file the file's own type (another one is an error).
+    compression : {"none", "x4", "x8"}
+        X-CUBE-AI weight sharing (float32 only).
+    cycles_per_macc : float, optional
+        Latency assumption; defaults to memsim.CYCLES_PER_MACC[dtype].
+    margin : float or (float, float), optional
+        Safety margin in percent of the network's own RAM and Flash (one
+        value for both, or a (RAM, Flash) pair), added before the verdict.
+        Defaults to the profile's ``SAFETY_MARGIN_PCT``: the worst
+        under-prediction observed against the real toolchain.
+
+    The verdict (``memsim._verdict.judge``) is deployable when RAM and Flash,
+    each with its safety margin, fit the board and the bytes the runtime
+    needs in one piece (``region_bytes``: X-CUBE-AI's activation pool, TFLM's
+    whole arena) fit the largest SRAM region; the ``*_margin_bytes`` fields
+    are the headroom left after the safety margin.
+    """
+    result = footprint_many([model], target, runtime, dtype, compression, cycles_per_macc, margin)[0]
+    if isinstance(result, MemsimError):
+        raise result
+    return result
+
+
+def footprint_many(models: Sequence[Any], target: "str | Target | None" = None, runtime: str = "xcubeai",
+                   dtype: "str | None" = None, compression: str = "none", cycles_per_macc: float | None = None,
+                   margin: "float | tuple[float, float] | None" = None) -> "list[Footprint | ShapeError]":
+    """``footprint`` of many networks at once, one entry per model in the order given.
+
+    Arguments as ``footprint``. Networks whose shapes do not fit (a window larger than its input) are a fact
+    about a configuration, not a mistake: their entry is the ``ShapeError`` naming the layer, and the rest are
+    answered. Any other error (a bad option, an unknown layer or board) is raised.
+
+    Plain named chains the batch kernel reads are evaluated in one kernel call per layer structure; the figures
+    and verdicts are those ``footprint`` gives one at a time.
+    """
+    settings = resolve_shared(runtime, dtype or "float32", compression, margin)  # refuse before reading models
+    board = get_target(target) if target is not None else None
+    results: list = [None] * len(models)
+    groups: dict = {}
+    batchable = not (settings.dtype == "int8" and settings.profile.name == "xcubeai")  # its int8 plan carries notes
+    for i, model in enumerate(models):
+        chain = _as_chain(model) if batchable else None
+        if chain is None:
+            results[i] = _full(model, target, runtime, dtype, compression, cycles_per_macc, margin)
+        else:
+            groups.setdefault(chain[:4], []).append((i, chain[4], chain[5]))
+    for (name, input_name, shape, slot_names), members in groups.items():
+        try:
+            family = _family(shape, slot_names, name, input_name)
+        except (SpecError, ValueError, TypeError, KeyError):  # the graph path says what is wrong
+            for i, _, _ in members:
+                results[i] = _full(models[i], target, runtime, dtype, compression, cycles_per_macc, margin)
+            continue
+        ops = np.concatenate([m[1] for m in members])
+        params = np.concatenate([m[2] for m in members])
+        rows = family._run(ops, params, settings, board).tolist()
+        for (i, _, _), row in zip(members, rows):
+            res = dict(zip(RESULT_FIELDS, row))
+            if res["valid"] and res["supported"]:
+                results[i] = _from_kernel(models[i], name, res, settings, board, runtime, cycles_per_macc)
+            else:  # the graph path names the layer whose shapes do not fit, or the op the runtime cannot run
+                results[i] = _full(models[i], target, runtime, dtype, compression, cycles_per_macc, margin)
+    return results
+
+
+def _full(model, target, runtime, dtype, compression, cycles_per_macc, margin) -> "Footprint | ShapeError":
+    try:
+        return _full_footprint(model, target, runtime, dtype, compression, cycles_per_macc, margin)
+    except ShapeError as exc:
+        return exc
+
+
+def _from_kernel(model, name, res, settings, board, runtime, cycles_per_macc) -> Footprint:
+    """A Footprint from one row of the batch kernel, with the verdict ``footprint`` gives (one function for both)."""
+    prof, dtype = settings.profile, settings.dtype
+    fig = {f: res[f] for f in _FIGURES}
+    extra = board.overhead(prof.name, dtype).ram_bytes if board else 0
+    region = int(prof.region_from_figures(fig["activations_bytes"], fig["io_bytes"], fig["ram_bytes"], extra))
+    result = dict(
+        name=name, runtime=runtime if isinstance(runtime, str) else prof.name, dtype=dtype,
+        compression=settings.compression, **fig, io_in_pool=bool(getattr(prof, "io_in_pool", True)),
+        unsupported=(), notes=(),
+        _rows=lambda: _full_footprint(model, None, runtime, dtype, settings.compression, None, None).layers,
+    )
+    _judge_into(result, board, settings, region, extra, cycles_per_macc)
+    return Footprint._from_checked(result)
+
+
+_FIGURES = ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes", "runtime_ram_bytes", "io_bytes",
+            "ram_bytes", "flash_bytes")
+
+# Keys a chain layer may carry for the batch evaluator to read it exactly like the spec front-end does; anything
+# else (dilation, groups, keepdims, BN without centre/scale ...) takes the full path.
+_CHAIN_KEYS = {
+    "conv": {"type", "name", "filters", "kernel_size", "strides", "padding", "activation", "use_bias",
+             "depth_multiplier"},
+    "dense": {"type", "name", "units", "activation", "use_bias"},
+    "pool": {"type", "name", "pool_size", "strides", "padding"},
+    "plain": {"type", "name", "rate", "activation", "max_value", "negative_slope"},
+}
+
+
+@lru_cache(maxsize=1)
+def _chain_allowed() -> dict:
+    """Lower-cased layer type -> the keys the fast path reads exactly (types the batch evaluator has)."""
+    from memsim.frontends.spec import _TYPES
+    from memsim.ops import CONV_OPS, POOL_OPS
+
+    def kind(op):
+        return "conv" if op in CONV_OPS else "dense" if op == "dense" else "pool" if op in POOL_OPS else "plain"
+
+    return {key: _CHAIN_KEYS[kind(_TYPES[key])] for key in SLOT_OPS if key != "skip"}
+
+
+_SLOT_MEMO: dict = {}
+_MISS = object()
+_INPUT_KEYS = frozenset(("type", "name", "shape"))
+
+
+def _chain_slot(item: dict) -> "tuple[bytes, bytes] | None":
+    """(op code, parameters) of one chain layer as the kernel's int64 bytes, when the batch kernel reads it exactly
+    like the full path, else None.
+
+    Remembered per layer description (a template's configurations repeat the same layers): the first time, the
+    spec front-end's own checks read it, so a value the full path refuses is refused here too. The key holds the
+    values' types (``True`` and ``1``, ``32.0`` and ``32`` are equal keys otherwise); a description with an
+    unhashable value (``kernel_size=[3, 3]``) is read each time.
+    """
+    try:
+        key = (tuple(item.items()), tuple(map(type, item.values())))
+        hit = _SLOT_MEMO.get(key, _MISS)
+    except TypeError:
+        key, hit = None, _MISS
+    if hit is not _MISS:
+        return hit
+    from memsim.frontends.spec import _TYPES, _expand
+
+    type_name = str(item["type"])
+    lowered = type_name.lower().replace("_", "")
+    keys = _chain_allowed().get(lowered)
+    encoded = None
+    if keys is not None and keys.issuperset(item):
+        try:
+            _expand(item, _TYPES[lowered], type_name, "")  # the full path's value checks
+            op, prm = _encode_slot(0, item)
+            encoded = np.int64(op).tobytes(), np.array(prm, np.int64).tobytes()
+        except (SpecError, ValueError, TypeError, KeyError, OverflowError):
+            pass
+    if key is not None:
+        if len(_SLOT_MEMO) >= 4096:
+            _SLOT_MEMO.clear()
+        _SLOT_MEMO[key] = encoded
+    return encoded
+
+
+def _as_chain(model) -> "tuple | None":
+    """(name, input name, input shape, slot names, ops, params) when ``model`` is a named layer description of a
+    plain chain the batch evaluator reads exactly like the full path, else None."""
+    if type(model) is not dict or type(model.get("layers")) is not list or "name" not in model:
+        return None
+    layers = model["layers"]
+    if len(layers) < 2:
+        return None
+    try:
+        first = layers[0]
+        if not first.keys() <= _INPUT_KEYS or str(first["type"]).lower() not in ("input", "inputlayer"):
+            return None
+        shape = tuple(first["shape"])
+        names = tuple([str(item["name"]) for item in layers])
+        encoded = [_chain_slot(item) for item in layers[1:]]
+    except (TypeError, KeyError, AttributeError):  # not a mapping, no name/type/shape: the full path says what
+        return None
+    if (None in encoded or len(set(names)) != len(names) or not 1 <= len(shape) <= 3
+            or not all(type(d) is int and d > 0 for d in shape)):
+        return None
+    ops = np.frombuffer(bytearray(b"".join([e[0] for e in encoded])), np.int64).reshape(1, -1)
+    params = np.frombuffer(bytearray(b"".join([e[1] for e in encoded])), np.int64).reshape(1, -1, 8)
+    return str(model["name"]), names[0], shape, names[1:], ops, params
