@@ -96,8 +96,11 @@ def footprint_many(models: Sequence[Any], target: "str | Target | None" = None, 
             for i, _, _ in members:
                 results[i] = _full(models[i], target, runtime, dtype, compression, cycles_per_macc, margin)
             continue
-        ops = np.concatenate([m[1] for m in members])
-        params = np.concatenate([m[2] for m in members])
+        if len(members) == 1:  # footprint's own case: no copy
+            ops, params = members[0][1], members[0][2]
+        else:
+            ops = np.concatenate([m[1] for m in members])
+            params = np.concatenate([m[2] for m in members])
         rows = family._run(ops, params, settings, board).tolist()
         for (i, _, _), row in zip(members, rows):
             res = dict(zip(RESULT_FIELDS, row))
