@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import cbo
+import memsim
 from autotinyml_cli.search import DEFAULT_PHASE1_LABELS, check_labels_option
 from targets import AutoTinyMLError, get_target
 
@@ -34,7 +35,7 @@ EXPERIMENTS = {
 PAPERS_METHOD = "svmcbo"
 METHOD_TITLES = {"svmcbo": "SVM-CBO"}
 CELLS = [("paper-big", "none"), ("paper-big", "x4"), ("paper-tiny", "x4"), ("paper-tiny", "x8")]
-COMPRESSIONS = ("none", "x4", "x8")
+COMPRESSIONS = memsim.COMPRESSIONS
 # The slides' tables (HAR, X-CUBE-AI 5.x figures, KB as printed there), for side-by-side reading.
 SLIDES = {
     "baseline": {"none": (92.09, 24.58, 2955.80, 100.0, 874970), "x4": (92.07, 24.58, 794.14, 99.98, 874970),

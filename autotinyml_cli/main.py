@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from autotinyml_cli import _signals
+from autotinyml_cli._options import add_compression, add_dtype, add_runtime
 from autotinyml_cli._format import describe_headroom, report_figures, verdict_source_text
 from targets import AutoTinyMLError, Target, custom_target, format_size, get_target, list_targets, load_target_file
 
@@ -81,8 +82,7 @@ def cmd_footprint(args) -> int:
 
     target = _resolve_target(args)
     runtime_given = args.runtime is not None
-    if not runtime_given:  # a .tflite file is a TFLM model; Keras files and descriptions default to X-CUBE-AI
-        args.runtime = "tflm" if str(args.model).lower().endswith(".tflite") else "xcubeai"
+    args.runtime = args.runtime or memsim.DEFAULT_RUNTIME  # every command's default
     fp = memsim.footprint(args.model, target=target, runtime=args.runtime, dtype=args.dtype,
                           compression=args.compression, cycles_per_macc=args.cycles_per_macc, margin=args.margin)
     if args.json:
@@ -92,7 +92,7 @@ def cmd_footprint(args) -> int:
         rows = [[n, r["type"] + (" (c)" if r["compressed"] else ""), "x".join(map(str, r["shape"])),
                  f"{r['params']:,}", f"{r['weights_bytes']:,}", f"{r['macc']:,}", f"{r['live_bytes']:,}"]
                 for n, r in zip(names, fp.layers)]
-        why = "" if runtime_given else f" (the default for {'.tflite files' if args.runtime == 'tflm' else 'this input'}; --runtime to change)"
+        why = "" if runtime_given else " (the default; --runtime to change)"
         print(f"{fp.name}: runtime {fp.runtime}{why}, {fp.dtype}, compression {fp.compression}\n")
         print(_table(["layer", "type", "output shape", "params", "weights (B)", "MACC", "live (B)"], rows,
                      right={3, 4, 5, 6}))
@@ -131,10 +131,11 @@ def cmd_footprint(args) -> int:
 def cmd_export(args) -> int:
     from memsim.frontends.keras import load_keras_model
     from validation import NotDeployableError
+    from memsim.metrics import normalise_compression
     from validation.export import check_options, check_writable, export, replaced_note
 
     dtype = args.dtype or "float32"
-    compression = args.compression or "none"
+    compression = normalise_compression(args.compression or "none")
     check_options(args.runtime, dtype, compression)  # before the model is loaded
     if not 0 < args.min_cross_acc <= 1:
         raise AutoTinyMLError(f"--min-cross-acc {args.min_cross_acc:g} must be in (0, 1], e.g. 0.95.")
@@ -174,6 +175,8 @@ def _pct(value: float) -> str:
 
 
 def cmd_validate(args) -> int:
+    import memsim
+    from memsim.metrics import normalise_compression
     from validation import compare
 
     def progress(text: str) -> None:
@@ -202,7 +205,7 @@ def cmd_validate(args) -> int:
             raise AutoTinyMLError("--stedgeai needs model files to analyze, e.g. autotinyml validate model.h5 --stedgeai.")
         for path in args.models:
             progress(f"{path}: stedgeai analyze")
-            run = run_stedgeai(path, "analyze", args.target, args.compression)
+            run = run_stedgeai(path, "analyze", args.target, normalise_compression(args.compression))
             row = compare.compare_report(run.report, path)
             row.name, row.source, row.toolchain_s = Path(path).stem, path, run.seconds
             rows.append(row)
@@ -217,10 +220,10 @@ def cmd_validate(args) -> int:
                 rows.append(compare.compare_tflite(path))
                 continue
             model = load_keras_model(path)
-            for dtype in args.dtype or ["float32", "int8"]:
+            for dtype in args.dtype or list(memsim.DTYPES):
                 rows.append(compare.compare_keras(model, dtype, source=path, isolated=True))
     else:
-        rows = compare.compare_corpus(tuple(args.dtype or ["float32", "int8"]), progress)
+        rows = compare.compare_corpus(tuple(args.dtype or memsim.DTYPES), progress)
     if not args.json and sys.stderr.isatty():
         print("\r\033[K", end="", file=sys.stderr)
     if not rows:
@@ -286,13 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flash", help="custom target Flash, e.g. 64KiB")
     p.add_argument("--ram", help="custom target RAM, e.g. 16KiB")
     p.add_argument("--overhead", help="runtime overhead set for a custom target (cortex-m4, none, ...)")
-    p.add_argument("--runtime", default=None, choices=["xcubeai", "xcubeai-time", "xcubeai-5", "tflm"],
-                   help="runtime profile: X-CUBE-AI >= 7.2 / ST Edge AI, the same with -O time, X-CUBE-AI 5.x/6.x, "
-                        "or TensorFlow Lite Micro (default: tflm for a .tflite file, else xcubeai)")
-    p.add_argument("--dtype", default=None, choices=["float32", "int8"],
-                   help="type of the deployed model (default float32; a .tflite file's own type)")
-    p.add_argument("--compression", default="none", choices=["none", "x4", "x8", "low", "medium", "high"],
-                   help="X-CUBE-AI weight sharing for float32 models (low = x4, medium/high = x8)")
+    add_runtime(p, default=None)
+    add_dtype(p, "type of the deployed model (default float32; a .tflite file's own type)")
+    add_compression(p, "none")
     p.add_argument("--cycles-per-macc", type=float, default=None, help="latency assumption (default 6 float32, 3 int8)")
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on the network's RAM and Flash (default: the profile's calibrated one)")
@@ -311,12 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help=".keras or .h5 file")
     p.add_argument("--target", required=True, help="board name or alias")
     p.add_argument("--target-file", help="TOML file with extra boards (the catalogue's layout)")
-    p.add_argument("--runtime", default="tflm", choices=["tflm", "xcubeai"],
-                   help="tflm (default): .tflite + C array, measured by tflite-micro; xcubeai: .keras + .h5 for "
-                        "ST's tool, judged by stedgeai where installed, else by memsim")
-    p.add_argument("--dtype", default=None, choices=["float32", "int8"], help="deployed type (default float32)")
-    p.add_argument("--compression", default=None, choices=["none", "x4", "x8"],
-                   help="X-CUBE-AI weight sharing (xcubeai, float32 only; default none)")
+    add_runtime(p, "; tflm writes .tflite + C array, measured by tflite-micro; the X-CUBE-AI ones write .keras + "
+                   ".h5 for ST's tool, judged by stedgeai where installed, else by memsim")
+    add_dtype(p)
+    add_compression(p, extra=" (default none)")
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on memsim's figures (default: the runtime profile's calibrated one)")
     p.add_argument("--with-tflite", action="store_true", help="with --runtime xcubeai: also write model.tflite")
@@ -334,12 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "read back from their .tflite files")
     p.add_argument("--reports", metavar="DIR",
                    help="compare with every X-CUBE-AI / ST Edge AI report in DIR whose model sits beside it")
-    p.add_argument("--dtype", action="append", choices=["float32", "int8"],
-                   help="convert to this type (repeatable; default both)")
+    add_dtype(p, "convert to this type (repeatable; default both)", action="append")
     p.add_argument("--stedgeai", action="store_true",
                    help="run ST's stedgeai analyze on each model (found on PATH or via STEDGEAI_PATH) and compare")
     p.add_argument("--target", default="stm32f4", help="with --stedgeai: board or STM32 series (default stm32f4)")
-    p.add_argument("--compression", default="none", choices=["none", "x4", "x8"], help="with --stedgeai")
+    add_compression(p, "none", extra=" (with --stedgeai)")
     p.add_argument("--json", action="store_true", help="print one JSON object: rows and summary")
     p.set_defaults(func=cmd_validate)
     return parser

@@ -15,6 +15,7 @@ from cbo.tinyml import KFoldObjective, MemsimConstraint, Template, get_template,
 from cbo.tinyml.recycled import RecycledObjective
 from cbo.tinyml.templates import check_space
 from cbo.tinyml.training import without_input_autotune
+from autotinyml_cli._options import add_compression, add_dtype, add_runtime
 from autotinyml_cli import _signals
 from autotinyml_cli._format import report_figures, verdict_source_text
 from targets import AutoTinyMLError, format_size, get_target, load_target_file
@@ -229,7 +230,7 @@ def runtime_defaults(runtime: str, dtype: "str | None", compression: "str | None
 
     dtype = dtype or ("int8" if runtime == "tflm" else "float32")
     compression = compression or ("x8" if runtime.startswith("xcubeai") and dtype == "float32" else "none")
-    resolve(runtime, dtype, compression)
+    compression = resolve(runtime, dtype, compression).compression  # x4/x8 (low, medium, high are ST's names)
     if margin is not None and not 0 <= margin < 100:
         raise AutoTinyMLError(f"--margin {margin:g} must be a percentage in [0, 100).")
     return dtype, compression
@@ -528,13 +529,10 @@ def add_parser(sub) -> None:
     p.add_argument("--space", default="paper-har", help="paper-har (default), paper-bottle, ds-cnn, or a TOML file")
     p.add_argument("--target", default="stm32f303k8", help="board name or alias (default: the papers' tiny board)")
     p.add_argument("--target-file", help="TOML file with extra boards (the catalogue's layout)")
-    p.add_argument("--runtime", default="tflm", choices=["tflm", "xcubeai", "xcubeai-time", "xcubeai-5"],
-                   help="runtime the winner is judged and exported for: tflm (default; confirmed by real "
-                        "tflite-micro) or xcubeai (the papers' X-CUBE-AI setting)")
-    p.add_argument("--dtype", default=None, choices=["float32", "int8"],
-                   help="deployed type (default int8 for tflm, float32 for xcubeai)")
-    p.add_argument("--compression", default=None, choices=["none", "x4", "x8"],
-                   help="X-CUBE-AI weight sharing (default x8 for float32 xcubeai, as in the papers' tiny-board runs)")
+    add_runtime(p, "; the winner is judged and exported for it (tflm: confirmed by real tflite-micro; xcubeai: "
+                   "the papers' X-CUBE-AI setting)")
+    add_dtype(p, "deployed type (default int8 for tflm, float32 for xcubeai)")
+    add_compression(p, extra=" (default x8 for float32 xcubeai, as in the papers' tiny-board runs)")
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on memsim's RAM and Flash (default: the runtime profile's calibrated one)")
     p.add_argument("--trainings", type=int, default=10, help="training budget (default 10)")

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from autotinyml_cli._options import add_compression, add_dtype, add_runtime
 from autotinyml_cli import _signals
 from autotinyml_cli._format import report_figures, verdict_source_text
 from targets import (
@@ -160,11 +161,9 @@ def add_parser(sub) -> None:
     p.add_argument("--label", default=None, help="har-watch labels: exercise (default) or subject")
     p.add_argument("--target", default="stm32f303k8", help="board name or alias (default: the papers' tiny board)")
     p.add_argument("--target-file", help="TOML file with extra boards")
-    p.add_argument("--runtime", default="tflm", choices=["tflm", "xcubeai", "xcubeai-time", "xcubeai-5"],
-                   help="runtime the network is judged and exported for (default tflm)")
-    p.add_argument("--dtype", default=None, choices=["float32", "int8"],
-                   help="deployed type (default int8 for tflm, float32 for xcubeai)")
-    p.add_argument("--compression", default=None, choices=["none", "x4", "x8"], help="X-CUBE-AI weight sharing")
+    add_runtime(p, "; the network is judged and exported for it")
+    add_dtype(p, "deployed type (default int8 for tflm, float32 for xcubeai)")
+    add_compression(p)
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% (default: the runtime profile's calibrated one)")
     p.add_argument("--ram", default=None, metavar="SIZE", help="RAM budget tighter than the board, e.g. 8KiB")

@@ -14,12 +14,14 @@ from memsim._footprint import Footprint, load_graph
 from memsim._latency import CYCLES_PER_MACC, latency_ms
 from memsim.frontends.spec import SUPPORTED_LAYERS, graph_from_spec
 from memsim.graph import Graph, Layer
-from memsim.metrics import COMPRESSIONS, total_macc, weight_bytes
-from memsim.profiles import PROFILES, get_profile
+from memsim._settings import DTYPES
+from memsim.metrics import COMPRESSION_CHOICES, COMPRESSIONS, total_macc, weight_bytes
+from memsim.profiles import DEFAULT_RUNTIME, PROFILES, RUNTIMES, get_profile
 
 __all__ = [
     "MemsimError", "ModelFileError", "ShapeError", "SpecError", "UnsupportedLayerError",
     "CYCLES_PER_MACC", "Footprint", "footprint", "footprint_many", "latency_ms", "load_graph",
     "SUPPORTED_LAYERS", "graph_from_spec", "Graph", "Layer",
-    "COMPRESSIONS", "total_macc", "weight_bytes", "PROFILES", "get_profile",
+    "COMPRESSIONS", "COMPRESSION_CHOICES", "DTYPES", "DEFAULT_RUNTIME", "RUNTIMES", "total_macc", "weight_bytes",
+    "PROFILES", "get_profile",
 ]

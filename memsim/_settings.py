@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from memsim._errors import SpecError
 from memsim.metrics import normalise_compression
 from memsim.profiles import RuntimeProfile, get_profile
+from targets import DTYPES
 
 __all__ = ["DTYPES", "Settings", "resolve", "resolve_shared"]
-
-DTYPES = ("float32", "int8")
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ def resolve(runtime: "str | RuntimeProfile" = "xcubeai", dtype: str = "float32",
     """Check a combination and fill in defaults; an impossible or unknown value is a SpecError saying why."""
     profile = get_profile(runtime)  # an unknown runtime is an error, never another runtime's figures
     if dtype not in DTYPES:
-        raise SpecError(f"Unknown dtype {dtype!r}; use float32 or int8.")
+        raise SpecError(f"Unknown dtype {dtype!r}; use {' or '.join(DTYPES)}.")
     compression = normalise_compression(compression)
     if compression != "none" and profile.name != "xcubeai":
         raise SpecError(f"Compression {compression} is an X-CUBE-AI feature, not available under {profile.name}; "

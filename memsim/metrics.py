@@ -31,15 +31,17 @@ from memsim._kernels.weights import weight_bytes as _weight_bytes
 from memsim.graph import Graph, Layer
 
 __all__ = [
-    "COMPRESSIONS", "COMPRESSION_MIN_WEIGHTS", "MACC_RULES",
+    "COMPRESSIONS", "COMPRESSION_CHOICES", "COMPRESSION_LEVELS", "COMPRESSION_MIN_WEIGHTS", "MACC_RULES",
     "layer_macc", "total_macc", "weight_bytes", "compressed_layers",
 ]
 
 COMPRESSIONS = ("none", "x4", "x8")
+COMPRESSION_LEVELS = {"low": "x4", "medium": "x8", "high": "x8"}  # ST's names for them
+COMPRESSION_CHOICES = COMPRESSIONS + tuple(COMPRESSION_LEVELS)  # what the commands accept
 COMPRESSION_MIN_WEIGHTS = {"x4": 16_385, "x8": 512}
 MIN_WEIGHTS = np.array([0] + [COMPRESSION_MIN_WEIGHTS[c] for c in COMPRESSIONS[1:]], np.int64)  # by code
-_COMPRESSION_ALIASES = {"none": "none", "x1": "none", "1": "none", "lossless": "none",
-                        "x4": "x4", "4": "x4", "low": "x4", "x8": "x8", "8": "x8", "medium": "x8", "high": "x8"}
+_COMPRESSION_ALIASES = {"none": "none", "x1": "none", "1": "none", "lossless": "none", "x4": "x4", "4": "x4",
+                        "x8": "x8", "8": "x8", **COMPRESSION_LEVELS}
 # "7.2": X-CUBE-AI >= 7.2 and ST Edge AI; "5": X-CUBE-AI 5.x, which counts
 # dense layers without the bias (the seeds' 874,970 for the HAR baseline).
 MACC_RULES = ("7.2", "5")

@@ -27,6 +27,7 @@ import numpy as np
 
 import memsim
 from memsim._verdict import headroom_pct, judge
+from memsim.profiles import RUNTIMES
 from memsim.frontends.tflite import graph_from_tflite
 from memsim.planners import align_up
 from targets import get_target
@@ -38,7 +39,6 @@ __all__ = ["REPORT_SCHEMA_VERSION", "RUNTIMES", "c_source", "check_options", "ch
            "write_export"]
 
 REPORT_SCHEMA_VERSION = 1
-RUNTIMES = ("tflm", "xcubeai", "xcubeai-time", "xcubeai-5")
 TFLM_ARENA_ALIGNMENT = 16
 
 
@@ -238,7 +238,7 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
 def check_options(runtime: str, dtype: str, compression: str) -> None:
     """Refuse a runtime / dtype / compression combination no export can have (callers check before loading)."""
     if runtime not in RUNTIMES:
-        raise ValidationError(f"Unknown runtime {runtime!r} for export; use tflm or xcubeai.")
+        raise ValidationError(f"Unknown runtime {runtime!r} for export; use one of {', '.join(RUNTIMES)}.")
     from memsim._settings import resolve
 
     resolve(runtime, dtype, compression)  # memsim's one rule for what can be combined

@@ -24,7 +24,8 @@ def test_footprint_of_saved_keras_files(har_model, tmp_path, suffix, capsys):
     har_model.save(path)
     fp = memsim.footprint(path, compression="x8")
     assert (fp.macc, fp.weights_bytes) == (875_232, 375_448)
-    assert main(["footprint", str(path), "--target", "paper-big", "--compression", "x8", "--json"]) == 0
+    assert main(["footprint", str(path), "--target", "paper-big", "--runtime", "xcubeai", "--compression", "x8",
+                 "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["deployable"] is True
 
 
