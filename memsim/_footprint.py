@@ -15,7 +15,7 @@ from memsim._verdict import headroom_pct, judge, safety_bytes
 from memsim.frontends.spec import graph_from_spec
 from memsim.graph import Graph
 from memsim.metrics import compressed_layers, total_macc, weight_bytes
-from targets import Target, get_target
+from targets import get_target
 
 __all__ = ["Footprint", "load_graph"]
 
