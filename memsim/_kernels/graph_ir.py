@@ -22,13 +22,16 @@ _WINDOWED = CONV_OPS | POOL_OPS
 _WEIGHTED = WEIGHTED_OPS
 
 
-_LAST: list = [None, None]  # (graph, (ir, ir_in)): a footprint asks several rules about one graph
+# (graph, (ir, ir_in)) of the last graph encoded, in one slot so a thread never reads one graph's arrays as
+# another's: a footprint asks several rules about one graph
+_LAST: list = [None]
 
 
 def graph_ir(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
     """(ir, ir_in) of a graph: one row per layer, in the graph's order."""
-    if _LAST[0] is graph:
-        return _LAST[1]
+    last = _LAST[0]
+    if last is not None and last[0] is graph:
+        return last[1]
     layers = graph.layers
     rows = []  # plain lists, one array at the end: item by item into numpy costs more than the rules themselves
     ir_in = []
@@ -76,5 +79,5 @@ def graph_ir(graph: Graph) -> tuple[np.ndarray, np.ndarray]:
         rows.append(col)
     ir = np.array(rows, np.int64).reshape(len(layers), N_FIELDS)
     ir_in = np.array(ir_in or [0], np.int64)
-    _LAST[:] = [graph, (ir, ir_in)]
+    _LAST[0] = (graph, (ir, ir_in))
     return ir, ir_in

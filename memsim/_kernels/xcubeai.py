@@ -13,11 +13,11 @@ from memsim._kernels.codes import (ACT_SOFTMAX, F_ACT, F_C, F_FIELD, F_H, F_IN, 
                                    OP_CONV2D, OP_DENSE, OP_INPUT)
 from memsim._kernels.planner import greedy
 
-__all__ = ["BUFFER_KINDS", "plan_buffers", "pool_bytes"]
+__all__ = ["plan_buffers", "pool_bytes"]
 
-# What each planned buffer is (the profile names them: "<layer>", "<layer>_scratch0", "<conv>_scratch",
+# What each planned buffer is: a layer's output, a kernel's scratch, a fused pool's rows, what a conv's output
+# overlaid on its input sticks out (the profile names them "<layer>", "<layer>_scratch0", "<conv>_scratch",
 # "<conv>_overlap").
-BUFFER_KINDS = ("output", "kernel scratch", "fused pool scratch", "overlap")
 B_OUTPUT, B_SCRATCH, B_FUSED, B_OVERLAP = range(4)
 # Where the int8 scratch constants sit in the array handed in (memsim.profiles.xcubeai holds their values and
 # sources): dense bytes per input and per output element, softmax bytes, conv envelope's extra output rows.
