@@ -117,8 +117,9 @@ def cmd_footprint(args) -> int:
             print(f"RAM headroom     {describe_headroom(fp.ram_margin_bytes, t.ram_bytes)}")
             print(f"region headroom  {describe_headroom(fp.region_margin_bytes, t.largest_region_bytes)}")
             print(f"Flash headroom   {describe_headroom(fp.flash_margin_bytes, t.flash_bytes)}")
-            print(f"latency (est.)   {fp.latency_ms:.2f} ms at {t.clock_hz / 1e6:g} MHz "
-                  f"({args.cycles_per_macc or memsim.CYCLES_PER_MACC[fp.dtype]:g} cycles/MACC, an assumption)")
+            print(f"latency          {fp.latency_ms:.2f} ms at {t.clock_hz / 1e6:g} MHz, measured latency of such "
+                  f"estimates {fp.latency_low_ms:.2f}..{fp.latency_high_ms:.2f} ms")
+            print(f"                 ({fp.latency_basis})")
             verdict = "DEPLOYABLE" if fp.deployable else "NOT deployable: " + "; ".join(fp.violations)
             print(f"verdict          {verdict} (memsim's {fp.runtime} prediction, headroom after the safety margin)")
         for note in fp.notes:

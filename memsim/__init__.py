@@ -11,7 +11,8 @@ Importing memsim never imports TensorFlow; only Keras input does, lazily.
 from memsim._errors import MemsimError, ModelFileError, ShapeError, SpecError, UnsupportedLayerError
 from memsim._entry import footprint, footprint_many
 from memsim._footprint import Footprint, load_graph
-from memsim._latency import CYCLES_PER_MACC, latency_ms
+from memsim._kernels.timing import TIME_FEATURES
+from memsim._latency import CYCLES_PER_MACC, LatencyEstimate, TimeModel, latency_ms, time_model
 from memsim.frontends.spec import SUPPORTED_LAYERS, graph_from_spec
 from memsim.graph import Graph, Layer
 from memsim._settings import DTYPES
@@ -20,7 +21,7 @@ from memsim.profiles import DEFAULT_RUNTIME, PROFILES, RUNTIMES, get_profile
 
 __all__ = [
     "MemsimError", "ModelFileError", "ShapeError", "SpecError", "UnsupportedLayerError",
-    "CYCLES_PER_MACC", "Footprint", "footprint", "footprint_many", "latency_ms", "load_graph",
+    "CYCLES_PER_MACC", "LatencyEstimate", "TIME_FEATURES", "TimeModel", "time_model", "Footprint", "footprint", "footprint_many", "latency_ms", "load_graph",
     "SUPPORTED_LAYERS", "graph_from_spec", "Graph", "Layer",
     "COMPRESSIONS", "COMPRESSION_CHOICES", "DTYPES", "DEFAULT_RUNTIME", "RUNTIMES", "total_macc", "weight_bytes",
     "PROFILES", "get_profile",

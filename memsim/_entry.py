@@ -15,6 +15,7 @@ import numpy as np
 
 from memsim._errors import MemsimError, ShapeError, SpecError
 from memsim._footprint import Footprint, _full_footprint, _judge_into
+from memsim._kernels.timing import TIME_FEATURES
 from memsim._settings import resolve_shared
 from memsim.batch import RESULT_FIELDS, SLOT_OPS, _encode_slot, _family
 from targets import Target, get_target
@@ -122,6 +123,7 @@ def _from_kernel(model, name, res, settings, board, runtime, cycles_per_macc) ->
     """A Footprint from one row of the batch kernel, with the verdict ``footprint`` gives (one function for both)."""
     prof, dtype = settings.profile, settings.dtype
     fig = {f: res[f] for f in _FIGURES}
+    fig["time_features"] = tuple(res[f] for f in TIME_FEATURES)
     extra = board.overhead(prof.name, dtype).ram_bytes if board else 0
     region = int(prof.region_from_figures(fig["activations_bytes"], fig["io_bytes"], fig["ram_bytes"], extra))
     result = dict(

@@ -8,9 +8,13 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from memsim._errors import ModelFileError, SpecError
+from memsim._kernels.graph_ir import graph_ir
+from memsim._kernels.timing import N_TIME_FEATURES, time_features
+from memsim._latency import latency_ms, time_model
 from memsim._settings import resolve
-from memsim._latency import latency_ms
 from memsim._verdict import headroom_pct, judge, safety_bytes
 from memsim.frontends.spec import graph_from_spec
 from memsim.graph import Graph
@@ -98,7 +102,11 @@ class Footprint:
     ram_safety_bytes: int = 0
     flash_safety_bytes: int = 0
     safety_margin_pct: tuple[float, float] = (0.0, 0.0)   # (RAM, Flash) applied to the network's own figures
-    latency_ms: float | None = None
+    latency_ms: float | None = None     # the time model's estimate on the target
+    latency_low_ms: float | None = None  # the band the published measurements put around it
+    latency_high_ms: float | None = None
+    latency_basis: str = ""              # what the estimate rests on, one sentence
+    time_features: tuple[int, ...] = ()  # what the time model reads (memsim._kernels.timing.TIME_FEATURES)
     violations: tuple[str, ...] = ()
     unsupported: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()         # known gaps of the prediction for this network
@@ -181,8 +189,16 @@ def _judge_into(result: dict, board, settings, region: int, extra_ram: int, cycl
         region_margin_pct=headroom_pct(v.region_headroom_bytes, board.largest_region_bytes),
         region_capacity_bytes=board.largest_region_bytes,
         pool_fits_region=v.region_headroom_bytes >= 0,
-        latency_ms=latency_ms(result["macc"], board.clock_hz, settings.dtype, cycles_per_macc),
     )
+    if cycles_per_macc is not None:  # the user's own measurement replaces the model, band and all
+        ms = latency_ms(result["macc"], board.clock_hz, settings.dtype, cycles_per_macc)
+        result.update(latency_ms=ms, latency_low_ms=ms, latency_high_ms=ms,
+                      latency_basis=f"MACC x {cycles_per_macc:g} cycles (--cycles-per-macc), not the time model")
+    else:
+        est = time_model().estimate(result["time_features"], board.clock_hz, board.core_class, profile.name,
+                                    settings.dtype)
+        result.update(latency_ms=est.ms, latency_low_ms=est.low_ms, latency_high_ms=est.high_ms,
+                      latency_basis=est.basis)
 
 
 def _full_footprint(model, target, runtime, dtype, compression, cycles_per_macc, margin) -> Footprint:
@@ -201,6 +217,9 @@ def _full_footprint(model, target, runtime, dtype, compression, cycles_per_macc,
     ram = plan.pool_bytes + io_outside + runtime_ram
     flash = model_bytes + (overhead.code_flash_bytes if overhead else 0)
     macc = total_macc(graph)
+    ir, ir_in = graph_ir(graph)
+    features = np.zeros(N_TIME_FEATURES, np.int64)
+    time_features(len(graph.layers), ir, ir_in, features, 0)
     chosen = compressed_layers(graph, compression)
     rows = lambda: [  # noqa: E731  (built only when someone reads Footprint.layers)
         {"name": layer.name, "type": _layer_type(layer, graph.tflite is not None),
@@ -214,6 +233,7 @@ def _full_footprint(model, target, runtime, dtype, compression, cycles_per_macc,
         compression=compression, macc=macc, params=graph.params, weights_bytes=w_bytes, model_bytes=model_bytes,
         activations_bytes=plan.pool_bytes, runtime_ram_bytes=runtime_ram, io_bytes=plan.io_bytes,
         io_in_pool=plan.io_in_pool, ram_bytes=ram, flash_bytes=flash, _rows=rows,
+        time_features=tuple(features.tolist()),
         unsupported=tuple(profile.check(graph, dtype)), notes=tuple(profile.notes(graph, dtype)),
     )
     _judge_into(result, board, settings, profile.region_bytes(graph, dtype, plan),

@@ -16,10 +16,12 @@ from targets._catalogue import (
     list_targets,
     load_target_file,
 )
+from targets._cores import CORE_CLASSES, core_class
 from targets._errors import AutoTinyMLError, InvalidSizeError, TargetFileError, UnknownTargetError, warn
 from targets._sizes import format_size, parse_size
 
 __all__ = [
+    "CORE_CLASSES", "core_class",
     "AutoTinyMLError", "InvalidSizeError", "TargetFileError", "UnknownTargetError", "warn",
     "DTYPES", "RUNTIMES", "MemoryRegion", "RuntimeOverhead", "Target",
     "custom_target", "get_target", "list_targets", "load_target_file",

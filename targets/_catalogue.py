@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from targets._cores import core_class
 from targets._errors import InvalidSizeError, TargetFileError, UnknownTargetError
 from targets._sizes import parse_size
 
@@ -75,6 +76,11 @@ class Target:
     def largest_region_bytes(self) -> int:
         """The largest contiguous SRAM region (bytes): the pool limit."""
         return max((r.bytes for r in self.ram_regions), default=0)
+
+    @property
+    def core_class(self) -> str:
+        """The core's class for the time model (``targets.CORE_CLASSES``), e.g. ``"cortex-m4"``."""
+        return core_class(self.core)
 
     def overhead(self, runtime: str, dtype: str = "float32") -> RuntimeOverhead:
         """Runtime library overhead for a runtime profile and data type."""

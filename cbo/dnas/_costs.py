@@ -133,7 +133,8 @@ class NetworkCosts:
     ram, flash : int, optional
         Budgets (bytes) tighter than the board; RAM caps the board's RAM and its largest region.
     latency_ms : float, optional
-        Latency budget (MACC x cycles per MACC / clock, memsim's rule).
+        Latency budget (ms), held against the top of memsim's latency band (``Footprint.latency_high_ms``: the
+        slowest the published measurements put such an estimate), as every verdict on latency is.
     """
 
     spec: dict
@@ -208,7 +209,6 @@ class NetworkCosts:
         """(costs, deployable, MACC) per row, through ``memsim.footprint_many`` (the batch kernel where it reads
         the network, the graph path otherwise: the figures and verdict ``footprint`` gives)."""
         import memsim
-        from memsim import latency_ms
 
         b = self.board
         answers = memsim.footprint_many([self.spec_at(counts) for counts in counts_rows], b, self.runtime,
@@ -219,7 +219,7 @@ class NetworkCosts:
                 out.append(((np.inf, np.inf, np.inf, np.inf), False, 0))
                 continue
             out.append(((b.ram_bytes - fp.ram_margin_bytes, b.largest_region_bytes - fp.region_margin_bytes,
-                         b.flash_bytes - fp.flash_margin_bytes, latency_ms(fp.macc, b.clock_hz, self.dtype, digits=None)),
+                         b.flash_bytes - fp.flash_margin_bytes, fp.latency_high_ms),
                         bool(fp.deployable), int(fp.macc)))
         return out
 

@@ -63,6 +63,8 @@ N_TFL = TFL_OTHER + 1
  T_ADD, T_MUL, T_TANH, T_LOGISTIC, T_ELU, T_LEAKY, T_RELU, T_RELU6, T_GREATER, T_EXP, T_SUB, T_SELECT, T_DEQUANT,
  T_QUANT, T_PAD, T_CONCAT) = range(len(TFL_OPS))
 
-# Result columns of the batch driver.
+# Result columns of the batch driver: the figures, then the time model's features (``timing.TIME_FEATURES``).
 RESULT_FIELDS = ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes", "runtime_ram_bytes",
-                 "io_bytes", "ram_bytes", "flash_bytes", "valid", "supported")
+                 "io_bytes", "ram_bytes", "flash_bytes", "valid", "supported", "conv_macc", "pointwise_macc",
+                 "depthwise_macc", "dense_macc", "other_work", "kernel_calls")
+R_TIME = 11  # first time-feature column

@@ -11,7 +11,8 @@ import numpy as np
 from memsim._jit import kernel
 from memsim._kernels import rules as R
 from memsim._kernels.chain_ir import build_chain_ir
-from memsim._kernels.codes import F_B, F_MACC, F_WT, N_FIELDS
+from memsim._kernels.codes import F_B, F_MACC, F_WT, N_FIELDS, R_TIME
+from memsim._kernels.timing import time_features
 from memsim._kernels.weights import layer_sharing, weight_bytes
 from memsim._kernels.tflm import C_GIN, C_GOUT, C_NOPS, C_NT, T_SIZE, lower, work_arrays
 from memsim._kernels.tflm_memory import (arena_head, flatbuffer_bytes, lifetimes, prepare_extra, tail_bytes,
@@ -125,7 +126,7 @@ def batch_kernel(ops, prm, in_shape, in_rank, input_name, profile, int8, compres
     ops : (N, L) int64 slot op codes; prm : (N, L, 8) int64 slot parameters.
     profile : 0 xcubeai, 1 tflm. compression : 0 none, 1 x4, 2 x8. xcube : X-CUBE-AI's options (_xcube_figures).
     names ... fb : what TFLM's lowering and memory rules read (memsim.profiles.tflm builds them).
-    out : (N, 11) int64, columns RESULT_FIELDS; ``supported`` is 0 where the runtime has no kernel
+    out : (N, len(RESULT_FIELDS)) int64, columns RESULT_FIELDS (the time model's features last); ``supported`` is 0 where the runtime has no kernel
     for an op (TFLM int8 SELU needs EXP, which is float-only).
     """
     nconf, nslots = ops.shape[0], ops.shape[1]
@@ -214,3 +215,4 @@ def batch_kernel(ops, prm, in_shape, in_rank, input_name, profile, int8, compres
         out[i, 8] = model + code_flash
         out[i, 9] = 1
         out[i, 10] = supported
+        time_features(n, ir, ir_in, out[i], R_TIME)

@@ -52,11 +52,20 @@ def test_footprint_raises_what_footprint_many_returns():
     assert memsim.footprint_many([], "stm32f303k8") == []
 
 
-def test_latency_comes_from_the_one_formula():
+def test_latency_comes_from_the_time_model_on_both_paths():
     from targets import get_target
 
-    fp = memsim.footprint(_chain("a", 8), "stm32f303k8", "tflm", "int8")
-    assert fp.latency_ms == memsim.latency_ms(fp.macc, get_target("stm32f303k8").clock_hz, "int8")
+    board = get_target("stm32f303k8")
+    fast = memsim.footprint(_chain("a", 8), board, "tflm", "int8")  # the batch kernel
+    slow = memsim.footprint(memsim.load_graph(_chain("a", 8)), board, "tflm", "int8")  # the graph path
+    assert fast.time_features == slow.time_features and 0 < sum(fast.time_features[:4]) <= fast.macc
+    est = memsim.time_model().estimate(fast.time_features, board.clock_hz, board.core_class, "tflm", "int8")
+    assert (fast.latency_ms, fast.latency_low_ms, fast.latency_high_ms) == (est.ms, est.low_ms, est.high_ms)
+    assert (slow.latency_ms, slow.latency_high_ms, slow.latency_basis) == (fast.latency_ms, fast.latency_high_ms,
+                                                                            fast.latency_basis)
+    assert fast.latency_low_ms < fast.latency_ms < fast.latency_high_ms
+    own = memsim.footprint(_chain("a", 8), board, "tflm", "int8", cycles_per_macc=4.0)  # the user's measurement
+    assert own.latency_ms == own.latency_high_ms == memsim.latency_ms(own.macc, board.clock_hz, "int8", 4.0)
     assert memsim.latency_ms(1000, 1e6, "int8", digits=None) == 3.0
 
 

@@ -1,0 +1,105 @@
+"""memsim's time model: the shipped constants are the fit of the committed data, held-out measurements fall in the
+band, and every transfer (another core, float32, a newer runtime) widens the band rather than hiding it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import memsim
+from targets import get_target
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import latency as bench  # noqa: E402  (benchmarks/latency.py: the fit and its data)
+
+MODELS = ROOT / "benchmarks" / "data" / "mlperf_tiny_models"
+
+
+def test_the_shipped_constants_are_the_fit_of_the_committed_data():
+    shipped = json.loads((ROOT / "memsim" / "data" / "time_model.json").read_text())
+    assert bench.fit(bench.load_rows()) == shipped  # refit with `python benchmarks/latency.py --fit`
+
+
+def test_the_fit_never_reads_a_held_out_or_later_round():
+    rows = bench.load_rows()
+    rows_changed = [dict(r, cycles=r["cycles"] * (3.0 if r["split"] != "calibration" else 1.0)) for r in rows]
+    assert bench.fit(rows_changed)["runtimes"]["xcubeai"]["versions"] == bench.fit(rows)["runtimes"]["xcubeai"][
+        "versions"]
+
+
+def test_held_out_measurements_are_never_faster_than_the_band_says():
+    """The promise: a latency budget met by the top of the band is met on the board (MLPerf Tiny v1.2 and v1.3,
+    which the fit never saw, every runtime and core memsim models)."""
+    model = memsim.time_model()
+    rows = [r for r in bench.load_rows() if r["split"] != "calibration" and r["engine"] in ("xcubeai", "tflm")]
+    assert len(rows) >= 24
+    for r in rows:
+        est = bench.predict(model, r)
+        assert r["ms"] <= est.high_ms, (r["system"], r["task"], r["ms"], est)
+        assert est.low_ms <= est.ms <= est.high_ms
+
+
+def test_a_calibrated_runtime_and_core_reproduce_their_measurements():
+    model = memsim.time_model()
+    rows = [r for r in bench.load_rows() if r["split"] == "calibration" and r["engine"] in ("xcubeai", "tflm")]
+    errors = [bench.predict(model, r).ms / r["ms"] - 1 for r in rows]
+    assert np.median(np.abs(errors)) < 0.05 and max(abs(e) for e in errors) < 0.3
+
+
+def test_footprint_reads_the_reference_networks_features_from_the_file():
+    fp = memsim.footprint(MODELS / "kws_ref_model.tflite", "stm32l4r5zi", "xcubeai")
+    conv, pointwise, depthwise, dense, other, calls = fp.time_features
+    assert (conv, pointwise, depthwise) == (320064, 4 * 512064, 4 * 72064)  # DS-CNN: a 10x4 conv, 4 blocks
+    assert dense == 780 and calls == 12  # the classifier; 5 convs + 4 depthwise + pool + dense + softmax
+    assert "X-CUBE-AI 8.1 on cortex-m4" in fp.latency_basis and "held-out" in fp.latency_basis
+
+
+def test_transfers_widen_the_band_and_say_so():
+    model = memsim.time_model()
+    f = memsim.footprint(MODELS / "ad01_int8.tflite").time_features
+    own = model.estimate(f, 120e6, "cortex-m4", "xcubeai", "int8")
+    other_core = model.estimate(f, 120e6, "cortex-m0plus", "xcubeai", "int8")
+    unknown_core = model.estimate(f, 120e6, "xtensa-lx7", "tflm", "int8")
+    as_float = model.estimate(f, 120e6, "cortex-m4", "xcubeai", "float32")
+    newer = model.estimate(f, 120e6, "cortex-m4", "xcubeai", "int8", version="10.2")
+    width = lambda e: e.high_ms / e.low_ms  # noqa: E731
+    assert own.calibrated and not other_core.calibrated
+    assert other_core.ms > 3 * own.ms and width(other_core) > width(own) and "cortex-m0plus" in other_core.basis
+    assert width(unknown_core) > 20 and "no published measurement" in unknown_core.basis
+    assert as_float.ms > 1.5 * own.ms and width(as_float) > width(own) and "float32" in as_float.basis
+    assert newer.ms == own.ms and newer.low_ms < own.low_ms and "newer than the data" in newer.basis
+
+
+@settings(max_examples=30, deadline=None)
+@given(clock=st.integers(8, 600), cores=st.sampled_from(["cortex-m4", "cortex-m33", "cortex-m7", "cortex-m0plus"]),
+       runtime=st.sampled_from(["xcubeai", "tflm"]), dtype=st.sampled_from(["int8", "float32"]),
+       scale=st.integers(1, 5))
+def test_more_work_never_takes_less_time_and_a_faster_clock_never_more(clock, cores, runtime, dtype, scale):
+    model = memsim.time_model()
+    f = np.array(memsim.footprint(MODELS / "vww_96_int8.tflite").time_features)
+    base = model.estimate(f, clock * 1e6, cores, runtime, dtype)
+    more = model.estimate(f * scale + np.array([0, 0, 0, 1000, 0, 1]), clock * 1e6, cores, runtime, dtype)
+    faster = model.estimate(f, 2 * clock * 1e6, cores, runtime, dtype)
+    assert more.ms > base.ms and faster.ms == pytest.approx(base.ms / 2, rel=1e-3, abs=2e-3)
+
+
+def test_the_batch_path_gives_the_graph_path_latency_on_every_board():
+    spec = {"name": "m", "layers": [{"type": "Input", "shape": [64, 3]},
+                                    {"type": "Conv1D", "filters": 8, "kernel_size": 5, "activation": "relu"},
+                                    {"type": "MaxPooling1D", "pool_size": 2},
+                                    {"type": "Conv1D", "filters": 8, "kernel_size": 1, "activation": "relu"},
+                                    {"type": "Flatten"}, {"type": "Dense", "units": 6, "activation": "softmax"}]}
+    for board in ("stm32f303k8", "stm32l4r5zi", "stm32h743zi", "stm32u585ai"):
+        for runtime, dtype in (("tflm", "int8"), ("xcubeai", "float32"), ("tflm", "float32")):
+            fast = memsim.footprint(spec, board, runtime, dtype)
+            slow = memsim.footprint(memsim.load_graph(spec), board, runtime, dtype)
+            assert (fast.time_features, fast.latency_ms, fast.latency_high_ms) == (
+                slow.time_features, slow.latency_ms, slow.latency_high_ms)
+            assert fast.time_features[1] > 0 and fast.time_features[0] > 0  # the 1x1 and the k=5 convolutions
+    assert get_target("stm32u585ai").core_class == "cortex-m33"
