@@ -7,7 +7,7 @@ import argparse
 from memsim import COMPRESSION_CHOICES, DEFAULT_RUNTIME, DTYPES, RUNTIMES
 from memsim.profiles import RUNTIME_HELP
 
-__all__ = ["add_compression", "add_dtype", "add_runtime"]
+__all__ = ["add_compression", "add_dtype", "add_latency_budget", "add_runtime", "check_latency_budget"]
 
 
 def add_runtime(parser: argparse.ArgumentParser, extra: str = "", default: "str | None" = DEFAULT_RUNTIME) -> None:
@@ -27,3 +27,16 @@ def add_compression(parser: argparse.ArgumentParser, default: "str | None" = Non
     parser.add_argument("--compression", default=default, choices=COMPRESSION_CHOICES,
                         help="X-CUBE-AI weight sharing for float32 models: none, x4 (low) or x8 (medium, high)"
                              f"{extra}")
+
+
+def add_latency_budget(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--latency-ms", type=float, default=None, metavar="MS",
+                        help="latency budget in ms: a network deploys only if the top of memsim's latency band "
+                             "(the time model, calibrated on published on-board measurements) meets it")
+
+
+def check_latency_budget(value: "float | None") -> None:
+    from targets import AutoTinyMLError
+
+    if value is not None and not value > 0:
+        raise AutoTinyMLError(f"--latency-ms must be a positive number of milliseconds, got {value:g}.")

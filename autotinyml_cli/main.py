@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 from autotinyml_cli import _signals
-from autotinyml_cli._options import add_compression, add_dtype, add_runtime
-from autotinyml_cli._format import describe_headroom, report_figures, verdict_source_text
+from autotinyml_cli._options import (add_compression, add_dtype, add_latency_budget, add_runtime,
+                                     check_latency_budget)
+from autotinyml_cli._format import describe_headroom, describe_ms, report_figures, verdict_source_text
 from targets import AutoTinyMLError, Target, custom_target, format_size, get_target, list_targets, load_target_file
 
 
@@ -58,19 +59,20 @@ def cmd_targets(args) -> int:
         regions = " + ".join(f"{_region_size(r.bytes)} {r.name}" for r in t.ram_regions)
         ov = t.overhead("xcubeai", "float32")
         tflm = t.overhead("tflm", "int8")
+        xcube = f"{ov.code_flash_bytes:,} / {ov.ram_bytes:,}" if t.runs_xcubeai else "(STM32 only)"
         rows.append([t.name, ", ".join(t.aliases), t.core, f"{t.clock_hz / 1e6:g} MHz", f"{t.flash_bytes:,}",
-                     f"{t.ram_bytes:,}", regions, f"{ov.code_flash_bytes:,} / {ov.ram_bytes:,}",
-                     f"{tflm.code_flash_bytes:,}"])
+                     f"{t.ram_bytes:,}", regions, xcube, f"{tflm.code_flash_bytes:,}", f"[{len(rows) + 1}]"])
     if args.json:
-        print(json.dumps([{"name": t.name, "aliases": list(t.aliases), "core": t.core, "clock_hz": t.clock_hz,
-                           "flash_bytes": t.flash_bytes,
+        print(json.dumps([{"name": t.name, "vendor": t.vendor, "aliases": list(t.aliases), "core": t.core,
+                           "core_class": t.core_class, "clock_hz": t.clock_hz, "flash_bytes": t.flash_bytes,
                            "ram_regions": [{"name": r.name, "bytes": r.bytes} for r in t.ram_regions],
-                           "source": t.source} for t in boards], indent=2))
+                           "runs_xcubeai": t.runs_xcubeai, "source": t.source} for t in boards], indent=2))
         return 0
     print(_table(["name", "aliases", "core", "clock", "Flash (B)", "RAM (B)", "SRAM regions",
-                  "X-CUBE-AI code / RAM (B)", "TFLM code (B)"], rows, right={4, 5, 8}))
-    print("\nKiB = 1024 B. The papers' budgets are decimal (paper-big: 128,000 B RAM, 1,990,000 B ROM). "
-          "Sources: targets/data/boards.toml.")
+                  "X-CUBE-AI code / RAM (B)", "TFLM code (B)", "source"], rows, right={4, 5, 8}))
+    print("\nKiB = 1024 B. The papers' budgets are decimal (paper-big: 128,000 B RAM, 1,990,000 B ROM).\nSources:")
+    for i, t in enumerate(boards, 1):
+        print(f"  [{i}] {t.name}: {t.source or 'not given'}")
     return 0
 
 
@@ -79,12 +81,14 @@ def cmd_footprint(args) -> int:
 
     if args.cycles_per_macc is not None and args.cycles_per_macc <= 0:
         raise AutoTinyMLError(f"--cycles-per-macc {args.cycles_per_macc:g} must be positive, e.g. 6 for float32.")
+    check_latency_budget(args.latency_ms)
 
     target = _resolve_target(args)
     runtime_given = args.runtime is not None
     args.runtime = args.runtime or memsim.DEFAULT_RUNTIME  # every command's default
     fp = memsim.footprint(args.model, target=target, runtime=args.runtime, dtype=args.dtype,
-                          compression=args.compression, cycles_per_macc=args.cycles_per_macc, margin=args.margin)
+                          compression=args.compression, cycles_per_macc=args.cycles_per_macc, margin=args.margin,
+                          latency_budget_ms=args.latency_ms)
     if args.json:
         print(json.dumps(fp.to_dict(), indent=2))
     else:
@@ -117,9 +121,11 @@ def cmd_footprint(args) -> int:
             print(f"RAM headroom     {describe_headroom(fp.ram_margin_bytes, t.ram_bytes)}")
             print(f"region headroom  {describe_headroom(fp.region_margin_bytes, t.largest_region_bytes)}")
             print(f"Flash headroom   {describe_headroom(fp.flash_margin_bytes, t.flash_bytes)}")
-            print(f"latency          {fp.latency_ms:.2f} ms at {t.clock_hz / 1e6:g} MHz, measured latency of such "
-                  f"estimates {fp.latency_low_ms:.2f}..{fp.latency_high_ms:.2f} ms")
-            print(f"                 ({fp.latency_basis})")
+            budget = "" if fp.latency_budget_ms is None else (
+                f"; budget {fp.latency_budget_ms:g} ms: {describe_ms(fp.latency_headroom_ms)}")
+            print(f"latency          {fp.latency_ms:.2f} ms at {t.clock_hz / 1e6:g} MHz (band {fp.latency_low_ms:.2f}.."
+                  f"{fp.latency_high_ms:.2f} ms){budget}")
+            print(f"                 {fp.latency_basis}")
             verdict = "DEPLOYABLE" if fp.deployable else "NOT deployable: " + "; ".join(fp.violations)
             print(f"verdict          {verdict} (memsim's {fp.runtime} prediction, headroom after the safety margin)")
         for note in fp.notes:
@@ -140,7 +146,9 @@ def cmd_export(args) -> int:
     check_options(args.runtime, dtype, compression)  # before the model is loaded
     if not 0 < args.min_cross_acc <= 1:
         raise AutoTinyMLError(f"--min-cross-acc {args.min_cross_acc:g} must be in (0, 1], e.g. 0.95.")
+    check_latency_budget(args.latency_ms)
     target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
+    check_options(args.runtime, dtype, compression, target)  # the runtime on this board, before the model loads
     check_writable(args.out)
     model = load_keras_model(args.model)
     X = y = labels = None
@@ -152,7 +160,8 @@ def cmd_export(args) -> int:
     try:
         report = export(model, target, args.out, dtype, X_val=X, y_val=y, representative=X,
                         min_cross_acc=args.min_cross_acc, runtime=args.runtime, compression=compression,
-                        margin=args.margin, with_tflite=args.with_tflite, isolated=True, labels=labels)
+                        margin=args.margin, with_tflite=args.with_tflite, isolated=True, labels=labels,
+                        latency_budget_ms=args.latency_ms)
     except NotDeployableError as exc:
         if args.json:
             print(json.dumps(exc.report, indent=2))
@@ -293,7 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_runtime(p, default=None)
     add_dtype(p, "type of the deployed model (default float32; a .tflite file's own type)")
     add_compression(p, "none")
-    p.add_argument("--cycles-per-macc", type=float, default=None, help="latency assumption (default 6 float32, 3 int8)")
+    p.add_argument("--cycles-per-macc", type=float, default=None,
+                   help="your own cycles per MACC (a measurement of yours), in place of memsim's time model")
+    add_latency_budget(p)
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on the network's RAM and Flash (default: the profile's calibrated one)")
     p.add_argument("--check", action="store_true", help="exit with status 1 when the network does not deploy")
@@ -317,6 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_compression(p, extra=" (default none)")
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on memsim's figures (default: the runtime profile's calibrated one)")
+    add_latency_budget(p)
     p.add_argument("--with-tflite", action="store_true", help="with --runtime xcubeai: also write model.tflite")
     p.add_argument("--out", required=True, help="output directory (written only if the model deploys)")
     p.add_argument("--dataset", default=None,

@@ -51,7 +51,8 @@ class StudyRecord:
 
     def constraint(self, target) -> MemsimConstraint:
         return MemsimConstraint(self.template, self.input_shape, self.n_classes, target, self.meta["runtime"],
-                                self.meta["dtype"], self.meta.get("compression", "none"), self.meta.get("margin"))
+                                self.meta["dtype"], self.meta.get("compression", "none"), self.meta.get("margin"),
+                                self.meta.get("latency_ms"))
 
     def best(self):
         ok = [t for t in self.trials if t.state == cbo.TrialState.COMPLETE and t.feasible is not False
@@ -317,11 +318,15 @@ def board_table(records: list[StudyRecord]) -> list[dict]:
     for board in sorted(list_targets(), key=lambda b: (b.ram_bytes, b.flash_bytes)):
         row = {"board": board.name, "ram_bytes": board.ram_bytes, "region_bytes": board.largest_region_bytes,
                "flash_bytes": board.flash_bytes, "trial": None}
+        if records and records[0].meta["runtime"].startswith("xcubeai") and not board.runs_xcubeai:
+            rows.append({**row, "none": f"X-CUBE-AI does not run on {board.vendor} parts"})
+            continue
         for t, r in trained:
             ok, fp = r.constraint(board)(t.config)
             if ok:
                 row.update(trial=t.number, study=r.path.name, accuracy=t.value, pred_ram=fp["ram_bytes"],
-                           pred_flash=fp["flash_bytes"])
+                           pred_flash=fp["flash_bytes"], latency_ms=fp["latency_ms"],
+                           latency_high_ms=fp["latency_high_ms"])
                 break
         rows.append(row)
     return rows
@@ -380,14 +385,20 @@ def write_report(paths: list, out: "str | Path", region_params: "tuple[str, str]
     for caption, path in figures:
         body.append(f"<h2>{html.escape(caption)}</h2><img src=\"{path.name}\" alt=\"{html.escape(caption)}\">")
     boards = board_table(records)
+    budget = records[0].meta.get("latency_ms")
     body.append("<h2>Which board does this accuracy need?</h2><p>For each board of the catalogue, the most accurate "
-                "trained trial that memsim says fits it (same runtime and rules; nothing retrained).</p>")
+                "trained trial that memsim says fits it (same runtime and rules; nothing retrained). Latency: "
+                "memsim's time model on that board's core and clock, the estimate and the top of its band"
+                + (f" (the top must meet the study's {budget:g} ms budget)" if budget is not None else "")
+                + ".</p>")
     body.append(_table_html(
-        ["board", "RAM B", "largest region B", "Flash B", "best trial", "accuracy %", "its RAM B", "its Flash B"],
+        ["board", "RAM B", "largest region B", "Flash B", "best trial", "accuracy %", "its RAM B", "its Flash B",
+         "its latency ms"],
         [[b["board"], f"{b['ram_bytes']:,}", f"{b['region_bytes']:,}", f"{b['flash_bytes']:,}",
-          "none fits" if b["trial"] is None else f"{b['trial']} ({b['study']})",
+          b.get("none", "none fits") if b["trial"] is None else f"{b['trial']} ({b['study']})",
           "" if b["trial"] is None else f"{100 * b['accuracy']:.2f}",
-          "" if b["trial"] is None else f"{b['pred_ram']:,}", "" if b["trial"] is None else f"{b['pred_flash']:,}"]
+          "" if b["trial"] is None else f"{b['pred_ram']:,}", "" if b["trial"] is None else f"{b['pred_flash']:,}",
+          "" if b["trial"] is None else f"{b['latency_ms']:.2f} (up to {b['latency_high_ms']:.2f})"]
          for b in boards]))
     trials = sorted(((t, r) for r in records for t in r.trained() if t.value is not None),
                     key=lambda tr: -tr[0].value)[:30]

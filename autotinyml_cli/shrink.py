@@ -7,7 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from autotinyml_cli._options import add_compression, add_dtype, add_runtime
+from autotinyml_cli._options import (add_compression, add_dtype, add_latency_budget, add_runtime,
+                                     check_latency_budget)
 from autotinyml_cli import _signals
 from autotinyml_cli._format import report_figures, verdict_source_text
 from targets import (
@@ -54,8 +55,7 @@ def run_shrink(args) -> int:
         if value < low:
             raise AutoTinyMLError(f"{name} must be at least {low}, got {value}.")
     check_seed_and_epochs(args.seed, max(args.epochs, args.finetune_epochs))
-    if args.latency_ms is not None and args.latency_ms <= 0:
-        raise AutoTinyMLError(f"--latency-ms must be positive, got {args.latency_ms:g}.")
+    check_latency_budget(args.latency_ms)
     ram = parse_size(args.ram, what="--ram") if args.ram is not None else None
     flash = parse_size(args.flash, what="--flash") if args.flash is not None else None
     for name, budget in (("--ram", ram), ("--flash", flash)):
@@ -100,7 +100,7 @@ def run_shrink(args) -> int:
     try:
         report, files = confirm(result.model, target, dtype, X_val, y_val, representative=X_tr, seed=args.seed,
                                 runtime=args.runtime, compression=compression, margin=args.margin,
-                                labels=list(dataset.classes))
+                                labels=list(dataset.classes), latency_budget_ms=args.latency_ms)
     except ToolchainError as exc:
         raise AutoTinyMLError(f"The shrunk network could not be confirmed: {exc}") from None
     report = {**report, "shrink": {
@@ -168,7 +168,7 @@ def add_parser(sub) -> None:
                    help="safety margin in %% (default: the runtime profile's calibrated one)")
     p.add_argument("--ram", default=None, metavar="SIZE", help="RAM budget tighter than the board, e.g. 8KiB")
     p.add_argument("--flash", default=None, metavar="SIZE", help="Flash budget tighter than the board, e.g. 32KiB")
-    p.add_argument("--latency-ms", type=float, default=None, help="latency budget (memsim's MACC-based estimate)")
+    add_latency_budget(p)
     p.add_argument("--epochs", type=int, default=20, help="search epochs (default 20)")
     p.add_argument("--finetune-epochs", type=int, default=10, help="fine-tuning epochs after projection (default 10)")
     p.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")

@@ -16,7 +16,8 @@ import numpy as np
 from memsim._errors import MemsimError, ShapeError, SpecError
 from memsim._footprint import Footprint, _full_footprint, _judge_into
 from memsim._kernels.timing import TIME_FEATURES
-from memsim._settings import resolve_shared
+from memsim._latency import Timing
+from memsim._settings import check_board, resolve_shared
 from memsim.batch import RESULT_FIELDS, SLOT_OPS, _encode_slot, _family
 from targets import Target, get_target
 
@@ -31,6 +32,7 @@ def footprint(
     compression: str = "none",
     cycles_per_macc: float | None = None,
     margin: "float | tuple[float, float] | None" = None,
+    latency_budget_ms: float | None = None,
 ) -> Footprint:
     """Compute RAM, Flash, MACC and the deployability verdict of a network.
 
@@ -48,12 +50,16 @@ def footprint(
     compression : {"none", "x4", "x8"}
         X-CUBE-AI weight sharing (float32 only).
     cycles_per_macc : float, optional
-        Latency assumption; defaults to memsim.CYCLES_PER_MACC[dtype].
+        Your own cycles per MACC (a measurement of your own): latency = MACC x it / clock, in place of the time
+        model (``memsim.time_model()``, calibrated on published on-board measurements).
     margin : float or (float, float), optional
         Safety margin in percent of the network's own RAM and Flash (one
         value for both, or a (RAM, Flash) pair), added before the verdict.
         Defaults to the profile's ``SAFETY_MARGIN_PCT``: the worst
         under-prediction observed against the real toolchain.
+    latency_budget_ms : float, optional
+        A latency budget (ms) the verdict holds the top of the latency band against (``latency_high_ms``: the
+        slowest the published measurements put such an estimate), as it holds RAM and Flash with their margins.
 
     The verdict (``memsim._verdict.judge``) is deployable when RAM and Flash,
     each with its safety margin, fit the board and the bytes the runtime
@@ -61,7 +67,8 @@ def footprint(
     whole arena) fit the largest SRAM region; the ``*_margin_bytes`` fields
     are the headroom left after the safety margin.
     """
-    result = footprint_many([model], target, runtime, dtype, compression, cycles_per_macc, margin)[0]
+    result = footprint_many([model], target, runtime, dtype, compression, cycles_per_macc, margin,
+                           latency_budget_ms)[0]
     if isinstance(result, MemsimError):
         raise result
     return result
@@ -69,7 +76,8 @@ def footprint(
 
 def footprint_many(models: Sequence[Any], target: "str | Target | None" = None, runtime: str = "xcubeai",
                    dtype: "str | None" = None, compression: str = "none", cycles_per_macc: float | None = None,
-                   margin: "float | tuple[float, float] | None" = None) -> "list[Footprint | ShapeError]":
+                   margin: "float | tuple[float, float] | None" = None,
+                   latency_budget_ms: float | None = None) -> "list[Footprint | ShapeError]":
     """``footprint`` of many networks at once, one entry per model in the order given.
 
     Arguments as ``footprint``. Networks whose shapes do not fit (a window larger than its input) are a fact
@@ -80,14 +88,16 @@ def footprint_many(models: Sequence[Any], target: "str | Target | None" = None, 
     and verdicts are those ``footprint`` gives one at a time.
     """
     settings = resolve_shared(runtime, dtype or "float32", compression, margin)  # refuse before reading models
+    timing = Timing(cycles_per_macc, latency_budget_ms)
     board = get_target(target) if target is not None else None
+    check_board(settings, board)
     results: list = [None] * len(models)
     groups: dict = {}
     batchable = not (settings.dtype == "int8" and settings.profile.name == "xcubeai")  # its int8 plan carries notes
     for i, model in enumerate(models):
         chain = _as_chain(model) if batchable else None
         if chain is None:
-            results[i] = _full(model, target, runtime, dtype, compression, cycles_per_macc, margin)
+            results[i] = _full(model, target, runtime, dtype, compression, timing, margin)
         else:
             groups.setdefault(chain[:4], []).append((i, chain[4], chain[5]))
     for (name, input_name, shape, slot_names), members in groups.items():
@@ -95,7 +105,7 @@ def footprint_many(models: Sequence[Any], target: "str | Target | None" = None, 
             family = _family(shape, slot_names, name, input_name)
         except (SpecError, ValueError, TypeError, KeyError):  # the graph path says what is wrong
             for i, _, _ in members:
-                results[i] = _full(models[i], target, runtime, dtype, compression, cycles_per_macc, margin)
+                results[i] = _full(models[i], target, runtime, dtype, compression, timing, margin)
             continue
         if len(members) == 1:  # footprint's own case: no copy
             ops, params = members[0][1], members[0][2]
@@ -106,20 +116,20 @@ def footprint_many(models: Sequence[Any], target: "str | Target | None" = None, 
         for (i, _, _), row in zip(members, rows):
             res = dict(zip(RESULT_FIELDS, row))
             if res["valid"] and res["supported"]:
-                results[i] = _from_kernel(models[i], name, res, settings, board, runtime, cycles_per_macc)
+                results[i] = _from_kernel(models[i], name, res, settings, board, runtime, timing)
             else:  # the graph path names the layer whose shapes do not fit, or the op the runtime cannot run
-                results[i] = _full(models[i], target, runtime, dtype, compression, cycles_per_macc, margin)
+                results[i] = _full(models[i], target, runtime, dtype, compression, timing, margin)
     return results
 
 
-def _full(model, target, runtime, dtype, compression, cycles_per_macc, margin) -> "Footprint | ShapeError":
+def _full(model, target, runtime, dtype, compression, timing, margin) -> "Footprint | ShapeError":
     try:
-        return _full_footprint(model, target, runtime, dtype, compression, cycles_per_macc, margin)
+        return _full_footprint(model, target, runtime, dtype, compression, timing, margin)
     except ShapeError as exc:
         return exc
 
 
-def _from_kernel(model, name, res, settings, board, runtime, cycles_per_macc) -> Footprint:
+def _from_kernel(model, name, res, settings, board, runtime, timing) -> Footprint:
     """A Footprint from one row of the batch kernel, with the verdict ``footprint`` gives (one function for both)."""
     prof, dtype = settings.profile, settings.dtype
     fig = {f: res[f] for f in _FIGURES}
@@ -130,9 +140,9 @@ def _from_kernel(model, name, res, settings, board, runtime, cycles_per_macc) ->
         name=name, runtime=runtime if isinstance(runtime, str) else prof.name, dtype=dtype,
         compression=settings.compression, **fig, io_in_pool=bool(getattr(prof, "io_in_pool", True)),
         unsupported=(), notes=(),
-        _rows=lambda: _full_footprint(model, None, runtime, dtype, settings.compression, None, None).layers,
+        _rows=lambda: _full_footprint(model, None, runtime, dtype, settings.compression, Timing(), None).layers,
     )
-    _judge_into(result, board, settings, region, extra, cycles_per_macc)
+    _judge_into(result, board, settings, region, extra, timing)
     return Footprint._from_checked(result)
 
 

@@ -13,8 +13,8 @@ import numpy as np
 from memsim._errors import ModelFileError, SpecError
 from memsim._kernels.graph_ir import graph_ir
 from memsim._kernels.timing import N_TIME_FEATURES, time_features
-from memsim._latency import latency_ms, time_model
-from memsim._settings import resolve
+from memsim._latency import Timing, latency_ms, time_model
+from memsim._settings import check_board, resolve
 from memsim._verdict import headroom_pct, judge, safety_bytes
 from memsim.frontends.spec import graph_from_spec
 from memsim.graph import Graph
@@ -106,6 +106,8 @@ class Footprint:
     latency_low_ms: float | None = None  # the band the published measurements put around it
     latency_high_ms: float | None = None
     latency_basis: str = ""              # what the estimate rests on, one sentence
+    latency_budget_ms: float | None = None    # the budget the verdict held latency_high_ms against
+    latency_headroom_ms: float | None = None  # budget - latency_high_ms (negative: over it)
     time_features: tuple[int, ...] = ()  # what the time model reads (memsim._kernels.timing.TIME_FEATURES)
     violations: tuple[str, ...] = ()
     unsupported: tuple[str, ...] = ()
@@ -166,9 +168,26 @@ def _resolve_dtype(graph: Graph, dtype: "str | None") -> str:
     return file_dtype
 
 
-def _judge_into(result: dict, board, settings, region: int, extra_ram: int, cycles_per_macc) -> None:
-    """Safety margins, and with a board the verdict, headrooms and latency, added to a footprint's figures (one
-    place for both paths)."""
+def _latency_into(result: dict, board, settings, timing: Timing) -> None:
+    """The latency on the board: the time model's estimate and band, or the user's own cycles per MACC."""
+    if timing.cycles_per_macc is not None:  # the user's own measurement replaces the model, band and all
+        ms = latency_ms(result["macc"], board.clock_hz, settings.dtype, timing.cycles_per_macc)
+        result.update(latency_ms=ms, latency_low_ms=ms, latency_high_ms=ms,
+                      latency_basis=f"MACC x {timing.cycles_per_macc:g} cycles (--cycles-per-macc), not the time "
+                                    "model")
+    else:
+        est = time_model().estimate(result["time_features"], board.clock_hz, board.core_class, settings.profile.name,
+                                    settings.dtype)
+        result.update(latency_ms=est.ms, latency_low_ms=est.low_ms, latency_high_ms=est.high_ms,
+                      latency_basis=est.basis)
+    if timing.budget_ms is not None:
+        result.update(latency_budget_ms=timing.budget_ms,
+                      latency_headroom_ms=round(timing.budget_ms - result["latency_high_ms"], 3))
+
+
+def _judge_into(result: dict, board, settings, region: int, extra_ram: int, timing: Timing) -> None:
+    """Safety margins, and with a board the latency, the verdict and the headrooms, added to a footprint's figures
+    (one place for both paths)."""
     ram_pct, flash_pct = settings.ram_pct, settings.flash_pct
     ram, flash = result["ram_bytes"], result["flash_bytes"]
     ram_safety, flash_safety = safety_bytes(ram_pct, ram - extra_ram), safety_bytes(flash_pct, result["model_bytes"])
@@ -178,9 +197,11 @@ def _judge_into(result: dict, board, settings, region: int, extra_ram: int, cycl
                   region_bytes=region, region_what=profile.region_what)
     if board is None:
         return
+    _latency_into(result, board, settings, timing)
     v = judge(board, ram_bytes=ram, region_bytes=region, flash_bytes=flash, region_what=profile.region_what,
               ram_safety=ram_safety, region_safety=region_safety, flash_safety=flash_safety,
-              safety_pct=(ram_pct, flash_pct), unsupported=result["unsupported"])
+              safety_pct=(ram_pct, flash_pct), unsupported=result["unsupported"],
+              latency_ms=result["latency_high_ms"], latency_budget_ms=timing.budget_ms)
     result.update(
         target=board.name, deployable=v.deployable, violations=v.violations,
         ram_margin_bytes=v.ram_headroom_bytes, flash_margin_bytes=v.flash_headroom_bytes,
@@ -190,23 +211,16 @@ def _judge_into(result: dict, board, settings, region: int, extra_ram: int, cycl
         region_capacity_bytes=board.largest_region_bytes,
         pool_fits_region=v.region_headroom_bytes >= 0,
     )
-    if cycles_per_macc is not None:  # the user's own measurement replaces the model, band and all
-        ms = latency_ms(result["macc"], board.clock_hz, settings.dtype, cycles_per_macc)
-        result.update(latency_ms=ms, latency_low_ms=ms, latency_high_ms=ms,
-                      latency_basis=f"MACC x {cycles_per_macc:g} cycles (--cycles-per-macc), not the time model")
-    else:
-        est = time_model().estimate(result["time_features"], board.clock_hz, board.core_class, profile.name,
-                                    settings.dtype)
-        result.update(latency_ms=est.ms, latency_low_ms=est.low_ms, latency_high_ms=est.high_ms,
-                      latency_basis=est.basis)
 
 
-def _full_footprint(model, target, runtime, dtype, compression, cycles_per_macc, margin) -> Footprint:
+def _full_footprint(model, target, runtime, dtype, compression, timing: "Timing | None", margin) -> Footprint:
     """``memsim.footprint`` through the graph IR and the profile (any network; the reference for the batch kernel)."""
+    timing = timing or Timing()
     graph = load_graph(model)
     settings = resolve(runtime, _resolve_dtype(graph, dtype), compression, margin)
     profile, dtype, compression = settings.profile, settings.dtype, settings.compression
     board = get_target(target) if target is not None else None
+    check_board(settings, board)
     per_layer_weights = weight_bytes(graph, dtype, compression)
     w_bytes = sum(per_layer_weights)
     plan = profile.activation_plan(graph, dtype)
@@ -237,5 +251,5 @@ def _full_footprint(model, target, runtime, dtype, compression, cycles_per_macc,
         unsupported=tuple(profile.check(graph, dtype)), notes=tuple(profile.notes(graph, dtype)),
     )
     _judge_into(result, board, settings, profile.region_bytes(graph, dtype, plan),
-                overhead.ram_bytes if overhead else 0, cycles_per_macc)
+                overhead.ram_bytes if overhead else 0, timing)
     return Footprint(**result)

@@ -22,7 +22,7 @@ import numpy as np
 
 from memsim._kernels.timing import N_TIME_FEATURES, TF_CALLS, TF_CONV, TF_DENSE, TF_DEPTHWISE, TF_OTHER, TF_POINTWISE
 
-__all__ = ["CYCLES_PER_MACC", "LatencyEstimate", "TimeModel", "latency_ms", "time_model"]
+__all__ = ["CYCLES_PER_MACC", "LatencyEstimate", "TimeModel", "Timing", "latency_ms", "time_model"]
 
 # The model's features that carry a fitted cycles-per-MACC, in the order the fitted vectors list them.
 FITTED = (TF_CONV, TF_POINTWISE, TF_DEPTHWISE, TF_DENSE)
@@ -31,6 +31,15 @@ ASSUMED = (TF_OTHER, TF_CALLS)
 # MACC x a constant: what ``--cycles-per-macc`` overrides the model with, and the shape of shrink's differentiable
 # proxy. Kept for users with their own measurement; the model itself does not use it.
 CYCLES_PER_MACC = {"float32": 6.0, "int8": 3.0}
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What a footprint's latency and its verdict on time take from the caller: a cycles-per-MACC of the user's
+    own (replaces the model) and a latency budget in ms (held against the top of the band)."""
+
+    cycles_per_macc: "float | None" = None
+    budget_ms: "float | None" = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from memsim.metrics import normalise_compression
 from memsim.profiles import RuntimeProfile, get_profile
 from targets import DTYPES
 
-__all__ = ["DTYPES", "Settings", "resolve", "resolve_shared"]
+__all__ = ["DTYPES", "Settings", "check_board", "resolve", "resolve_shared"]
 
 
 @dataclass(frozen=True)
@@ -76,3 +76,10 @@ def resolve_shared(runtime: str = "xcubeai", dtype: str = "float32", compression
                 _SHARED.clear()
             _SHARED[(runtime, dtype, compression, margin)] = hit
     return hit
+
+
+def check_board(settings: Settings, board) -> None:
+    """Refuse a runtime on a board it does not run on (X-CUBE-AI generates code for STM32 only)."""
+    if board is not None and settings.profile.name == "xcubeai" and not board.runs_xcubeai:
+        raise SpecError(f"X-CUBE-AI generates code for STM32 microcontrollers only, and {board.name} is a "
+                        f"{board.vendor} board; use --runtime tflm for it.")

@@ -8,7 +8,8 @@ A network deploys on a board when
   region, and
 * its Flash (model + runtime code) fits the board's Flash,
 
-each figure after its safety margin, and the runtime can run every op.
+each figure after its safety margin, the runtime can run every op, and, given a latency budget, the top of the
+latency band (the slowest the published measurements put such an estimate) meets it.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def _plus(safety: int, pct: float) -> str:
 
 def judge(board: Target, *, ram_bytes: int, region_bytes: int, flash_bytes: int, region_what: str,
           ram_safety: int = 0, region_safety: int = 0, flash_safety: int = 0,
-          safety_pct: tuple[float, float] = (0.0, 0.0), unsupported: "tuple[str, ...] | list[str]" = ()) -> Verdict:
+          safety_pct: tuple[float, float] = (0.0, 0.0), unsupported: "tuple[str, ...] | list[str]" = (),
+          latency_ms: "float | None" = None, latency_budget_ms: "float | None" = None) -> Verdict:
     """Judge figures (bytes) against a board.
 
     ``region_bytes`` is what must sit in one contiguous SRAM region, named by
@@ -67,6 +69,9 @@ def judge(board: Target, *, ram_bytes: int, region_bytes: int, flash_bytes: int,
                           f"largest SRAM region {region:,} B")
     if flash_bytes + flash_safety > board.flash_bytes:
         violations.append(f"Flash {flash_bytes:,} B{_plus(flash_safety, flash_pct)} > {board.flash_bytes:,} B")
+    if latency_budget_ms is not None and latency_ms is not None and latency_ms > latency_budget_ms:
+        violations.append(f"latency up to {latency_ms:,.2f} ms (top of the time model's band) > {latency_budget_ms:g} "
+                          "ms budget")
     verdict = object.__new__(Verdict)  # every field is set here; the frozen __init__ would double judge's time
     verdict.__dict__.update(
         deployable=not violations, violations=tuple(violations),

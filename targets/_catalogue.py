@@ -62,6 +62,7 @@ class Target:
     ram_regions: tuple[MemoryRegion, ...]
     clock_hz: int = 80_000_000
     core: str = "Cortex-M4F"
+    vendor: str = ""  # the silicon vendor; "" for a budget or a board that does not say
     aliases: tuple[str, ...] = ()
     description: str = ""
     source: str = ""
@@ -76,6 +77,13 @@ class Target:
     def largest_region_bytes(self) -> int:
         """The largest contiguous SRAM region (bytes): the pool limit."""
         return max((r.bytes for r in self.ram_regions), default=0)
+
+    @property
+    def runs_xcubeai(self) -> bool:
+        """X-CUBE-AI / ST Edge AI generate code for STM32 only: False for a board of another vendor."""
+        if self.vendor:
+            return self.vendor == "STMicroelectronics"
+        return True  # a budget or a custom board that names no vendor: the user's call
 
     @property
     def core_class(self) -> str:
@@ -153,6 +161,7 @@ def _boards_from(data: Mapping, source: str, shared_overheads: Mapping) -> list[
             ram_regions=regions,
             clock_hz=_check_int(board.get("clock_hz", 80_000_000), "clock_hz", where),
             core=str(board.get("core", "Cortex-M4F")),
+            vendor=str(board.get("vendor", "")),
             aliases=tuple(str(a) for a in board.get("aliases", ())),
             description=str(board.get("description", "")),
             source=str(board.get("source", "")),

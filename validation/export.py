@@ -122,6 +122,17 @@ def _predicted(fp) -> dict:
     return d
 
 
+def _latency(fp, violations: list) -> dict:
+    """The latency block of report.json: memsim's time model (no toolchain here measures time on the board), and
+    a budget it misses added to the violations, as ``autotinyml footprint --latency-ms`` says it."""
+    over = [v for v in fp.violations if v.startswith("latency ")]
+    violations.extend(v for v in over if v not in violations)
+    return {"ms": fp.latency_ms, "low_ms": fp.latency_low_ms, "high_ms": fp.latency_high_ms,
+            "budget_ms": fp.latency_budget_ms, "headroom_ms": fp.latency_headroom_ms,
+            "judged": "the top of the band (high_ms) against the budget",
+            "source": "memsim's time model (estimate, not measured on the board): " + fp.latency_basis}
+
+
 def _headroom(ram: int, region: int, flash: int, board) -> dict:
     caps = {"ram": board.ram_bytes, "region": board.largest_region_bytes, "flash": board.flash_bytes}
     left = {"ram": ram, "region": region, "flash": flash}
@@ -143,7 +154,7 @@ def _xcross_report(xc, min_cross_acc: float, measured_by: str) -> dict:
 
 
 def confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_acc, seed, margin, isolated=False,
-                 labels=None):
+                 labels=None, latency_budget_ms=None):
     flatbuffer = convert(model, dtype, representative, seed=seed, isolated=isolated)
     arena = measure(flatbuffer)
     xc = cross_accuracy(model, flatbuffer, X_val, y_val)
@@ -158,19 +169,23 @@ def confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_ac
               region_what="TFLM arena (head + tail)")
     violations = list(v.violations)
     # memsim's reading of this very file, as `autotinyml footprint model.tflite` gives it
-    fp = memsim.footprint(graph_from_tflite(flatbuffer, name="model"), board, "tflm", dtype, margin=margin)
-    if v.deployable and not fp.deployable:
+    fp = memsim.footprint(graph_from_tflite(flatbuffer, name="model"), board, "tflm", dtype, margin=margin,
+                          latency_budget_ms=latency_budget_ms)
+    memory = [v for v in fp.violations if not v.startswith("latency ")]
+    if v.deployable and memory:
         violations.append("memsim's re-read of the exported file (with its safety margin) says it does not fit: "
-                          + "; ".join(fp.violations))
+                          + "; ".join(memory))
+    latency = _latency(fp, violations)
     _xcross_check(xc, min_cross_acc, violations)
     source = {"kind": "measured", "tool": "tflite-micro", "version": tflite_micro_version(),
               "how": "smallest tensor arena that allocates (bisection, 16 B) and the flatbuffer's size, plus the "
                      "board's runtime code Flash"}
     report = {"verdict_source": source, "predicted": _predicted(fp), "measured": measured,
-              "headroom": _verdict_headroom(v, board),
+              "headroom": _verdict_headroom(v, board), "latency": latency,
               "cross_accuracy": _xcross_report(xc, min_cross_acc, f"tflite-micro {tflite_micro_version()}"),
               "deployable": not violations, "violations": violations,
-              "recheck": f"autotinyml footprint model.tflite --target {board.name} --runtime tflm"}
+              "recheck": f"autotinyml footprint model.tflite --target {board.name} --runtime tflm"
+                         + _budget_option(latency_budget_ms)}
     files = {"model.tflite": flatbuffer}
     header, source_c = c_source(flatbuffer, arena_bytes=arena_bytes, io=io_details(flatbuffer), labels=labels)
     files["model_data.h"], files["model_data.c"] = header.encode(), source_c.encode()
@@ -186,12 +201,18 @@ def _keras_files(model) -> dict:
     return out
 
 
+def _budget_option(latency_budget_ms) -> str:
+    return f" --latency-ms {latency_budget_ms:g}" if latency_budget_ms is not None else ""
+
+
 def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representative, min_cross_acc, seed, margin,
-                    with_tflite: bool = False, runtime: str = "xcubeai", isolated: bool = False):
+                    with_tflite: bool = False, runtime: str = "xcubeai", isolated: bool = False,
+                    latency_budget_ms=None):
     from validation.stedgeai import find_stedgeai, run_stedgeai
 
     files = _keras_files(model)
-    fp = memsim.footprint(model, board, runtime, dtype, compression, margin=margin)
+    fp = memsim.footprint(model, board, runtime, dtype, compression, margin=margin,
+                          latency_budget_ms=latency_budget_ms)
     overhead = board.overhead("xcubeai", dtype)
     measured = None
     if find_stedgeai() is not None:
@@ -216,6 +237,7 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
         source = {"kind": "predicted", "tool": "memsim", "profile": runtime,
                   "margin_pct": {"ram": fp.safety_margin_pct[0], "flash": fp.safety_margin_pct[1]},
                   "note": "; ".join(["predicted; ST Edge AI not installed", *fp.notes])}
+    latency = _latency(fp, violations)
     from validation.weight_sharing import share_weights
 
     shared, shared_names = share_weights(model, compression, seed) if dtype == "float32" else (model, [])
@@ -225,8 +247,9 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
     if with_tflite:
         files["model.tflite"] = flatbuffer
     recheck = (f"autotinyml footprint model.h5 --target {board.name} --runtime {runtime} --dtype {dtype}"
-               + (f" --compression {compression}" if compression != "none" else ""))
+               + (f" --compression {compression}" if compression != "none" else "") + _budget_option(latency_budget_ms))
     report = {"verdict_source": source, "predicted": _predicted(fp), "measured": measured, "headroom": headroom,
+              "latency": latency,
               "cross_accuracy": _xcross_report(
                   xc, min_cross_acc, f"tflite-micro {tflite_micro_version()} on the TFLite conversion of the same "
                   "weights" + (f", with X-CUBE-AI's {compression} weight sharing emulated (k-means) on "
@@ -235,34 +258,40 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
     return report, files
 
 
-def check_options(runtime: str, dtype: str, compression: str) -> None:
-    """Refuse a runtime / dtype / compression combination no export can have (callers check before loading)."""
+def check_options(runtime: str, dtype: str, compression: str, target=None) -> None:
+    """Refuse a runtime / dtype / compression combination no export can have, or a runtime the board does not run
+    (callers check before loading)."""
     if runtime not in RUNTIMES:
         raise ValidationError(f"Unknown runtime {runtime!r} for export; use one of {', '.join(RUNTIMES)}.")
-    from memsim._settings import resolve
+    from memsim._settings import check_board, resolve
 
-    resolve(runtime, dtype, compression)  # memsim's one rule for what can be combined
+    settings = resolve(runtime, dtype, compression)  # memsim's one rule for what can be combined
+    if target is not None:
+        check_board(settings, get_target(target))
 
 
 def confirm(model, target, dtype: str = "float32", X_val=None, y_val=None, representative=None,
             min_cross_acc: float = 0.95, seed: int = 0, runtime: str = "tflm", compression: str = "none",
-            margin=None, with_tflite: bool = False, isolated: bool = False, labels=None) -> tuple[dict, dict]:
+            margin=None, with_tflite: bool = False, isolated: bool = False, labels=None,
+            latency_budget_ms: "float | None" = None) -> tuple[dict, dict]:
     """Confirm one trained Keras model for ``runtime`` on ``target``.
 
     Returns (report, files): the report.json content and the artifact files
     (name -> bytes) of that runtime. Nothing is written. ``isolated``: run the
     TFLite converter in a child process (``validation.tflm.convert``), for
     models from users. ``labels``: the class of each output index, recorded in report.json and the C header.
+    ``latency_budget_ms``: a budget the top of memsim's latency band must meet (report.json's ``latency``).
     """
-    check_options(runtime, dtype, compression)
+    check_options(runtime, dtype, compression, target)
     board = get_target(target)
     X_val, y_val = _xcross_inputs(model, X_val, y_val, representative, seed)
     if runtime == "tflm":
         report, files = confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_acc, seed, margin,
-                                     isolated, labels)
+                                     isolated, labels, latency_budget_ms)
     else:
         report, files = confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representative,
-                                        min_cross_acc, seed, margin, with_tflite, runtime, isolated)
+                                        min_cross_acc, seed, margin, with_tflite, runtime, isolated,
+                                        latency_budget_ms)
     overhead = board.overhead("tflm" if runtime == "tflm" else "xcubeai", dtype)
     head = {"schema_version": REPORT_SCHEMA_VERSION, "runtime": runtime, "dtype": dtype, "compression": compression,
             "target": _limits(board),
@@ -275,7 +304,8 @@ def confirm(model, target, dtype: str = "float32", X_val=None, y_val=None, repre
 
 def export(model, target, out_dir, dtype: str = "float32", X_val=None, y_val=None, representative=None,
            min_cross_acc: float = 0.95, seed: int = 0, runtime: str = "tflm", compression: str = "none",
-           margin=None, with_tflite: bool = False, isolated: bool = False, labels=None) -> dict:
+           margin=None, with_tflite: bool = False, isolated: bool = False, labels=None,
+           latency_budget_ms: "float | None" = None) -> dict:
     """Confirm, then write the runtime's files and report.json into ``out_dir`` if the model deploys.
 
     The report (returned and in report.json) says where an export that was in ``out_dir`` went
@@ -287,7 +317,7 @@ def export(model, target, out_dir, dtype: str = "float32", X_val=None, y_val=Non
         With the report, naming which limit breaks; nothing is written.
     """
     report, files = confirm(model, target, dtype, X_val, y_val, representative, min_cross_acc, seed, runtime,
-                            compression, margin, with_tflite, isolated, labels)
+                            compression, margin, with_tflite, isolated, labels, latency_budget_ms)
     if not report["deployable"]:
         raise NotDeployableError(f"Not deployable on {report['target']['name']} under {runtime}: "
                                  f"{'; '.join(report['violations'])}; nothing was written.", report)

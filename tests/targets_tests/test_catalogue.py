@@ -76,3 +76,39 @@ def test_broken_target_files_name_the_problem(tmp_path):
     incomplete.write_text('[[board]]\nname = "X"\nflash_bytes = 1\n')
     with pytest.raises(TargetFileError, match="ram_regions"):
         load_target_file(incomplete)
+
+
+MLPERF_AND_TFLM_BOARDS = {  # name: (core class, clock MHz, Flash B, RAM B, vendor runs X-CUBE-AI)
+    "STM32U575ZI": ("cortex-m33", 160, 2 * 1024**2, 784 * 1024, True),
+    "STM32H7A3ZI": ("cortex-m7", 280, 2 * 1024**2, 1312 * 1024, True),
+    "STM32F746NG": ("cortex-m7", 216, 1024**2, 320 * 1024, True),
+    "STM32G0B1RE": ("cortex-m0plus", 64, 512 * 1024, 144 * 1024, True),
+    "nRF52840": ("cortex-m4", 64, 1024**2, 256 * 1024, False),
+    "nRF5340": ("cortex-m33", 128, 1024**2, 512 * 1024, False),
+    "RP2040": ("cortex-m0plus", 133, 2 * 1024**2, 264 * 1024, False),
+    "ESP32-S3": ("xtensa-lx7", 240, 8 * 1024**2, 480 * 1024, False),
+    "EFR32MG24": ("cortex-m33", 78, 1536 * 1024, 256 * 1024, False),
+    "RA6M4": ("cortex-m33", 200, 1024**2, 256 * 1024, False),
+    "MIMXRT1062": ("cortex-m7", 600, 7936 * 1024, 1024 * 1024, False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MLPERF_AND_TFLM_BOARDS))
+def test_the_boards_users_have_with_core_clock_memory_and_source(name):
+    core, mhz, flash, ram, stm32 = MLPERF_AND_TFLM_BOARDS[name]
+    t = get_target(name)
+    assert (t.core_class, t.clock_hz, t.flash_bytes, t.ram_bytes, t.runs_xcubeai) == (core, mhz * 10**6, flash, ram,
+                                                                                    stm32)
+    assert t.vendor and len(t.source) > 40 and t.overhead("tflm", "int8").code_flash_bytes > 0
+
+
+def test_xcubeai_on_a_board_of_another_vendor_is_refused_in_one_sentence_before_any_work():
+    import memsim
+
+    net = [{"type": "Input", "shape": [8]}, {"type": "Dense", "units": 2}]
+    with pytest.raises(memsim.SpecError, match="STM32 microcontrollers only, and nRF52840 is a Nordic "):
+        memsim.footprint(net, "nrf52840", "xcubeai")
+    with pytest.raises(memsim.SpecError, match="use --runtime tflm"):
+        memsim.footprint_many([net, net], "rp2040", "xcubeai")
+    assert memsim.footprint(net, "nrf52840", "tflm", "int8").deployable
+    assert memsim.footprint(net, "stm32g0b1re", "xcubeai").deployable
