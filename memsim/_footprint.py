@@ -176,10 +176,9 @@ def _latency_into(result: dict, board, settings, timing: Timing) -> None:
                       latency_basis=f"MACC x {timing.cycles_per_macc:g} cycles (--cycles-per-macc), not the time "
                                     "model")
     else:
-        est = time_model().estimate(result["time_features"], board.clock_hz, board.core_class, settings.profile.name,
-                                    settings.dtype)
-        result.update(latency_ms=est.ms, latency_low_ms=est.low_ms, latency_high_ms=est.high_ms,
-                      latency_basis=est.basis)
+        ms, low, high, basis, _ = time_model().figures(result["time_features"], board.clock_hz, board.core_class,
+                                                       settings.profile.name, settings.dtype)
+        result.update(latency_ms=ms, latency_low_ms=low, latency_high_ms=high, latency_basis=basis)
     if timing.budget_ms is not None:
         result.update(latency_budget_ms=timing.budget_ms,
                       latency_headroom_ms=round(timing.budget_ms - result["latency_high_ms"], 3))

@@ -71,11 +71,25 @@ class TimeModel:
     def __init__(self, data: dict):
         self.data = data
         self.assumed = np.array([data["assumed"]["cycles"][k] for k in ("other_work", "kernel_calls")], float)
+        self._plans: dict = {}
 
     # -- what applies to one runtime, version and core
     def _plan(self, runtime: str, core: str, dtype: str, version: "str | None"):
         """(fitted cycles per MACC, scale, band multipliers (low, high) on the measured/estimate ratio, basis
-        sentence, calibrated)."""
+        sentence, calibrated), worked out once per combination (every footprint asks)."""
+        key = (runtime, core, dtype, version)
+        plan = self._plans.get(key)
+        if plan is None:
+            coef, scale, band, basis, calibrated = self._work_out(runtime, core, dtype, version)
+            per_feature = [0.0] * N_TIME_FEATURES  # cycles per unit of each feature, scale included
+            for i, c in zip(FITTED, coef):
+                per_feature[i] = float(c) * scale
+            for i, c in zip(ASSUMED, self.assumed):
+                per_feature[i] = float(c) * scale
+            plan = self._plans[key] = (coef, scale, band, basis, calibrated, per_feature)
+        return plan
+
+    def _work_out(self, runtime: str, core: str, dtype: str, version: "str | None"):
         rt = self.data["runtimes"][runtime]
         versions = rt["versions"]
         asked = version or rt["default_version"]
@@ -136,22 +150,29 @@ class TimeModel:
 
     def cycles(self, features: np.ndarray, runtime: str, core: str, dtype: str, version: "str | None" = None):
         """Estimated cycles for an (N, features) or (features,) array."""
-        coef, scale, _, _, _ = self._plan(runtime, core, dtype, version)
+        coef, scale, _, _, _, _ = self._plan(runtime, core, dtype, version)
         f = np.asarray(features, float)
         return (f[..., list(FITTED)] @ coef + f[..., list(ASSUMED)] @ self.assumed) * scale
 
     def estimate(self, features, clock_hz: float, core: str, runtime: str, dtype: str,
                  version: "str | None" = None) -> LatencyEstimate:
-        coef, scale, (low, high), basis, calibrated = self._plan(runtime, core, dtype, version)
-        f = np.asarray(features, float)
-        cycles = (f[list(FITTED)] @ coef + f[list(ASSUMED)] @ self.assumed) * scale
-        ms = 1000.0 * float(cycles) / clock_hz
-        return LatencyEstimate(round(ms, 3), round(ms * low, 3), round(ms * high, 3), basis, calibrated)
+        return LatencyEstimate(*self.figures(features, clock_hz, core, runtime, dtype, version))
+
+    def figures(self, features, clock_hz: float, core: str, runtime: str, dtype: str,
+                version: "str | None" = None) -> tuple:
+        """``estimate``'s fields as a tuple (ms, low_ms, high_ms, basis, calibrated): what every footprint asks, in
+        plain Python on six numbers (numpy's per-call cost would be most of it)."""
+        _, _, (low, high), basis, calibrated, per = self._plan(runtime, core, dtype, version)
+        cycles = 0.0
+        for f, c in zip(features, per):
+            cycles += f * c
+        ms = 1000.0 * cycles / clock_hz
+        return round(ms, 3), round(ms * low, 3), round(ms * high, 3), basis, calibrated
 
     def ms_many(self, features: np.ndarray, clock_hz: float, core: str, runtime: str, dtype: str,
                 version: "str | None" = None) -> tuple[np.ndarray, np.ndarray]:
         """(estimate, top of the band) in ms for an (N, features) array: the batch path's figures."""
-        _, _, (_, high), _, _ = self._plan(runtime, core, dtype, version)
+        _, _, (_, high), _, _, _ = self._plan(runtime, core, dtype, version)
         ms = 1000.0 * self.cycles(features, runtime, core, dtype, version) / clock_hz
         return ms, ms * high
 

@@ -32,9 +32,11 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from memsim._errors import SpecError, UnsupportedLayerError
-from memsim._settings import Settings, resolve_shared
+from memsim._latency import time_model
+from memsim._settings import Settings, check_board, resolve_shared
 from memsim._kernels import codes as K
 from memsim._kernels.driver import XCUBE_OPTIONS, batch_kernel
+from memsim._kernels.timing import TIME_FEATURES
 from memsim._tflite_names import input_tensor_name
 from memsim.frontends.spec import activation_of_layer, normalise_activation
 from memsim.metrics import COMPRESSIONS, MIN_WEIGHTS
@@ -169,7 +171,9 @@ class ChainFamily:
 
     def evaluate(self, ops: np.ndarray, params: np.ndarray, runtime: str = "xcubeai", dtype: str = "float32",
                  compression: str = "none", target: "str | Target | None" = None) -> dict[str, np.ndarray]:
-        """RAM, Flash, MACC (bytes / MACC) of every configuration, as arrays of length N."""
+        """RAM, Flash, MACC (bytes / MACC) and the time model's features of every configuration, as arrays of
+        length N; with a target also ``latency_ms`` and ``latency_high_ms`` (the estimate and the top of its band on
+        the target's core and clock, what a latency budget is held against)."""
         ops = np.ascontiguousarray(ops, np.int64)
         params = np.ascontiguousarray(params, np.int64)
         if ops.ndim != 2 or params.shape != ops.shape + (8,):
@@ -177,8 +181,15 @@ class ChainFamily:
         if ops.shape[1] != len(self.slot_names):
             raise SpecError(f"ops has {ops.shape[1]} slots; the family has {len(self.slot_names)}.")
         settings = resolve_shared(runtime, dtype, compression)  # an unknown value is an error, as in footprint
-        out = self._run(ops, params, settings, get_target(target) if target is not None else None)
-        return {f: out[:, k] for k, f in enumerate(RESULT_FIELDS)}
+        board = get_target(target) if target is not None else None
+        check_board(settings, board)
+        out = self._run(ops, params, settings, board)
+        result = {f: out[:, k] for k, f in enumerate(RESULT_FIELDS)}
+        if board is not None:
+            result["latency_ms"], result["latency_high_ms"] = time_model().ms_many(
+                out[:, K.R_TIME:K.R_TIME + len(TIME_FEATURES)], board.clock_hz, board.core_class, settings.profile.name,
+                settings.dtype)
+        return result
 
     def _run(self, ops: np.ndarray, params: np.ndarray, settings: Settings, board: "Target | None") -> np.ndarray:
         """The kernel's (N, len(RESULT_FIELDS)) figures for checked int64 arrays (``footprint``'s fast path calls

@@ -85,7 +85,7 @@ class Target:
             return self.vendor == "STMicroelectronics"
         return True  # a budget or a custom board that names no vendor: the user's call
 
-    @property
+    @cached_property
     def core_class(self) -> str:
         """The core's class for the time model (``targets.CORE_CLASSES``), e.g. ``"cortex-m4"``."""
         return core_class(self.core)

@@ -103,3 +103,21 @@ def test_the_batch_path_gives_the_graph_path_latency_on_every_board():
                 slow.time_features, slow.latency_ms, slow.latency_high_ms)
             assert fast.time_features[1] > 0 and fast.time_features[0] > 0  # the 1x1 and the k=5 convolutions
     assert get_target("stm32u585ai").core_class == "cortex-m33"
+
+
+def test_the_batch_evaluator_gives_footprints_latency_for_every_configuration():
+    from memsim.batch import ChainFamily
+
+    layers = [{"type": "Conv2D", "name": "c", "filters": 8, "kernel_size": 3, "activation": "relu"},
+              {"type": "MaxPooling2D", "name": "p", "pool_size": 2}, {"type": "Flatten", "name": "f"},
+              {"type": "Dense", "name": "d", "units": 6, "activation": "softmax"}]
+    family = ChainFamily((24, 24, 1), ("c", "p", "f", "d"), name="n", input_name="x")
+    configs = [[dict(layers[0], filters=f, kernel_size=k), *layers[1:]] for f in (4, 16, 64) for k in (1, 3)]
+    ops, prm = family.encode(configs)
+    got = family.evaluate(ops, prm, "tflm", "int8", target="nrf5340")
+    for i, config in enumerate(configs):
+        fp = memsim.footprint({"name": "n", "layers": [{"type": "Input", "name": "x", "shape": [24, 24, 1]},
+                                                       *config]}, "nrf5340", "tflm", "int8")
+        assert got["latency_ms"][i] == pytest.approx(fp.latency_ms, abs=1e-3)
+        assert got["latency_high_ms"][i] == pytest.approx(fp.latency_high_ms, abs=1e-3)
+    assert "latency_ms" not in family.evaluate(ops, prm, "tflm", "int8")  # no board: no clock, no latency
