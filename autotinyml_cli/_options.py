@@ -7,7 +7,8 @@ import argparse
 from memsim import COMPRESSION_CHOICES, DEFAULT_RUNTIME, DTYPES, RUNTIMES
 from memsim.profiles import RUNTIME_HELP
 
-__all__ = ["add_compression", "add_dtype", "add_latency_budget", "add_runtime", "check_latency_budget"]
+__all__ = ["add_compression", "add_dtype", "add_energy_budget", "add_latency_budget", "add_runtime",
+           "check_energy_budget", "check_latency_budget"]
 
 
 def add_runtime(parser: argparse.ArgumentParser, extra: str = "", default: "str | None" = DEFAULT_RUNTIME) -> None:
@@ -40,3 +41,16 @@ def check_latency_budget(value: "float | None") -> None:
 
     if value is not None and not value > 0:
         raise AutoTinyMLError(f"--latency-ms must be a positive number of milliseconds, got {value:g}.")
+
+
+def add_energy_budget(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--energy-uj", type=float, default=None, metavar="UJ",
+                        help="energy budget per inference in uJ, held against the top of memsim's energy band "
+                             "(latency x the board's published power; boards with MLPerf Tiny energy data only)")
+
+
+def check_energy_budget(value: "float | None") -> None:
+    from targets import AutoTinyMLError
+
+    if value is not None and not value > 0:
+        raise AutoTinyMLError(f"--energy-uj must be a positive number of microjoules, got {value:g}.")

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from autotinyml_cli import _signals
-from autotinyml_cli._options import (add_compression, add_dtype, add_latency_budget, add_runtime,
-                                     check_latency_budget)
+from autotinyml_cli._options import (add_compression, add_dtype, add_energy_budget, add_latency_budget, add_runtime,
+                                     check_energy_budget, check_latency_budget)
 from autotinyml_cli._format import describe_headroom, describe_ms, report_figures, verdict_source_text
 from targets import AutoTinyMLError, Target, custom_target, format_size, get_target, list_targets, load_target_file
 
@@ -82,13 +82,14 @@ def cmd_footprint(args) -> int:
     if args.cycles_per_macc is not None and args.cycles_per_macc <= 0:
         raise AutoTinyMLError(f"--cycles-per-macc {args.cycles_per_macc:g} must be positive, e.g. 6 for float32.")
     check_latency_budget(args.latency_ms)
+    check_energy_budget(args.energy_uj)
 
     target = _resolve_target(args)
     runtime_given = args.runtime is not None
     args.runtime = args.runtime or memsim.DEFAULT_RUNTIME  # every command's default
     fp = memsim.footprint(args.model, target=target, runtime=args.runtime, dtype=args.dtype,
                           compression=args.compression, cycles_per_macc=args.cycles_per_macc, margin=args.margin,
-                          latency_budget_ms=args.latency_ms)
+                          latency_budget_ms=args.latency_ms, energy_budget_uj=args.energy_uj)
     if args.json:
         print(json.dumps(fp.to_dict(), indent=2))
     else:
@@ -126,6 +127,14 @@ def cmd_footprint(args) -> int:
             print(f"latency          {fp.latency_ms:.2f} ms at {t.clock_hz / 1e6:g} MHz (band {fp.latency_low_ms:.2f}.."
                   f"{fp.latency_high_ms:.2f} ms){budget}")
             print(f"                 {fp.latency_basis}")
+            if fp.energy_uj is not None:
+                budget = "" if fp.energy_budget_uj is None else (
+                    f"; budget {fp.energy_budget_uj:g} uJ: " + (f"{fp.energy_headroom_uj:,.1f} uJ to spare"
+                                                                if fp.energy_headroom_uj >= 0 else
+                                                                f"over by {-fp.energy_headroom_uj:,.1f} uJ"))
+                print(f"energy           {fp.energy_uj:,.1f} uJ per inference (band {fp.energy_low_uj:,.1f}.."
+                      f"{fp.energy_high_uj:,.1f} uJ){budget}")
+                print(f"                 {fp.energy_basis}")
             verdict = "DEPLOYABLE" if fp.deployable else "NOT deployable: " + "; ".join(fp.violations)
             print(f"verdict          {verdict} (memsim's {fp.runtime} prediction, headroom after the safety margin)")
         for note in fp.notes:
@@ -147,8 +156,9 @@ def cmd_export(args) -> int:
     if not 0 < args.min_cross_acc <= 1:
         raise AutoTinyMLError(f"--min-cross-acc {args.min_cross_acc:g} must be in (0, 1], e.g. 0.95.")
     check_latency_budget(args.latency_ms)
+    check_energy_budget(args.energy_uj)
     target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
-    check_options(args.runtime, dtype, compression, target)  # the runtime on this board, before the model loads
+    check_options(args.runtime, dtype, compression, target, args.energy_uj)  # the runtime on this board, before the model loads
     check_writable(args.out)
     model = load_keras_model(args.model)
     X = y = labels = None
@@ -161,7 +171,7 @@ def cmd_export(args) -> int:
         report = export(model, target, args.out, dtype, X_val=X, y_val=y, representative=X,
                         min_cross_acc=args.min_cross_acc, runtime=args.runtime, compression=compression,
                         margin=args.margin, with_tflite=args.with_tflite, isolated=True, labels=labels,
-                        latency_budget_ms=args.latency_ms)
+                        latency_budget_ms=args.latency_ms, energy_budget_uj=args.energy_uj)
     except NotDeployableError as exc:
         if args.json:
             print(json.dumps(exc.report, indent=2))
@@ -305,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cycles-per-macc", type=float, default=None,
                    help="your own cycles per MACC (a measurement of yours), in place of memsim's time model")
     add_latency_budget(p)
+    add_energy_budget(p)
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on the network's RAM and Flash (default: the profile's calibrated one)")
     p.add_argument("--check", action="store_true", help="exit with status 1 when the network does not deploy")
@@ -329,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on memsim's figures (default: the runtime profile's calibrated one)")
     add_latency_budget(p)
+    add_energy_budget(p)
     p.add_argument("--with-tflite", action="store_true", help="with --runtime xcubeai: also write model.tflite")
     p.add_argument("--out", required=True, help="output directory (written only if the model deploys)")
     p.add_argument("--dataset", default=None,

@@ -52,7 +52,7 @@ class StudyRecord:
     def constraint(self, target) -> MemsimConstraint:
         return MemsimConstraint(self.template, self.input_shape, self.n_classes, target, self.meta["runtime"],
                                 self.meta["dtype"], self.meta.get("compression", "none"), self.meta.get("margin"),
-                                self.meta.get("latency_ms"))
+                                self.meta.get("latency_ms"), self.meta.get("energy_uj"))
 
     def best(self):
         ok = [t for t in self.trials if t.state == cbo.TrialState.COMPLETE and t.feasible is not False

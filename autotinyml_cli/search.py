@@ -15,8 +15,8 @@ from cbo.tinyml import KFoldObjective, MemsimConstraint, Template, get_template,
 from cbo.tinyml.recycled import RecycledObjective
 from cbo.tinyml.templates import check_space
 from cbo.tinyml.training import without_input_autotune
-from autotinyml_cli._options import (add_compression, add_dtype, add_latency_budget, add_runtime,
-                                     check_latency_budget)
+from autotinyml_cli._options import (add_compression, add_dtype, add_energy_budget, add_latency_budget, add_runtime,
+                                     check_energy_budget, check_latency_budget)
 from autotinyml_cli import _signals
 from autotinyml_cli._format import report_figures, verdict_source_text
 from targets import AutoTinyMLError, format_size, get_target, load_target_file
@@ -144,6 +144,7 @@ def resolve_settings(args) -> tuple[str, str]:
     check_labels_option(args.method, args.labels)
     check_cluster_options(args)
     check_latency_budget(args.latency_ms)
+    check_energy_budget(args.energy_uj)
     return dtype, compression
 
 
@@ -251,16 +252,21 @@ def check_something_fits(template, constraint, target, runtime) -> None:
     smallest = min((fp for _, fp in answers), key=lambda fp: (fp.get("ram_bytes", 0), fp.get("flash_bytes", 0)))
     whole = len(probe) >= template.space.size()
     checked = f"{'all ' if whole else ''}{len(probe):,} configurations{'' if whole else ' spread over the space'}"
-    budget = constraint.latency_budget_ms
     memory_fits = [fp for _, fp in answers if "violations" in fp
-                   and not any(not v.startswith("latency ") for v in fp["violations"])]
-    if budget is not None and memory_fits:
+                   and not any(not v.startswith(("latency ", "energy ")) for v in fp["violations"])]
+    if memory_fits and (constraint.latency_budget_ms is not None or constraint.energy_budget_uj is not None):
         fastest = min(memory_fits, key=lambda fp: fp["latency_high_ms"])
+        least = min(memory_fits, key=lambda fp: fp["energy_high_uj"] or 0)
+        budgets = " and ".join(b for b in (
+            f"--latency-ms {constraint.latency_budget_ms:g}" if constraint.latency_budget_ms is not None else "",
+            f"--energy-uj {constraint.energy_budget_uj:g}" if constraint.energy_budget_uj is not None else "") if b)
+        energy = (f", the most frugal up to {least['energy_high_uj']:,.1f} uJ" if constraint.energy_budget_uj
+                  is not None else "")
         raise AutoTinyMLError(
-            f"No network of {template.name} meets --latency-ms {budget:g} on {target.name} under {runtime}: memsim "
-            f"checked {checked}; of those that fit in memory the fastest takes up to {fastest['latency_high_ms']:.2f} "
-            f"ms (top of the time model's band). Loosen the budget, choose a faster board, or narrow the space to "
-            "smaller networks.")
+            f"No network of {template.name} meets {budgets} on {target.name} under {runtime}: memsim checked "
+            f"{checked}; of those that fit in memory the fastest takes up to {fastest['latency_high_ms']:.2f} ms"
+            f"{energy} (tops of the time model's bands). Loosen the budget, choose a faster board, or narrow the "
+            "space to smaller networks.")
     raise AutoTinyMLError(
         f"No network of {template.name} fits {target.name} under {runtime}: memsim checked {checked}, the "
         f"smallest needing RAM {smallest.get('ram_bytes', 0):,} B and Flash {smallest.get('flash_bytes', 0):,} B "
@@ -290,7 +296,8 @@ def run_search(args) -> int:
         check_writable(args.out)
     input_shape = template.input_shape(dataset.sample_shape)
     constraint = MemsimConstraint(template, input_shape, dataset.n_classes, target, args.runtime, dtype,
-                                  compression, margin=args.margin, latency_budget_ms=args.latency_ms)
+                                  compression, margin=args.margin, latency_budget_ms=args.latency_ms,
+                                  energy_budget_uj=args.energy_uj)
     check_something_fits(template, constraint, target, args.runtime)
     settings = {"dataset": dataset.name, "space": template.space.to_dict(), "template": template.name,
                 "target": target.name, "runtime": args.runtime, "dtype": dtype, "compression": compression,
@@ -300,6 +307,8 @@ def run_search(args) -> int:
         settings["margin"] = args.margin
     if args.latency_ms is not None:
         settings["latency_ms"] = args.latency_ms
+    if args.energy_uj is not None:
+        settings["energy_uj"] = args.energy_uj
     study_path = Path(args.study) if args.study else _default_study(dataset.name, template.name, target.name,
                                                                      args.runtime, dtype, args.method, args.seed)
     if not args.study:
@@ -512,7 +521,7 @@ def confirm_finalists(study, template, dataset, target, args, input_shape, dtype
             report, files = confirm(model, target, dtype, X_val, y_val, representative=X_tr, seed=args.seed,
                                     runtime=args.runtime, compression=compression,
                                     margin=args.margin, labels=list(dataset.classes),
-                                    latency_budget_ms=args.latency_ms)
+                                    latency_budget_ms=args.latency_ms, energy_budget_uj=args.energy_uj)
         except ToolchainError as exc:
             print(f"  trial {t.number}: rejected by the toolchain: {exc}", file=sys.stderr)
             results[t.number] = {"deployable": False, "violations": [str(exc)]}
@@ -551,6 +560,7 @@ def add_parser(sub) -> None:
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on memsim's RAM and Flash (default: the runtime profile's calibrated one)")
     add_latency_budget(p)
+    add_energy_budget(p)
     p.add_argument("--trainings", type=int, default=10, help="training budget (default 10)")
     p.add_argument("--method", default="exact-ei", choices=sorted(cbo.SAMPLERS),
                    help="exact-ei (default: Bayesian optimisation with expected improvement over memsim's exact "

@@ -198,6 +198,36 @@ def newer_version_speedup(rows: list[dict]) -> dict:
     return best
 
 
+def _target_of(row: dict):
+    """The catalogue board a result row was measured on (by its board name or SoC), or None."""
+    from targets import UnknownTargetError, get_target
+
+    for name in (row["board"], row["soc"]):
+        key = re.sub(r"[\s_]+", "-", name.strip().lower())
+        try:
+            return get_target(key)
+        except UnknownTargetError:
+            continue
+    return None
+
+
+def board_power(rows: list[dict]) -> dict:
+    """Average power (mW = uJ per inference / ms per inference) of each catalogue board, over the calibration rows
+    that measured energy: at the clock and supply the submitters ran it at, whatever network and engine ran."""
+    by = defaultdict(list)
+    for r in rows:
+        if r["split"] == "calibration" and r["energy_uj"]:
+            t = _target_of(r)
+            if t is not None:
+                by[t.name].append((float(r["energy_uj"]) / r["ms"], r))
+    out = {}
+    for name, vs in sorted(by.items()):
+        mw = [v for v, _ in vs]
+        out[name] = {"mw": round(float(np.median(mw)), 2), "low": round(min(mw), 2), "high": round(max(mw), 2),
+                     "rows": len(mw), "data": "MLPerf Tiny " + "; ".join(sorted({_label(r) for _, r in vs}))}
+    return out
+
+
 def build_model(rows: list[dict], l1: float, l2: float, network_error=None, held_out=None) -> dict:
     cal = [r for r in rows if r["split"] == "calibration"]
     coef = fit_coefficients(cal, l1, l2)
@@ -235,6 +265,7 @@ def build_model(rows: list[dict], l1: float, l2: float, network_error=None, held
                               "why": f"faster by up to {HELIUM_SPEEDUP:g}x (Arm's Helium figure) or as slow as the "
                                      "slowest measured core class, relative to the Cortex-M4 figures"},
         "float32": float_factor(),
+        "board_power": board_power(rows),
     }
 
 
@@ -323,6 +354,35 @@ def report(rows: list[dict], data: dict) -> None:
         if errs:
             print(f"{split}: {len(errs)} rows, median |error| {statistics.median(abs(e) for e in errs):.1%}, "
                   f"{sum(abs(e) <= 0.25 for e in errs)}/{len(errs)} within 25 %")
+    energy_report(modelled, model)
+
+
+def energy_report(rows: list[dict], model) -> None:
+    """Energy per inference: the time model's latency x the board's power, against the measured energy."""
+    print("\nenergy per inference: estimate = latency estimate x the board's power (calibration rounds)")
+    print(f"{'split':<11} {'round':<5} {'board (submitter)':<44} {'runtime':<16} {'task':<4} {'measured':>10} "
+          f"{'predicted':>10} {'error':>7}  band")
+    errors = defaultdict(list)
+    for r in sorted((r for r in rows if r["energy_uj"]), key=lambda r: (r["split"] != "calibration",
+                                                                      r["split"], r["system"], r["task"])):
+        t = _target_of(r)
+        est = predict(model, r)
+        energy = model.energy(t.name if t else "", est) if t else None
+        if energy is None:
+            continue
+        measured = float(r["energy_uj"])
+        err = energy[0] / measured - 1.0
+        covered = energy[1] <= measured <= energy[2]
+        errors[r["split"]].append((err, covered))
+        board = f"{r['board'] or r['system']} ({r['submitter']})"
+        print(f"{r['split']:<11} v{r['round']:<4} {board[:44]:<44} {r['engine'] + ' ' + r['version']:<16} "
+              f"{r['task']:<4} {measured:>8.0f}uJ {energy[0]:>8.0f}uJ {err:>+7.1%}  {energy[1]:.0f}-{energy[2]:.0f}"
+              f"{'' if covered else ' OUTSIDE'}")
+    for split, v in errors.items():
+        errs = [e for e, _ in v]
+        print(f"energy {split}: {len(v)} rows, median |error| {statistics.median(abs(e) for e in errs):.1%}, "
+              f"range {min(errs):+.1%} .. {max(errs):+.1%}, {sum(c for _, c in v)}/{len(v)} in band, "
+              f"{sum(1 for e, c in v if not c and e < 0)} optimistic beyond it")
 
 
 def main(argv=None) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 from memsim._errors import MemsimError, ShapeError, SpecError
 from memsim._footprint import Footprint, _full_footprint, _judge_into
 from memsim._kernels.timing import TIME_FEATURES
-from memsim._latency import Timing
+from memsim._latency import Timing, time_model
 from memsim._settings import check_board, resolve_shared
 from memsim.batch import RESULT_FIELDS, SLOT_OPS, _encode_slot, _family
 from targets import Target, get_target
@@ -33,6 +33,7 @@ def footprint(
     cycles_per_macc: float | None = None,
     margin: "float | tuple[float, float] | None" = None,
     latency_budget_ms: float | None = None,
+    energy_budget_uj: float | None = None,
 ) -> Footprint:
     """Compute RAM, Flash, MACC and the deployability verdict of a network.
 
@@ -60,6 +61,9 @@ def footprint(
     latency_budget_ms : float, optional
         A latency budget (ms) the verdict holds the top of the latency band against (``latency_high_ms``: the
         slowest the published measurements put such an estimate), as it holds RAM and Flash with their margins.
+    energy_budget_uj : float, optional
+        An energy budget per inference (uJ), held against the top of the energy band (latency x the board's
+        published power); only on boards whose power a published measurement gives.
 
     The verdict (``memsim._verdict.judge``) is deployable when RAM and Flash,
     each with its safety margin, fit the board and the bytes the runtime
@@ -68,7 +72,7 @@ def footprint(
     are the headroom left after the safety margin.
     """
     result = footprint_many([model], target, runtime, dtype, compression, cycles_per_macc, margin,
-                           latency_budget_ms)[0]
+                           latency_budget_ms, energy_budget_uj)[0]
     if isinstance(result, MemsimError):
         raise result
     return result
@@ -77,7 +81,8 @@ def footprint(
 def footprint_many(models: Sequence[Any], target: "str | Target | None" = None, runtime: str = "xcubeai",
                    dtype: "str | None" = None, compression: str = "none", cycles_per_macc: float | None = None,
                    margin: "float | tuple[float, float] | None" = None,
-                   latency_budget_ms: float | None = None) -> "list[Footprint | ShapeError]":
+                   latency_budget_ms: float | None = None,
+                   energy_budget_uj: float | None = None) -> "list[Footprint | ShapeError]":
     """``footprint`` of many networks at once, one entry per model in the order given.
 
     Arguments as ``footprint``. Networks whose shapes do not fit (a window larger than its input) are a fact
@@ -88,9 +93,10 @@ def footprint_many(models: Sequence[Any], target: "str | Target | None" = None, 
     and verdicts are those ``footprint`` gives one at a time.
     """
     settings = resolve_shared(runtime, dtype or "float32", compression, margin)  # refuse before reading models
-    timing = Timing(cycles_per_macc, latency_budget_ms)
+    timing = Timing(cycles_per_macc, latency_budget_ms, energy_budget_uj)
     board = get_target(target) if target is not None else None
     check_board(settings, board)
+    time_model().check_energy_budget(board, energy_budget_uj)
     results: list = [None] * len(models)
     groups: dict = {}
     batchable = not (settings.dtype == "int8" and settings.profile.name == "xcubeai")  # its int8 plan carries notes

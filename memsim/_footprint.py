@@ -108,6 +108,12 @@ class Footprint:
     latency_basis: str = ""              # what the estimate rests on, one sentence
     latency_budget_ms: float | None = None    # the budget the verdict held latency_high_ms against
     latency_headroom_ms: float | None = None  # budget - latency_high_ms (negative: over it)
+    energy_uj: float | None = None       # one inference's energy: latency x the board's published power
+    energy_low_uj: float | None = None
+    energy_high_uj: float | None = None
+    energy_basis: str = ""
+    energy_budget_uj: float | None = None
+    energy_headroom_uj: float | None = None
     time_features: tuple[int, ...] = ()  # what the time model reads (memsim._kernels.timing.TIME_FEATURES)
     violations: tuple[str, ...] = ()
     unsupported: tuple[str, ...] = ()
@@ -182,6 +188,13 @@ def _latency_into(result: dict, board, settings, timing: Timing) -> None:
     if timing.budget_ms is not None:
         result.update(latency_budget_ms=timing.budget_ms,
                       latency_headroom_ms=round(timing.budget_ms - result["latency_high_ms"], 3))
+    energy = time_model().energy(board.name, (result["latency_ms"], result["latency_low_ms"],
+                                              result["latency_high_ms"]))
+    if energy is not None:
+        result.update(energy_uj=energy[0], energy_low_uj=energy[1], energy_high_uj=energy[2], energy_basis=energy[3])
+        if timing.energy_budget_uj is not None:
+            result.update(energy_budget_uj=timing.energy_budget_uj,
+                          energy_headroom_uj=round(timing.energy_budget_uj - energy[2], 1))
 
 
 def _judge_into(result: dict, board, settings, region: int, extra_ram: int, timing: Timing) -> None:
@@ -200,7 +213,8 @@ def _judge_into(result: dict, board, settings, region: int, extra_ram: int, timi
     v = judge(board, ram_bytes=ram, region_bytes=region, flash_bytes=flash, region_what=profile.region_what,
               ram_safety=ram_safety, region_safety=region_safety, flash_safety=flash_safety,
               safety_pct=(ram_pct, flash_pct), unsupported=result["unsupported"],
-              latency_ms=result["latency_high_ms"], latency_budget_ms=timing.budget_ms)
+              latency_ms=result["latency_high_ms"], latency_budget_ms=timing.budget_ms,
+              energy_uj=result.get("energy_high_uj"), energy_budget_uj=timing.energy_budget_uj)
     result.update(
         target=board.name, deployable=v.deployable, violations=v.violations,
         ram_margin_bytes=v.ram_headroom_bytes, flash_margin_bytes=v.flash_headroom_bytes,
@@ -220,6 +234,7 @@ def _full_footprint(model, target, runtime, dtype, compression, timing: "Timing 
     profile, dtype, compression = settings.profile, settings.dtype, settings.compression
     board = get_target(target) if target is not None else None
     check_board(settings, board)
+    time_model().check_energy_budget(board, timing.energy_budget_uj)
     per_layer_weights = weight_bytes(graph, dtype, compression)
     w_bytes = sum(per_layer_weights)
     plan = profile.activation_plan(graph, dtype)

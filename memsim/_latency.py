@@ -36,10 +36,11 @@ CYCLES_PER_MACC = {"float32": 6.0, "int8": 3.0}
 @dataclass(frozen=True)
 class Timing:
     """What a footprint's latency and its verdict on time take from the caller: a cycles-per-MACC of the user's
-    own (replaces the model) and a latency budget in ms (held against the top of the band)."""
+    own (replaces the model), and latency (ms) and energy (uJ) budgets, each held against the top of its band."""
 
     cycles_per_macc: "float | None" = None
     budget_ms: "float | None" = None
+    energy_budget_uj: "float | None" = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,28 @@ class TimeModel:
         if notes:
             basis += "; " + "; ".join(notes)
         return np.array(entry["cycles_per_macc"], float), scale, (low, high), basis, calibrated
+
+    def check_energy_budget(self, board, budget_uj: "float | None") -> None:
+        """Refuse an energy budget on a board whose power no published measurement gives."""
+        if budget_uj is not None and board is not None and board.name not in self.data["board_power"]:
+            from memsim._errors import SpecError
+
+            known = ", ".join(sorted(self.data["board_power"]))
+            raise SpecError(f"No published energy measurement gives {board.name}'s power, so an energy budget cannot "
+                            f"be judged on it; energy is estimated on {known}.")
+
+    def energy(self, board: str, latency: "LatencyEstimate | tuple") -> "tuple | None":
+        """(uJ, low uJ, high uJ, basis) of one inference on ``board`` (a catalogue name) for a latency estimate, or
+        None where no published energy measurement gives the board's power."""
+        power = self.data["board_power"].get(board)
+        if power is None:
+            return None
+        ms, low_ms, high_ms = (latency.ms, latency.low_ms, latency.high_ms) if isinstance(
+            latency, LatencyEstimate) else latency[:3]
+        basis = (f"latency x {power['mw']:g} mW, {board}'s median power over {power['rows']} published energy "
+                 f"measurements ({power['low']:g}..{power['high']:g} mW)")
+        return (round(ms * power["mw"], 1), round(low_ms * power["low"], 1), round(high_ms * power["high"], 1),
+                basis)
 
     def cycles(self, features: np.ndarray, runtime: str, core: str, dtype: str, version: "str | None" = None):
         """Estimated cycles for an (N, features) or (features,) array."""

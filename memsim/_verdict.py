@@ -8,8 +8,8 @@ A network deploys on a board when
   region, and
 * its Flash (model + runtime code) fits the board's Flash,
 
-each figure after its safety margin, the runtime can run every op, and, given a latency budget, the top of the
-latency band (the slowest the published measurements put such an estimate) meets it.
+each figure after its safety margin, the runtime can run every op, and, given a latency or energy budget, the top
+of its band (the most the published measurements put such an estimate at) meets it.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def _plus(safety: int, pct: float) -> str:
 def judge(board: Target, *, ram_bytes: int, region_bytes: int, flash_bytes: int, region_what: str,
           ram_safety: int = 0, region_safety: int = 0, flash_safety: int = 0,
           safety_pct: tuple[float, float] = (0.0, 0.0), unsupported: "tuple[str, ...] | list[str]" = (),
-          latency_ms: "float | None" = None, latency_budget_ms: "float | None" = None) -> Verdict:
+          latency_ms: "float | None" = None, latency_budget_ms: "float | None" = None,
+          energy_uj: "float | None" = None, energy_budget_uj: "float | None" = None) -> Verdict:
     """Judge figures (bytes) against a board.
 
     ``region_bytes`` is what must sit in one contiguous SRAM region, named by
@@ -72,6 +73,9 @@ def judge(board: Target, *, ram_bytes: int, region_bytes: int, flash_bytes: int,
     if latency_budget_ms is not None and latency_ms is not None and latency_ms > latency_budget_ms:
         violations.append(f"latency up to {latency_ms:,.2f} ms (top of the time model's band) > {latency_budget_ms:g} "
                           "ms budget")
+    if energy_budget_uj is not None and energy_uj is not None and energy_uj > energy_budget_uj:
+        violations.append(f"energy up to {energy_uj:,.1f} uJ per inference (top of its band) > {energy_budget_uj:g} "
+                          "uJ budget")
     verdict = object.__new__(Verdict)  # every field is set here; the frozen __init__ would double judge's time
     verdict.__dict__.update(
         deployable=not violations, violations=tuple(violations),

@@ -122,15 +122,23 @@ def _predicted(fp) -> dict:
     return d
 
 
+_TIME_VIOLATIONS = ("latency ", "energy ")
+
+
 def _latency(fp, violations: list) -> dict:
-    """The latency block of report.json: memsim's time model (no toolchain here measures time on the board), and
-    a budget it misses added to the violations, as ``autotinyml footprint --latency-ms`` says it."""
-    over = [v for v in fp.violations if v.startswith("latency ")]
+    """The latency (and energy) block of report.json: memsim's time model (no toolchain here measures time on the
+    board), and a budget it misses added to the violations, as ``autotinyml footprint --latency-ms`` says it."""
+    over = [v for v in fp.violations if v.startswith(_TIME_VIOLATIONS)]
     violations.extend(v for v in over if v not in violations)
-    return {"ms": fp.latency_ms, "low_ms": fp.latency_low_ms, "high_ms": fp.latency_high_ms,
-            "budget_ms": fp.latency_budget_ms, "headroom_ms": fp.latency_headroom_ms,
-            "judged": "the top of the band (high_ms) against the budget",
-            "source": "memsim's time model (estimate, not measured on the board): " + fp.latency_basis}
+    block = {"ms": fp.latency_ms, "low_ms": fp.latency_low_ms, "high_ms": fp.latency_high_ms,
+             "budget_ms": fp.latency_budget_ms, "headroom_ms": fp.latency_headroom_ms,
+             "judged": "the top of the band (high_ms) against the budget",
+             "source": "memsim's time model (estimate, not measured on the board): " + fp.latency_basis}
+    if fp.energy_uj is not None:
+        block["energy"] = {"uj": fp.energy_uj, "low_uj": fp.energy_low_uj, "high_uj": fp.energy_high_uj,
+                           "budget_uj": fp.energy_budget_uj, "headroom_uj": fp.energy_headroom_uj,
+                           "source": fp.energy_basis}
+    return block
 
 
 def _headroom(ram: int, region: int, flash: int, board) -> dict:
@@ -154,7 +162,7 @@ def _xcross_report(xc, min_cross_acc: float, measured_by: str) -> dict:
 
 
 def confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_acc, seed, margin, isolated=False,
-                 labels=None, latency_budget_ms=None):
+                 labels=None, latency_budget_ms=None, energy_budget_uj=None):
     flatbuffer = convert(model, dtype, representative, seed=seed, isolated=isolated)
     arena = measure(flatbuffer)
     xc = cross_accuracy(model, flatbuffer, X_val, y_val)
@@ -170,8 +178,8 @@ def confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_ac
     violations = list(v.violations)
     # memsim's reading of this very file, as `autotinyml footprint model.tflite` gives it
     fp = memsim.footprint(graph_from_tflite(flatbuffer, name="model"), board, "tflm", dtype, margin=margin,
-                          latency_budget_ms=latency_budget_ms)
-    memory = [v for v in fp.violations if not v.startswith("latency ")]
+                          latency_budget_ms=latency_budget_ms, energy_budget_uj=energy_budget_uj)
+    memory = [v for v in fp.violations if not v.startswith(_TIME_VIOLATIONS)]
     if v.deployable and memory:
         violations.append("memsim's re-read of the exported file (with its safety margin) says it does not fit: "
                           + "; ".join(memory))
@@ -185,7 +193,7 @@ def confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_ac
               "cross_accuracy": _xcross_report(xc, min_cross_acc, f"tflite-micro {tflite_micro_version()}"),
               "deployable": not violations, "violations": violations,
               "recheck": f"autotinyml footprint model.tflite --target {board.name} --runtime tflm"
-                         + _budget_option(latency_budget_ms)}
+                         + _budget_option(latency_budget_ms, energy_budget_uj)}
     files = {"model.tflite": flatbuffer}
     header, source_c = c_source(flatbuffer, arena_bytes=arena_bytes, io=io_details(flatbuffer), labels=labels)
     files["model_data.h"], files["model_data.c"] = header.encode(), source_c.encode()
@@ -201,18 +209,19 @@ def _keras_files(model) -> dict:
     return out
 
 
-def _budget_option(latency_budget_ms) -> str:
-    return f" --latency-ms {latency_budget_ms:g}" if latency_budget_ms is not None else ""
+def _budget_option(latency_budget_ms, energy_budget_uj) -> str:
+    return ((f" --latency-ms {latency_budget_ms:g}" if latency_budget_ms is not None else "")
+            + (f" --energy-uj {energy_budget_uj:g}" if energy_budget_uj is not None else ""))
 
 
 def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representative, min_cross_acc, seed, margin,
                     with_tflite: bool = False, runtime: str = "xcubeai", isolated: bool = False,
-                    latency_budget_ms=None):
+                    latency_budget_ms=None, energy_budget_uj=None):
     from validation.stedgeai import find_stedgeai, run_stedgeai
 
     files = _keras_files(model)
     fp = memsim.footprint(model, board, runtime, dtype, compression, margin=margin,
-                          latency_budget_ms=latency_budget_ms)
+                          latency_budget_ms=latency_budget_ms, energy_budget_uj=energy_budget_uj)
     overhead = board.overhead("xcubeai", dtype)
     measured = None
     if find_stedgeai() is not None:
@@ -247,7 +256,7 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
     if with_tflite:
         files["model.tflite"] = flatbuffer
     recheck = (f"autotinyml footprint model.h5 --target {board.name} --runtime {runtime} --dtype {dtype}"
-               + (f" --compression {compression}" if compression != "none" else "") + _budget_option(latency_budget_ms))
+               + (f" --compression {compression}" if compression != "none" else "") + _budget_option(latency_budget_ms, energy_budget_uj))
     report = {"verdict_source": source, "predicted": _predicted(fp), "measured": measured, "headroom": headroom,
               "latency": latency,
               "cross_accuracy": _xcross_report(
@@ -258,7 +267,7 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
     return report, files
 
 
-def check_options(runtime: str, dtype: str, compression: str, target=None) -> None:
+def check_options(runtime: str, dtype: str, compression: str, target=None, energy_budget_uj=None) -> None:
     """Refuse a runtime / dtype / compression combination no export can have, or a runtime the board does not run
     (callers check before loading)."""
     if runtime not in RUNTIMES:
@@ -268,30 +277,32 @@ def check_options(runtime: str, dtype: str, compression: str, target=None) -> No
     settings = resolve(runtime, dtype, compression)  # memsim's one rule for what can be combined
     if target is not None:
         check_board(settings, get_target(target))
+        memsim.time_model().check_energy_budget(get_target(target), energy_budget_uj)
 
 
 def confirm(model, target, dtype: str = "float32", X_val=None, y_val=None, representative=None,
             min_cross_acc: float = 0.95, seed: int = 0, runtime: str = "tflm", compression: str = "none",
             margin=None, with_tflite: bool = False, isolated: bool = False, labels=None,
-            latency_budget_ms: "float | None" = None) -> tuple[dict, dict]:
+            latency_budget_ms: "float | None" = None, energy_budget_uj: "float | None" = None) -> tuple[dict, dict]:
     """Confirm one trained Keras model for ``runtime`` on ``target``.
 
     Returns (report, files): the report.json content and the artifact files
     (name -> bytes) of that runtime. Nothing is written. ``isolated``: run the
     TFLite converter in a child process (``validation.tflm.convert``), for
     models from users. ``labels``: the class of each output index, recorded in report.json and the C header.
-    ``latency_budget_ms``: a budget the top of memsim's latency band must meet (report.json's ``latency``).
+    ``latency_budget_ms``, ``energy_budget_uj``: budgets the tops of memsim's latency and energy bands must meet
+    (report.json's ``latency``).
     """
-    check_options(runtime, dtype, compression, target)
+    check_options(runtime, dtype, compression, target, energy_budget_uj)
     board = get_target(target)
     X_val, y_val = _xcross_inputs(model, X_val, y_val, representative, seed)
     if runtime == "tflm":
         report, files = confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_acc, seed, margin,
-                                     isolated, labels, latency_budget_ms)
+                                     isolated, labels, latency_budget_ms, energy_budget_uj)
     else:
         report, files = confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representative,
                                         min_cross_acc, seed, margin, with_tflite, runtime, isolated,
-                                        latency_budget_ms)
+                                        latency_budget_ms, energy_budget_uj)
     overhead = board.overhead("tflm" if runtime == "tflm" else "xcubeai", dtype)
     head = {"schema_version": REPORT_SCHEMA_VERSION, "runtime": runtime, "dtype": dtype, "compression": compression,
             "target": _limits(board),
@@ -305,7 +316,7 @@ def confirm(model, target, dtype: str = "float32", X_val=None, y_val=None, repre
 def export(model, target, out_dir, dtype: str = "float32", X_val=None, y_val=None, representative=None,
            min_cross_acc: float = 0.95, seed: int = 0, runtime: str = "tflm", compression: str = "none",
            margin=None, with_tflite: bool = False, isolated: bool = False, labels=None,
-           latency_budget_ms: "float | None" = None) -> dict:
+           latency_budget_ms: "float | None" = None, energy_budget_uj: "float | None" = None) -> dict:
     """Confirm, then write the runtime's files and report.json into ``out_dir`` if the model deploys.
 
     The report (returned and in report.json) says where an export that was in ``out_dir`` went
@@ -317,7 +328,8 @@ def export(model, target, out_dir, dtype: str = "float32", X_val=None, y_val=Non
         With the report, naming which limit breaks; nothing is written.
     """
     report, files = confirm(model, target, dtype, X_val, y_val, representative, min_cross_acc, seed, runtime,
-                            compression, margin, with_tflite, isolated, labels, latency_budget_ms)
+                            compression, margin, with_tflite, isolated, labels, latency_budget_ms,
+                            energy_budget_uj)
     if not report["deployable"]:
         raise NotDeployableError(f"Not deployable on {report['target']['name']} under {runtime}: "
                                  f"{'; '.join(report['violations'])}; nothing was written.", report)

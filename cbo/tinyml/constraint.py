@@ -14,7 +14,7 @@ __all__ = ["MemsimConstraint"]
 
 _KEEP = ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes", "runtime_ram_bytes", "ram_bytes",
          "flash_bytes", "region_bytes", "ram_margin_bytes", "region_margin_bytes", "flash_margin_bytes", "latency_ms",
-         "latency_low_ms", "latency_high_ms")
+         "latency_low_ms", "latency_high_ms", "energy_uj", "energy_high_uj")
 
 
 class MemsimConstraint:
@@ -28,7 +28,8 @@ class MemsimConstraint:
 
     def __init__(self, template: Template, input_shape: tuple, n_classes: int, target: "str | Target",
                  runtime: str = "xcubeai", dtype: str = "float32", compression: str = "none",
-                 margin: "float | None" = None, latency_budget_ms: "float | None" = None):
+                 margin: "float | None" = None, latency_budget_ms: "float | None" = None,
+                 energy_budget_uj: "float | None" = None):
         self.template = template
         self.input_shape = tuple(input_shape)
         self.n_classes = n_classes
@@ -38,18 +39,20 @@ class MemsimConstraint:
         self.compression = compression
         self.margin = margin  # None: the runtime profile's calibrated safety margin
         self.latency_budget_ms = latency_budget_ms  # held against the top of memsim's latency band
+        self.energy_budget_uj = energy_budget_uj    # and of its energy band
 
     def footprint(self, config: Mapping) -> "memsim.Footprint":
         spec = self.template.spec(dict(config), self.input_shape, self.n_classes)
         return memsim.footprint(spec, self.target, self.runtime, self.dtype, self.compression, margin=self.margin,
-                                latency_budget_ms=self.latency_budget_ms)
+                                latency_budget_ms=self.latency_budget_ms, energy_budget_uj=self.energy_budget_uj)
 
     def many(self, configs: list) -> list[tuple[bool, dict]]:
         """``[self(c) for c in configs]`` through ``memsim.footprint_many`` (one kernel call per layer structure
         where the template's networks are chains it reads; the same verdicts and figures either way)."""
         specs = [self.template.spec(dict(config), self.input_shape, self.n_classes) for config in configs]
         answers = memsim.footprint_many(specs, self.target, self.runtime, self.dtype, self.compression,
-                                        margin=self.margin, latency_budget_ms=self.latency_budget_ms)
+                                        margin=self.margin, latency_budget_ms=self.latency_budget_ms,
+                                        energy_budget_uj=self.energy_budget_uj)
         return [_answer(fp) for fp in answers]
 
     def __call__(self, config: Mapping) -> tuple[bool, dict]:

@@ -90,6 +90,7 @@ CASES = [
     ("non-positive cycles per MACC", "footprint net.json --cycles-per-macc 0"),
     ("a negative latency budget", "footprint net.json --target stm32f303k8 --latency-ms -5"),
     ("a latency budget no network of the space meets", "search --target stm32l4r5zi --latency-ms 0.001"),
+    ("an energy budget on a board with no published energy", "footprint net.json --target stm32f303k8 --energy-uj 50"),
     ("custom target with no Flash", "footprint net.json --flash 0 --ram 16KiB"),
     ("custom target with only RAM", "footprint net.json --ram 16KiB"),
     ("float32 asked of an int8 .tflite", "footprint net_int8.tflite --runtime tflm --dtype float32"),

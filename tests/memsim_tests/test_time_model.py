@@ -121,3 +121,20 @@ def test_the_batch_evaluator_gives_footprints_latency_for_every_configuration():
         assert got["latency_ms"][i] == pytest.approx(fp.latency_ms, abs=1e-3)
         assert got["latency_high_ms"][i] == pytest.approx(fp.latency_high_ms, abs=1e-3)
     assert "latency_ms" not in family.evaluate(ops, prm, "tflm", "int8")  # no board: no clock, no latency
+
+
+def test_energy_is_latency_times_the_boards_published_power_and_held_out_rows_fall_in_its_band():
+    model = memsim.time_model()
+    rows = [(r, bench._target_of(r)) for r in bench.load_rows() if r["energy_uj"] and r["split"] != "calibration"
+            and r["engine"] in ("xcubeai", "tflm")]
+    rows = [(r, board) for r, board in rows if board is not None and board.name in model.data["board_power"]]
+    assert len(rows) >= 12
+    for r, board in rows:
+        uj, low, high, basis = model.energy(board.name, bench.predict(model, r))
+        assert float(r["energy_uj"]) <= high and low <= uj <= high and "mW" in basis
+    fp = memsim.footprint(MODELS / "kws_ref_model.tflite", "stm32u575zi", "xcubeai", energy_budget_uj=100)
+    assert fp.energy_uj == pytest.approx(fp.latency_ms * model.data["board_power"]["STM32U575ZI"]["mw"], rel=1e-3)
+    assert not fp.deployable and any(v.startswith("energy up to") for v in fp.violations)
+    assert memsim.footprint(MODELS / "kws_ref_model.tflite", "stm32f303k8", "tflm").energy_uj is None
+    with pytest.raises(memsim.SpecError, match="No published energy measurement gives STM32F303K8's power"):
+        memsim.footprint(MODELS / "kws_ref_model.tflite", "stm32f303k8", "tflm", energy_budget_uj=100)
