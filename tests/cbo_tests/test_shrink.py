@@ -182,7 +182,7 @@ def test_shrink_command_ends_in_a_confirmed_export_that_footprint_agrees_with(tm
     np.savez(path, X=ds.X[keep], y=ds.y[keep])
     out = tmp_path / "export"
     code = main(["shrink", "--space", "paper-har", "--dataset", str(path), "--target", "stm32f303k8",
-                 "--epochs", "4", "--finetune-epochs", "1", "--out", str(out), "--seed", "0"])
+                 "--epochs", "4", "--finetune-epochs", "1", "--out", str(out), "--seed", "0", "--latency-ms", "5"])
     err = capsys.readouterr().err
     assert code == 0, err
     assert "warm-up" in err and "projection:" in err
@@ -191,8 +191,12 @@ def test_shrink_command_ends_in_a_confirmed_export_that_footprint_agrees_with(tm
     shrunk = report["shrink"]
     assert all(c <= s for c, s in zip(shrunk["channels"], shrunk["seed_channels"]))
     assert shrunk["channels"] != shrunk["seed_channels"]  # the seed (256, 256) does not fit this board
-    fp = memsim.footprint(out / "model.tflite", "stm32f303k8", "tflm")
+    fp = memsim.footprint(out / "model.tflite", "stm32f303k8", "tflm", latency_budget_ms=5)
     assert fp.deployable and fp.model_bytes == (out / "model.tflite").stat().st_size
+    # the latency budget: met by the top of the time model's band, in report.json as the re-read says it
+    lat = report["latency"]
+    assert lat["budget_ms"] == 5 and lat["high_ms"] <= 5 and (lat["ms"], lat["high_ms"]) == (fp.latency_ms,
+                                                                                          fp.latency_high_ms)
 
 
 def test_shrink_refuses_two_seed_networks_before_any_work(tmp_path, capsys):

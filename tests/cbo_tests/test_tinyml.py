@@ -125,6 +125,29 @@ def test_search_end_to_end_and_resume(tmp_path, capsys):
     assert "to start anew, pass a new --study path" in err
 
 
+@pytest.mark.toolchain
+def test_a_latency_budget_is_a_constraint_from_the_search_to_the_exported_report(tmp_path, capsys):
+    """`search --latency-ms 20 --target stm32l4r5zi`: only networks whose latency band tops out under 20 ms are
+    trained (about half of paper-har's space is slower there), and report.json and a re-read of the exported file
+    judge latency the same way."""
+    study, out_dir = tmp_path / "s.sqlite", tmp_path / "export"
+    assert main(["search", "--target", "stm32l4r5zi", "--latency-ms", "20", "--trainings", "3", "--epochs", "2",
+                 "--study", str(study), "--json", "--out", str(out_dir), "--confirm", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    trained = [t for t in cbo.SQLiteStorage(study, exclusive=False).trials() if t.state == cbo.TrialState.COMPLETE]
+    assert len(trained) == 3 and out["settings"]["latency_ms"] == 20
+    for t in trained:
+        assert t.footprint["latency_low_ms"] < t.footprint["latency_ms"] <= t.footprint["latency_high_ms"] <= 20
+    report = json.loads((out_dir / "report.json").read_text())
+    lat = report["latency"]
+    assert lat["budget_ms"] == 20 and lat["low_ms"] < lat["ms"] <= lat["high_ms"] <= 20 and report["deployable"]
+    assert "calibrated on" in lat["source"] and "--latency-ms 20" in report["recheck"]
+    assert main(["footprint", str(out_dir / "model.tflite"), "--target", "stm32l4r5zi", "--latency-ms", "20",
+                 "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert (again["latency_ms"], again["latency_high_ms"], again["deployable"]) == (lat["ms"], lat["high_ms"], True)
+
+
 def test_only_a_network_that_does_not_fit_is_labelled_undeployable():
     import memsim
 
