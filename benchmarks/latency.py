@@ -328,7 +328,7 @@ def report(rows: list[dict], data: dict) -> None:
     modelled = [r for r in rows if r["engine"] in data["runtimes"]]
     print(f"{'split':<11} {'round':<5} {'board (submitter)':<44} {'runtime':<16} {'core':<13} {'task':<4} "
           f"{'measured':>9} {'predicted':>9} {'error':>7}  band")
-    summary = defaultdict(list)
+    summary, before = defaultdict(list), defaultdict(list)
     for split in ("calibration", "held-out", "later"):
         for r in sorted((r for r in modelled if r["split"] == split),
                         key=lambda r: (r["engine"], r["core"], r["round"], r["system"], r["task"])):
@@ -336,19 +336,21 @@ def report(rows: list[dict], data: dict) -> None:
             err = est.ms / r["ms"] - 1.0
             covered = est.low_ms <= r["ms"] <= est.high_ms
             summary[(split, r["engine"], r["core"])].append((err, covered))
+            before[(split, r["engine"], r["core"])].append(_macc_x3(r) / r["ms"] - 1.0)
             board = f"{r['board'] or r['system']} ({r['submitter']})"
             print(f"{split:<11} v{r['round']:<4} {board[:44]:<44} {r['engine'] + ' ' + r['version']:<16} "
                   f"{r['core']:<13} {r['task']:<4} {r['ms']:>7.2f}ms {est.ms:>7.2f}ms {err:>+7.1%}  "
                   f"{est.low_ms:.1f}-{est.high_ms:.1f}{'' if covered else ' OUTSIDE'}")
         print()
-    print("summary: estimate / measured - 1 (negative: optimistic)")
+    print("summary: estimate / measured - 1 (negative: optimistic); 'before': MACC x 3 cycles (memsim until now)")
     print(f"{'split':<11} {'runtime':<8} {'core':<13} {'rows':>4} {'median |error|':>15} {'range':>18} "
-          f"{'in band':>8} {'optimistic beyond band':>23}")
+          f"{'in band':>8} {'optimistic beyond band':>23} {'before: median |error|, range':>32}")
     for (split, engine, core), v in summary.items():
-        errs = [e for e, _ in v]
+        errs, old = [e for e, _ in v], before[(split, engine, core)]
         print(f"{split:<11} {engine:<8} {core:<13} {len(v):>4} {statistics.median(abs(e) for e in errs):>14.1%} "
               f"{min(errs):>+8.1%} .. {max(errs):>+6.1%} {sum(c for _, c in v):>5}/{len(v):<3}"
-              f"{sum(1 for e, c in v if not c and e < 0):>12}")
+              f"{sum(1 for e, c in v if not c and e < 0):>12}           "
+              f"{statistics.median(abs(e) for e in old):>6.1%}, {min(old):+.0%} .. {max(old):+.0%}")
     for split in ("held-out", "later"):
         errs = [e for (s, _, _), v in summary.items() if s == split for e, _ in v]
         if errs:
@@ -383,6 +385,14 @@ def energy_report(rows: list[dict], model) -> None:
         print(f"energy {split}: {len(v)} rows, median |error| {statistics.median(abs(e) for e in errs):.1%}, "
               f"range {min(errs):+.1%} .. {max(errs):+.1%}, {sum(c for _, c in v)}/{len(v)} in band, "
               f"{sum(1 for e, c in v if not c and e < 0)} optimistic beyond it")
+
+
+def _macc_x3(r: dict) -> float:
+    """What memsim said before the time model: MACC x 3 cycles (int8) / clock, in ms."""
+    import memsim
+
+    macc = memsim.footprint(DATA / "mlperf_tiny_models" / TASK_MODELS[r["task"]]).macc
+    return 1000.0 * macc * memsim.CYCLES_PER_MACC["int8"] / r["clock_hz"]
 
 
 def main(argv=None) -> int:
