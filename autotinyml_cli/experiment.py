@@ -11,9 +11,7 @@ Written as Markdown and CSV; each cell's studies also get a report page.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import statistics
 import sys
@@ -109,31 +107,19 @@ def tables_stem(method: str) -> str:
 
 
 def _search_cell(spec_name: str, board: str, comp: str, seed: int, args, out: Path) -> dict:
-    """One `autotinyml search` run, in-process; its JSON summary."""
-    from autotinyml_cli.main import main
+    """One search, as ``autotinyml search`` runs it (the library call); its JSON summary."""
+    from autotinyml_cli.search import SearchOptions, run_search
 
     exp = EXPERIMENTS[spec_name]
     cell = cell_dir(out, board, comp, args.method)
     cell.mkdir(parents=True, exist_ok=True)
-    argv = ["search", "--dataset", exp["dataset"], "--space", exp["space"], "--target", board,
-            "--runtime", "xcubeai", "--dtype", "float32", "--compression", comp, "--trainings", str(args.trainings),
-            "--method", args.method, "--epochs", str(args.epochs), "--k", str(args.k),
-            "--seed", str(seed), "--confirm", str(args.confirm), "--study", str(cell / f"seed{seed}.sqlite"),
-            "--out", str(cell / f"export-seed{seed}"), "--json"]
-    if args.method == PAPERS_METHOD:
-        argv += ["--labels", str(args.labels)]
-    if exp["label"]:
-        argv += ["--label", exp["label"]]
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        code = main(argv)
-    text = buffer.getvalue()
-    if code == 2 or not text.strip().startswith("{"):
-        raise AutoTinyMLError(f"The search for {board} {comp} seed {seed} stopped (exit {code}); run "
-                              f"`autotinyml {' '.join(argv[:-1])}` to see why.")
-    result = json.loads(text)
-    result["exit_code"] = code
-    return result
+    options = SearchOptions(
+        dataset=exp["dataset"], label=exp["label"] or None, space=exp["space"], target=board, runtime="xcubeai",
+        dtype="float32", compression=comp, trainings=args.trainings, method=args.method, epochs=args.epochs,
+        k=args.k, seed=seed, confirm=args.confirm, study=str(cell / f"seed{seed}.sqlite"),
+        out=str(cell / f"export-seed{seed}"), labels=args.labels if args.method == PAPERS_METHOD else None)
+    summary = run_search(options)
+    return {**summary.to_dict(), "exit_code": summary.exit_code}
 
 
 def _cell_row(results: list[dict]) -> dict:

@@ -6,11 +6,13 @@ import contextlib
 import json
 import sys
 import time
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
 
 import cbo
+from memsim import DEFAULT_RUNTIME
 from cbo.tinyml import KFoldObjective, MemsimConstraint, Template, get_template, load_dataset
 from cbo.tinyml.recycled import RecycledObjective
 from cbo.tinyml.templates import check_space
@@ -108,6 +110,89 @@ def summary_table(study: cbo.Study, k: int, baseline: dict | None, constraint: M
 
 DEFAULT_STUDY_DIR = "autotinyml-studies"
 DEFAULT_PHASE1_LABELS = 64  # SVM-CBO's Phase-1 memsim labels (--labels)
+
+
+@dataclass
+class SearchOptions:
+    """Everything a search takes: the command line's options as a library call (``run_search(SearchOptions())`` is
+    ``autotinyml search``). The defaults are the command line's (its parser reads them from here)."""
+
+    dataset: str = "har-basicmotions"
+    label: "str | None" = None
+    space: str = "paper-har"
+    target: str = "stm32f303k8"
+    target_file: "str | None" = None
+    runtime: str = DEFAULT_RUNTIME
+    dtype: "str | None" = None
+    compression: "str | None" = None
+    margin: "float | None" = None
+    latency_ms: "float | None" = None
+    energy_uj: "float | None" = None
+    trainings: int = 10
+    method: str = "exact-ei"
+    labels: "int | None" = None
+    study: "str | None" = None
+    seed: int = 0
+    k: int = 3
+    epochs: int = 20
+    batch_size: int = 16
+    baseline: bool = False
+    confirm: int = 3
+    out: str = "autotinyml-export"
+    workers: "int | None" = None
+    scheduler: "str | None" = None
+    parallel: "int | None" = None
+    trial_timeout: "float | None" = None
+
+    @classmethod
+    def from_args(cls, args) -> "SearchOptions":
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+
+
+@dataclass
+class SearchSummary:
+    """What a search ended with; ``to_dict()`` is what ``autotinyml search --json`` prints."""
+
+    study_path: Path
+    settings: dict
+    n_trained: int
+    n_labels: int
+    wasted_trainings: int
+    confirmed: dict            # trial number -> its confirmation report
+    exported: "str | None"     # the folder the winner was written to
+    best: "dict | None"        # the best deployable trial by k-fold accuracy
+    baseline: "dict | None"
+    report: "str | None"       # the report page
+    confirm: int               # finalists the search was asked to confirm (0: none)
+    # what the table is drawn from
+    study: object = field(repr=False, compare=False)
+    template: object = field(repr=False, compare=False)
+    constraint: object = field(repr=False, compare=False)
+    baseline_result: "dict | None" = field(default=None, repr=False, compare=False)
+
+    @property
+    def rejected_by_toolchain(self) -> list:
+        return [n for n, c in self.confirmed.items() if not c["deployable"]]
+
+    @property
+    def winner(self) -> "int | None":
+        """The confirmed (exported) trial, or None."""
+        return next((n for n, c in self.confirmed.items() if c["deployable"]), None)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when a deployable network was found (and, when asked, confirmed and exported), else 1."""
+        if self.best is None:
+            return 1
+        if self.confirm and (self.winner is None or self.exported is None):
+            return 1
+        return 0
+
+    def to_dict(self) -> dict:
+        return {"study": str(self.study_path), "report": self.report, "settings": self.settings,
+                "n_trained": self.n_trained, "n_labels": self.n_labels, "wasted_trainings": self.wasted_trainings,
+                "rejected_by_toolchain": self.rejected_by_toolchain, "exported": self.exported, "best": self.best,
+                "baseline": self.baseline, "confirmed": {str(k): v for k, v in self.confirmed.items()}}
 
 
 MAX_SEED = 2**32 - 1   # numpy's and Keras' seeds are 32-bit
@@ -279,7 +364,9 @@ def _default_study(dataset: str, template: str, target: str, runtime: str, dtype
     return Path(DEFAULT_STUDY_DIR) / name
 
 
-def run_search(args) -> int:
+def run_search(args: SearchOptions) -> SearchSummary:
+    """Search, confirm and export; progress on stderr. Bad input raises ``AutoTinyMLError`` (one sentence) before
+    any work; Ctrl-C raises ``KeyboardInterrupt`` after saying where the finished trials are kept."""
     from validation.export import check_writable
 
     dtype, compression = resolve_settings(args)
@@ -320,7 +407,7 @@ def run_search(args) -> int:
         n = sum(1 for t in storage.trials() if t.state in (cbo.TrialState.COMPLETE, cbo.TrialState.FAIL))
         print(f"\ninterrupted; {n} finished trials saved in {str(study_path)!r}; run the same command to continue.",
               file=sys.stderr)
-        return _signals.exit_code()
+        raise
     finally:
         storage.close()
 
@@ -419,30 +506,46 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
         print("Training the template's baseline configuration for comparison...", file=sys.stderr)
         baseline_result = objective(dict(template.baseline))
     best = study.best_trial
-    rejected = [n for n, c in confirmed.items() if not c["deployable"]]
-    winner = next((n for n, c in confirmed.items() if c["deployable"]), None)
+    return SearchSummary(
+        study_path=study_path, settings=settings, n_trained=study.n_trained,
+        n_labels=len(study.trials) - study.n_trained, wasted_trainings=study.n_wasted, confirmed=confirmed,
+        exported=exported,
+        best=None if best is None else {"config": best.config, "accuracy": best.value,
+                                        "fold_scores": list(best.fold_scores), "footprint": best.footprint},
+        baseline=None if not args.baseline else {"config": template.baseline,
+                                                  "accuracy": baseline_result["accuracy"]},
+        report=write_study_report(study_path), confirm=args.confirm, study=study, template=template,
+        constraint=constraint, baseline_result=baseline_result)
+
+
+def cmd_search(args) -> int:
+    """``autotinyml search``: run the search, then print its table (or ``--json``) and return the exit code."""
+    try:
+        summary = run_search(SearchOptions.from_args(args))
+    except KeyboardInterrupt:
+        return _signals.exit_code()
     if args.json:
-        print(json.dumps({"study": str(study_path), "report": write_study_report(study_path), "settings": settings, "n_trained": study.n_trained,
-                          "n_labels": len(study.trials) - study.n_trained, "wasted_trainings": study.n_wasted,
-                          "rejected_by_toolchain": rejected, "exported": exported,
-                          "best": None if best is None else {"config": best.config, "accuracy": best.value,
-                                                             "fold_scores": list(best.fold_scores),
-                                                             "footprint": best.footprint},
-                          "baseline": None if not args.baseline else {"config": template.baseline,
-                                                                      "accuracy": baseline_result["accuracy"]},
-                          "confirmed": {str(k): v for k, v in confirmed.items()}},
-                         indent=2))
-        return 0 if best is not None and (not args.confirm or winner is not None) else 1
+        print(json.dumps(summary.to_dict(), indent=2))
+        return summary.exit_code
+    print_summary(summary, args.runtime)
+    return summary.exit_code
+
+
+def print_summary(summary: SearchSummary, runtime: str) -> None:
+    """The table of the best configurations and what was exported, as the command line prints them."""
+    study, template, confirmed = summary.study, summary.template, summary.confirmed
     print()
-    print(summary_table(study, 3, template.baseline if args.baseline else None, constraint, baseline_result,
-                        confirmed))
-    print(f"\n{study.n_trained} trainings ({study.n_wasted} on configurations memsim found undeployable), "
-          f"{len(study.trials) - study.n_trained} memsim labels"
-          + (f"; {len(rejected)} finalist(s) accepted by memsim but rejected by the toolchain" if args.confirm else "")
-          + f"; study in {str(study_path)!r}.")
-    page = write_study_report(study_path)
-    if page:
-        print(f"Report (plots, board table): {page}")
+    print(summary_table(study, 3, template.baseline if summary.baseline else None, summary.constraint,
+                        summary.baseline_result, confirmed))
+    rejected = summary.rejected_by_toolchain
+    print(f"\n{summary.n_trained} trainings ({summary.wasted_trainings} on configurations memsim found undeployable), "
+          f"{summary.n_labels} memsim labels"
+          + (f"; {len(rejected)} finalist(s) accepted by memsim but rejected by the toolchain" if summary.confirm
+             else "")
+          + f"; study in {str(summary.study_path)!r}.")
+    if summary.report:
+        print(f"Report (plots, board table): {summary.report}")
+    best, winner = study.best_trial, summary.winner
     if best is None:
         failed = [t for t in study.trials if t.state == cbo.TrialState.FAIL]
         if failed and len(failed) == study.n_trained:  # nothing to do with the board: the trainings broke
@@ -450,33 +553,32 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
         else:
             print("No deployable configuration was trained: enlarge the target, allow compression, or widen the "
                   "space.")
-        return 1
-    if args.confirm and winner is None:
+        return
+    if summary.confirm and winner is None:
         print("No finalist passed the toolchain confirmation; see the reasons above.")
-        return 1
+        return
     chosen = next(t for t in study.trials if t.number == (winner if winner is not None else best.number))
     print(f"Best deployable configuration (by k-fold accuracy): trial {chosen.number}, {chosen.config}")
     if winner is None:
         fp = chosen.footprint
-        print(f"  memsim's {args.runtime} prediction: RAM {format_size(fp['ram_bytes'])}, "
+        print(f"  memsim's {runtime} prediction: RAM {format_size(fp['ram_bytes'])}, "
               f"Flash {format_size(fp['flash_bytes'])}, MACC {fp['macc']:,} (not confirmed: --confirm 0)")
-        return 0
+        return
     report = confirmed[winner]
     print(f"  verdict from {verdict_source_text(report['verdict_source'])}:")
     print(report_figures(report))
-    if exported:
-        print(f"Exported trial {winner} to {exported!r}: {', '.join(report['files'])}.")
-        print(f"  re-check: cd {exported} && {report['recheck']}")
+    if summary.exported:
+        print(f"Exported trial {winner} to {summary.exported!r}: {', '.join(report['files'])}.")
+        print(f"  re-check: cd {summary.exported} && {report['recheck']}")
     else:
-        print(f"Trial {winner} was confirmed, but writing the export to {args.out!r} failed (see above); the study "
-              f"is kept in {str(study_path)!r}.")
-        return 1
+        print(f"Trial {winner} was confirmed, but writing the export failed (see above); the study "
+              f"is kept in {str(summary.study_path)!r}.")
+        return
     if report["verdict_source"]["kind"] == "predicted":
         from validation.stedgeai import INSTALL_HINT
 
         print(f"ST Edge AI is not installed here, so the RAM/Flash verdict is memsim's X-CUBE-AI prediction; to "
               f"check it with ST's tool, {INSTALL_HINT}, then run the same command.")
-    return 0
 
 
 def write_study_report(study_path: Path) -> "str | None":
@@ -546,12 +648,13 @@ def confirm_finalists(study, template, dataset, target, args, input_shape, dtype
 
 
 def add_parser(sub) -> None:
+    d = SearchOptions()  # the defaults, in one place
     p = sub.add_parser("search", help="find the most accurate network that deploys on the target")
-    p.add_argument("--dataset", default="har-basicmotions",
+    p.add_argument("--dataset", default=d.dataset,
                    help="har-basicmotions (default), har-watch, digits, or an .npz/.csv file")
     p.add_argument("--label", default=None, help="har-watch labels: exercise (default) or subject")
-    p.add_argument("--space", default="paper-har", help="paper-har (default), paper-bottle, ds-cnn, or a TOML file")
-    p.add_argument("--target", default="stm32f303k8", help="board name or alias (default: the papers' tiny board)")
+    p.add_argument("--space", default=d.space, help="paper-har (default), paper-bottle, ds-cnn, or a TOML file")
+    p.add_argument("--target", default=d.target, help="board name or alias (default: the papers' tiny board)")
     p.add_argument("--target-file", help="TOML file with extra boards (the catalogue's layout)")
     add_runtime(p, "; the winner is judged and exported for it (tflm: confirmed by real tflite-micro; xcubeai: "
                    "the papers' X-CUBE-AI setting)")
@@ -561,8 +664,8 @@ def add_parser(sub) -> None:
                    help="safety margin in %% on memsim's RAM and Flash (default: the runtime profile's calibrated one)")
     add_latency_budget(p)
     add_energy_budget(p)
-    p.add_argument("--trainings", type=int, default=10, help="training budget (default 10)")
-    p.add_argument("--method", default="exact-ei", choices=sorted(cbo.SAMPLERS),
+    p.add_argument("--trainings", type=int, default=d.trainings, help="training budget (default 10)")
+    p.add_argument("--method", default=d.method, choices=sorted(cbo.SAMPLERS),
                    help="exact-ei (default: Bayesian optimisation with expected improvement over memsim's exact "
                         "deployable set, the best in benchmarks/RESULTS.md), exact-ucb (the same with UCB), svmcbo "
                         "(the papers' SVM-CBO), or a baseline: random, grid, feasible-random, bo")
@@ -571,14 +674,14 @@ def add_parser(sub) -> None:
                         f"(default {DEFAULT_PHASE1_LABELS})")
     p.add_argument("--study", default=None,
                    help=f"SQLite study file; an existing one is continued (default: {DEFAULT_STUDY_DIR}/<settings>.sqlite)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampler, the folds and the training (default 0)")
-    p.add_argument("--k", type=int, default=3, help="folds of the cross-validated accuracy (default 3)")
-    p.add_argument("--epochs", type=int, default=20, help="training epochs per fold (default 20)")
-    p.add_argument("--batch-size", type=int, default=16, help="training batch size (default 16)")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the sampler, the folds and the training (default 0)")
+    p.add_argument("--k", type=int, default=d.k, help="folds of the cross-validated accuracy (default 3)")
+    p.add_argument("--epochs", type=int, default=d.epochs, help="training epochs per fold (default 20)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="training batch size (default 16)")
     p.add_argument("--baseline", action="store_true", help="also train the template's baseline configuration")
-    p.add_argument("--confirm", type=int, default=3,
+    p.add_argument("--confirm", type=int, default=d.confirm,
                    help="confirm up to this many finalists with the runtime's toolchain; 0 skips it (default 3)")
-    p.add_argument("--out", default="autotinyml-export", help="where the confirmed winner is exported "
+    p.add_argument("--out", default=d.out, help="where the confirmed winner is exported "
                                                               "(default ./autotinyml-export)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="train N configurations at a time on a local Dask cluster of N processes (needs dask)")
@@ -589,4 +692,4 @@ def add_parser(sub) -> None:
     p.add_argument("--trial-timeout", type=float, default=None, metavar="SECONDS",
                    help="with a cluster: a training running longer is recorded as failed and its worker restarted")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    p.set_defaults(func=run_search)
+    p.set_defaults(func=cmd_search)

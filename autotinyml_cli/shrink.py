@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import time
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from autotinyml_cli._options import (add_compression, add_dtype, add_latency_budget, add_runtime,
                                      check_latency_budget)
 from autotinyml_cli import _signals
+from memsim import DEFAULT_RUNTIME
 from autotinyml_cli._format import report_figures, verdict_source_text
 from targets import (
     AutoTinyMLError,
@@ -18,6 +20,51 @@ from targets import (
     load_target_file,
     parse_size,
 )
+
+
+@dataclass
+class ShrinkOptions:
+    """Everything shrink takes: the command line's options as a library call (its parser reads the defaults here)."""
+
+    model: "str | None" = None
+    space: "str | None" = None
+    dataset: str = "har-basicmotions"
+    label: "str | None" = None
+    target: str = "stm32f303k8"
+    target_file: "str | None" = None
+    runtime: str = DEFAULT_RUNTIME
+    dtype: "str | None" = None
+    compression: "str | None" = None
+    margin: "float | None" = None
+    ram: "str | None" = None
+    flash: "str | None" = None
+    latency_ms: "float | None" = None
+    epochs: int = 20
+    finetune_epochs: int = 10
+    batch_size: int = 32
+    seed: int = 0
+    out: str = "autotinyml-shrink"
+
+    @classmethod
+    def from_args(cls, args) -> "ShrinkOptions":
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+
+
+@dataclass
+class ShrinkOutcome:
+    """What shrink ended with: report.json's content and, when nothing was written, why (one sentence)."""
+
+    report: dict
+    exported: "str | None"
+    problem: "str | None" = None
+    source: str = ""
+    result: object = field(default=None, repr=False)
+    wall_s: float = 0.0
+    held_out: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.exported else 1
 
 
 def _seed_spec(args, dataset):
@@ -39,8 +86,9 @@ def _seed_spec(args, dataset):
     return template.spec(config, shape, dataset.n_classes), shape, f"template {template.name}, {config}", None
 
 
-def run_shrink(args) -> int:
-
+def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
+    """Shrink, confirm and export; progress on stderr. Bad input raises ``AutoTinyMLError`` before any work; Ctrl-C
+    raises ``KeyboardInterrupt`` after saying where the finished epochs are kept."""
     from autotinyml_cli.search import check_enough_samples, check_seed_and_epochs, runtime_defaults
     from cbo.dnas import NetworkCosts, shrink
     from cbo.tinyml import load_dataset
@@ -91,7 +139,7 @@ def run_shrink(args) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted; finished epochs are kept in {str(state_dir)!r}; run the same command to continue.",
               file=sys.stderr)
-        return _signals.exit_code()
+        raise
     wall = time.perf_counter() - start
 
     from validation import ToolchainError
@@ -117,28 +165,41 @@ def run_shrink(args) -> int:
     missed = [f"{what} {figures[key]:,} B > budget {limit:,} B" for what, key, limit in
               (("RAM", "ram_bytes", ram), ("Flash", "flash_bytes", flash)) if limit and figures[key] > limit]
     report["shrink"]["budgets_met"] = not missed
-    if args.json:
-        print(json.dumps(report, indent=2))
+    outcome = ShrinkOutcome(report, None, source=source, result=result, wall_s=wall, held_out=len(y_val))
     if missed:  # memsim kept the budget with its margin; the toolchain's figure is what counts
-        print("autotinyml: the shrunk network fits the board but not your budget: " + "; ".join(missed)
-              + "; nothing written. Lower the budget a little (or raise --margin) and run again.", file=sys.stderr)
-        return 1
+        outcome.problem = ("the shrunk network fits the board but not your budget: " + "; ".join(missed)
+                           + "; nothing written. Lower the budget a little (or raise --margin) and run again.")
+        return outcome
     if not report["deployable"]:
-        print(f"autotinyml: the shrunk network was rejected by {verdict_source_text(report['verdict_source'])}: "
-              + "; ".join(report["violations"]) + "; nothing written. " + _what_to_change(report, args),
-              file=sys.stderr)
-        return 1
+        outcome.problem = (f"the shrunk network was rejected by {verdict_source_text(report['verdict_source'])}: "
+                           + "; ".join(report["violations"]) + "; nothing written. " + _what_to_change(report, args))
+        return outcome
     kept = write_export(args.out, files, report)
     if kept:
         print(replaced_note(args.out, kept), file=sys.stderr)
-    if not args.json:
-        print(f"Shrunk {source} to channels {result.counts} (from {result.seed_counts}); validation accuracy "
-              f"{100 * result.accuracy:.2f} % ({len(y_val)} held-out samples); {wall:.0f} s in all.")
+    outcome.exported = str(args.out)
+    return outcome
+
+
+def cmd_shrink(args) -> int:
+    """``autotinyml shrink``: run it, then print what was exported (or ``--json``) and return the exit code."""
+    try:
+        outcome = run_shrink(ShrinkOptions.from_args(args))
+    except KeyboardInterrupt:
+        return _signals.exit_code()
+    report, result = outcome.report, outcome.result
+    if args.json:
+        print(json.dumps(report, indent=2))
+    if outcome.problem:
+        print(f"autotinyml: {outcome.problem}", file=sys.stderr)
+    elif not args.json:
+        print(f"Shrunk {outcome.source} to channels {result.counts} (from {result.seed_counts}); validation accuracy "
+              f"{100 * result.accuracy:.2f} % ({outcome.held_out} held-out samples); {outcome.wall_s:.0f} s in all.")
         print(f"  verdict from {verdict_source_text(report['verdict_source'])}:")
         print(report_figures(report))
-        print(f"Exported to {args.out!r}: {', '.join(report['files'])}.")
-        print(f"  re-check: cd {args.out} && {report['recheck']}")
-    return 0
+        print(f"Exported to {outcome.exported!r}: {', '.join(report['files'])}.")
+        print(f"  re-check: cd {outcome.exported} && {report['recheck']}")
+    return outcome.exit_code
 
 
 def _what_to_change(report: dict, args) -> str:
@@ -151,15 +212,16 @@ def _what_to_change(report: dict, args) -> str:
 
 
 def add_parser(sub) -> None:
+    d = ShrinkOptions()  # the defaults, in one place
     p = sub.add_parser("shrink", help="one training to a network that fits: differentiable channel search "
                                       "under memsim's RAM, Flash and latency constraints")
     p.add_argument("model", nargs="?", help="seed network: a Keras .keras/.h5 file (a chain of layers)")
     p.add_argument("--space", default=None, help="or a template whose largest configuration seeds the search "
                                                  "(paper-har, paper-bottle)")
-    p.add_argument("--dataset", default="har-basicmotions",
+    p.add_argument("--dataset", default=d.dataset,
                    help="har-basicmotions (default), har-watch, digits, or an .npz/.csv file")
     p.add_argument("--label", default=None, help="har-watch labels: exercise (default) or subject")
-    p.add_argument("--target", default="stm32f303k8", help="board name or alias (default: the papers' tiny board)")
+    p.add_argument("--target", default=d.target, help="board name or alias (default: the papers' tiny board)")
     p.add_argument("--target-file", help="TOML file with extra boards")
     add_runtime(p, "; the network is judged and exported for it")
     add_dtype(p, "deployed type (default int8 for tflm, float32 for xcubeai)")
@@ -169,11 +231,11 @@ def add_parser(sub) -> None:
     p.add_argument("--ram", default=None, metavar="SIZE", help="RAM budget tighter than the board, e.g. 8KiB")
     p.add_argument("--flash", default=None, metavar="SIZE", help="Flash budget tighter than the board, e.g. 32KiB")
     add_latency_budget(p)
-    p.add_argument("--epochs", type=int, default=20, help="search epochs (default 20)")
-    p.add_argument("--finetune-epochs", type=int, default=10, help="fine-tuning epochs after projection (default 10)")
-    p.add_argument("--batch-size", type=int, default=32, help="batch size (default 32)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split and the training (default 0)")
-    p.add_argument("--out", default="autotinyml-shrink", help="where the confirmed network is exported "
+    p.add_argument("--epochs", type=int, default=d.epochs, help="search epochs (default 20)")
+    p.add_argument("--finetune-epochs", type=int, default=d.finetune_epochs, help="fine-tuning epochs after projection (default 10)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="batch size (default 32)")
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the split and the training (default 0)")
+    p.add_argument("--out", default=d.out, help="where the confirmed network is exported "
                                                               "(default ./autotinyml-shrink)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(func=run_shrink)
+    p.set_defaults(func=cmd_shrink)

@@ -63,9 +63,10 @@ def _circles(edges: dict) -> list[set]:
     return found
 
 
-def test_memsim_targets_and_validation_import_no_circle():
+def test_memsim_targets_validation_and_the_commands_import_no_circle():
     circles = _circles(_edges(_modules()))
-    assert not [c for c in circles if any(m.split(".")[0] in ("targets", "memsim", "validation") for m in c)], circles
+    packages = ("targets", "memsim", "validation", "autotinyml_cli")  # experiment calls the search as a function
+    assert not [c for c in circles if any(m.split(".")[0] in packages for m in c)], circles
 
 
 def test_nothing_imports_a_higher_layer():
