@@ -119,9 +119,9 @@ def cmd_footprint(args) -> int:
             ram_pct, flash_pct = fp.safety_margin_pct
             print(f"safety margin    RAM {ram_pct:g} % = {fp.ram_safety_bytes:,} B, Flash {flash_pct:g} % = "
                   f"{fp.flash_safety_bytes:,} B ({'--margin' if args.margin is not None else 'calibrated default'})")
-            print(f"RAM headroom     {describe_headroom(fp.ram_margin_bytes, t.ram_bytes)}")
-            print(f"region headroom  {describe_headroom(fp.region_margin_bytes, t.largest_region_bytes)}")
-            print(f"Flash headroom   {describe_headroom(fp.flash_margin_bytes, t.flash_bytes)}")
+            print(f"RAM headroom     {describe_headroom(fp.ram_headroom_bytes, t.ram_bytes)}")
+            print(f"region headroom  {describe_headroom(fp.region_headroom_bytes, t.largest_region_bytes)}")
+            print(f"Flash headroom   {describe_headroom(fp.flash_headroom_bytes, t.flash_bytes)}")
             budget = "" if fp.latency_budget_ms is None else (
                 f"; budget {fp.latency_budget_ms:g} ms: {describe_ms(fp.latency_headroom_ms)}")
             print(f"latency          {fp.latency_ms:.2f} ms at {t.clock_hz / 1e6:g} MHz (band {fp.latency_low_ms:.2f}.."

@@ -68,7 +68,7 @@ def footprint(
     The verdict (``memsim._verdict.judge``) is deployable when RAM and Flash,
     each with its safety margin, fit the board and the bytes the runtime
     needs in one piece (``region_bytes``: X-CUBE-AI's activation pool, TFLM's
-    whole arena) fit the largest SRAM region; the ``*_margin_bytes`` fields
+    whole arena) fit the largest SRAM region; the ``*_headroom_bytes`` fields
     are the headroom left after the safety margin.
     """
     result = footprint_many([model], target, runtime, dtype, compression, cycles_per_macc, margin,

@@ -89,15 +89,15 @@ class Footprint:
     flash_bytes: int
     target: str | None = None
     deployable: bool | None = None
-    ram_margin_bytes: int | None = None
-    flash_margin_bytes: int | None = None
-    ram_margin_pct: float | None = None
-    flash_margin_pct: float | None = None
+    ram_headroom_bytes: int | None = None
+    flash_headroom_bytes: int | None = None
+    ram_headroom_pct: float | None = None
+    flash_headroom_pct: float | None = None
     pool_fits_region: bool | None = None
     region_bytes: int = 0               # what must fit one contiguous SRAM region (see region_what)
     region_what: str = ""
-    region_margin_bytes: int | None = None
-    region_margin_pct: float | None = None
+    region_headroom_bytes: int | None = None
+    region_headroom_pct: float | None = None
     region_capacity_bytes: int | None = None
     ram_safety_bytes: int = 0
     flash_safety_bytes: int = 0
@@ -217,10 +217,10 @@ def _judge_into(result: dict, board, settings, region: int, extra_ram: int, timi
               energy_uj=result.get("energy_high_uj"), energy_budget_uj=timing.energy_budget_uj)
     result.update(
         target=board.name, deployable=v.deployable, violations=v.violations,
-        ram_margin_bytes=v.ram_headroom_bytes, flash_margin_bytes=v.flash_headroom_bytes,
-        region_margin_bytes=v.region_headroom_bytes, ram_margin_pct=headroom_pct(v.ram_headroom_bytes, board.ram_bytes),
-        flash_margin_pct=headroom_pct(v.flash_headroom_bytes, board.flash_bytes),
-        region_margin_pct=headroom_pct(v.region_headroom_bytes, board.largest_region_bytes),
+        ram_headroom_bytes=v.ram_headroom_bytes, flash_headroom_bytes=v.flash_headroom_bytes,
+        region_headroom_bytes=v.region_headroom_bytes, ram_headroom_pct=headroom_pct(v.ram_headroom_bytes, board.ram_bytes),
+        flash_headroom_pct=headroom_pct(v.flash_headroom_bytes, board.flash_bytes),
+        region_headroom_pct=headroom_pct(v.region_headroom_bytes, board.largest_region_bytes),
         region_capacity_bytes=board.largest_region_bytes,
         pool_fits_region=v.region_headroom_bytes >= 0,
     )

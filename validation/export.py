@@ -242,7 +242,7 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
                   "how": "stedgeai analyze: weights and activations, plus the board's X-CUBE-AI code Flash and RAM"}
     else:  # memsim's verdict as `autotinyml footprint` gives it
         violations = list(fp.violations)
-        headroom = _headroom(fp.ram_margin_bytes, fp.region_margin_bytes, fp.flash_margin_bytes, board)
+        headroom = _headroom(fp.ram_headroom_bytes, fp.region_headroom_bytes, fp.flash_headroom_bytes, board)
         source = {"kind": "predicted", "tool": "memsim", "profile": runtime,
                   "margin_pct": {"ram": fp.safety_margin_pct[0], "flash": fp.safety_margin_pct[1]},
                   "note": "; ".join(["predicted; ST Edge AI not installed", *fp.notes])}

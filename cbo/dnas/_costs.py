@@ -218,8 +218,8 @@ class NetworkCosts:
             if isinstance(fp, memsim.ShapeError):  # shapes that do not fit: not a network, never deployable
                 out.append(((np.inf, np.inf, np.inf, np.inf), False, 0))
                 continue
-            out.append(((b.ram_bytes - fp.ram_margin_bytes, b.largest_region_bytes - fp.region_margin_bytes,
-                         b.flash_bytes - fp.flash_margin_bytes, fp.latency_high_ms),
+            out.append(((b.ram_bytes - fp.ram_headroom_bytes, b.largest_region_bytes - fp.region_headroom_bytes,
+                         b.flash_bytes - fp.flash_headroom_bytes, fp.latency_high_ms),
                         bool(fp.deployable), int(fp.macc)))
         return out
 

@@ -13,7 +13,7 @@ from cbo.tinyml.templates import Template
 __all__ = ["MemsimConstraint"]
 
 _KEEP = ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes", "runtime_ram_bytes", "ram_bytes",
-         "flash_bytes", "region_bytes", "ram_margin_bytes", "region_margin_bytes", "flash_margin_bytes", "latency_ms",
+         "flash_bytes", "region_bytes", "ram_headroom_bytes", "region_headroom_bytes", "flash_headroom_bytes", "latency_ms",
          "latency_low_ms", "latency_high_ms", "energy_uj", "energy_high_uj")
 
 

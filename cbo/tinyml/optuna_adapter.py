@@ -66,8 +66,8 @@ class OptunaDeployability:
         if "error" in fp:  # shapes that cannot be built: as far from fitting as it gets
             values = [1.0, 1.0, 1.0, 1.0]
         else:
-            values = [float(-fp["ram_margin_bytes"]), float(-fp["region_margin_bytes"]),
-                      float(-fp["flash_margin_bytes"])]
+            values = [float(-fp["ram_headroom_bytes"]), float(-fp["region_headroom_bytes"]),
+                      float(-fp["flash_headroom_bytes"])]
             values.append(1.0 if not feasible and max(values) <= 0 else 0.0)  # fits, but an op cannot run
         trial.set_user_attr(ATTR, values)
         if hasattr(trial, "set_constraint"):  # Optuna >= 5

@@ -34,5 +34,5 @@ def test_tpe_with_memsim_never_trains_an_undeployable_network_and_returns_one_th
     assert study.best_trial.value == best.value
     assert max(study.best_trial.constraints.values() if isinstance(study.best_trial.constraints, dict)
                else study.best_trial.constraints) <= 0
-    assert best.user_attrs["autotinyml_footprint"]["region_margin_bytes"] >= 0
+    assert best.user_attrs["autotinyml_footprint"]["region_headroom_bytes"] >= 0
     assert set(best.params) == set(template.space.names)

@@ -37,8 +37,8 @@ def test_costs_are_memsims_figures_of_the_network_that_would_be_exported(c1, c2,
     fig = costs.figures([c1, c2, d1])
     fp = memsim.footprint(costs.spec_at([c1, c2, d1]), board, runtime, dtype, compression)
     b = costs.board
-    assert fig["costs"][0].tolist() == [b.ram_bytes - fp.ram_margin_bytes, b.largest_region_bytes - fp.region_margin_bytes,
-                                        b.flash_bytes - fp.flash_margin_bytes, fp.latency_high_ms]
+    assert fig["costs"][0].tolist() == [b.ram_bytes - fp.ram_headroom_bytes, b.largest_region_bytes - fp.region_headroom_bytes,
+                                        b.flash_bytes - fp.flash_headroom_bytes, fp.latency_high_ms]
     assert bool(fig["fits"][0]) == bool(fp.deployable)
 
 
@@ -101,7 +101,7 @@ def test_residual_adds_tie_their_inputs_into_one_searched_group():
     assert costs.full.tolist() == [16, 16, 24]
     fig = costs.figures([5, 7, 9])
     fp = memsim.footprint(costs.spec_at([5, 7, 9]), "stm32l476rg", "tflm", "float32")
-    assert fig["costs"][0][2] == costs.board.flash_bytes - fp.flash_margin_bytes and fig["fits"][0] == fp.deployable
+    assert fig["costs"][0][2] == costs.board.flash_bytes - fp.flash_headroom_bytes and fig["fits"][0] == fp.deployable
 
 
 def test_layers_shrink_cannot_slice_are_refused_in_one_sentence():

@@ -73,7 +73,7 @@ def test_cli_json_has_the_documented_keys(tmp_path, capsys):
     assert main(["footprint", str(spec), "--target", "nucleo-f303k8", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     for key in ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes", "runtime_ram_bytes",
-                "io_bytes", "ram_bytes", "flash_bytes", "layers", "deployable", "ram_margin_bytes",
-                "flash_margin_bytes", "latency_ms"):
+                "io_bytes", "ram_bytes", "flash_bytes", "layers", "deployable", "ram_headroom_bytes",
+                "flash_headroom_bytes", "latency_ms"):
         assert key in out
     assert out["macc"] == 10 and out["weights_bytes"] == 40 and out["deployable"] is True

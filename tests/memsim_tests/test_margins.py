@@ -32,11 +32,11 @@ def test_a_network_that_just_fits_fails_with_a_larger_margin(runtime):
     assert memsim.footprint(NET, board, runtime, margin=0).deployable
     tight = memsim.footprint(NET, board, runtime, margin=5)
     assert not tight.deployable
-    assert tight.ram_margin_bytes == -tight.ram_safety_bytes < 0
+    assert tight.ram_headroom_bytes == -tight.ram_safety_bytes < 0
     assert any("safety margin (5 %)" in v for v in tight.violations)
     # per figure: RAM margin only
     only_ram = memsim.footprint(NET, board, runtime, margin=(5, 0))
-    assert only_ram.flash_margin_bytes == 0 and only_ram.ram_margin_bytes < 0
+    assert only_ram.flash_headroom_bytes == 0 and only_ram.ram_headroom_bytes < 0
 
 
 def test_margin_applies_to_the_network_not_to_the_runtime_library():

@@ -32,7 +32,7 @@ def test_tflm_arena_is_head_plus_tail_in_one_region():
     assert any(v.startswith("TFLM arena (head + tail)") for v in judged.violations), judged.violations
     fits = memsim.footprint(_net(16, 32), custom_target(flash="1MiB", ram=fp.region_bytes), runtime="tflm",
                             dtype="int8", margin=0)
-    assert fits.deployable and fits.region_margin_bytes == 0
+    assert fits.deployable and fits.region_headroom_bytes == 0
 
 
 @settings(max_examples=40, deadline=None)
@@ -42,7 +42,7 @@ def test_verdict_is_exactly_the_three_limits(filters, units, dtype, ram):
     board = custom_target(flash="256KiB", ram=ram, overhead="cortex-m4")
     fp = memsim.footprint(_net(filters, units), board, runtime="tflm", dtype=dtype)
     ram_ok = fp.ram_bytes + fp.ram_safety_bytes <= board.ram_bytes
-    region_ok = fp.region_margin_bytes >= 0
+    region_ok = fp.region_headroom_bytes >= 0
     flash_ok = fp.flash_bytes + fp.flash_safety_bytes <= board.flash_bytes
     assert fp.deployable == (ram_ok and region_ok and flash_ok)
     assert fp.region_bytes >= fp.activations_bytes  # the arena is never smaller than its head

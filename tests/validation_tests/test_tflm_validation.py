@@ -186,4 +186,4 @@ def test_exported_model_reread_gives_the_reports_verdict(small_model, tmp_path, 
         assert stored["measured"] is None
         assert (fp["ram_bytes"], fp["flash_bytes"]) == (stored["predicted"]["ram_bytes"],
                                                         stored["predicted"]["flash_bytes"])
-        assert stored["headroom"]["ram"]["bytes"] == fp["ram_margin_bytes"]
+        assert stored["headroom"]["ram"]["bytes"] == fp["ram_headroom_bytes"]
