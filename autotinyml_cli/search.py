@@ -129,7 +129,7 @@ class SearchOptions:
     latency_ms: "float | None" = None
     energy_uj: "float | None" = None
     trainings: int = 10
-    method: str = "exact-ei"
+    method: str = cbo.DEFAULT_METHOD
     labels: "int | None" = None
     study: "str | None" = None
     seed: int = 0

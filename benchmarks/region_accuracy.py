@@ -57,7 +57,8 @@ def main() -> None:
         for seed in range(args.seeds):
             sampler = cbo.SVMCBOSampler(seed=seed)
             study = cbo.Study(space, sampler, constraint=c, seed=seed)
-            study.sampler.propose(study)  # Phase 1: n_init LHS + n_phase1 boundary labels, no training
+            for label in sampler.propose(cbo.StudyView(study)).labels:  # Phase 1: n_init LHS + n_phase1 boundary
+                study.label(label.config, label.phase)                 # labels, no training
             sampler._fit_svm(study)
             predicted = sampler._predict_feasible(X)
             missed.append(float((truth & ~predicted).sum() / max(truth.sum(), 1)))

@@ -11,15 +11,16 @@ it takes a space, an objective and an optional cheap constraint.
 
 from cbo._errors import CBOError, DatasetError, SpaceError, StorageError
 from cbo._samplers import (
-    SAMPLERS, BaseSampler, ExactCBOSampler, FeasibleRandomSampler, GPUCBSampler, GridSampler, RandomSampler, SVMCBOSampler,
+    DEFAULT_METHOD, SAMPLERS, BaseSampler, Proposal, ExactCBOSampler, FeasibleRandomSampler, GPUCBSampler, GridSampler, RandomSampler, SVMCBOSampler,
 )
 from cbo._space import Categorical, Integer, Ordinal, Param, Real, Space
-from cbo._storage import FrozenTrial, InMemoryStorage, SQLiteStorage, TrialState
+from cbo._storage import FrozenTrial, InMemoryStorage, SQLiteStorage, Storage, TrialState
 from cbo._study import Study, Trial
+from cbo._view import StudyView
 
 __all__ = [
     "CBOError", "DatasetError", "SpaceError", "StorageError",
-    "SAMPLERS", "BaseSampler", "ExactCBOSampler", "FeasibleRandomSampler", "GPUCBSampler", "GridSampler", "RandomSampler",
+    "DEFAULT_METHOD", "SAMPLERS", "BaseSampler", "Proposal", "StudyView", "Storage", "ExactCBOSampler", "FeasibleRandomSampler", "GPUCBSampler", "GridSampler", "RandomSampler",
     "SVMCBOSampler", "Categorical", "Integer", "Ordinal", "Param", "Real", "Space",
     "FrozenTrial", "InMemoryStorage", "SQLiteStorage", "TrialState", "Study", "Trial",
 ]

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-if TYPE_CHECKING:
-    from cbo._study import Study
+from cbo._view import StudyView
 
 __all__ = ["candidates", "neighbours"]
 
 
-def candidates(study: "Study", rng: np.random.Generator, n: int) -> list[dict]:
+def candidates(study: StudyView, rng: np.random.Generator, n: int) -> list[dict]:
     """About ``n`` unseen configurations: half uniform random, half Latin hypercube, without duplicates."""
     space = study.space
     configs = space.sample(rng, n // 2) + space.lhs(rng, n - n // 2)
@@ -26,7 +23,7 @@ def candidates(study: "Study", rng: np.random.Generator, n: int) -> list[dict]:
     return out
 
 
-def neighbours(study: "Study", config: dict) -> list[dict]:
+def neighbours(study: StudyView, config: dict) -> list[dict]:
     """Unseen configurations one parameter away (local refinement around a good candidate)."""
     space = study.space
     out = []

@@ -22,13 +22,11 @@ import logging
 import os
 import time
 import traceback
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from cbo._errors import CBOError
-
-if TYPE_CHECKING:
-    from cbo._storage import FrozenTrial
-    from cbo._study import Study
+from cbo._storage import FrozenTrial
+from cbo._view import AskTell
 
 __all__ = ["local_cluster", "worker_slots", "optimize_on_cluster"]
 
@@ -69,9 +67,9 @@ def run_objective(objective: Callable[[dict], Any], config: dict) -> Any:
     return objective(config)
 
 
-def optimize_on_cluster(study: "Study", objective: Callable[[dict], Any], n_trainings: int, client, *,
+def optimize_on_cluster(study: AskTell, objective: Callable[[dict], Any], n_trainings: int, client, *,
                         q: int | None = None, trial_timeout: float | None = None,
-                        callback: "Callable[[Study, FrozenTrial], None] | None" = None,
+                        callback: "Callable[[AskTell, FrozenTrial], None] | None" = None,
                         catch: "tuple[type[BaseException], ...]" = ()) -> None:
     """Keep up to ``q`` trainings running on ``client``'s workers until ``n_trainings`` are spent in the study."""
     from distributed import KilledWorker, wait

@@ -1,15 +1,17 @@
 """Samplers: who proposes the next configuration.
 
-``SVMCBOSampler`` is the papers' two-phase method; the others are the
-baselines it is compared with. A sampler's ``propose(study)`` returns
-``(config, phase)``; ``prechecks`` says whether the study should test the
-cheap constraint before training (never training an undeployable config).
+``ExactCBOSampler`` (exact-ei, the default) and ``SVMCBOSampler`` (the papers' two-phase method) and the baselines
+they are compared with. The lifecycle, as in Optuna: the study calls ``propose(view)`` once per configuration it
+hands out, with a read-only ``StudyView`` (stored trials, configurations in flight, the oracle); the sampler
+returns a ``Proposal`` (the configuration, its phase, and any labels to store first) and never writes. ``prechecks``
+says whether the study should test the cheap constraint before training (never training an undeployable config).
+A sampler keeps no state the view cannot rebuild, so a resumed study proposes what an uninterrupted one would.
 """
 
 from __future__ import annotations
 
+import abc
 import functools
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,12 +20,10 @@ from cbo._candidates import candidates, neighbours
 from cbo._errors import CBOError, SpaceError
 from cbo._storage import TrialState
 from cbo._surrogates import DeployableRegion, fit_gp
-
-if TYPE_CHECKING:
-    from cbo._study import Study
+from cbo._view import Proposal, StudyView
 
 __all__ = ["BaseSampler", "RandomSampler", "GridSampler", "FeasibleRandomSampler", "GPUCBSampler", "SVMCBOSampler",
-           "ExactCBOSampler"]
+           "ExactCBOSampler", "Proposal", "SAMPLERS", "DEFAULT_METHOD"]
 
 
 def _check_args(owner: str, **limits) -> None:
@@ -37,8 +37,8 @@ def _check_args(owner: str, **limits) -> None:
             raise SpaceError(f"{owner}: {name} must be at least {least}, got {value!r}.")
 
 
-class BaseSampler:
-    """The sampler contract: one method, plus the ``prechecks`` flag."""
+class BaseSampler(abc.ABC):
+    """The sampler contract: ``propose(view) -> Proposal``, plus the ``prechecks`` flag (see the module)."""
 
     prechecks = False
     name = "base"
@@ -48,16 +48,17 @@ class BaseSampler:
             raise SpaceError(f"{type(self).__name__}: seed must be an integer or None, got {seed!r}.")
         self.seed = seed
 
-    def _generator(self, study: "Study") -> np.random.Generator:
+    def _generator(self, study: StudyView) -> np.random.Generator:
         # derived from the seed and the number of stored and running trials, so a resumed study continues
         # deterministically and the proposals of a batch differ
         base = self.seed if self.seed is not None else study.seed
         return np.random.default_rng([0 if base is None else int(base), len(study.trials) + len(study.pending), 7])
 
-    def propose(self, study: "Study") -> tuple[dict, str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def propose(self, study: StudyView) -> Proposal:
+        """The next configuration to hand out, given what the study holds; nothing is stored here."""
 
-    def _unseen(self, study: "Study", configs: list[dict]) -> list[dict]:
+    def _unseen(self, study: StudyView, configs: list[dict]) -> list[dict]:
         seen = study.seen_keys()
         return [c for c in configs if study.space.key(c) not in seen]
 
@@ -72,8 +73,8 @@ class RandomSampler(BaseSampler):
         for _ in range(100):
             (config,) = study.space.sample(rng, 1)
             if study.space.key(config) not in study.seen_keys():
-                return config, "random"
-        return config, "random"
+                return Proposal(config, "random")
+        return Proposal(config, "random")
 
 
 class FeasibleRandomSampler(RandomSampler):
@@ -98,8 +99,8 @@ class GridSampler(BaseSampler):
         grid = study.space.grid(n)
         rest = self._unseen(study, grid)
         if rest:
-            return rest[0], "grid"
-        return RandomSampler(seed=self.seed).propose(study)[0], "grid-extra"
+            return Proposal(rest[0], "grid")
+        return Proposal(RandomSampler(seed=self.seed).propose(study).config, "grid-extra")
 
 
 class _GPMixin:
@@ -154,12 +155,12 @@ class GPUCBSampler(BaseSampler, _GPMixin):
         done = [t for t in study.trials if t.state == TrialState.COMPLETE and t.value is not None]
         if len(done) < self.n_init:
             cands = candidates(study, rng, 64)
-            return (cands[0] if cands else study.space.sample(rng, 1)[0]), "init"
+            return Proposal(cands[0] if cands else study.space.sample(rng, 1)[0], "init")
         gp = self._fit_gp(study, done, rng)
         cands = candidates(study, rng, self.n_candidates)
         if not cands:
-            return study.space.sample(rng, 1)[0], "bo"
-        return self._acquisition_pick(study, lambda X: ucb(gp, X, self.beta), cands), "bo"
+            return Proposal(study.space.sample(rng, 1)[0], "bo")
+        return Proposal(self._acquisition_pick(study, lambda X: ucb(gp, X, self.beta), cands), "bo")
 
 
 class SVMCBOSampler(BaseSampler, _GPMixin):
@@ -223,39 +224,44 @@ class SVMCBOSampler(BaseSampler, _GPMixin):
     # -- proposals ---------------------------------------------------------------
     def propose(self, study):
         rng = self._generator(study)
-        cheap = study.constraint is not None
-        n_labels = sum(1 for t in study.trials if t.feasible is not None)
-        if cheap:
-            # Phase 1 with a cheap oracle: label, train nothing
+        labels = []
+        if study.has_constraint:
+            # Phase 1 with a cheap oracle: label, train nothing (the labels go back to the study in the Proposal)
+            n_labels = sum(1 for t in study.trials if t.feasible is not None)
             if n_labels < self.n_init + self.n_phase1:
                 for config in self._unseen(study, study.space.lhs(rng, max(self.n_init - n_labels, 0))):
-                    study.label(config, phase="phase1-init")
+                    labels.append(study.label(config, "phase1-init"))
+                    study = study.extended(labels[-1:])
                 while sum(1 for t in study.trials if t.feasible is not None) < self.n_init + self.n_phase1:
                     config = self._phase1_pick(study, rng)
                     if config is None:
                         break
-                    study.label(config, phase="phase1")
+                    labels.append(study.label(config, "phase1"))
+                    study = study.extended(labels[-1:])
         else:
+            n_labels = sum(1 for t in study.trials if t.feasible is not None)
             if n_labels < self.n_init:
                 cands = self._unseen(study, study.space.lhs(rng, self.n_init))
-                return (cands[0] if cands else study.space.sample(rng, 1)[0]), "phase1-init"
+                return Proposal(cands[0] if cands else study.space.sample(rng, 1)[0], "phase1-init")
             if n_labels < self.n_init + self.n_phase1:
                 config = self._phase1_pick(study, rng)
                 if config is not None:
-                    return config, "phase1"
+                    return Proposal(config, "phase1")
         # Phase 2
+        labels = tuple(labels)
         self._fit_svm(study)
         done = [t for t in study.trials if t.state == TrialState.COMPLETE and t.feasible and t.value is not None]
         cands = candidates(study, rng, self.n_candidates)
         if not cands:
-            return study.space.sample(rng, 1)[0], "phase2"
+            return Proposal(study.space.sample(rng, 1)[0], "phase2", labels)
         mask = self._predict_feasible(study.space.encode_many(cands))
         if len(done) < self.n_init_train:
             pool = [c for c, m in zip(cands, mask) if m] or cands
-            return pool[int(rng.integers(len(pool)))], "phase2-init"
+            return Proposal(pool[int(rng.integers(len(pool)))], "phase2-init", labels)
         gp = self._fit_gp(study, done, rng)
         inside = (lambda cs: self.svm_.contains(study.space.encode_many(cs))) if mask.any() else None
-        return self._acquisition_pick(study, lambda X: ucb(gp, X, self.beta), cands, inside), "phase2"
+        return Proposal(self._acquisition_pick(study, lambda X: ucb(gp, X, self.beta), cands, inside), "phase2",
+                        labels)
 
 
 class ExactCBOSampler(BaseSampler, _GPMixin):
@@ -319,18 +325,18 @@ class ExactCBOSampler(BaseSampler, _GPMixin):
         return pool[int(np.argmax(gaps))]
 
     def propose(self, study):
-        if study.constraint is None:
+        if not study.has_constraint:
             raise CBOError("ExactCBOSampler needs a constraint (memsim) to know the deployable set; without "
                            "one use SVMCBOSampler.")
         rng = self._generator(study)
         cands = candidates(study, rng, self.n_candidates)
         if not cands:
-            return study.space.sample(rng, 1)[0], "exact"
+            return Proposal(study.space.sample(rng, 1)[0], "exact")
         inside = lambda cs: study.check_many(cs)[0]  # noqa: E731
         done = [t for t in study.trials if t.state == TrialState.COMPLETE and t.feasible and t.value is not None]
         if len(done) < self.n_init_train:
             pool = [c for c, ok in zip(cands, inside(cands)) if ok] or cands
-            return self._farthest(study, pool, rng), "exact-init"
+            return Proposal(self._farthest(study, pool, rng), "exact-init")
         encode = lambda cs: self._features(study, cs)  # noqa: E731
         gp = self._fit_gp(study, done, rng, encode=encode, noise_floor=self.noise_floor,
                           scale_floor=self.scale_floor)
@@ -339,9 +345,11 @@ class ExactCBOSampler(BaseSampler, _GPMixin):
             score = lambda X: expected_improvement(gp, X, incumbent)  # noqa: E731
         else:
             score = lambda X: ucb(gp, X, self.beta)  # noqa: E731
-        return self._acquisition_pick(study, score, cands, inside, encode=encode), "exact"
+        return Proposal(self._acquisition_pick(study, score, cands, inside, encode=encode), "exact")
 
 
+# The methods by the names the command line takes; DEFAULT_METHOD is the command line's and Study's default.
+DEFAULT_METHOD = "exact-ei"
 SAMPLERS = {"svmcbo": SVMCBOSampler, "exact-ucb": functools.partial(ExactCBOSampler, acquisition="ucb"),
             "exact-ei": functools.partial(ExactCBOSampler, acquisition="ei"), "random": RandomSampler,
             "grid": GridSampler, "feasible-random": FeasibleRandomSampler, "bo": GPUCBSampler}

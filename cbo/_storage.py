@@ -16,10 +16,11 @@ import time
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
+from typing import Protocol
 
 from cbo._errors import StorageError
 
-__all__ = ["TrialState", "FrozenTrial", "InMemoryStorage", "SQLiteStorage"]
+__all__ = ["TrialState", "FrozenTrial", "Storage", "InMemoryStorage", "SQLiteStorage"]
 
 SCHEMA_VERSION = 1
 
@@ -51,6 +52,17 @@ class FrozenTrial:
     seconds: float = 0.0
     seed: int | None = None
     attrs: dict = field(default_factory=dict)
+
+
+class Storage(Protocol):
+    """What a study stores its trials in (``InMemoryStorage``, ``SQLiteStorage``, or your own): finished trials,
+    appended as they finish and never changed, and the study's settings."""
+
+    def add(self, trial: FrozenTrial) -> FrozenTrial: ...
+    def trials(self) -> list[FrozenTrial]: ...
+    def set_meta(self, meta: dict) -> None: ...
+    def get_meta(self) -> dict: ...
+    def close(self) -> None: ...
 
 
 def _num(v):

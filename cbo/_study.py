@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import traceback
@@ -11,9 +12,10 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from cbo._errors import CBOError
-from cbo._samplers import BaseSampler, SVMCBOSampler
+from cbo._samplers import DEFAULT_METHOD, SAMPLERS, BaseSampler, SVMCBOSampler
 from cbo._space import Space
-from cbo._storage import FrozenTrial, InMemoryStorage, TrialState
+from cbo._storage import FrozenTrial, InMemoryStorage, Storage, TrialState
+from cbo._view import Proposal, StudyView
 
 __all__ = ["Trial", "Study"]
 
@@ -39,10 +41,11 @@ class Study:
     ----------
     space : Space
     sampler : BaseSampler, optional
-        Defaults to SVMCBOSampler.
-    storage : InMemoryStorage or SQLiteStorage, optional
-        Finished trials are written here as they finish; a storage that
-        already holds trials continues that study.
+        Defaults to the command line's default method (``cbo.DEFAULT_METHOD``, exact-ei) when a constraint is
+        given, and to SVMCBOSampler (the papers' black-box method) without one.
+    storage : Storage, optional
+        Finished trials are written here as they finish (``InMemoryStorage`` by default, ``SQLiteStorage``, or
+        anything with the ``cbo.Storage`` methods); a storage that already holds trials continues that study.
     constraint : callable, optional
         Cheap deployability oracle ``config -> (bool, footprint)`` (memsim).
         With it, samplers that pre-check never train an undeployable
@@ -53,10 +56,12 @@ class Study:
         Planned number of trainings (the grid sampler sizes its grid by it).
     """
 
-    def __init__(self, space: Space, sampler: BaseSampler | None = None, *, storage=None,
+    def __init__(self, space: Space, sampler: BaseSampler | None = None, *, storage: "Storage | None" = None,
                  constraint: Constraint | None = None, seed: int | None = None, budget: int | None = None):
         self.space = space
-        self.sampler = sampler or SVMCBOSampler(seed=seed)
+        if sampler is None:
+            sampler = SAMPLERS[DEFAULT_METHOD](seed=seed) if constraint is not None else SVMCBOSampler(seed=seed)
+        self.sampler = sampler
         self.storage = storage or InMemoryStorage()
         self.constraint = constraint
         self.seed = seed
@@ -142,7 +147,10 @@ class Study:
     def ask(self, max_attempts: int = 500) -> Trial:
         """The next configuration to train (undeployable proposals are labelled and skipped)."""
         for _ in range(max_attempts):
-            config, phase = self.sampler.propose(self)
+            proposal = self.sampler.propose(StudyView(self))
+            config, phase, labels = proposal if isinstance(proposal, Proposal) else Proposal(*proposal)
+            for trial in labels:  # the sampler's labels (SVM-CBO's Phase 1), stored in the order it made them
+                self._store(dataclasses.replace(trial, number=len(self._trials)))
             config = self.space.validate_config(config)
             if self.sampler.prechecks and self.constraint is not None:
                 feasible, footprint = self._check(config)

@@ -30,7 +30,10 @@ OPTIMUM = accuracy({"x": 0.3 + RADIUS / math.sqrt(2), "y": 0.3 + RADIUS / math.s
 def test_phase1_recovers_a_disc_from_few_labels():
     sampler = cbo.SVMCBOSampler(n_init=10, n_phase1=30, seed=0)
     study = cbo.Study(SPACE, sampler, constraint=disc, seed=0)
-    sampler.propose(study)  # Phase 1 with a cheap oracle: labels only
+    proposal = sampler.propose(cbo.StudyView(study))  # Phase 1 with a cheap oracle: labels, returned, not stored
+    assert len(proposal.labels) == 40 and not study.trials  # only the study writes
+    for label in proposal.labels:
+        study.label(label.config, label.phase)
     assert sum(t.feasible is not None for t in study.trials) == 40 and study.n_trained == 0
     g = np.linspace(0, 1, 60)
     X = np.array([[a, b] for a in g for b in g])
