@@ -63,10 +63,9 @@ def _circles(edges: dict) -> list[set]:
     return found
 
 
-def test_memsim_targets_validation_and_the_commands_import_no_circle():
-    circles = _circles(_edges(_modules()))
-    packages = ("targets", "memsim", "validation", "autotinyml_cli")  # experiment calls the search as a function
-    assert not [c for c in circles if any(m.split(".")[0] in packages for m in c)], circles
+def test_no_module_imports_itself_back_in_a_circle():
+    # the study and its samplers meet in cbo._view; experiment calls the search as a function
+    assert not _circles(_edges(_modules()))
 
 
 def test_nothing_imports_a_higher_layer():
