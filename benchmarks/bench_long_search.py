@@ -27,8 +27,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
@@ -80,7 +78,7 @@ def main() -> int:
     parser.add_argument("--log", default=None, help="default benchmarks/cache/long-search-{recycled|in-process}.jsonl")
     args = parser.parse_args()
 
-    from _machine import cpu_model
+    from _harness import cpu_model
 
     from cbo.tinyml.objective import KFoldObjective
     from cbo.tinyml.recycled import RecycledObjective

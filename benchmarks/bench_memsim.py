@@ -22,11 +22,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import memsim  # noqa: E402
-from _machine import cpu_model  # noqa: E402
+from _harness import cpu_model  # noqa: E402
 from memsim.batch import ACTIVATIONS, ChainFamily  # noqa: E402
 
 TEN_LAYERS = {"name": "net10", "layers": [

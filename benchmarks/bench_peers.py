@@ -42,10 +42,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cbo  # noqa: E402
-from _machine import cpu_model, library_versions  # noqa: E402
+from _harness import cpu_model, library_versions, mean_std  # noqa: E402,F401  (mean_std: the tables below)
 from cbo.tinyml import KFoldObjective, MemsimConstraint, OptunaDeployability, get_template, load_dataset  # noqa: E402
 
 METHODS = ["svmcbo", "svmcbo-blind", "svmcbo-toolchain", "exact-ucb", "exact-ei",
@@ -350,12 +349,6 @@ def run_at(cache, method, seed, budget):
     row = cache.results.get((f"{method}@{budget}", seed)) if method in BUDGET_SIZED else \
         longest_run(cache, method, seed, budget)
     return row["trace"][:budget] if row else None
-
-
-def mean_std(values, scale: float = 1.0) -> str:
-    """``mean ± std`` of the values times ``scale`` (100 for fractions shown as %), two decimals; std 0 for one."""
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{scale * statistics.mean(values):.2f} ± {scale * std:.2f}"
 
 
 def wins_ties_losses(pairs) -> str:

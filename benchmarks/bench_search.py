@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cbo  # noqa: E402
+from _harness import mean_std  # noqa: E402
 from cbo.tinyml import KFoldObjective, MemsimConstraint, get_template, load_dataset  # noqa: E402
 
 METHODS = ["svmcbo", "feasible-random", "random", "grid", "bo"]
@@ -79,7 +77,7 @@ def main() -> None:
         rows[method] = (best, wasted, walls_uncached)
     print(f"\n{'method':16s} {'best deployable accuracy':>26s} {'wasted trainings':>18s} {'wall s / run':>14s}")
     for method, (best, wasted, walls) in rows.items():
-        print(f"{method:16s} {100 * statistics.mean(best):12.2f} % +/- {100 * statistics.pstdev(best):5.2f}  "
+        print(f"{method:16s} {mean_std(best, 100):>20s} %  "
               f"{statistics.mean(wasted):10.1f} / {args.trainings:<5d} {statistics.mean(walls):12.0f}")
     print("(a run with no deployable training counts 0 %; wall time = search overhead + every training at its "
           "measured cost)")

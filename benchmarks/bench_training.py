@@ -23,9 +23,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import cpu_model  # noqa: E402
+from _harness import cpu_model  # noqa: E402
 
 # Small: the quick start's kind of network; mid and large: the largest paper-har networks the blind peers trained
 # on har-watch (large: 9.8 M parameters, 2,475 s for 3 folds x 10 epochs under the default allocator).
@@ -78,7 +77,6 @@ def train(config: dict, epochs: int, setting: str) -> dict:
 
 
 def params_of(config: dict) -> int:
-    sys.path.insert(0, str(ROOT))
     import memsim
     from cbo.tinyml.datasets import load_dataset
     from cbo.tinyml.templates import get_template

@@ -22,15 +22,12 @@ from __future__ import annotations
 import argparse
 import heapq
 import os
-import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cbo  # noqa: E402
+from _harness import mean_std  # noqa: E402
 from bench_peers import Cache, curve, default_cache  # noqa: E402
 from cbo.tinyml import KFoldObjective, MemsimConstraint, get_template, load_dataset  # noqa: E402
 
@@ -143,7 +140,7 @@ def report(cache, methods, qs, args) -> str:
             cells = []
             for c in checkpoints:
                 vals = [100 * curve(r["trace"])[c - 1] for r in runs]
-                cells.append(f"{statistics.mean(vals):.2f} ± {statistics.stdev(vals) if len(vals) > 1 else 0:.2f}")
+                cells.append(mean_std(vals))
             lines.append(f"| {method} | {q} | {len(runs)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -24,7 +24,6 @@ import statistics
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from memsim.frontends.tflite import graph_from_tflite, model_dtype, read_tflite  # noqa: E402
 from memsim.profiles import tflm  # noqa: E402

@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import cpu_model  # noqa: E402
+from _harness import cpu_model  # noqa: E402
 
 # Timed in each tree's own interpreter; prints one JSON object.
 _PROBE = r'''

@@ -16,7 +16,6 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_peers import CACHE_DIR, curve, is_current_run, mean_std  # noqa: E402
 

@@ -18,7 +18,6 @@ import statistics
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_peers import (CACHE_DIR, Cache, count_wasted, curve, default_cache, mean_std, parse_methods,  # noqa: E402
                          run_at, setting_of, wins_ties_losses)

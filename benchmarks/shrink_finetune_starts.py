@@ -9,9 +9,7 @@ fine-tuning; the projected network is then trained from both starts and scored o
 """
 import json
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 from sklearn.model_selection import train_test_split
 from cbo.tinyml import get_template, load_dataset

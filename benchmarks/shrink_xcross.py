@@ -18,10 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _machine import cpu_model  # noqa: E402
+from _harness import cpu_model  # noqa: E402
 
 TASKS = [("har-basicmotions", None), ("har-watch", "subject"), ("digits", None)]
 BOARDS = ("stm32f303k8", "stm32l476rg")

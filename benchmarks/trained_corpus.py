@@ -21,7 +21,6 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autotinyml_cli.main import main as cli  # noqa: E402
 

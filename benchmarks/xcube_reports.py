@@ -15,12 +15,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "memsim_tests"))
+from autotinyml_cli.main import main as cli
+from validation.xcube_networks import INT8_REPORTS, REPORTS, SOLOMIA_INT8
 
-from autotinyml_cli.main import main as cli  # noqa: E402
-from test_xcube_reports import INT8_REPORTS, REPORTS, SOLOMIA_INT8  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 ASSETS = ROOT / "tests" / "validation_tests" / "assets" / "xcube-reports"
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-import _machine
+import _harness
 import bench_peers  # benchmarks/ is on the path (tests/conftest.py)
 
 SETTING = {"dataset": "digits", "label": None, "space": "paper-har", "target": "stm32f303k8", "runtime": "tflm",
@@ -134,7 +134,7 @@ def test_a_stored_run_keeps_the_cpu_and_library_versions_it_ran_with(tmp_path):
     import numpy
     import scipy
     assert row["libraries"]["numpy"] == numpy.__version__ and row["libraries"]["scipy"] == scipy.__version__
-    assert set(row["libraries"]) == set(_machine.LIBRARIES) and row["libraries"]["tensorflow"]  # or -cpu
+    assert set(row["libraries"]) == set(_harness.LIBRARIES) and row["libraries"]["tensorflow"]  # or -cpu
     assert row["cpu"] and row["cpu"] != "?"  # another CPU can take another path (RESULTS.md)
     assert bench_peers.Cache(tmp_path / "peers.jsonl", SETTING).results[("random@2", 0)]["trace"][0]["accuracy"] == 0.9
 
@@ -143,15 +143,15 @@ def test_a_trained_accuracy_keeps_the_cpu_it_was_trained_on(tmp_path):
     cache = bench_peers.Cache(tmp_path / "peers.jsonl", SETTING)
     cache.accuracy_of("c1", lambda: 0.5)
     row = json.loads((tmp_path / "peers.jsonl").read_text().splitlines()[-1])
-    assert row["config_key"] == "c1" and row["cpu"] == _machine.cpu_model()
+    assert row["config_key"] == "c1" and row["cpu"] == _harness.cpu_model()
     assert bench_peers.Cache(tmp_path / "peers.jsonl", SETTING).accuracy == {"c1": 0.5}
 
 
 def test_the_cpu_name_tells_avx2_and_avx512_machines_apart():
-    assert _machine.simd_level({"fpu", "avx2"}) == "AVX2"
-    assert _machine.simd_level({"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}) == "AVX-512 BF16"
-    assert _machine.simd_level({"avx2", "avx512f"}) == "AVX-512"
-    assert _machine.simd_level({"sse4_2"}) == ""
+    assert _harness.simd_level({"fpu", "avx2"}) == "AVX2"
+    assert _harness.simd_level({"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}) == "AVX-512 BF16"
+    assert _harness.simd_level({"avx2", "avx512f"}) == "AVX-512"
+    assert _harness.simd_level({"sse4_2"}) == ""
 
 
 def test_a_cache_in_another_folder_reads_the_committed_accuracies_but_not_their_runs(tmp_path, monkeypatch):

@@ -1,4 +1,6 @@
-"""What a benchmark ran on: the CPU model and the library versions, printed in headers and kept with stored runs.
+"""What every benchmark script shares: what it ran on (the CPU model and the library versions, printed in headers
+and kept with stored runs) and how a figure over seeds is written (``mean_std``). The scripts import it as a
+sibling (Python puts a script's own folder first on its path) and the installed packages as they are.
 
 The same code and libraries on another CPU can give other floating-point results (other SIMD kernels in BLAS,
 Eigen and oneDNN): the committed runs of 2026-11-23 (Intel Xeon) and their re-runs on 2026-12-01 (AMD EPYC)
@@ -9,6 +11,7 @@ AVX2 and one with AVX-512, also train to different accuracies, so the SIMD level
 from __future__ import annotations
 
 import platform
+import statistics
 
 # What a run's proposals (GP fits, Optuna's samplers) and trainings depend on besides the code.
 # (TensorFlow is installed as tensorflow or tensorflow-cpu.)
@@ -57,3 +60,11 @@ def library_versions() -> dict:
             except metadata.PackageNotFoundError:
                 pass
     return versions
+
+
+def mean_std(values, scale: float = 1.0) -> str:
+    """``mean ± std`` of the values times ``scale`` (100 for fractions shown as %), two decimals: the sample
+    standard deviation (n - 1, as over seeds drawn from many), 0 for one value."""
+    values = list(values)
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{scale * statistics.mean(values):.2f} ± {scale * std:.2f}"
