@@ -85,7 +85,7 @@ def test_batch_equals_single_evaluator(net, mode, target):
 
 
 def test_many_configurations_in_one_call_match_row_by_row():
-    from conftest import har_template
+    from _networks import har_template
 
     cfgs = [dict(filters=f, kernel=k, pool=p, units=u) for f in (8, 256) for k in (1, 2) for p in (1, 2) for u in (8, 256)]
     specs = [har_template(**c) for c in cfgs]

@@ -1,7 +1,7 @@
 """Exact MACC and weight bytes against real X-CUBE-AI reports and the seeds."""
 
 import pytest
-from conftest import HAR_BASELINE
+from _networks import HAR_BASELINE
 
 import memsim
 from memsim.metrics import total_macc, weight_bytes

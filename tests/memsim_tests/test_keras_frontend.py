@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import HAR_BASELINE
+from _networks import HAR_BASELINE
 
 import memsim
 from autotinyml_cli.main import main

@@ -3,7 +3,7 @@
 import math
 from math import prod
 
-from conftest import har_template
+from _networks import har_template
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 

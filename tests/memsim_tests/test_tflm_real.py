@@ -1,7 +1,7 @@
 """memsim's TFLM profile against the real converter and the real tflite-micro interpreter."""
 
 import pytest
-from conftest import har_template
+from _networks import har_template
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -4,7 +4,6 @@ band, and every transfer (another core, float32, a newer runtime) widens the ban
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +13,9 @@ from hypothesis import given, settings, strategies as st
 import memsim
 from targets import get_target
 
+import latency as bench  # benchmarks/latency.py: the fit and its data (conftest puts benchmarks/ on the path)
+
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import latency as bench  # noqa: E402  (benchmarks/latency.py: the fit and its data)
 
 MODELS = ROOT / "benchmarks" / "data" / "mlperf_tiny_models"
 

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import har_template
+from _networks import har_template
 
 from autotinyml_cli.main import main
 from validation import NotDeployableError

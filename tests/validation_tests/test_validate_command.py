@@ -104,7 +104,7 @@ def test_corpus_rows_record_refusals_memsim_predicted():
 
 @pytest.mark.toolchain
 def test_a_model_the_toolchain_refuses_says_so_in_the_summary(tmp_path, capsys):
-    from conftest import har_template
+    from _networks import har_template
 
     from memsim.frontends.keras import keras_from_spec
 
