@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass, fields
 
 from memsim import COMPRESSION_CHOICES, DEFAULT_RUNTIME, DTYPES, RUNTIMES
 from memsim.profiles import RUNTIME_HELP
 
-__all__ = ["add_compression", "add_dtype", "add_energy_budget", "add_latency_budget", "add_runtime",
-           "check_energy_budget", "check_latency_budget"]
+__all__ = ["CommandOptions", "add_budget", "add_compression", "add_dtype", "add_runtime", "check_budget"]
 
 
 def add_runtime(parser: argparse.ArgumentParser, extra: str = "", default: "str | None" = DEFAULT_RUNTIME) -> None:
@@ -30,27 +30,48 @@ def add_compression(parser: argparse.ArgumentParser, default: "str | None" = Non
                              f"{extra}")
 
 
-def add_latency_budget(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--latency-ms", type=float, default=None, metavar="MS",
-                        help="latency budget in ms: a network deploys only if the top of memsim's latency band "
-                             "(the time model, calibrated on published on-board measurements) meets it")
+# The budgets on time and energy: (flag, metavar, unit in words, help)
+_BUDGETS = {
+    "latency": ("--latency-ms", "MS", "milliseconds",
+                "latency budget in ms: a network deploys only if the top of memsim's latency band (the time model, "
+                "calibrated on published on-board measurements) meets it"),
+    "energy": ("--energy-uj", "UJ", "microjoules",
+               "energy budget per inference in uJ, held against the top of memsim's energy band (latency x the "
+               "board's published power; boards with MLPerf Tiny energy data only)"),
+}
 
 
-def check_latency_budget(value: "float | None") -> None:
+def add_budget(parser: argparse.ArgumentParser, which: str) -> None:
+    """--latency-ms or --energy-uj."""
+    flag, metavar, _, help_text = _BUDGETS[which]
+    parser.add_argument(flag, type=float, default=None, metavar=metavar, help=help_text)
+
+
+def check_budget(which: str, value: "float | None") -> None:
+    """Refuse a budget that is not a positive number, before any work."""
     from targets import AutoTinyMLError
 
+    flag, _, unit, _ = _BUDGETS[which]
     if value is not None and not value > 0:
-        raise AutoTinyMLError(f"--latency-ms must be a positive number of milliseconds, got {value:g}.")
+        raise AutoTinyMLError(f"{flag} must be a positive number of {unit}, got {value:g}.")
 
 
-def add_energy_budget(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--energy-uj", type=float, default=None, metavar="UJ",
-                        help="energy budget per inference in uJ, held against the top of memsim's energy band "
-                             "(latency x the board's published power; boards with MLPerf Tiny energy data only)")
+@dataclass
+class CommandOptions:
+    """The options search and shrink share, as fields of their typed options (``SearchOptions``,
+    ``ShrinkOptions``); ``from_args`` reads a parsed command line into them."""
 
+    dataset: str = "har-basicmotions"
+    label: "str | None" = None
+    target: str = "stm32f303k8"
+    target_file: "str | None" = None
+    runtime: str = DEFAULT_RUNTIME
+    dtype: "str | None" = None
+    compression: "str | None" = None
+    margin: "float | None" = None
+    latency_ms: "float | None" = None
+    seed: int = 0
 
-def check_energy_budget(value: "float | None") -> None:
-    from targets import AutoTinyMLError
-
-    if value is not None and not value > 0:
-        raise AutoTinyMLError(f"--energy-uj must be a positive number of microjoules, got {value:g}.")
+    @classmethod
+    def from_args(cls, args):
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})

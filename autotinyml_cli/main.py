@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from autotinyml_cli import _signals
-from autotinyml_cli._options import (add_compression, add_dtype, add_energy_budget, add_latency_budget, add_runtime,
-                                     check_energy_budget, check_latency_budget)
+from autotinyml_cli._options import (add_budget, add_compression, add_dtype, add_runtime,
+                                     check_budget)
 from autotinyml_cli._format import describe_headroom, describe_ms, report_figures, verdict_source_text
 from targets import AutoTinyMLError, Target, custom_target, format_size, get_target, list_targets, load_target_file
 
@@ -81,8 +81,8 @@ def cmd_footprint(args) -> int:
 
     if args.cycles_per_macc is not None and args.cycles_per_macc <= 0:
         raise AutoTinyMLError(f"--cycles-per-macc {args.cycles_per_macc:g} must be positive, e.g. 6 for float32.")
-    check_latency_budget(args.latency_ms)
-    check_energy_budget(args.energy_uj)
+    check_budget("latency", args.latency_ms)
+    check_budget("energy", args.energy_uj)
 
     target = _resolve_target(args)
     runtime_given = args.runtime is not None
@@ -155,8 +155,8 @@ def cmd_export(args) -> int:
     check_options(args.runtime, dtype, compression)  # before the model is loaded
     if not 0 < args.min_cross_acc <= 1:
         raise AutoTinyMLError(f"--min-cross-acc {args.min_cross_acc:g} must be in (0, 1], e.g. 0.95.")
-    check_latency_budget(args.latency_ms)
-    check_energy_budget(args.energy_uj)
+    check_budget("latency", args.latency_ms)
+    check_budget("energy", args.energy_uj)
     target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
     check_options(args.runtime, dtype, compression, target, args.energy_uj)  # the runtime on this board, before the model loads
     check_writable(args.out)
@@ -314,8 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_compression(p, "none")
     p.add_argument("--cycles-per-macc", type=float, default=None,
                    help="your own cycles per MACC (a measurement of yours), in place of memsim's time model")
-    add_latency_budget(p)
-    add_energy_budget(p)
+    add_budget(p, "latency")
+    add_budget(p, "energy")
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on the network's RAM and Flash (default: the profile's calibrated one)")
     p.add_argument("--check", action="store_true", help="exit with status 1 when the network does not deploy")
@@ -339,8 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_compression(p, extra=" (default none)")
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on memsim's figures (default: the runtime profile's calibrated one)")
-    add_latency_budget(p)
-    add_energy_budget(p)
+    add_budget(p, "latency")
+    add_budget(p, "energy")
     p.add_argument("--with-tflite", action="store_true", help="with --runtime xcubeai: also write model.tflite")
     p.add_argument("--out", required=True, help="output directory (written only if the model deploys)")
     p.add_argument("--dataset", default=None,

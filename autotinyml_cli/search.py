@@ -6,19 +6,18 @@ import contextlib
 import json
 import sys
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 import cbo
-from memsim import DEFAULT_RUNTIME
 from cbo.tinyml import KFoldObjective, MemsimConstraint, Template, get_template, load_dataset
 from cbo.tinyml.recycled import RecycledObjective
 from cbo.tinyml.templates import check_space
 from cbo.tinyml.training import without_input_autotune
-from autotinyml_cli._options import (add_compression, add_dtype, add_energy_budget, add_latency_budget, add_runtime,
-                                     check_energy_budget, check_latency_budget)
+from autotinyml_cli._options import (CommandOptions, add_budget, add_compression, add_dtype, add_runtime,
+                                     check_budget)
 from autotinyml_cli import _signals
 from autotinyml_cli._format import report_figures, verdict_source_text
 from targets import AutoTinyMLError, format_size, get_target, load_target_file
@@ -113,26 +112,16 @@ DEFAULT_PHASE1_LABELS = 64  # SVM-CBO's Phase-1 memsim labels (--labels)
 
 
 @dataclass
-class SearchOptions:
+class SearchOptions(CommandOptions):
     """Everything a search takes: the command line's options as a library call (``run_search(SearchOptions())`` is
     ``autotinyml search``). The defaults are the command line's (its parser reads them from here)."""
 
-    dataset: str = "har-basicmotions"
-    label: "str | None" = None
     space: str = "paper-har"
-    target: str = "stm32f303k8"
-    target_file: "str | None" = None
-    runtime: str = DEFAULT_RUNTIME
-    dtype: "str | None" = None
-    compression: "str | None" = None
-    margin: "float | None" = None
-    latency_ms: "float | None" = None
     energy_uj: "float | None" = None
     trainings: int = 10
     method: str = cbo.DEFAULT_METHOD
     labels: "int | None" = None
     study: "str | None" = None
-    seed: int = 0
     k: int = 3
     epochs: int = 20
     batch_size: int = 16
@@ -143,10 +132,6 @@ class SearchOptions:
     scheduler: "str | None" = None
     parallel: "int | None" = None
     trial_timeout: "float | None" = None
-
-    @classmethod
-    def from_args(cls, args) -> "SearchOptions":
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
 
 
 @dataclass
@@ -228,8 +213,8 @@ def resolve_settings(args) -> tuple[str, str]:
             raise AutoTinyMLError(f"{name} must be at least {low}, got {value}.")
     check_labels_option(args.method, args.labels)
     check_cluster_options(args)
-    check_latency_budget(args.latency_ms)
-    check_energy_budget(args.energy_uj)
+    check_budget("latency", args.latency_ms)
+    check_budget("energy", args.energy_uj)
     return dtype, compression
 
 
@@ -662,8 +647,8 @@ def add_parser(sub) -> None:
     add_compression(p, extra=" (default x8 for float32 xcubeai, as in the papers' tiny-board runs)")
     p.add_argument("--margin", type=float, default=None, metavar="PCT",
                    help="safety margin in %% on memsim's RAM and Flash (default: the runtime profile's calibrated one)")
-    add_latency_budget(p)
-    add_energy_budget(p)
+    add_budget(p, "latency")
+    add_budget(p, "energy")
     p.add_argument("--trainings", type=int, default=d.trainings, help="training budget (default 10)")
     p.add_argument("--method", default=d.method, choices=sorted(cbo.SAMPLERS),
                    help="exact-ei (default: Bayesian optimisation with expected improvement over memsim's exact "

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from autotinyml_cli._options import (add_compression, add_dtype, add_latency_budget, add_runtime,
-                                     check_latency_budget)
+from autotinyml_cli._options import (CommandOptions, add_budget, add_compression, add_dtype, add_runtime,
+                                     check_budget)
 from autotinyml_cli import _signals
-from memsim import DEFAULT_RUNTIME
 from autotinyml_cli._format import report_figures, verdict_source_text
 from targets import (
     AutoTinyMLError,
@@ -23,31 +22,17 @@ from targets import (
 
 
 @dataclass
-class ShrinkOptions:
+class ShrinkOptions(CommandOptions):
     """Everything shrink takes: the command line's options as a library call (its parser reads the defaults here)."""
 
     model: "str | None" = None
     space: "str | None" = None
-    dataset: str = "har-basicmotions"
-    label: "str | None" = None
-    target: str = "stm32f303k8"
-    target_file: "str | None" = None
-    runtime: str = DEFAULT_RUNTIME
-    dtype: "str | None" = None
-    compression: "str | None" = None
-    margin: "float | None" = None
     ram: "str | None" = None
     flash: "str | None" = None
-    latency_ms: "float | None" = None
     epochs: int = 20
     finetune_epochs: int = 10
     batch_size: int = 32
-    seed: int = 0
     out: str = "autotinyml-shrink"
-
-    @classmethod
-    def from_args(cls, args) -> "ShrinkOptions":
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
 
 
 @dataclass
@@ -103,7 +88,7 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
         if value < low:
             raise AutoTinyMLError(f"{name} must be at least {low}, got {value}.")
     check_seed_and_epochs(args.seed, max(args.epochs, args.finetune_epochs))
-    check_latency_budget(args.latency_ms)
+    check_budget("latency", args.latency_ms)
     ram = parse_size(args.ram, what="--ram") if args.ram is not None else None
     flash = parse_size(args.flash, what="--flash") if args.flash is not None else None
     for name, budget in (("--ram", ram), ("--flash", flash)):
@@ -230,7 +215,7 @@ def add_parser(sub) -> None:
                    help="safety margin in %% (default: the runtime profile's calibrated one)")
     p.add_argument("--ram", default=None, metavar="SIZE", help="RAM budget tighter than the board, e.g. 8KiB")
     p.add_argument("--flash", default=None, metavar="SIZE", help="Flash budget tighter than the board, e.g. 32KiB")
-    add_latency_budget(p)
+    add_budget(p, "latency")
     p.add_argument("--epochs", type=int, default=d.epochs, help="search epochs (default 20)")
     p.add_argument("--finetune-epochs", type=int, default=d.finetune_epochs, help="fine-tuning epochs after projection (default 10)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="batch size (default 32)")
