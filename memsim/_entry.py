@@ -120,9 +120,8 @@ def footprint_many(models: Sequence[Any], target: "str | Target | None" = None, 
             params = np.concatenate([m[2] for m in members])
         rows = family._run(ops, params, settings, board).tolist()
         for (i, _, _), row in zip(members, rows):
-            res = dict(zip(RESULT_FIELDS, row))
-            if res["valid"] and res["supported"]:
-                results[i] = _from_kernel(models[i], name, res, settings, board, runtime, timing)
+            if row[_VALID] and row[_SUPPORTED]:
+                results[i] = _from_kernel(models[i], name, row, settings, board, runtime, timing)
             else:  # the graph path names the layer whose shapes do not fit, or the op the runtime cannot run
                 results[i] = _full(models[i], target, runtime, dtype, compression, timing, margin)
     return results
@@ -135,11 +134,12 @@ def _full(model, target, runtime, dtype, compression, timing, margin) -> "Footpr
         return exc
 
 
-def _from_kernel(model, name, res, settings, board, runtime, timing) -> Footprint:
-    """A Footprint from one row of the batch kernel, with the verdict ``footprint`` gives (one function for both)."""
+def _from_kernel(model, name, row, settings, board, runtime, timing) -> Footprint:
+    """A Footprint from one row of the batch kernel (``RESULT_FIELDS``), with the verdict ``footprint`` gives (one
+    function for both)."""
     prof, dtype = settings.profile, settings.dtype
-    fig = {f: res[f] for f in _FIGURES}
-    fig["time_features"] = tuple(res[f] for f in TIME_FEATURES)
+    fig = dict(zip(_FIGURES, row))  # the figures are the row's first columns
+    fig["time_features"] = tuple(row[_TIME:_TIME + len(TIME_FEATURES)])
     extra = board.overhead(prof.name, dtype).ram_bytes if board else 0
     region = int(prof.region_from_figures(fig["activations_bytes"], fig["io_bytes"], fig["ram_bytes"], extra))
     result = dict(
@@ -154,6 +154,8 @@ def _from_kernel(model, name, res, settings, board, runtime, timing) -> Footprin
 
 _FIGURES = ("macc", "params", "weights_bytes", "model_bytes", "activations_bytes", "runtime_ram_bytes", "io_bytes",
             "ram_bytes", "flash_bytes")
+assert RESULT_FIELDS[:len(_FIGURES)] == _FIGURES
+_VALID, _SUPPORTED, _TIME = (RESULT_FIELDS.index(f) for f in ("valid", "supported", TIME_FEATURES[0]))
 
 # Keys a chain layer may carry for the batch evaluator to read it exactly like the spec front-end does; anything
 # else (dilation, groups, keepdims, BN without centre/scale ...) takes the full path.

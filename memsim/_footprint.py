@@ -188,8 +188,9 @@ def _latency_into(result: dict, board, settings, timing: Timing) -> None:
     if timing.budget_ms is not None:
         result.update(latency_budget_ms=timing.budget_ms,
                       latency_headroom_ms=round(timing.budget_ms - result["latency_high_ms"], 3))
-    energy = time_model().energy(board.name, (result["latency_ms"], result["latency_low_ms"],
-                                              result["latency_high_ms"]))
+    model = time_model()
+    energy = model.energy(board.name, (result["latency_ms"], result["latency_low_ms"],
+                                       result["latency_high_ms"])) if board.name in model.data["board_power"] else None
     if energy is not None:
         result.update(energy_uj=energy[0], energy_low_uj=energy[1], energy_high_uj=energy[2], energy_basis=energy[3])
         if timing.energy_budget_uj is not None:
