@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,10 +34,10 @@ ASSUMED = (TF_OTHER, TF_CALLS)
 CYCLES_PER_MACC = {"float32": 6.0, "int8": 3.0}
 
 
-@dataclass(frozen=True)
-class Timing:
+class Timing(NamedTuple):
     """What a footprint's latency and its verdict on time take from the caller: a cycles-per-MACC of the user's
-    own (replaces the model), and latency (ms) and energy (uJ) budgets, each held against the top of its band."""
+    own (replaces the model), and latency (ms) and energy (uJ) budgets, each held against the top of its band.
+    (A tuple: one is made per footprint.)"""
 
     cycles_per_macc: "float | None" = None
     budget_ms: "float | None" = None
@@ -185,11 +186,9 @@ class TimeModel:
                 version: "str | None" = None) -> tuple:
         """``estimate``'s fields as a tuple (ms, low_ms, high_ms, basis, calibrated): what every footprint asks, in
         plain Python on six numbers (numpy's per-call cost would be most of it)."""
-        _, _, (low, high), basis, calibrated, per = self._plan(runtime, core, dtype, version)
-        cycles = 0.0
-        for f, c in zip(features, per):
-            cycles += f * c
-        ms = 1000.0 * cycles / clock_hz
+        _, _, (low, high), basis, calibrated, c = self._plan(runtime, core, dtype, version)
+        f = features
+        ms = 1000.0 * (f[0] * c[0] + f[1] * c[1] + f[2] * c[2] + f[3] * c[3] + f[4] * c[4] + f[5] * c[5]) / clock_hz
         return round(ms, 3), round(ms * low, 3), round(ms * high, 3), basis, calibrated
 
     def ms_many(self, features: np.ndarray, clock_hz: float, core: str, runtime: str, dtype: str,
@@ -217,4 +216,4 @@ def latency_ms(macc: int, clock_hz: float, dtype: str, cycles_per_macc: "float |
     return ms if digits is None else round(ms, digits)
 
 
-assert N_TIME_FEATURES == len(FITTED) + len(ASSUMED)
+assert N_TIME_FEATURES == len(FITTED) + len(ASSUMED) == 6  # figures() writes out the six products
