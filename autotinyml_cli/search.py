@@ -24,20 +24,37 @@ from targets import AutoTinyMLError, format_size, get_target, load_target_file
 
 
 def load_space(name: str) -> Template:
-    """A built-in template, or a TOML file naming one and narrowing its parameters."""
+    """A built-in template, or a TOML file naming one and narrowing some of its parameters.
+
+    The file names only what it changes: ``[params.filters] choices = [8, 16]`` replaces the choices of the
+    template's ``filters`` and keeps its type; a table with its own ``type`` replaces the parameter whole; every
+    parameter the file does not name is the template's."""
     path = Path(name)
     if name in cbo.tinyml.TEMPLATES or path.suffix != ".toml":
         return get_template(name)
-    space = cbo.Space.from_toml(path)
     import tomllib
 
-    base_name = tomllib.loads(path.read_text(encoding="utf-8")).get("template")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise cbo.SpaceError(f"Search space file {name!r} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise cbo.SpaceError(f"Search space file {name!r} is not valid TOML: {exc}.") from None
+    base_name = data.get("template")
     if base_name is None:
         raise cbo.SpaceError(f"Search space file {name!r} must name the template it narrows, e.g. template = \"paper-har\".")
     base = get_template(base_name)
-    missing = sorted(set(base.space.names) - set(space.names))
-    if missing:
-        raise cbo.SpaceError(f"Search space file {name!r} lacks parameter(s) {missing} that template {base_name!r} uses.")
+    given = data.get("params", {})
+    if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
+        raise cbo.SpaceError(f"Search space file {name!r}: each parameter is a table, e.g. [params.filters] with "
+                             "choices = [8, 16].")
+    inherited = base.space.to_dict()["params"]
+    unknown = sorted(set(given) - set(inherited))
+    if unknown:
+        raise cbo.SpaceError(f"Search space file {name!r} has parameter(s) {unknown} that template {base_name!r} does "
+                             f"not use; its parameters are {list(inherited)}.")
+    params = {n: (given[n] if "type" in given.get(n, {}) else {**p, **given.get(n, {})}) for n, p in inherited.items()}
+    space = cbo.Space.from_dict({**data, "params": params}, name=data.get("name", path.stem))
     check_space(base, space, name)
     from dataclasses import replace
 

@@ -155,3 +155,33 @@ def test_only_a_network_that_does_not_fit_is_labelled_undeployable():
     c = MemsimConstraint(template, (90, 3, 1), 6, "paper-big")
     with pytest.raises(memsim.UnsupportedLayerError, match="activation 'swishy' is not supported"):
         c(dict(template.baseline, conv_activation="swishy"))  # a mistake to fix, not a deployability label
+
+
+def test_a_space_file_names_only_what_it_narrows(tmp_path):
+    from autotinyml_cli.search import load_space
+
+    f = tmp_path / "narrow.toml"
+    f.write_text('template = "paper-har"\n[params.filters]\nchoices = [8, 16]\n[params.units]\ntype = "integer"\n'
+                 'low = 8\nhigh = 24\n')
+    t = load_space(str(f))
+    base = cbo.tinyml.TEMPLATES["paper-har"].space
+    assert t.space.names == base.names and t.name == "paper-har:narrow"
+    params = {p.name: p for p in t.space.params}
+    assert list(params["filters"].choices) == [8, 16] and type(params["filters"]) is cbo.Ordinal  # type inherited
+    assert type(params["units"]) is cbo.Integer and (params["units"].low, params["units"].high) == (8, 24)
+    assert {n: p.to_dict() for n, p in params.items() if n not in ("filters", "units")} == {
+        p.name: p.to_dict() for p in base.params if p.name not in ("filters", "units")}
+    f.write_text('template = "paper-har"\n[params.width]\nchoices = [8]\n')
+    with pytest.raises(cbo.SpaceError, match="has parameter\\(s\\) \\['width'\\] that template 'paper-har' does not use"):
+        load_space(str(f))
+
+
+@pytest.mark.toolchain
+def test_a_search_runs_on_a_file_that_narrows_only_filters(tmp_path, capsys):
+    f = tmp_path / "filters.toml"
+    f.write_text('template = "paper-har"\n[params.filters]\nchoices = [8, 16]\n')
+    assert main(["search", "--space", str(f), "--trainings", "2", "--epochs", "1", "--confirm", "0", "--json",
+                 "--study", str(tmp_path / "s.sqlite")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_trained"] == 2 and out["best"]["config"]["filters"] in (8, 16)
+    assert out["settings"]["space"]["params"]["filters"]["choices"] == [8, 16]
