@@ -175,23 +175,21 @@ def _resolve_dtype(graph: Graph, dtype: "str | None") -> str:
 
 
 def _latency_into(result: dict, board, settings, timing: Timing) -> None:
-    """The latency on the board: the time model's estimate and band, or the user's own cycles per MACC."""
-    if timing.cycles_per_macc is not None:  # the user's own measurement replaces the model, band and all
-        ms = latency_ms(result["macc"], board.clock_hz, settings.dtype, timing.cycles_per_macc)
-        result.update(latency_ms=ms, latency_low_ms=ms, latency_high_ms=ms,
-                      latency_basis=f"MACC x {timing.cycles_per_macc:g} cycles (--cycles-per-macc), not the time "
-                                    "model")
-    else:
-        ms, low, high, basis, _ = time_model().figures(result["time_features"], board.clock_hz, board.core_class,
-                                                       settings.profile.name, settings.dtype)
-        result.update(latency_ms=ms, latency_low_ms=low, latency_high_ms=high, latency_basis=basis)
-    if timing.budget_ms is not None:
-        result.update(latency_budget_ms=timing.budget_ms,
-                      latency_headroom_ms=round(timing.budget_ms - result["latency_high_ms"], 3))
+    """The latency on the board: the time model's estimate and band, or the user's own cycles per MACC; and the
+    energy where the board's power is published."""
     model = time_model()
-    energy = model.energy(board.name, (result["latency_ms"], result["latency_low_ms"],
-                                       result["latency_high_ms"])) if board.name in model.data["board_power"] else None
-    if energy is not None:
+    if timing.cycles_per_macc is not None:  # the user's own measurement replaces the model, band and all
+        ms = low = high = latency_ms(result["macc"], board.clock_hz, settings.dtype, timing.cycles_per_macc)
+        basis = f"MACC x {timing.cycles_per_macc:g} cycles (--cycles-per-macc), not the time model"
+    else:
+        ms, low, high, basis, _ = model.figures(result["time_features"], board.clock_hz, board.core_class,
+                                                settings.profile.name, settings.dtype)
+    result["latency_ms"], result["latency_low_ms"], result["latency_high_ms"], result["latency_basis"] = (
+        ms, low, high, basis)
+    if timing.budget_ms is not None:
+        result.update(latency_budget_ms=timing.budget_ms, latency_headroom_ms=round(timing.budget_ms - high, 3))
+    if board.name in model.data["board_power"]:
+        energy = model.energy(board.name, (ms, low, high))
         result.update(energy_uj=energy[0], energy_low_uj=energy[1], energy_high_uj=energy[2], energy_basis=energy[3])
         if timing.energy_budget_uj is not None:
             result.update(energy_budget_uj=timing.energy_budget_uj,

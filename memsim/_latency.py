@@ -74,6 +74,7 @@ class TimeModel:
         self.data = data
         self.assumed = np.array([data["assumed"]["cycles"][k] for k in ("other_work", "kernel_calls")], float)
         self._plans: dict = {}
+        self._figures: dict = {}  # (features, clock, core, runtime, dtype, version) -> figures: a search asks again
 
     # -- what applies to one runtime, version and core
     def _plan(self, runtime: str, core: str, dtype: str, version: "str | None"):
@@ -185,11 +186,24 @@ class TimeModel:
     def figures(self, features, clock_hz: float, core: str, runtime: str, dtype: str,
                 version: "str | None" = None) -> tuple:
         """``estimate``'s fields as a tuple (ms, low_ms, high_ms, basis, calibrated): what every footprint asks, in
-        plain Python on six numbers (numpy's per-call cost would be most of it)."""
+        plain Python on six numbers (numpy's per-call cost would be most of it), remembered per network and board
+        (a search labels the same configurations again)."""
+        key = (features, clock_hz, core, runtime, dtype, version)
+        try:
+            hit = self._figures.get(key)
+        except TypeError:  # features as a list or an array: not remembered
+            key, hit = None, None
+        if hit is not None:
+            return hit
         _, _, (low, high), basis, calibrated, c = self._plan(runtime, core, dtype, version)
         f = features
         ms = 1000.0 * (f[0] * c[0] + f[1] * c[1] + f[2] * c[2] + f[3] * c[3] + f[4] * c[4] + f[5] * c[5]) / clock_hz
-        return round(ms, 3), round(ms * low, 3), round(ms * high, 3), basis, calibrated
+        out = round(ms, 3), round(ms * low, 3), round(ms * high, 3), basis, calibrated
+        if key is not None:
+            if len(self._figures) >= 8192:
+                self._figures.clear()
+            self._figures[key] = out
+        return out
 
     def ms_many(self, features: np.ndarray, clock_hz: float, core: str, runtime: str, dtype: str,
                 version: "str | None" = None) -> tuple[np.ndarray, np.ndarray]:
