@@ -228,7 +228,7 @@ def board_power(rows: list[dict]) -> dict:
     return out
 
 
-def build_model(rows: list[dict], l1: float, l2: float, network_error=None, held_out=None) -> dict:
+def build_model(rows: list[dict], l1: float, l2: float, network_error=None) -> dict:
     cal = [r for r in rows if r["split"] == "calibration"]
     coef = fit_coefficients(cal, l1, l2)
     speedups = newer_version_speedup(cal)
@@ -247,8 +247,6 @@ def build_model(rows: list[dict], l1: float, l2: float, network_error=None, held
                 "data": "MLPerf Tiny " + "; ".join(sorted({_label(r) for r in rs}))}
                 for core, (c, rs) in sorted(cores.items())}} for v, cores in sorted(versions.items())},
         }
-        if held_out and engine in held_out:
-            runtimes[engine]["held_out"] = held_out[engine]
     ratios = core_ratios(cal)
     slowest = max(v["high"] for v in ratios.values())
     return {
@@ -318,7 +316,9 @@ def fit(rows: list[dict]) -> dict:
                    "what": "MLPerf Tiny v1.2, " + ", ".join(sorted({f"{r['engine']} {r['version']} {r['core']}"
                                                                       for _, r in v}))}
                for k, v in held.items()}
-    return build_model(rows, l1, l2, network_error, summary)
+    for engine, held_out in summary.items():
+        data["runtimes"][engine]["held_out"] = held_out
+    return data
 
 
 # -- the report -----------------------------------------------------------------------------------------------

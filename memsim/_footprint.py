@@ -14,7 +14,7 @@ from memsim._errors import ModelFileError, SpecError
 from memsim._kernels.graph_ir import graph_ir
 from memsim._kernels.timing import N_TIME_FEATURES, time_features
 from memsim._latency import Timing, latency_ms, time_model
-from memsim._settings import check_board, resolve
+from memsim._settings import resolve
 from memsim._verdict import headroom_pct, judge, safety_bytes
 from memsim.frontends.spec import graph_from_spec
 from memsim.graph import Graph
@@ -232,8 +232,6 @@ def _full_footprint(model, target, runtime, dtype, compression, timing: "Timing 
     settings = resolve(runtime, _resolve_dtype(graph, dtype), compression, margin)
     profile, dtype, compression = settings.profile, settings.dtype, settings.compression
     board = get_target(target) if target is not None else None
-    check_board(settings, board)
-    time_model().check_energy_budget(board, timing.energy_budget_uj)
     per_layer_weights = weight_bytes(graph, dtype, compression)
     w_bytes = sum(per_layer_weights)
     plan = profile.activation_plan(graph, dtype)

@@ -175,9 +175,8 @@ class TimeModel:
 
     def cycles(self, features: np.ndarray, runtime: str, core: str, dtype: str, version: "str | None" = None):
         """Estimated cycles for an (N, features) or (features,) array."""
-        coef, scale, _, _, _, _ = self._plan(runtime, core, dtype, version)
-        f = np.asarray(features, float)
-        return (f[..., list(FITTED)] @ coef + f[..., list(ASSUMED)] @ self.assumed) * scale
+        per_feature = self._plan(runtime, core, dtype, version)[-1]
+        return np.asarray(features, float) @ np.array(per_feature)
 
     def estimate(self, features, clock_hz: float, core: str, runtime: str, dtype: str,
                  version: "str | None" = None) -> LatencyEstimate:

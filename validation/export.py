@@ -276,8 +276,9 @@ def check_options(runtime: str, dtype: str, compression: str, target=None, energ
 
     settings = resolve(runtime, dtype, compression)  # memsim's one rule for what can be combined
     if target is not None:
-        check_board(settings, get_target(target))
-        memsim.time_model().check_energy_budget(get_target(target), energy_budget_uj)
+        board = get_target(target)
+        check_board(settings, board)
+        memsim.time_model().check_energy_budget(board, energy_budget_uj)
 
 
 def confirm(model, target, dtype: str = "float32", X_val=None, y_val=None, representative=None,
