@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 import cbo
+from memsim._verdict import TIME_VIOLATIONS
 from cbo.tinyml import KFoldObjective, MemsimConstraint, Template, get_template, load_dataset
 from cbo.tinyml.recycled import RecycledObjective
 from cbo.tinyml.templates import check_space
@@ -340,7 +341,7 @@ def check_something_fits(template, constraint, target, runtime) -> None:
     whole = len(probe) >= template.space.size()
     checked = f"{'all ' if whole else ''}{len(probe):,} configurations{'' if whole else ' spread over the space'}"
     memory_fits = [fp for _, fp in answers if "violations" in fp
-                   and not any(not v.startswith(("latency ", "energy ")) for v in fp["violations"])]
+                   and not any(not v.startswith(TIME_VIOLATIONS) for v in fp["violations"])]
     if memory_fits and (constraint.latency_budget_ms is not None or constraint.energy_budget_uj is not None):
         fastest = min(memory_fits, key=lambda fp: fp["latency_high_ms"])
         least = min(memory_fits, key=lambda fp: fp["energy_high_uj"] or 0)

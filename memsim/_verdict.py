@@ -19,7 +19,10 @@ from dataclasses import dataclass
 
 from targets import Target
 
-__all__ = ["Verdict", "headroom_pct", "judge", "safety_bytes"]
+__all__ = ["TIME_VIOLATIONS", "Verdict", "headroom_pct", "judge", "safety_bytes"]
+
+# How the violations on time and energy begin (the rest are on memory): callers that weigh them apart read this.
+TIME_VIOLATIONS = ("latency ", "energy ")
 
 
 def safety_bytes(pct: float, nbytes: int) -> int:

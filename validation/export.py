@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import memsim
-from memsim._verdict import headroom_pct, judge
+from memsim._verdict import TIME_VIOLATIONS, headroom_pct, judge
 from memsim.profiles import RUNTIMES
 from memsim.frontends.tflite import graph_from_tflite
 from memsim.planners import align_up
@@ -122,13 +122,10 @@ def _predicted(fp) -> dict:
     return d
 
 
-_TIME_VIOLATIONS = ("latency ", "energy ")
-
-
 def _latency(fp, violations: list) -> dict:
     """The latency (and energy) block of report.json: memsim's time model (no toolchain here measures time on the
     board), and a budget it misses added to the violations, as ``autotinyml footprint --latency-ms`` says it."""
-    over = [v for v in fp.violations if v.startswith(_TIME_VIOLATIONS)]
+    over = [v for v in fp.violations if v.startswith(TIME_VIOLATIONS)]
     violations.extend(v for v in over if v not in violations)
     block = {"ms": fp.latency_ms, "low_ms": fp.latency_low_ms, "high_ms": fp.latency_high_ms,
              "budget_ms": fp.latency_budget_ms, "headroom_ms": fp.latency_headroom_ms,
@@ -179,7 +176,7 @@ def confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_ac
     # memsim's reading of this very file, as `autotinyml footprint model.tflite` gives it
     fp = memsim.footprint(graph_from_tflite(flatbuffer, name="model"), board, "tflm", dtype, margin=margin,
                           latency_budget_ms=latency_budget_ms, energy_budget_uj=energy_budget_uj)
-    memory = [v for v in fp.violations if not v.startswith(_TIME_VIOLATIONS)]
+    memory = [v for v in fp.violations if not v.startswith(TIME_VIOLATIONS)]
     if v.deployable and memory:
         violations.append("memsim's re-read of the exported file (with its safety margin) says it does not fit: "
                           + "; ".join(memory))
