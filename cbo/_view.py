@@ -8,7 +8,8 @@ its ``Proposal``; the study stores them, in order, before it hands the proposal 
 
 from __future__ import annotations
 
-from typing import Any, Mapping, NamedTuple, Protocol, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 

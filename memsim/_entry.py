@@ -9,7 +9,8 @@ run - through the graph IR and the profiles (``memsim._footprint``). The tests h
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

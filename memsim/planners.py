@@ -28,7 +28,7 @@ Linear: every buffer gets its own space, one after another (no reuse).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

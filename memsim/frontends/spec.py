@@ -20,7 +20,8 @@ is folded into it, as both X-CUBE-AI and the TFLite converter do.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from memsim._errors import ShapeError, SpecError, UnsupportedLayerError
 from memsim.graph import Graph, Layer
