@@ -88,8 +88,16 @@ def load_study(path: "str | Path") -> StudyRecord:
     if not meta or "template" not in meta:
         raise AutoTinyMLError(f"Study file {str(path)!r} holds no search settings; only studies written by "
                               "`autotinyml search` or `autotinyml experiment` can be reported.")
-    base = get_template(meta["template"].split(":")[0])
-    template = replace(base, name=meta["template"], space=cbo.Space.from_dict(meta["space"]))
+    if "space_file" in meta:  # a Python space: its build(hp) makes the networks
+        from cbo.tinyml.python_space import load_python_space
+
+        if not Path(meta["space_file"]).is_file():
+            raise AutoTinyMLError(f"Study file {str(path)!r} was searched over {meta['space_file']!r}, which no "
+                                  "longer exists; put the file back to report this study.")
+        template = load_python_space(meta["space_file"], (meta["input_shape"], int(meta["n_classes"])))
+    else:
+        base = get_template(meta["template"].split(":")[0])
+        template = replace(base, name=meta["template"], space=cbo.Space.from_dict(meta["space"]))
     if "input_shape" in meta:
         shape, n_classes = tuple(meta["input_shape"]), int(meta["n_classes"])
     else:  # studies written before the shape was stored: ask the dataset

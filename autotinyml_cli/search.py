@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import sys
 import time
@@ -14,6 +15,7 @@ import numpy as np
 import cbo
 from memsim._verdict import TIME_VIOLATIONS
 from cbo.tinyml import KFoldObjective, MemsimConstraint, Template, get_template, load_dataset
+from cbo.tinyml.objective import optimizer
 from cbo.tinyml.recycled import RecycledObjective
 from cbo.tinyml.templates import check_space
 from cbo.tinyml.training import without_input_autotune
@@ -24,13 +26,18 @@ from autotinyml_cli._format import report_figures, verdict_source_text
 from targets import AutoTinyMLError, format_size, get_target, load_target_file
 
 
-def load_space(name: str) -> Template:
-    """A built-in template, or a TOML file naming one and narrowing some of its parameters.
+def load_space(name: str, dataset=None) -> Template:
+    """A built-in template, a Python file's ``build(hp)`` (declared on ``dataset``'s sample shape and classes),
+    or a TOML file naming a template and narrowing some of its parameters.
 
     The file names only what it changes: ``[params.filters] choices = [8, 16]`` replaces the choices of the
     template's ``filters`` and keeps its type; a table with its own ``type`` replaces the parameter whole; every
     parameter the file does not name is the template's."""
     path = Path(name)
+    if path.suffix == ".py":
+        from cbo.tinyml.python_space import load_python_space
+
+        return load_python_space(path, None if dataset is None else (dataset.sample_shape, dataset.n_classes))
     if name in cbo.tinyml.TEMPLATES or path.suffix != ".toml":
         return get_template(name)
     import tomllib
@@ -327,13 +334,13 @@ def runtime_defaults(runtime: str, dtype: "str | None", compression: "str | None
     return dtype, compression
 
 
-PRECHECK_POINTS = 20_000  # memsim labels these in about a second
+PRECHECK_POINTS = 20_000  # memsim labels these in about a second (a template may ask for fewer)
 
 
 def check_something_fits(template, constraint, target, runtime) -> None:
     """Refuse, before a study file exists, a board on which memsim finds no network of the space: a grid that
     spreads every parameter's levels (ends included) over the space, the whole space where it is smaller."""
-    probe = template.space.grid(PRECHECK_POINTS)
+    probe = template.space.grid(min(PRECHECK_POINTS, template.precheck_points))
     answers = constraint.many(probe)
     if any(ok for ok, _ in answers):
         return
@@ -374,8 +381,8 @@ def run_search(args: SearchOptions) -> SearchSummary:
 
     dtype, compression = resolve_settings(args)
     target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
-    template = load_space(args.space)
     dataset = load_dataset(args.dataset, args.label)
+    template = load_space(args.space, dataset)
     if args.confirm:
         check_enough_samples(dataset, "a search that confirms its winner")
     smallest_class = int(np.bincount(dataset.y).min())
@@ -393,6 +400,8 @@ def run_search(args: SearchOptions) -> SearchSummary:
                 "target": target.name, "runtime": args.runtime, "dtype": dtype, "compression": compression,
                 "method": args.method, "seed": args.seed, "k": args.k, "epochs": args.epochs,
                 "input_shape": list(input_shape), "n_classes": dataset.n_classes}
+    if getattr(template, "path", None):  # a Python space: the report reads the same file again
+        settings["space_file"] = template.path
     if args.margin is not None:  # only when given, so studies made before the option still resume
         settings["margin"] = args.margin
     if args.latency_ms is not None:
@@ -457,8 +466,12 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
         storage.set_meta(settings)
     dtype, compression = settings["dtype"], settings["compression"]
     sampler_cls = cbo.SAMPLERS[args.method]
-    sampler = sampler_cls(seed=args.seed, n_phase1=DEFAULT_PHASE1_LABELS if args.labels is None else args.labels) \
-        if args.method == "svmcbo" else sampler_cls(seed=args.seed)
+    options = {"seed": args.seed}
+    if args.method == "svmcbo":
+        options["n_phase1"] = DEFAULT_PHASE1_LABELS if args.labels is None else args.labels
+    if "n_candidates" in inspect.signature(sampler_cls).parameters:  # fewer where a label is a Keras build
+        options["n_candidates"] = template.labels_per_proposal
+    sampler = sampler_cls(**options)
     study = cbo.Study(template.space, sampler, storage=storage, constraint=constraint, seed=args.seed,
                       budget=args.trainings)
     objective = KFoldObjective(template, dataset, k=args.k, epochs=args.epochs, batch_size=args.batch_size,
@@ -607,19 +620,18 @@ def confirm_finalists(study, template, dataset, target, args, input_shape, dtype
     """
     from sklearn.model_selection import train_test_split
 
-    from memsim.frontends.keras import keras_from_spec, quiet_keras
+    from memsim.frontends.keras import quiet_keras
     from validation import ToolchainError
     from validation.export import confirm, replaced_note, write_export
 
-    keras = quiet_keras()
+    quiet_keras()
     X = dataset.X.reshape((len(dataset.X),) + input_shape)
     X_tr, X_val, y_tr, y_val = train_test_split(X, dataset.y, test_size=0.25, stratify=dataset.y,
                                                 random_state=args.seed)
     results = {}
     for t in study.ranked(args.confirm):
-        keras.utils.set_random_seed(args.seed)
-        model = keras_from_spec(template.spec(t.config, input_shape, dataset.n_classes))
-        model.compile(optimizer=t.config.get("optimizer", "adam"), loss="sparse_categorical_crossentropy")
+        model = template.keras_model(t.config, input_shape, dataset.n_classes, seed=args.seed)
+        model.compile(optimizer=optimizer(t.config), loss="sparse_categorical_crossentropy")
         with without_input_autotune():
             model.fit(X_tr, y_tr, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
         try:
@@ -656,7 +668,8 @@ def add_parser(sub) -> None:
     p.add_argument("--dataset", default=d.dataset,
                    help="har-basicmotions (default), har-watch, digits, or an .npz/.csv file")
     p.add_argument("--label", default=None, help="har-watch labels: exercise (default) or subject")
-    p.add_argument("--space", default=d.space, help="paper-har (default), paper-bottle, ds-cnn, or a TOML file")
+    p.add_argument("--space", default=d.space, help="paper-har (default), paper-bottle, ds-cnn, a Python file with build(hp) (docs/your-own-model.md), "
+                        "or a TOML file narrowing a template")
     p.add_argument("--target", default=d.target, help="board name or alias (default: the papers' tiny board)")
     p.add_argument("--target-file", help="TOML file with extra boards (the catalogue's layout)")
     add_runtime(p, "; the winner is judged and exported for it (tflm: confirmed by real tflite-micro; xcubeai: "

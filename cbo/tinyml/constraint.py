@@ -49,11 +49,19 @@ class MemsimConstraint:
     def many(self, configs: list) -> list[tuple[bool, dict]]:
         """``[self(c) for c in configs]`` through ``memsim.footprint_many`` (one kernel call per layer structure
         where the template's networks are chains it reads; the same verdicts and figures either way)."""
-        specs = [self.template.spec(dict(config), self.input_shape, self.n_classes) for config in configs]
-        answers = memsim.footprint_many(specs, self.target, self.runtime, self.dtype, self.compression,
-                                        margin=self.margin, latency_budget_ms=self.latency_budget_ms,
-                                        energy_budget_uj=self.energy_budget_uj)
-        return [_answer(fp) for fp in answers]
+        specs = [self._spec(config) for config in configs]
+        built = [s for s in specs if not isinstance(s, ShapeError)]
+        answers = iter(memsim.footprint_many(built, self.target, self.runtime, self.dtype, self.compression,
+                                             margin=self.margin, latency_budget_ms=self.latency_budget_ms,
+                                             energy_budget_uj=self.energy_budget_uj))
+        return [_answer(s if isinstance(s, ShapeError) else next(answers)) for s in specs]
+
+    def _spec(self, config: Mapping) -> "dict | ShapeError":
+        """The configuration's description, or why its network cannot be built for this input."""
+        try:
+            return self.template.spec(dict(config), self.input_shape, self.n_classes)
+        except ShapeError as exc:
+            return exc
 
     def __call__(self, config: Mapping) -> tuple[bool, dict]:
         try:

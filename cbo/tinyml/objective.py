@@ -9,7 +9,7 @@ import numpy as np
 from cbo.tinyml.datasets import Dataset
 from cbo.tinyml.templates import Template
 
-__all__ = ["KFoldObjective"]
+__all__ = ["KFoldObjective", "optimizer"]
 
 
 @dataclass
@@ -46,23 +46,19 @@ class KFoldObjective:
         from sklearn.model_selection import StratifiedKFold
 
         from cbo.tinyml.training import without_input_autotune
-        from memsim.frontends.keras import keras_from_spec, quiet_keras
+        from memsim.frontends.keras import quiet_keras
 
         keras = quiet_keras()
 
         ds = self.dataset
         input_shape = self.template.input_shape(ds.sample_shape)
         X = ds.X.reshape((len(ds.X),) + input_shape)
-        spec = self.template.spec(config, input_shape, ds.n_classes)
         k = min(self.k, int(np.bincount(ds.y).min()))
         folds = StratifiedKFold(n_splits=max(k, 2), shuffle=True, random_state=self.seed)
         scores = []
         for i, (train, test) in enumerate(folds.split(X, ds.y)):
-            keras.utils.set_random_seed(self.seed * 1000 + i)
-            model = keras_from_spec(spec)
-            optimizer = config.get("optimizer", "adam")
-            opt = keras.optimizers.get(optimizer) if self.learning_rate is None else \
-                keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": self.learning_rate}})
+            model = self.template.keras_model(config, input_shape, ds.n_classes, seed=self.seed * 1000 + i)
+            opt = optimizer(config, self.learning_rate)
             model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                           steps_per_execution=self.steps_per_execution)
             with without_input_autotune():
@@ -74,3 +70,14 @@ class KFoldObjective:
             scores.append(float(acc))
             keras.backend.clear_session()
         return {"accuracy": float(np.mean(scores)), "fold_scores": scores}
+
+
+def optimizer(config: dict, learning_rate: "float | None" = None):
+    """The Keras optimiser a configuration names (``optimizer``, default adam), at its ``learning_rate`` when it has
+    one (a search space may tune it), else at ``learning_rate``, else at Keras's default."""
+    from memsim.frontends.keras import quiet_keras
+
+    keras = quiet_keras()
+    name = config.get("optimizer", "adam")
+    rate = config.get("learning_rate", learning_rate)
+    return keras.optimizers.get(name if rate is None else {"class_name": name, "config": {"learning_rate": rate}})

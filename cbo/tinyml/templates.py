@@ -40,11 +40,26 @@ class Template:
             shape = shape + (1,)
         return shape
 
+    # memsim's labels: how many configurations the search's pre-check may spend proving that something fits
+    # (a built-in template's configuration costs microseconds; one a Keras build() makes, milliseconds)
+    precheck_points = 20_000
+    labels_per_proposal = 1024  # candidates a sampler that checks before training may label for one proposal
+
     def spec(self, config: dict, input_shape: tuple, n_classes: int) -> dict:
+        """The layer description memsim scores."""
         # Keras names allow letters, digits and _ only ("paper-har:myspace" is refused)
         return {"name": re.sub(r"[^A-Za-z0-9_]", "_", self.name),
                 "layers": [{"type": "Input", "name": "input", "shape": list(input_shape)},
                            *self.layers(config, n_classes)]}
+
+    def keras_model(self, config: dict, input_shape: tuple, n_classes: int, seed: "int | None" = None):
+        """The (uncompiled) Keras model that trains: the same network as ``spec``; weights drawn from ``seed``."""
+        from memsim.frontends.keras import keras_from_spec, quiet_keras
+
+        keras = quiet_keras()
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
+        return keras_from_spec(self.spec(config, input_shape, n_classes))
 
 
 def _har_layers(c: dict, n_classes: int) -> list:

@@ -62,6 +62,13 @@ def _setup(folder: Path) -> None:
     np.savez(folder / "images.npz", X=rng.normal(size=(30, 8, 8, 1)), y=np.arange(30) % 2)
     (folder / "boards.toml").write_text('[[board]]\nname = "zero"\nflash_bytes = "64KiB"\nram_regions = 0\n')
     (folder / "nano.toml").write_text('[[board]]\nname = "nano"\nflash_bytes = "8KiB"\nram_regions = "1KiB"\n')
+    (folder / "no_build.py").write_text("def make(hp):\n    return None\n")
+    (folder / "broken.py").write_text("def build(hp):\n    return {}[hp.Choice('units', [8, 16])]\n")
+    (folder / "three_out.py").write_text(
+        "import keras\n\n\ndef build(hp, input_shape, n_classes):\n    x = keras.Input(input_shape)\n"
+        "    y = keras.layers.Dense(hp.Choice('units', [8, 16]))(keras.layers.Flatten()(x))\n"
+        "    return keras.Model(x, keras.layers.Dense(3, activation='softmax')(y))\n")
+    (folder / "dense.py").write_text((folder / "three_out.py").read_text().replace("Dense(3,", "Dense(n_classes,"))
     from memsim.frontends.keras import keras_from_spec
 
     keras_from_spec({"name": "mlp", "layers": [{"type": "Input", "shape": [12]}, {"type": "Dense", "units": 2}]}
@@ -130,6 +137,11 @@ CASES = [
     ("SVM-CBO with no Phase-1 labels", "search --method svmcbo --labels 0"),
     ("a board file with 0 B of RAM", "search --target-file boards.toml --target zero"),
     ("a board on which no network of the space fits", "search --target-file nano.toml --target nano"),
+    ("a Python space file without build(hp)", "search --space no_build.py"),
+    ("a Python space whose build(hp) raises", "search --space broken.py"),
+    ("a Python space whose model has more or fewer outputs than the data has classes", "search --space three_out.py"),
+    ("a Python space on a board where none of its networks fits",
+     "search --space dense.py --target-file nano.toml --target nano"),
     ("a RAM size beyond a 32-bit address space", "footprint net.json --ram 100000000000000000000000000000 --flash 1MiB"),
     ("a model file that is a folder", "footprint empty"),
     ("report into a file", "report missing.sqlite --out a_file"),
