@@ -94,7 +94,7 @@ def load_study(path: "str | Path") -> StudyRecord:
         if not Path(meta["space_file"]).is_file():
             raise AutoTinyMLError(f"Study file {str(path)!r} was searched over {meta['space_file']!r}, which no "
                                   "longer exists; put the file back to report this study.")
-        template = load_python_space(meta["space_file"], (meta["input_shape"], int(meta["n_classes"])))
+        template = load_python_space(meta["space_file"], (meta["sample_shape"], int(meta["n_classes"])))
     else:
         base = get_template(meta["template"].split(":")[0])
         template = replace(base, name=meta["template"], space=cbo.Space.from_dict(meta["space"]))

@@ -324,11 +324,9 @@ def runtime_defaults(runtime: str, dtype: "str | None", compression: "str | None
 
     Defaults: tflm -> int8 (what TFLM users deploy); xcubeai -> float32 with x8 weight sharing (the papers' setting).
     """
-    from memsim._settings import resolve
+    from memsim._settings import deployment_defaults
 
-    dtype = dtype or ("int8" if runtime == "tflm" else "float32")
-    compression = compression or ("x8" if runtime.startswith("xcubeai") and dtype == "float32" else "none")
-    compression = resolve(runtime, dtype, compression).compression  # x4/x8 (low, medium, high are ST's names)
+    dtype, compression = deployment_defaults(runtime, dtype, compression)
     if margin is not None and not 0 <= margin < 100:
         raise AutoTinyMLError(f"--margin {margin:g} must be a percentage in [0, 100).")
     return dtype, compression
@@ -401,7 +399,7 @@ def run_search(args: SearchOptions) -> SearchSummary:
                 "method": args.method, "seed": args.seed, "k": args.k, "epochs": args.epochs,
                 "input_shape": list(input_shape), "n_classes": dataset.n_classes}
     if getattr(template, "path", None):  # a Python space: the report reads the same file again
-        settings["space_file"] = template.path
+        settings["space_file"], settings["sample_shape"] = template.path, list(template.sample_shape)
     if args.margin is not None:  # only when given, so studies made before the option still resume
         settings["margin"] = args.margin
     if args.latency_ms is not None:

@@ -13,7 +13,7 @@ from memsim.metrics import normalise_compression
 from memsim.profiles import RuntimeProfile, get_profile
 from targets import DTYPES
 
-__all__ = ["DTYPES", "Settings", "check_board", "resolve", "resolve_shared"]
+__all__ = ["DTYPES", "Settings", "check_board", "deployment_defaults", "resolve", "resolve_shared"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,15 @@ def resolve(runtime: "str | RuntimeProfile" = "xcubeai", dtype: str = "float32",
     ram_pct, flash_pct = margin_pair(margin, profile, dtype)
     name = runtime if isinstance(runtime, str) else profile.name
     return Settings(profile, name, dtype, compression, ram_pct, flash_pct)
+
+
+def deployment_defaults(runtime: str, dtype: "str | None" = None, compression: "str | None" = None
+                        ) -> tuple[str, str]:
+    """(dtype, compression) a deployment under ``runtime`` gets where the user names none, checked by ``resolve``:
+    tflm -> int8 (what TFLM users deploy); xcubeai -> float32 with x8 weight sharing (the papers' setting)."""
+    dtype = dtype or ("int8" if runtime == "tflm" else "float32")
+    compression = compression or ("x8" if runtime.startswith("xcubeai") and dtype == "float32" else "none")
+    return dtype, resolve(runtime, dtype, compression).compression  # x4/x8 (low, medium, high are ST's names)
 
 
 _SHARED: dict = {}

@@ -8,6 +8,7 @@ from cbo.tinyml.datasets import DATASETS, Dataset, load_dataset
 from cbo.tinyml.objective import KFoldObjective
 from cbo.tinyml.optuna_adapter import OptunaDeployability
 from cbo.tinyml.templates import TEMPLATES, Template, get_template
+from cbo.tinyml.tuner import DeployableTuner
 
-__all__ = ["MemsimConstraint", "DATASETS", "Dataset", "load_dataset", "KFoldObjective", "OptunaDeployability",
+__all__ = ["DeployableTuner", "MemsimConstraint", "DATASETS", "Dataset", "load_dataset", "KFoldObjective", "OptunaDeployability",
            "TEMPLATES", "Template", "get_template"]

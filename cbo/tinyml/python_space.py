@@ -123,7 +123,7 @@ class HyperParameters:
         before = self.declared.get(param.name)
         if before is not None and before.to_dict() != param.to_dict():
             raise SpaceError(f"Parameter {param.name!r} is declared twice with different definitions "
-                             f"({_described(before)} and {_described(param)}); give each one name.")
+                             f"({_described(before)} and {_described(param)}); give each its own name.")
         self.declared[param.name] = param
         self.defaults.setdefault(param.name, default)
         return self.values.get(param.name, default)
@@ -162,8 +162,9 @@ class PythonTemplate(Template):
     path: str = ""
     build: "Callable | None" = None
     takes_shape: bool = True       # build(hp, input_shape, n_classes) rather than build(hp)
-    model_input: tuple = ()        # the input shape build(hp) gives its models when it takes none
-    declared_for: tuple = (None, None)  # (sample shape, classes) build ran with while declaring the space
+    sample_shape: tuple = (128, 8)  # one sample of the data: the input_shape build is given
+    model_input: tuple = ()        # the input of the models build makes (the samples are reshaped to it)
+    n_classes: int = 4
     _specs: dict = field(default_factory=dict, compare=False, repr=False)
 
     precheck_points = 128  # a Keras build costs ~15-20 ms
@@ -171,18 +172,17 @@ class PythonTemplate(Template):
 
     def input_shape(self, data_shape: tuple) -> tuple:
         shape = tuple(int(d) for d in data_shape)
-        if self.takes_shape:
-            return shape
         if math.prod(self.model_input) != math.prod(shape):
             raise SpaceError(f"{self.path}: build(hp) makes models with input shape {self.model_input}, but the "
-                             f"data's samples have shape {shape}; make the input match, or write "
-                             "build(hp, input_shape, n_classes) and use the shape it is given.")
+                             f"data's samples have shape {shape}; build the input from the input_shape argument "
+                             "of build(hp, input_shape, n_classes).")
         return self.model_input
 
     def keras_model(self, config: dict, input_shape: tuple, n_classes: int, seed: "int | None" = None):
-        return self.built(HyperParameters(config), input_shape, n_classes, seed)
+        """The model ``build`` makes for ``config`` (its input is ``self.input_shape(...)``, build's own)."""
+        return self.built(HyperParameters(config), n_classes, seed)
 
-    def built(self, hp: HyperParameters, input_shape: tuple, n_classes: int, seed: "int | None" = None):
+    def built(self, hp: HyperParameters, n_classes: int, seed: "int | None" = None):
         """The model ``build`` makes with ``hp``, checked: a keras.Model with one output per class."""
         from memsim.frontends.keras import quiet_keras
 
@@ -192,9 +192,9 @@ class PythonTemplate(Template):
             keras.utils.set_random_seed(seed)
         config = hp.values
         try:
-            model = self.build(hp, tuple(input_shape), n_classes) if self.takes_shape else self.build(hp)
-        except SpaceError:
-            raise
+            model = self.build(hp, self.sample_shape, n_classes) if self.takes_shape else self.build(hp)
+        except SpaceError as exc:  # a parameter declared wrongly: said with the file's name
+            raise SpaceError(f"{self.path}: {exc}") from None
         except Exception as exc:  # the user's code: any failure is named with the configuration that caused it
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise BuildError(f"{self.path}: build(hp) failed for {_shown(config)}: "
@@ -203,6 +203,10 @@ class PythonTemplate(Template):
         if not isinstance(model, keras.Model):
             raise SpaceError(f"{self.path}: build(hp) returned {type(model).__name__} for {_shown(config)}; "
                              "it must return a keras.Model.")
+        inputs = tuple(model.inputs[0].shape[1:]) if len(model.inputs) == 1 else None
+        if self.model_input and inputs != self.model_input:
+            raise SpaceError(f"{self.path}: the model build(hp) makes for {_shown(config)} takes inputs of shape "
+                             f"{inputs}, its default values' {self.model_input}; the input must not depend on hp.")
         outputs = model.outputs[0].shape[-1] if len(model.outputs) == 1 else None
         if outputs != n_classes:
             raise SpaceError(f"{self.path}: the model build(hp) makes for {_shown(config)} has "
@@ -229,7 +233,7 @@ class PythonTemplate(Template):
         return spec
 
     def __reduce__(self):  # to a Dask worker: the file's path, read again there
-        return (load_python_space, (self.path, self.declared_for))
+        return (load_python_space, (self.path, (self.sample_shape, self.n_classes)))
 
 
 class BuildError(SpaceError):
@@ -251,18 +255,18 @@ def _shown(config: dict) -> str:
 def load_python_space(path: "str | Path", shape_hint: "tuple | None" = None) -> PythonTemplate:
     """The search space a Python file's ``build`` function declares.
 
-    ``shape_hint`` is ``(sample_shape, n_classes)`` of the data the space will be searched on; ``build`` runs
-    with it while the space is declared (``(None, None)``: a stand-in of 128 x 8 samples and 4 classes).
+    ``shape_hint`` is ``(sample_shape, n_classes)`` of the data the space is searched on: ``build`` is given them
+    (None: a stand-in of 128 x 8 samples and 4 classes).
     """
     path = Path(path)
     build = _build_function(path)
     takes_shape = _takes_shape(path, build)
-    sample_shape, given_classes = shape_hint or (None, None)
-    shape = tuple(int(d) for d in sample_shape) if sample_shape is not None else (128, 8)
-    n_classes = given_classes if given_classes is not None else 4
+    sample_shape, n_classes = shape_hint or ((128, 8), 4)
+    shape = tuple(int(d) for d in sample_shape)
     probe = PythonTemplate(name=f"py:{path.stem}", space=Space([Categorical("_", choices=(0,))]), layers=None,
-                           baseline={}, path=str(path), build=build, takes_shape=takes_shape)
-    declared, defaults, first_input = _declare(probe, shape, n_classes)
+                           baseline={}, path=str(path), build=build, takes_shape=takes_shape, sample_shape=shape,
+                           n_classes=n_classes)
+    declared, defaults, first_input = _declare(probe, n_classes)
     if not declared:
         raise SpaceError(f"{path}: build(hp) declares no hyperparameter; use hp.Int, hp.Float, hp.Choice or "
                          "hp.Boolean for what the search may change.")
@@ -274,8 +278,8 @@ def load_python_space(path: "str | Path", shape_hint: "tuple | None" = None) -> 
     template = PythonTemplate(
         name=f"py:{path.stem}", space=space, layers=None, baseline=baseline,
         description=(inspect.getdoc(build) or f"build(hp) in {path.name}").splitlines()[0],
-        input_rank=0, path=str(path.resolve()), build=build, takes_shape=takes_shape, model_input=first_input,
-        declared_for=(None if sample_shape is None else shape, given_classes))
+        input_rank=0, path=str(path.resolve()), build=build, takes_shape=takes_shape, sample_shape=shape,
+        model_input=first_input, n_classes=n_classes)
     return template
 
 
@@ -307,7 +311,7 @@ def _takes_shape(path: Path, build: Callable) -> bool:
     return len(params) == 3
 
 
-def _declare(probe: PythonTemplate, shape: tuple, n_classes: int) -> tuple[dict, dict, tuple]:
+def _declare(probe: PythonTemplate, n_classes: int) -> tuple[dict, dict, tuple]:
     """Build with the defaults, then with each value of every small choice found, until no parameter is new."""
     declared: dict[str, Param] = {}
     defaults: dict[str, Any] = {}
@@ -320,7 +324,7 @@ def _declare(probe: PythonTemplate, shape: tuple, n_classes: int) -> tuple[dict,
         hp = HyperParameters(values)
         builds += 1
         try:
-            model = probe.built(hp, shape, n_classes)
+            model = probe.built(hp, n_classes)
         except BuildError as exc:
             if not values or not exc.shapes:  # the defaults must build; another branch may not fit this input
                 raise
@@ -330,7 +334,7 @@ def _declare(probe: PythonTemplate, shape: tuple, n_classes: int) -> tuple[dict,
         for name, param in hp.declared.items():
             if name in declared and declared[name].to_dict() != param.to_dict():
                 raise SpaceError(f"{probe.path}: parameter {name!r} is declared differently on different branches "
-                                 f"({_described(declared[name])} and {_described(param)}); give each one name.")
+                                 f"({_described(declared[name])} and {_described(param)}); give each its own name.")
             if name not in declared:
                 declared[name] = param
                 defaults[name] = hp.defaults[name]

@@ -1,6 +1,7 @@
 """Templates, datasets and the search command, with real Keras training kept tiny."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -178,8 +179,7 @@ def test_a_space_file_names_only_what_it_narrows(tmp_path):
 
 @pytest.mark.toolchain
 def test_a_search_runs_on_a_file_that_narrows_only_filters(tmp_path, capsys):
-    f = tmp_path / "filters.toml"
-    f.write_text('template = "paper-har"\n[params.filters]\nchoices = [8, 16]\n')
+    f = Path(__file__).resolve().parents[2] / "examples" / "filters.toml"  # docs/your-own-model.md's example
     assert main(["search", "--space", str(f), "--trainings", "2", "--epochs", "1", "--confirm", "0", "--json",
                  "--study", str(tmp_path / "s.sqlite")]) == 0
     out = json.loads(capsys.readouterr().out)

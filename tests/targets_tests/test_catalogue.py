@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from targets import (
@@ -63,6 +65,13 @@ def test_user_target_file(tmp_path):
     (board,) = load_target_file(path)
     assert board.flash_bytes == 262144 and board.ram_bytes == 65536
     assert get_target("MINE", [board]) is board
+
+
+def test_the_documented_board_file_reads():
+    """docs/your-own-model.md's example board: its regions, core and vendor are what the page says."""
+    (board,) = load_target_file(Path(__file__).resolve().parents[2] / "examples" / "my_board.toml")
+    assert (board.flash_bytes, board.ram_bytes, board.largest_region_bytes) == (262_144, 65_536, 49_152)
+    assert board.core_class == "cortex-m4" and board.runs_xcubeai and get_target("my-m4", [board]) is board
 
 
 def test_broken_target_files_name_the_problem(tmp_path):
