@@ -303,14 +303,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_targets)
 
     p = sub.add_parser("footprint", help="RAM, Flash, MACC and deployability of one network")
-    p.add_argument("model", help=".tflite, .keras, .h5, or a .json/.toml layer description")
+    p.add_argument("model", help=".tflite, .keras, .h5, .onnx, or a .json/.toml layer description")
     p.add_argument("--target", help="board name or alias (see 'autotinyml targets')")
     p.add_argument("--target-file", help="TOML file with extra boards")
     p.add_argument("--flash", help="custom target Flash, e.g. 64KiB")
     p.add_argument("--ram", help="custom target RAM, e.g. 16KiB")
     p.add_argument("--overhead", help="runtime overhead set for a custom target (cortex-m4, none, ...)")
     add_runtime(p, default=None)
-    add_dtype(p, "type of the deployed model (default float32; a .tflite file's own type)")
+    add_dtype(p, "type of the deployed model (default float32; a .tflite file's own type; int8 for an ONNX QDQ file)")
     add_compression(p, "none")
     p.add_argument("--cycles-per-macc", type=float, default=None,
                    help="your own cycles per MACC (a measurement of yours), in place of memsim's time model")

@@ -27,8 +27,8 @@ __all__ = ["Footprint", "load_graph"]
 def load_graph(model: Any) -> Graph:
     """A Graph from a Graph, a layer list/dict, a Keras model, or a file.
 
-    Files: ``.tflite``; ``.keras``/``.h5`` (needs TensorFlow); ``.json`` or
-    ``.toml`` layer descriptions.
+    Files: ``.tflite``; ``.keras``/``.h5`` (read through their saved config); ``.onnx`` (needs the onnx
+    package); ``.json`` or ``.toml`` layer descriptions.
     """
     if isinstance(model, Graph):
         return model
@@ -44,6 +44,10 @@ def load_graph(model: Any) -> Graph:
             from memsim.frontends.tflite import graph_from_tflite
 
             return graph_from_tflite(path)
+        if suffix == ".onnx":
+            from memsim.frontends.onnx import graph_from_onnx
+
+            return graph_from_onnx(path)
         if suffix in (".keras", ".h5", ".hdf5"):
             from memsim.frontends.keras import graph_from_keras
 
@@ -60,7 +64,7 @@ def load_graph(model: Any) -> Graph:
                 data.setdefault("name", path.stem)
             return graph_from_spec(data)
         raise ModelFileError(
-            f"Model file {str(path)!r} has an unknown type {suffix or '(none)'!r}; use .tflite, .keras, .h5, .json or .toml."
+            f"Model file {str(path)!r} has an unknown type {suffix or '(none)'!r}; use .tflite, .keras, .h5, .onnx, .json or .toml."
         )
     if hasattr(model, "layers") and hasattr(model, "inputs"):
         from memsim.frontends.keras import graph_from_keras
@@ -164,7 +168,7 @@ def _layer_type(layer, from_tflite: bool) -> str:
 def _resolve_dtype(graph: Graph, dtype: "str | None") -> str:
     """A .tflite file decides its own type; asking for another one is an error, not a model that does not exist."""
     if graph.tflite is None:
-        return dtype or "float32"
+        return dtype or graph.dtype_hint or "float32"
     from memsim.frontends.tflite import model_dtype
 
     file_dtype = model_dtype(graph.tflite)

@@ -76,6 +76,8 @@ class Graph:
     keras_params: int = 0
     # The parsed file when the graph came from a .tflite (exact TFLM structure).
     tflite: object = field(default=None, compare=False, repr=False)
+    # The type a file stores its network in where it says (an ONNX QDQ graph: int8); None: float32 unless asked.
+    dtype_hint: "str | None" = field(default=None, compare=False)
 
     @property
     def inputs(self) -> tuple[int, ...]:

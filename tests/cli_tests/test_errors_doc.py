@@ -62,6 +62,7 @@ def _setup(folder: Path) -> None:
     np.savez(folder / "images.npz", X=rng.normal(size=(30, 8, 8, 1)), y=np.arange(30) % 2)
     (folder / "boards.toml").write_text('[[board]]\nname = "zero"\nflash_bytes = "64KiB"\nram_regions = 0\n')
     (folder / "nano.toml").write_text('[[board]]\nname = "nano"\nflash_bytes = "8KiB"\nram_regions = "1KiB"\n')
+    (folder / "junk.onnx").write_bytes(b"\x00not a protobuf at all" * 3)
     (folder / "no_build.py").write_text("def make(hp):\n    return None\n")
     (folder / "broken.py").write_text("def build(hp):\n    return {}[hp.Choice('units', [8, 16])]\n")
     (folder / "three_out.py").write_text(
@@ -104,7 +105,7 @@ CASES = [
     ("compression under TFLM", "footprint net.json --runtime tflm --compression x8"),
     (".keras file that is not a zip archive", "footprint broken.keras"),
     ("model file that does not exist", "footprint missing.tflite"),
-    ("unknown model file type", "footprint net_int8.onnx"),
+    ("unknown model file type", "footprint net_int8.pb"),
     ("reports folder with no reports", "validate --reports empty"),
     ("reports folder that does not exist", "validate --reports missing"),
     ("an experiment with no seeds", "experiment paper-har --seeds 0"),
@@ -144,6 +145,7 @@ CASES = [
      "search --space dense.py --target-file nano.toml --target nano"),
     ("a RAM size beyond a 32-bit address space", "footprint net.json --ram 100000000000000000000000000000 --flash 1MiB"),
     ("a model file that is a folder", "footprint empty"),
+    ("an .onnx file that is not ONNX", "footprint junk.onnx"),
     ("report into a file", "report missing.sqlite --out a_file"),
     ("report on a folder", "report empty"),
     ("export with data of another sample shape", "export mlp.keras --target stm32f303k8 --out exp --dataset images.npz"),
