@@ -1,5 +1,6 @@
 """A search space written in Python (``build(hp)``): declared by a recording hp, labelled by memsim through Keras."""
 
+import inspect
 import json
 import pickle
 from pathlib import Path
@@ -151,3 +152,22 @@ def test_search_space_in_python_runs_end_to_end(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err.strip()
     assert err.startswith("autotinyml: error: No network of py:my_space fits nano") and len(err.splitlines()) == 1
     assert not (tmp_path / "nano.sqlite").exists()
+
+
+@pytest.mark.parametrize("method", sorted(cbo.SAMPLERS))
+def test_every_method_searches_a_python_space(method):
+    """Each sampler proposes from the declared space and, where it checks first, only networks memsim finds
+    deployable (labels from Keras builds); the objective here is a stand-in, so no training runs."""
+    template = load_python_space(EXAMPLES / "my_space.py", ((100, 6), 4))
+    constraint = MemsimConstraint(template, template.input_shape((100, 6)), 4, "stm32f303k8", "tflm", "int8")
+    options = {"n_phase1": 4} if method == "svmcbo" else {}
+    if "n_candidates" in inspect.signature(cbo.SAMPLERS[method]).parameters:
+        options["n_candidates"] = 32  # each label is a Keras build
+    study = cbo.Study(template.space, cbo.SAMPLERS[method](seed=0, **options), constraint=constraint, seed=0)
+    study.optimize(lambda config: float(config["filters"] + config["blocks"]) / 100, 4)
+    trained = [t for t in study.trials if t.value is not None]
+    assert len(trained) == 4 and len({template.space.key(t.config) for t in trained}) == 4
+    for t in trained:
+        template.space.validate_config(t.config)
+    if study.sampler.prechecks:
+        assert all(constraint(t.config)[0] for t in trained)
