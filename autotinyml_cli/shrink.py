@@ -31,7 +31,7 @@ class ShrinkOptions(CommandOptions):
     flash: "str | None" = None
     epochs: int = 20
     finetune_epochs: int = 10
-    batch_size: int = 32
+    batch_size: "int | None" = None  # None: 32, smaller on small data (cbo.dnas.default_batch_size)
     out: str = "autotinyml-shrink"
 
 
@@ -85,7 +85,7 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
     dtype, compression = runtime_defaults(args.runtime, args.dtype, args.compression, args.margin)
     for name, value, low in (("--epochs", args.epochs, 1), ("--finetune-epochs", args.finetune_epochs, 0),
                              ("--batch-size", args.batch_size, 1)):
-        if value < low:
+        if value is not None and value < low:
             raise AutoTinyMLError(f"{name} must be at least {low}, got {value}.")
     check_seed_and_epochs(args.seed, max(args.epochs, args.finetune_epochs))
     check_budget("latency", args.latency_ms)
@@ -218,7 +218,8 @@ def add_parser(sub) -> None:
     add_budget(p, "latency")
     p.add_argument("--epochs", type=int, default=d.epochs, help="search epochs (default 20)")
     p.add_argument("--finetune-epochs", type=int, default=d.finetune_epochs, help="fine-tuning epochs after projection (default 10)")
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="batch size (default 32)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size,
+                   help="batch size (default 32, or as small as 8 where an epoch would have fewer than 8 steps)")
     p.add_argument("--seed", type=int, default=d.seed, help="seed of the split and the training (default 0)")
     p.add_argument("--out", default=d.out, help="where the confirmed network is exported "
                                                               "(default ./autotinyml-shrink)")

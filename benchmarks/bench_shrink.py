@@ -47,7 +47,7 @@ def guarded_run(dataset, template, target, seed, epochs, finetune, ram=None) -> 
 def one_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict:
     from sklearn.model_selection import train_test_split
 
-    from cbo.dnas import NetworkCosts, largest_config, shrink
+    from cbo.dnas import NetworkCosts, default_batch_size, largest_config, shrink
     from cbo.tinyml import KFoldObjective
     from memsim.frontends.keras import keras_from_spec, quiet_keras
 
@@ -62,7 +62,7 @@ def one_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict
     t = time.perf_counter()
     plain = keras_from_spec(spec)
     plain.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    plain.fit(X_tr, y_tr, epochs=epochs, batch_size=32, verbose=0)
+    plain.fit(X_tr, y_tr, epochs=epochs, batch_size=default_batch_size(len(X_tr)), verbose=0)  # shrink's own
     one_training = time.perf_counter() - t
     seed_acc = float(np.mean(np.argmax(plain.predict(X_val, verbose=0), -1) == y_val))
     keras.backend.clear_session()

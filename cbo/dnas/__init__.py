@@ -8,13 +8,14 @@ network fits, the trained weights carried over, and a short fine-tuning. TensorF
 
 from cbo.dnas._costs import CONSTRAINTS, NetworkCosts, channel_groups
 from cbo.dnas._project import kept_channels, project
-from cbo.dnas._search import ShrinkResult, shrink
+from cbo.dnas._search import ShrinkResult, default_batch_size, shrink
 
 __all__ = [
     "CONSTRAINTS",
     "NetworkCosts",
     "ShrinkResult",
     "channel_groups",
+    "default_batch_size",
     "kept_channels",
     "largest_config",
     "project",

@@ -199,6 +199,22 @@ def test_shrink_command_ends_in_a_confirmed_export_that_footprint_agrees_with(tm
                                                                                           fp.latency_high_ms)
 
 
+@pytest.mark.toolchain
+def test_shrink_on_basicmotions_exports_a_confirmed_network_above_ninety_percent(tmp_path, capsys):
+    """Issue 32's acceptance line, with the command's defaults: 60 training samples get batches of 8 (8 steps an
+    epoch; with 32, 2 steps an epoch left the network at 70 %)."""
+    from autotinyml_cli.main import main
+    from cbo.dnas import default_batch_size
+
+    assert [default_batch_size(n) for n in (10, 60, 100, 256, 257, 5000)] == [8, 8, 12, 32, 32, 32]
+    out = tmp_path / "export"
+    assert main(["shrink", "--space", "paper-har", "--dataset", "har-basicmotions", "--target", "stm32f303k8",
+                 "--out", str(out), "--seed", "0"]) == 0, capsys.readouterr().err
+    report = json.loads((out / "report.json").read_text())
+    assert report["deployable"] and report["verdict_source"]["kind"] == "measured"
+    assert report["shrink"]["val_accuracy"]["fine_tuned"] >= 0.90
+
+
 def test_shrink_refuses_two_seed_networks_before_any_work(tmp_path, capsys):
     from autotinyml_cli.main import main
 
