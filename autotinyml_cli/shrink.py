@@ -120,7 +120,8 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
     try:
         result = shrink(costs, X_tr, y_tr, X_val, y_val, epochs=args.epochs,
                         finetune_epochs=args.finetune_epochs, batch_size=args.batch_size, seed=args.seed,
-                        state_dir=state_dir, start_from=seed_model)
+                        state_dir=state_dir, start_from=seed_model,
+                        choose_activations=seed_model is None)  # a trained model keeps the activations it learnt with
     except KeyboardInterrupt:
         print(f"\ninterrupted; finished epochs are kept in {str(state_dir)!r}; run the same command to continue.",
               file=sys.stderr)
@@ -139,6 +140,7 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
     report = {**report, "shrink": {
         "seed_network": source, "searched_layers": [costs.producers[g] for g in costs.searchable],
         "seed_channels": result.seed_counts, "channels": result.counts,
+        "activations": result.activations, "activation_weights": result.activation_weights,
         "budgets": {"ram_bytes": ram, "flash_bytes": flash, "latency_ms": args.latency_ms},
         "targets_met_before_projection": result.met_before_projection,
         "channels_removed_by_projection": result.removed_by_projection,
@@ -178,7 +180,8 @@ def cmd_shrink(args) -> int:
     if outcome.problem:
         print(f"autotinyml: {outcome.problem}", file=sys.stderr)
     elif not args.json:
-        print(f"Shrunk {outcome.source} to channels {result.counts} (from {result.seed_counts}); validation accuracy "
+        chosen = "".join(f", {name} {act}" for name, act in result.activations.items())
+        print(f"Shrunk {outcome.source} to channels {result.counts} (from {result.seed_counts}){chosen}; validation accuracy "
               f"{100 * result.accuracy:.2f} % ({outcome.held_out} held-out samples); {outcome.wall_s:.0f} s in all.")
         print(f"  verdict from {verdict_source_text(report['verdict_source'])}:")
         print(report_figures(report))

@@ -73,9 +73,13 @@ def one_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict
     found = dict(config)
     for g, c in zip(costs.searchable, result.counts):
         found["filters" if costs.spec["layers"][costs.index[g]]["type"].lower().startswith("conv") else "units"] = int(c)
-    fig = costs.figures(result.counts)
+    for name, act in result.activations.items():  # the template's parameter for that layer's activation
+        found["conv_activation" if costs.spec["layers"][costs.index[name]]["type"].lower().startswith("conv")
+              else "dense_activation"] = act
+    fig = costs.with_activations(result.activations).figures(result.counts)
     kfold = KFoldObjective(template, dataset, seed=0, **SEARCH_OBJECTIVE)(found)["accuracy"]
     return {"channels": result.counts, "seed_channels": result.seed_counts, "config": found,
+            "activations": result.activations,
             "val_accuracy": result.accuracy, "val_accuracy_gated": result.accuracy_before_projection,
             "val_accuracy_projected": result.accuracy_after_projection, "seed_val_accuracy": seed_acc,
             "finetune_start": result.finetune_start, "finetune_choice_accuracy": result.finetune_choice_accuracy,
@@ -148,6 +152,8 @@ def tables(rows, dataset_name, label) -> str:
                 row("validation accuracy % (25 % held out)", _ms([r["val_accuracy"] for r in rs]),
                     _ms([r["seed_val_accuracy"] for r in rs])),
                 row("channels (conv, dense)", ", ".join(str(r["channels"]) for r in rs), str(rs[0]["seed_channels"])),
+                row("activations (conv, dense)", ", ".join("/".join(r.get("activations", {}).values()) or "seed's"
+                                                           for r in rs)),
                 row("RAM / Flash (memsim, with margin)", f"{statistics.mean(r['ram_bytes'] for r in rs):,.0f} / "
                     f"{statistics.mean(r['flash_bytes'] for r in rs):,.0f} B"),
                 row("MACC / latency", f"{statistics.mean(r['macc'] for r in rs):,.0f} / "

@@ -1,16 +1,18 @@
 """Differentiable NAS under memsim's constraints (``autotinyml shrink``; the third seed, Burrello et al. 2024).
 
-One training of a seed network with a trainable gate per output channel of every searched layer, its RAM, Flash
+One training of a seed network with a trainable gate per output channel of every searched layer (and a trained
+choice among ReLU, tanh and sigmoid for each conv/dense activation), its RAM, Flash
 and latency penalised with memsim's exact figures, then a projection that removes channels until memsim says the
 network fits, the trained weights carried over, and a short fine-tuning. TensorFlow is imported only when
 ``shrink`` runs.
 """
 
-from cbo.dnas._costs import CONSTRAINTS, NetworkCosts, channel_groups
+from cbo.dnas._costs import ACTIVATION_CHOICES, CONSTRAINTS, NetworkCosts, channel_groups
 from cbo.dnas._project import kept_channels, project
 from cbo.dnas._search import ShrinkResult, default_batch_size, shrink
 
 __all__ = [
+    "ACTIVATION_CHOICES",
     "CONSTRAINTS",
     "NetworkCosts",
     "ShrinkResult",

@@ -22,7 +22,7 @@ import numpy as np
 
 from cbo._errors import SpaceError
 
-__all__ = ["CONSTRAINTS", "NetworkCosts", "as_chain", "channel_groups"]
+__all__ = ["ACTIVATION_CHOICES", "CONSTRAINTS", "NetworkCosts", "activation_slots", "as_chain", "channel_groups"]
 
 CONSTRAINTS = ("ram", "region", "flash", "latency")
 WEIGHTED = {"conv1d", "conv2d", "dense", "separableconv2d"}
@@ -34,6 +34,20 @@ PASS_THROUGH = {"flatten", "globalaveragepooling1d", "globalaveragepooling2d", "
 SUPPORTED = ("Conv1D", "Conv2D", "SeparableConv2D", "DepthwiseConv2D (depth multiplier 1)", "Dense", "pooling",
              "global pooling", "BatchNormalization", "ZeroPadding", "Dropout", "Flatten", "activations",
              "residual Add")
+
+
+# The activations shrink chooses among where a conv or dense layer of the seed has one of them: each runs under
+# both runtimes in int8 and float32, and they differ in how they train (the search's best BasicMotions networks
+# use a sigmoid dense layer where the template's seed has a ReLU).
+ACTIVATION_CHOICES = ("relu", "tanh", "sigmoid")
+
+
+def activation_slots(spec: dict) -> list[str]:
+    """Names of the conv/dense layers whose activation shrink may choose: those carrying one of
+    ACTIVATION_CHOICES (a classifier's softmax, a linear layer and the others keep theirs)."""
+    return [str(item["name"]) for item in spec["layers"][1:]
+            if _kind(item) in ("conv1d", "conv2d", "separableconv2d", "depthwiseconv2d", "dense")
+            and item.get("activation") in ACTIVATION_CHOICES]
 
 
 def _kind(item: dict) -> str:
@@ -178,6 +192,14 @@ class NetworkCosts:
                 item = layers[self.index[name]]
                 item["units" if _kind(item) == "dense" else "filters"] = int(c)
         return {**self.spec, "layers": layers}
+
+    def with_activations(self, chosen: dict) -> "NetworkCosts":
+        """The same costs for the network with these layers' activations (layer name -> activation)."""
+        from dataclasses import replace
+
+        layers = [dict(item, activation=chosen[str(item.get("name"))]) if str(item.get("name")) in chosen
+                  else dict(item) for item in self.spec["layers"]]
+        return replace(self, spec={**self.spec, "layers": layers})
 
     def check_feasible(self) -> None:
         """Refuse, before any training, limits that not even one channel per searched group meets."""

@@ -10,7 +10,7 @@ import numpy as np
 
 from cbo.dnas._costs import PASS_THROUGH, _inputs, _kind
 
-__all__ = ["GATE_INIT", "build_supernet", "carry_weights", "gate_class"]
+__all__ = ["GATE_INIT", "build_supernet", "carry_weights", "gate_class", "mixed_activation_class"]
 
 GATE_INIT = 3.0  # every channel starts on (probability sigmoid(3) = 0.95) until the warm-up ranks them
 
@@ -47,17 +47,53 @@ def gate_class():
     return ChannelGate
 
 
-def build_supernet(costs):
-    """(gated model, gates in ``costs.searchable`` order, plain model sharing its weights).
+@lru_cache(maxsize=1)
+def mixed_activation_class():
+    """``MixedActivation``: the softmax(alpha)-weighted sum of ACTIVATION_CHOICES applied to its input (a choice
+    among alternative layers, as in DARTS and PLiNIO's supernets); alpha trains with the weights, and the choice
+    is its largest entry."""
+    from cbo.dnas._costs import ACTIVATION_CHOICES
+    from memsim.frontends.keras import quiet_keras
+
+    keras = quiet_keras()
+    ops = keras.ops
+    functions = {"relu": ops.relu, "tanh": ops.tanh, "sigmoid": ops.sigmoid}
+
+    class MixedActivation(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.choices = ACTIVATION_CHOICES
+
+        def build(self, input_shape):
+            self.alpha = self.add_weight(name="alpha", shape=(len(self.choices),), initializer="zeros",
+                                         trainable=True)
+
+        def call(self, x):
+            w = ops.softmax(self.alpha)
+            return sum(w[i] * functions[name](x) for i, name in enumerate(self.choices))
+
+        def chosen(self) -> str:
+            return self.choices[int(np.argmax(self.alpha.numpy()))]
+
+    return MixedActivation
+
+
+def build_supernet(costs, activation_slots=()):
+    """(gated model, gates in ``costs.searchable`` order, plain model sharing its weights, mixed activations by
+    layer name).
 
     Every layer whose output belongs to a searched group is followed by that group's gate (one layer, shared):
     a closed channel is zero wherever it flows — after BatchNorm, activations and residual Adds too (a 0/1 mask
-    applied twice is the same mask)."""
+    applied twice is the same mask). A layer named in ``activation_slots`` runs linear in ``plain`` and is
+    followed by a MixedActivation (before its gate, so a closed channel stays zero whatever the choice)."""
     from memsim.frontends.keras import keras_from_spec, quiet_keras
 
     keras = quiet_keras()
     spec = costs.spec
-    plain = keras_from_spec(spec)
+    slots = set(activation_slots)
+    plain = keras_from_spec(costs.with_activations({name: "linear" for name in slots}).spec if slots else spec)
+    Mixed = mixed_activation_class()
+    mixed = {}
     layers = spec["layers"]
     Gate = gate_class()
     gates = {}
@@ -68,6 +104,9 @@ def build_supernet(costs):
         name = str(layers[i]["name"])
         ins = [tensors[n] for n in _inputs(layers, i)]
         x = plain.get_layer(name)(ins if len(ins) > 1 else ins[0])
+        if name in slots:
+            mixed[name] = Mixed(name=f"choice_{name}")
+            x = mixed[name](x)
         g = costs.groups[name]
         if g in costs.searchable and _kind(layers[i]) not in PASS_THROUGH:  # those reshape; their reader is gated
             if g not in gates:
@@ -76,7 +115,7 @@ def build_supernet(costs):
         tensors[name] = x
     outputs = [tensors[str(item["name"])] for item in layers if item.get("output")] or [tensors[str(layers[-1]["name"])]]
     model = keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=f"{spec['name']}_gated")
-    return model, [gates[g] for g in costs.searchable], plain
+    return model, [gates[g] for g in costs.searchable], plain, mixed
 
 
 def carry_weights(costs, plain, masks: list, sub) -> None:

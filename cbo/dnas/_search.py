@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from cbo._errors import SpaceError
-from cbo.dnas._costs import CONSTRAINTS, NetworkCosts
+from cbo.dnas._costs import ACTIVATION_CHOICES, CONSTRAINTS, NetworkCosts, activation_slots
 from cbo.dnas._project import kept_channels, project
 
 __all__ = ["ShrinkResult", "default_batch_size", "shrink"]
@@ -33,6 +33,10 @@ LAMBDA_GROWTH = 2.0
 # weakest close first and the closing stops where memsim says the network fits, instead of all channels of a
 # layer crossing zero together.
 THETA_LOW, THETA_HIGH = 0.1, 2.0
+# The activation choice's own learning rate (Adam): its few parameters must move within the search's steps
+# (160 on BasicMotions), which the weights' 1e-3 would not do.
+ALPHA_LEARNING_RATE = 0.05
+
 # Default batch size: the steps of an epoch matter more than its size on small data. 32, but with fewer than
 # eight steps per epoch a smaller batch (down to 8): 60 BasicMotions samples give 2 steps of 32, and 20 epochs of
 # 2 steps left the seed network at 25-50 % validation accuracy (a shrunk network exported at 70 %); 8 steps of 8
@@ -67,6 +71,8 @@ class ShrinkResult:
     finetune_start: str = "carried"                      # "carried" (the search's weights) or "scratch"
     finetune_choice_accuracy: dict = field(default_factory=dict)  # each start's accuracy on the held-back tenth
     seconds: dict = field(default_factory=dict)
+    activations: dict = field(default_factory=dict)          # layer name -> the activation chosen
+    activation_weights: dict = field(default_factory=dict)   # layer name -> softmax(alpha) over ACTIVATION_CHOICES
 
 
 def _accuracy(model, X, y, batch_size=256) -> float:
@@ -102,7 +108,7 @@ def _ranked_theta(importance: np.ndarray) -> np.ndarray:
 def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, finetune_epochs: int = 10,
            warmup_epochs: int | None = None, batch_size: int | None = None, learning_rate: float = 1e-3,
            gate_learning_rate: float | None = None, seed: int = 0, state_dir: str | Path | None = None,
-           start_from=None, log=None) -> ShrinkResult:
+           start_from=None, choose_activations: bool = True, log=None) -> ShrinkResult:
     """Search the channels of ``costs.spec`` (its searched channel groups are ``costs.searchable``) on the training
     data, project onto memsim's constraints, carry the weights over and fine-tune. ``start_from``: a Keras model
     of the same description whose weights the search starts from. ``log(line)`` gets one line per epoch."""
@@ -118,14 +124,17 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     spec = costs.spec
     keras.utils.set_random_seed(seed)
     t0 = time.perf_counter()
-    model, gates, plain = build_supernet(costs)
+    slots = activation_slots(spec) if choose_activations else []
+    model, gates, plain, mixed = build_supernet(costs, slots)
     if start_from is not None:  # the user's trained model: the search starts from its weights
         for item in spec["layers"][1:]:
             plain.get_layer(str(item["name"])).set_weights(start_from.get_layer(str(item["name"])).get_weights())
     thetas = [g.theta for g in gates]
-    theta_ids = {id(v) for v in thetas}
-    weights = [v for v in model.trainable_variables if id(v) not in theta_ids]
+    alphas = [m.alpha for m in mixed.values()]
+    search_ids = {id(v) for v in thetas + alphas}
+    weights = [v for v in model.trainable_variables if id(v) not in search_ids]
     opt_w = keras.optimizers.Adam(learning_rate)
+    opt_a = keras.optimizers.Adam(ALPHA_LEARNING_RATE)
     warmup = max(1, epochs // 10) if warmup_epochs is None else warmup_epochs
     gate_lr = gate_learning_rate
     if gate_lr is None:  # the strongest gate of the most pressed group could close by mid-search
@@ -137,11 +146,17 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     active = tf.constant(finite.astype(np.float32))
 
 
+    def apply_alpha(gradients):
+        if alphas:
+            opt_a.apply_gradients(zip(gradients, alphas))
+
     @tf.function
     def warm_step(x, y):
         with tf.GradientTape() as tape:
             task = loss_fn(y, model(x, training=True))
-        opt_w.apply_gradients(zip(tape.gradient(task, weights), weights))
+        gw, ga = tape.gradient(task, [weights, alphas])
+        opt_w.apply_gradients(zip(gw, weights))
+        apply_alpha(ga)
         return task
 
     @tf.function
@@ -160,9 +175,10 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
             task = loss_fn(y, model(x, training=True))
             soft = tf.stack([tf.reduce_sum(g.mask()) for g in gates])
             total = task + tf.reduce_sum(tf.stop_gradient(pressure) * soft)
-        gw, gt = tape.gradient(total, [weights, thetas])
+        gw, gt, ga = tape.gradient(total, [weights, thetas, alphas])
         opt_w.apply_gradients(zip(gw, weights))
         opt_t.apply_gradients(zip(gt, thetas))
+        apply_alpha(ga)
         return task, penalty
 
     def hard_counts():
@@ -174,7 +190,8 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     run = {"spec": spec, "target": costs.board.name, "runtime": costs.runtime, "dtype": costs.dtype,
            "compression": costs.compression, "limits": [float(v) if np.isfinite(v) else None for v in costs.limits],
            "warmup": warmup, "batch_size": batch_size, "seed": seed,
-           "learning_rate": learning_rate, "gate_learning_rate": gate_learning_rate, "n_train": len(X_tr)}
+           "learning_rate": learning_rate, "gate_learning_rate": gate_learning_rate, "n_train": len(X_tr),
+           "activation_slots": slots}
     if state and (state / "state.json").exists():
         saved = json.loads((state / "state.json").read_text())
         if saved.get("run") != json.loads(json.dumps(run)):
@@ -231,12 +248,19 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     t_search = time.perf_counter() - t0
     acc_before = _accuracy(model, X_val, y_val)
     theta_values = [t.numpy() for t in thetas]
-    met = bool(costs.figures(hard_counts())["fits"][0])
-    masks, removed = project(costs, theta_values)
+    chosen = {name: m.chosen() for name, m in mixed.items()}
+    weights_of = {name: [round(float(v), 3) for v in tf.nn.softmax(m.alpha).numpy()] for name, m in mixed.items()}
+    if chosen:
+        log("activations: " + ", ".join(f"{name} {spec['layers'][costs.index[name]]['activation']} -> {act} "
+                                        f"({', '.join(f'{c} {w:.2f}' for c, w in zip(ACTIVATION_CHOICES, weights_of[name]))})"
+                                        for name, act in chosen.items()))
+    final = costs.with_activations(chosen) if chosen else costs  # memsim judges the network that is exported
+    met = bool(final.figures(hard_counts())["fits"][0])
+    masks, removed = project(final, theta_values)
     counts = [int(m.sum()) for m in masks]
-    sub_spec = costs.spec_at(counts)
+    sub_spec = final.spec_at(counts)
     sub = keras_from_spec(sub_spec)
-    carry_weights(costs, plain, masks, sub)
+    carry_weights(final, plain, masks, sub)
     acc_projected = _accuracy(sub, X_val, y_val)
     log(f"projection: {'targets met before it' if met else f'{removed} channel(s) removed until memsim says it fits'}; "
         f"channels {counts} (seed {costs.full.tolist()}); val acc {acc_before:.3f} gated -> {acc_projected:.3f} "
@@ -254,6 +278,7 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     acc = _accuracy(sub, X_val, y_val)
     log(f"val acc after fine-tuning {acc:.3f}")
     return ShrinkResult(model=sub, spec=sub_spec, counts=counts, seed_counts=costs.full.tolist(), history=history,
+                        activations=chosen, activation_weights=weights_of,
                         met_before_projection=met, removed_by_projection=removed,
                         accuracy_before_projection=acc_before, accuracy_after_projection=acc_projected, accuracy=acc,
                         finetune_start=start, finetune_choice_accuracy=picked_on,

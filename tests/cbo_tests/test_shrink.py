@@ -143,7 +143,7 @@ def _gated_equals_extracted(spec, x_shape):
     keras = quiet_keras()
     keras.utils.set_random_seed(0)
     costs = NetworkCosts(spec, "stm32l476rg", "tflm", "float32")
-    model, gates, plain = build_supernet(costs)
+    model, gates, plain, _ = build_supernet(costs)
     for layer in plain.layers:  # non-trivial BatchNorm statistics
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.set_weights([np.random.default_rng(1).uniform(0.5, 2, w.shape).astype("float32")
@@ -191,6 +191,13 @@ def test_shrink_command_ends_in_a_confirmed_export_that_footprint_agrees_with(tm
     shrunk = report["shrink"]
     assert all(c <= s for c, s in zip(shrunk["channels"], shrunk["seed_channels"]))
     assert shrunk["channels"] != shrunk["seed_channels"]  # the seed (256, 256) does not fit this board
+    # each hidden conv/dense activation was chosen (the weights of the choice sum to one), the softmax kept
+    from cbo.dnas import ACTIVATION_CHOICES
+
+    assert set(shrunk["activations"]) == {"conv2d", "dense"}
+    assert all(a in ACTIVATION_CHOICES for a in shrunk["activations"].values())
+    for name, weights in shrunk["activation_weights"].items():
+        assert abs(sum(weights) - 1) < 0.01 and ACTIVATION_CHOICES[int(np.argmax(weights))] == shrunk["activations"][name]
     fp = memsim.footprint(out / "model.tflite", "stm32f303k8", "tflm", latency_budget_ms=5)
     assert fp.deployable and fp.model_bytes == (out / "model.tflite").stat().st_size
     # the latency budget: met by the top of the time model's band, in report.json as the re-read says it
