@@ -75,13 +75,7 @@ def onnx_from_spec(spec: dict, int8: bool = False, opset: int = 13) -> onnx.Mode
             inputs = [x, w]
             if layer.get("use_bias", True):
                 inputs.append(const(f"{name}_b", rng.normal(size=(m,))))
-            if layer.get("padding", "valid") == "same":
-                out_space = [math.ceil(n / s) for n, s in zip(space, s_)]
-                total = [max((o - 1) * s + kk - n, 0) for o, s, kk, n in zip(out_space, s_, k_, space)]
-                pads = [t // 2 for t in total] + [t - t // 2 for t in total]
-            else:
-                out_space = [(n - kk) // s + 1 for n, kk, s in zip(space, k_, s_)]
-                pads = [0] * 2 * rank
+            out_space, pads = _window(space, k_, s_, layer.get("padding", "valid"))
             y = emit("Conv", inputs, name, (m, *out_space), kernel_shape=k_, strides=s_, pads=pads,
                      group=c if depthwise else 1)
             last = activation(name, layer.get("activation"), y, (m, *out_space))
@@ -100,13 +94,7 @@ def onnx_from_spec(spec: dict, int8: bool = False, opset: int = 13) -> onnx.Mode
             p = [p] * rank if isinstance(p, int) else list(p)
             s_ = layer.get("strides") or p
             s_ = [s_] * rank if isinstance(s_, int) else list(s_)
-            if layer.get("padding", "valid") == "same":
-                out_space = [math.ceil(n / s) for n, s in zip(space, s_)]
-                total = [max((o - 1) * s + kk - n, 0) for o, s, kk, n in zip(out_space, s_, p, space)]
-                pads = [t // 2 for t in total] + [t - t // 2 for t in total]
-            else:
-                out_space = [(n - kk) // s + 1 for n, kk, s in zip(space, p, s_)]
-                pads = [0] * 2 * rank
+            out_space, pads = _window(space, p, s_, layer.get("padding", "valid"))
             op = "MaxPool" if kind.startswith("Max") else "AveragePool"
             last = emit(op, [x], name, (c, *out_space), kernel_shape=p, strides=s_, pads=pads)
         elif kind.startswith("GlobalAveragePooling") or kind.startswith("GlobalMaxPooling"):
@@ -144,3 +132,12 @@ def onnx_from_spec(spec: dict, int8: bool = False, opset: int = 13) -> onnx.Mode
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     onnx.checker.check_model(model)
     return model
+
+
+def _window(space, kernel, strides, padding: str) -> tuple[list, list]:
+    """(output sizes, ONNX pads) of a window op: Keras's "same" (the extra pad at the end) or "valid"."""
+    if padding == "same":
+        out = [math.ceil(n / s) for n, s in zip(space, strides)]
+        total = [max((o - 1) * s + k - n, 0) for o, s, k, n in zip(out, strides, kernel, space)]
+        return out, [t // 2 for t in total] + [t - t // 2 for t in total]
+    return [(n - k) // s + 1 for n, k, s in zip(space, kernel, strides)], [0] * 2 * len(space)
