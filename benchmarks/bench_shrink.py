@@ -33,18 +33,18 @@ SEARCH_OBJECTIVE = {"k": 3, "epochs": 10}  # the peer benchmark's objective, by 
 SEARCH_BUDGET = 20  # trainings of the search runs the shrink result is put beside
 
 
-def guarded_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict:
+def guarded_run(dataset, template, target, seed, epochs, finetune, ram=None, activations=True) -> dict:
     """``one_run``, or ``{"infeasible": why}`` for limits no network of this shape meets (refused before training)."""
     from cbo import SpaceError
 
     try:
-        return one_run(dataset, template, target, seed, epochs, finetune, ram)
+        return one_run(dataset, template, target, seed, epochs, finetune, ram, activations)
     except SpaceError as exc:
         print(f"    refused: {exc}", flush=True)
         return {"infeasible": str(exc)}
 
 
-def one_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict:
+def one_run(dataset, template, target, seed, epochs, finetune, ram=None, activations=True) -> dict:
     from sklearn.model_selection import train_test_split
 
     from cbo.dnas import NetworkCosts, default_batch_size, largest_config, shrink
@@ -68,7 +68,7 @@ def one_run(dataset, template, target, seed, epochs, finetune, ram=None) -> dict
     keras.backend.clear_session()
     t = time.perf_counter()
     result = shrink(costs, X_tr, y_tr, X_val, y_val, epochs=epochs, finetune_epochs=finetune, seed=seed,
-                    log=lambda line: print("   ", line, flush=True))
+                    choose_activations=activations, log=lambda line: print("   ", line, flush=True))
     wall = time.perf_counter() - t
     found = dict(config)
     for g, c in zip(costs.searchable, result.counts):
@@ -194,6 +194,8 @@ def main() -> None:
     ap.add_argument("--markdown", default=None)
     ap.add_argument("--plot", default=None, help="accuracy vs RAM of the sweep (PNG)")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--fixed-activations", action="store_true",
+                    help="keep the seed's activations (shrink before it chose them): the ablation")
     ap.add_argument("--workers", type=int, default=0,
                     help="run the runs side by side on a local Dask cluster of this many processes (their wall "
                          "times then share the machine: use it for sweeps, not for the time ratios)")
@@ -205,6 +207,8 @@ def main() -> None:
     cache = Path(args.cache)
     setting = {"dataset": ds.name, "label": args.label, "epochs": args.epochs, "finetune": args.finetune,
                "finetune_from": "carried or fresh (when channels were removed), the better on a tenth of the training data"}
+    if args.fixed_activations:  # (runs before the choice existed carry no such key: they kept the seed's)
+        setting["activations"] = "the seed's"
     done = [json.loads(line) for line in cache.read_text().splitlines()] if cache.exists() else []
     done = [r for r in done if r["setting"] == setting]
     jobs = [(t, s, None) for t in args.targets.split(",") for s in range(args.seeds)]
@@ -229,7 +233,8 @@ def main() -> None:
 
         with local_cluster(args.workers) as cluster, Client(cluster) as client:
             futures = {client.submit(guarded_run, ds, template, target, seed, args.epochs, args.finetune, ram,
-                                     pure=False): (target, seed, ram) for target, seed, ram in todo}
+                                     not args.fixed_activations, pure=False): (target, seed, ram)
+                       for target, seed, ram in todo}
             for future in as_completed(futures):
                 target, seed, ram = futures[future]
                 result = future.result()
@@ -238,7 +243,8 @@ def main() -> None:
                 record(target, seed, ram, result)
     for target, seed, ram in ([] if args.workers else todo):
         print(f"  {target} seed {seed}{f' RAM budget {ram:,} B' if ram else ''}:", flush=True)
-        record(target, seed, ram, guarded_run(ds, template, target, seed, args.epochs, args.finetune, ram))
+        record(target, seed, ram, guarded_run(ds, template, target, seed, args.epochs, args.finetune, ram,
+                                              not args.fixed_activations))
     text = tables(done, ds.name, args.label)
     print(text)
     if args.markdown:
