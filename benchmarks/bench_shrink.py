@@ -126,7 +126,23 @@ def _ms(vals) -> str:
     return mean_std(vals, 100)
 
 
-def tables(rows, dataset_name, label) -> str:
+def seed_figures(dataset, template, target) -> dict:
+    """memsim's RAM, Flash and latency (with the verdict's margin, top of the latency band) of the seed network."""
+    from cbo.dnas import NetworkCosts, largest_config
+
+    shape = template.input_shape(dataset.sample_shape)
+    costs = NetworkCosts(template.spec(largest_config(template), shape, dataset.n_classes), target, "tflm", "int8")
+    ram, _, flash, latency = costs.figures(costs.full)["costs"][0]
+    return {"ram_bytes": float(ram), "flash_bytes": float(flash), "latency_ms": float(latency)}
+
+
+def _cut(seed: float, found: float) -> str:
+    return f"{100 * (1 - found / seed):.1f} %"
+
+
+def tables(rows, dataset_name, label, seeds_of=None) -> str:
+    """The tables of the runs in ``rows``; ``seeds_of(target)``: the seed network's figures (the seed paper's
+    layout: the seed's memory and latency, the shrunk network's, the reduction)."""
     out = []
     main = [r for r in rows if r["ram"] is None and "infeasible" not in r["result"]]
     for target in dict.fromkeys(r["target"] for r in main):
@@ -158,6 +174,7 @@ def tables(rows, dataset_name, label) -> str:
                     f"{statistics.mean(r['flash_bytes'] for r in rs):,.0f} B"),
                 row("MACC / latency", f"{statistics.mean(r['macc'] for r in rs):,.0f} / "
                     f"{statistics.mean(r['latency_ms'] for r in rs):.2f} ms"),
+                *([] if seeds_of is None else _reduction_rows(row, rs, seeds_of(target))),
                 row("targets met before projection", f"{sum(r['met_before_projection'] for r in rs)}/{len(rs)}"),
                 row("val accuracy: gated -> projected -> fine-tuned",
                     "; ".join(f"{100 * r['val_accuracy_gated']:.1f} -> {100 * r['val_accuracy_projected']:.1f} -> "
@@ -177,6 +194,17 @@ def tables(rows, dataset_name, label) -> str:
             out.append(f"| {r['ram']:,} B | {res['channels']} | {res['ram_bytes']:,.0f} B | "
                        f"{100 * res['val_accuracy']:.2f} | {100 * res['kfold_accuracy']:.2f} |")
     return "\n".join(out)
+
+
+def _reduction_rows(row, rs, seed: dict) -> list:
+    """RAM, Flash and latency of the seed and of the shrunk networks, and the cut, as the seed paper reports them."""
+    out = []
+    for what, key, unit in (("RAM", "ram_bytes", "B"), ("Flash", "flash_bytes", "B"), ("latency", "latency_ms", "ms")):
+        found = statistics.mean(r[key] for r in rs)
+        shown = (lambda v: f"{v:,.0f} B") if unit == "B" else (lambda v: f"{v:.2f} ms")
+        out.append(row(f"{what}: shrunk (cut from the seed)", f"{shown(found)} ({_cut(seed[key], found)})",
+                       shown(seed[key])))
+    return out
 
 
 def main() -> None:
@@ -245,7 +273,7 @@ def main() -> None:
         print(f"  {target} seed {seed}{f' RAM budget {ram:,} B' if ram else ''}:", flush=True)
         record(target, seed, ram, guarded_run(ds, template, target, seed, args.epochs, args.finetune, ram,
                                               not args.fixed_activations))
-    text = tables(done, ds.name, args.label)
+    text = tables(done, ds.name, args.label, lambda target: seed_figures(ds, template, target))
     print(text)
     if args.markdown:
         Path(args.markdown).write_text(f"Command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`\n"
