@@ -278,7 +278,7 @@ def load_python_space(path: "str | Path", shape_hint: "tuple | None" = None) -> 
     template = PythonTemplate(
         name=f"py:{path.stem}", space=space, layers=None, baseline=baseline,
         description=(inspect.getdoc(build) or f"build(hp) in {path.name}").splitlines()[0],
-        input_rank=0, path=str(path.resolve()), build=build, takes_shape=takes_shape, sample_shape=shape,
+        path=str(path.resolve()), build=build, takes_shape=takes_shape, sample_shape=shape,
         model_input=first_input, n_classes=n_classes)
     return template
 

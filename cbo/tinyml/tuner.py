@@ -88,7 +88,11 @@ class DeployableTuner:
         return self._verdicts[key]
 
     def _deployable_proposal(self, oracle, propose, trial_id) -> dict:
-        """The oracle's proposal where it deploys; else, once the oracle repeats itself, random deployable ones."""
+        """The oracle's proposal where it deploys; else, once the oracle repeats itself, random deployable ones.
+
+        Uses three of the base Oracle's members that Keras Tuner does not document (``_random_values``,
+        ``_tried_so_far``, ``_compute_values_hash``; keras-tuner 1.4), the way its own oracles avoid duplicates;
+        tests/cbo_tests/test_keras_tuner.py runs against the installed version."""
         seen: set = set()
         for _ in range(self.max_rejections):
             proposal = propose(trial_id)
