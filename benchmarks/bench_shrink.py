@@ -10,7 +10,7 @@ split 75/25 (the seed picks it); recorded: the channels found, validation accura
 and after fine-tuning, whether the targets were met before the projection, memsim's RAM / Flash / MACC / latency
 of the result, and wall time relative to one training of the seed network (same epochs). For a like-for-like
 comparison with the search, the architecture ``shrink`` found is also scored by the search's own objective
-(3-fold accuracy, 10 epochs, seed 0) and put beside the best deployable configuration of SVM-CBO and exact-ucb from the peer
+(3-fold accuracy, 10 epochs or --objective-epochs, seed 0) and put beside the best deployable configuration of SVM-CBO and exact-ucb from the peer
 benchmark's cache (benchmarks/bench_peers.py, same objective), overall and within shrink's wall time.
 Results are kept one JSON line per run in ``--cache``; a cut-off run continues where it stopped.
 """
@@ -29,22 +29,26 @@ import numpy as np  # noqa: E402
 from bench_peers import CACHE_DIR, Cache, longest_run, mean_std, setting_of  # noqa: E402  (the committed caches; see there)
 
 CACHE = CACHE_DIR / "shrink.jsonl"
-SEARCH_OBJECTIVE = {"k": 3, "epochs": 10}  # the peer benchmark's objective, by which the found network is scored too
+# The peer benchmark's objective, by which the found network is scored too: 3-fold x 10 epochs (bench_peers'
+# default; its BasicMotions runs used 20, the quick start's setting: --objective-epochs 20 compares with those).
+SEARCH_FOLDS, SEARCH_EPOCHS = 3, 10
 SEARCH_BUDGET = 20  # trainings of the search runs the shrink result is put beside
 
 
-def guarded_run(dataset, template, target, seed, epochs, finetune, ram=None, activations=True) -> dict:
+def guarded_run(dataset, template, target, seed, epochs, finetune, ram=None, activations=True,
+                objective_epochs=SEARCH_EPOCHS) -> dict:
     """``one_run``, or ``{"infeasible": why}`` for limits no network of this shape meets (refused before training)."""
     from cbo import SpaceError
 
     try:
-        return one_run(dataset, template, target, seed, epochs, finetune, ram, activations)
+        return one_run(dataset, template, target, seed, epochs, finetune, ram, activations, objective_epochs)
     except SpaceError as exc:
         print(f"    refused: {exc}", flush=True)
         return {"infeasible": str(exc)}
 
 
-def one_run(dataset, template, target, seed, epochs, finetune, ram=None, activations=True) -> dict:
+def one_run(dataset, template, target, seed, epochs, finetune, ram=None, activations=True,
+            objective_epochs=SEARCH_EPOCHS) -> dict:
     from sklearn.model_selection import train_test_split
 
     from cbo.dnas import NetworkCosts, default_batch_size, largest_config, shrink
@@ -77,7 +81,7 @@ def one_run(dataset, template, target, seed, epochs, finetune, ram=None, activat
         found["conv_activation" if costs.spec["layers"][costs.index[name]]["type"].lower().startswith("conv")
               else "dense_activation"] = act
     fig = costs.with_activations(result.activations).figures(result.counts)
-    kfold = KFoldObjective(template, dataset, seed=0, **SEARCH_OBJECTIVE)(found)["accuracy"]
+    kfold = KFoldObjective(template, dataset, k=SEARCH_FOLDS, epochs=objective_epochs, seed=0)(found)["accuracy"]
     return {"channels": result.counts, "seed_channels": result.seed_counts, "config": found,
             "activations": result.activations,
             "val_accuracy": result.accuracy, "val_accuracy_gated": result.accuracy_before_projection,
@@ -94,12 +98,12 @@ def one_run(dataset, template, target, seed, epochs, finetune, ram=None, activat
 SEARCHES = {"svmcbo": "SVM-CBO", "exact-ucb": "exact-ucb", "exact-ei": "exact-ei (search's default)"}
 
 
-def search_reference(method, dataset_name, label, target, within_s) -> "tuple[list, list]":
+def search_reference(method, dataset_name, label, target, within_s, epochs=SEARCH_EPOCHS) -> "tuple[list, list]":
     """The search ``method``'s best deployable 3-fold accuracy per seed after ``SEARCH_BUDGET`` trainings, from the
     peer caches (every ``peers-*.jsonl``, read by bench_peers' rules: current method versions only, a longer run's
     first trainings as the shorter run): overall, and within ``within_s`` seconds of cumulative training (the shrink
     run's wall time)."""
-    setting = {**setting_of(dataset_name, label, "paper-har", target, SEARCH_OBJECTIVE["epochs"]), **SEARCH_OBJECTIVE}
+    setting = setting_of(dataset_name, label, "paper-har", target, epochs)
     overall, timed = [], []
     for path in sorted(CACHE_DIR.glob("peers*.jsonl")):
         cache = Cache(path, setting)
@@ -140,7 +144,7 @@ def _cut(seed: float, found: float) -> str:
     return f"{100 * (1 - found / seed):.1f} %"
 
 
-def tables(rows, dataset_name, label, seeds_of=None) -> str:
+def tables(rows, dataset_name, label, seeds_of=None, objective_epochs=SEARCH_EPOCHS) -> str:
     """The tables of the runs in ``rows``; ``seeds_of(target)``: the seed network's figures (the seed paper's
     layout: the seed's memory and latency, the shrunk network's, the reduction)."""
     out = []
@@ -148,7 +152,7 @@ def tables(rows, dataset_name, label, seeds_of=None) -> str:
     for target in dict.fromkeys(r["target"] for r in main):
         rs = [r["result"] for r in main if r["target"] == target]
         wall = statistics.mean(r["wall_s"] for r in rs)
-        refs = {m: search_reference(m, dataset_name, label, target, wall) for m in SEARCHES}
+        refs = {m: search_reference(m, dataset_name, label, target, wall, objective_epochs) for m in SEARCHES}
         heads = " | ".join(f"{name}, {SEARCH_BUDGET} trainings | {name.split(' (')[0]} within shrink's wall time"
                            for name in SEARCHES.values())
 
@@ -222,6 +226,9 @@ def main() -> None:
     ap.add_argument("--markdown", default=None)
     ap.add_argument("--plot", default=None, help="accuracy vs RAM of the sweep (PNG)")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--objective-epochs", type=int, default=SEARCH_EPOCHS,
+                    help="epochs of the 3-fold objective the found network is scored by: the search runs' own "
+                         "(bench_peers --epochs; 20 for its BasicMotions runs)")
     ap.add_argument("--fixed-activations", action="store_true",
                     help="keep the seed's activations (shrink before it chose them): the ablation")
     ap.add_argument("--workers", type=int, default=0,
@@ -237,6 +244,8 @@ def main() -> None:
                "finetune_from": "carried or fresh (when channels were removed), the better on a tenth of the training data"}
     if args.fixed_activations:  # (runs before the choice existed carry no such key: they kept the seed's)
         setting["activations"] = "the seed's"
+    if args.objective_epochs != SEARCH_EPOCHS:  # (older runs carry no such key: they were scored at 10)
+        setting["objective_epochs"] = args.objective_epochs
     done = [json.loads(line) for line in cache.read_text().splitlines()] if cache.exists() else []
     done = [r for r in done if r["setting"] == setting]
     jobs = [(t, s, None) for t in args.targets.split(",") for s in range(args.seeds)]
@@ -261,7 +270,7 @@ def main() -> None:
 
         with local_cluster(args.workers) as cluster, Client(cluster) as client:
             futures = {client.submit(guarded_run, ds, template, target, seed, args.epochs, args.finetune, ram,
-                                     not args.fixed_activations, pure=False): (target, seed, ram)
+                                     not args.fixed_activations, args.objective_epochs, pure=False): (target, seed, ram)
                        for target, seed, ram in todo}
             for future in as_completed(futures):
                 target, seed, ram = futures[future]
@@ -272,8 +281,8 @@ def main() -> None:
     for target, seed, ram in ([] if args.workers else todo):
         print(f"  {target} seed {seed}{f' RAM budget {ram:,} B' if ram else ''}:", flush=True)
         record(target, seed, ram, guarded_run(ds, template, target, seed, args.epochs, args.finetune, ram,
-                                              not args.fixed_activations))
-    text = tables(done, ds.name, args.label, lambda target: seed_figures(ds, template, target))
+                                              not args.fixed_activations, args.objective_epochs))
+    text = tables(done, ds.name, args.label, lambda target: seed_figures(ds, template, target), args.objective_epochs)
     print(text)
     if args.markdown:
         Path(args.markdown).write_text(f"Command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`\n"
