@@ -60,7 +60,7 @@ def test_rows_per_budget_come_from_the_longest_run_and_count_wins_seed_by_seed(t
 def test_shrinks_search_reference_reads_every_peer_cache_and_only_current_versions(tmp_path, monkeypatch):
     import bench_shrink
 
-    setting = {**SETTING, "epochs": bench_shrink.SEARCH_OBJECTIVE["epochs"], "k": bench_shrink.SEARCH_OBJECTIVE["k"]}
+    setting = {**SETTING, "epochs": bench_shrink.SEARCH_EPOCHS, "k": bench_shrink.SEARCH_FOLDS}
     n = bench_shrink.SEARCH_BUDGET
     ucb_v = bench_peers.method_version("exact-ucb@1")
     rows = {"peers-digits-a.jsonl": [("exact-ucb", f"@{2 * n}", 0, [0.5] * (n - 1) + [0.9] + [0.99] * n, ucb_v)],
@@ -72,6 +72,8 @@ def test_shrinks_search_reference_reads_every_peer_cache_and_only_current_versio
     monkeypatch.setattr(bench_shrink, "CACHE_DIR", tmp_path)
     overall, _ = bench_shrink.search_reference("exact-ucb", "digits", None, "stm32f303k8", 1e9)
     assert overall == [0.9, 0.7]  # seed 0: the first SEARCH_BUDGET trainings of the longer run
+    # runs on another objective (more epochs) are not this one's reference
+    assert bench_shrink.search_reference("exact-ucb", "digits", None, "stm32f303k8", 1e9, epochs=20)[0] == []
 
 
 def test_float32_rounding_is_a_tie(tmp_path):
