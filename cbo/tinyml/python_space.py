@@ -53,7 +53,7 @@ class HyperParameters:
         if isinstance(min_value, bool) or not all(isinstance(v, int) for v in (min_value, max_value)):
             raise SpaceError(f"hp.Int({name!r}): min_value and max_value must be ints, got {min_value!r} and "
                              f"{max_value!r}; use hp.Float for real numbers.")
-        if step in (None, 1) or (log and step is None):
+        if step in (None, 1):
             param = Integer(name, low=min_value, high=max_value, log=log, condition=self._condition(parent_name,
                                                                                                   parent_values))
         else:
@@ -266,7 +266,7 @@ def load_python_space(path: "str | Path", shape_hint: "tuple | None" = None) -> 
     probe = PythonTemplate(name=f"py:{path.stem}", space=Space([Categorical("_", choices=(0,))]), layers=None,
                            baseline={}, path=str(path), build=build, takes_shape=takes_shape, sample_shape=shape,
                            n_classes=n_classes)
-    declared, defaults, first_input = _declare(probe, n_classes)
+    declared, defaults, first_input = _declare(probe)
     if not declared:
         raise SpaceError(f"{path}: build(hp) declares no hyperparameter; use hp.Int, hp.Float, hp.Choice or "
                          "hp.Boolean for what the search may change.")
@@ -275,12 +275,11 @@ def load_python_space(path: "str | Path", shape_hint: "tuple | None" = None) -> 
     except SpaceError as exc:
         raise SpaceError(f"{path}: {exc}") from None
     baseline = {k: v for k, v in defaults.items() if space.is_active(space[k], defaults)}
-    template = PythonTemplate(
+    return PythonTemplate(
         name=f"py:{path.stem}", space=space, layers=None, baseline=baseline,
         description=(inspect.getdoc(build) or f"build(hp) in {path.name}").splitlines()[0],
         path=str(path.resolve()), build=build, takes_shape=takes_shape, sample_shape=shape,
         model_input=first_input, n_classes=n_classes)
-    return template
 
 
 def _build_function(path: Path) -> Callable:
@@ -311,8 +310,9 @@ def _takes_shape(path: Path, build: Callable) -> bool:
     return len(params) == 3
 
 
-def _declare(probe: PythonTemplate, n_classes: int) -> tuple[dict, dict, tuple]:
-    """Build with the defaults, then with each value of every small choice found, until no parameter is new."""
+def _declare(probe: PythonTemplate) -> tuple[dict, dict, tuple]:
+    """Build with the defaults, then with each other value of every small choice found, until no parameter is
+    new."""
     declared: dict[str, Param] = {}
     defaults: dict[str, Any] = {}
     tried: set = set()
@@ -324,7 +324,7 @@ def _declare(probe: PythonTemplate, n_classes: int) -> tuple[dict, dict, tuple]:
         hp = HyperParameters(values)
         builds += 1
         try:
-            model = probe.built(hp, n_classes)
+            model = probe.built(hp, probe.n_classes)
         except BuildError as exc:
             if not values or not exc.shapes:  # the defaults must build; another branch may not fit this input
                 raise
@@ -338,7 +338,10 @@ def _declare(probe: PythonTemplate, n_classes: int) -> tuple[dict, dict, tuple]:
             if name not in declared:
                 declared[name] = param
                 defaults[name] = hp.defaults[name]
-                for v in _explored_values(param)[1:]:
+                used = hp.values.get(name, hp.defaults[name])  # this build's value: explored already
+                for v in _explored_values(param):
+                    if v == used:
+                        continue
                     branch = {**values, name: v}
                     key = repr(sorted(branch.items(), key=lambda kv: kv[0]))
                     if key not in tried:
@@ -348,9 +351,9 @@ def _declare(probe: PythonTemplate, n_classes: int) -> tuple[dict, dict, tuple]:
 
 
 def _explored_values(param: Param) -> list:
-    """The values a declaring build tries for a parameter (first the default's side): every choice of a small
-    choice or integer range (``for i in range(hp.Int("layers", 1, 3))`` declares per-layer parameters), the
-    ends of a larger one, none of a real range."""
+    """The values a declaring build tries for a parameter: every choice of a small choice or integer range
+    (``for i in range(hp.Int("layers", 1, 3))`` declares per-layer parameters), the ends of a larger one, none
+    of a real range."""
     if isinstance(param, (Categorical, Ordinal)):
         return list(param.choices) if len(param.choices) <= _EXPLORED_CHOICES else [param.choices[0],
                                                                                     param.choices[-1]]

@@ -64,6 +64,21 @@ def build(hp, input_shape, n_classes):
     assert "epochs_hint" not in params  # a Fixed value is not searched
 
 
+def test_a_branch_behind_a_choice_other_than_the_default_is_found(tmp_path):
+    """The default need not be the first choice: every other value is built, the first one included."""
+    path = _space_file(tmp_path, '''
+def build(hp, input_shape, n_classes):
+    x = inputs = keras.Input(input_shape)
+    x = keras.layers.Flatten()(x)
+    if hp.Choice("head", ["wide", "narrow"], default="narrow") == "wide":
+        x = keras.layers.Dense(hp.Choice("wide_units", [64, 128]), activation="relu")(x)
+    return keras.Model(inputs, keras.layers.Dense(n_classes, activation="softmax")(x))
+''')
+    template = load_python_space(path, ((20, 3), 5))
+    assert list(template.space.names) == ["head", "wide_units"] and template.baseline == {"head": "narrow",
+                                                                                          "wide_units": 64}
+
+
 def test_each_configuration_is_built_as_given_and_labelled_once(tmp_path):
     path = _space_file(tmp_path, '''
 BUILT = []
