@@ -58,7 +58,7 @@ def spec_from_onnx(model: Any) -> tuple[dict, bool]:
         model = onnx.shape_inference.infer_shapes(model)
     except Exception:  # shapes are then taken from the weights and the graph's own value_info only
         pass
-    return _Reader(onnx, model, name).spec(), any(n.op_type in _QUANTISED for n in model.graph.node)
+    return _Reader(model, name).spec(), any(n.op_type in _QUANTISED for n in model.graph.node)
 
 
 def _onnx():
@@ -73,10 +73,10 @@ def _onnx():
 class _Reader:
     """One pass over the nodes (ONNX stores them in topological order), building layers as it goes."""
 
-    def __init__(self, onnx, model, name: str):
+    def __init__(self, model, name: str):
         from onnx import numpy_helper
 
-        self.onnx, self.graph = onnx, model.graph
+        self.graph = model.graph
         self.name = re.sub(r"[^A-Za-z0-9_]", "_", model.graph.name or name) or "model"
         self.to_array = numpy_helper.to_array
         self.consts = {t.name: numpy_helper.to_array(t) for t in self.graph.initializer}
@@ -86,6 +86,7 @@ class _Reader:
             self.shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
         self.layers: list[dict] = []
         self.layer_of: dict[str, str] = {}  # ONNX tensor -> the layer whose output it is
+        self.by_name: dict[str, dict] = {}   # layer name -> its description
         self.readers: dict[str, int] = {}
         for node in self.graph.node:
             for t in node.input:
@@ -294,6 +295,7 @@ class _Reader:
                                             "it (an operator memsim skipped, or a constant input).")
             spec["inputs"] = [self.layer_of[t] for t in inputs]
         self.layers.append(spec)
+        self.by_name[spec["name"]] = spec
         self.layer_of[tensor] = spec["name"]
 
     def _unique(self, raw: str) -> str:
@@ -305,8 +307,7 @@ class _Reader:
         return name
 
     def _producer(self, tensor: str) -> "dict | None":
-        name = self.layer_of.get(tensor)
-        return next((layer for layer in self.layers if layer["name"] == name), None)
+        return self.by_name.get(self.layer_of.get(tensor))
 
     def _const(self, tensor: str, where: str):
         if tensor not in self.consts:
