@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ def graph_from_onnx(model: Any) -> Graph:
     """memsim's Graph of an ``.onnx`` file (or a loaded ``onnx.ModelProto``)."""
     spec, quantised = spec_from_onnx(model)
     graph = graph_from_spec(spec)
-    return Graph(graph.name, graph.layers, graph.outputs, graph.keras_params, dtype_hint="int8" if quantised else None)
+    return replace(graph, dtype_hint="int8" if quantised else None)
 
 
 def spec_from_onnx(model: Any) -> tuple[dict, bool]:
