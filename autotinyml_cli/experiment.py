@@ -66,7 +66,7 @@ def _baseline(spec_name: str, args, progress) -> dict:
     import memsim
     from cbo.tinyml import KFoldObjective, get_template, load_dataset
     from cbo.tinyml.training import without_input_autotune
-    from memsim.frontends.keras import keras_from_spec, quiet_keras
+    from cbo.tinyml.objective import optimizer
     from validation.tflm import convert, cross_accuracy
     from validation.weight_sharing import share_weights
 
@@ -76,12 +76,10 @@ def _baseline(spec_name: str, args, progress) -> dict:
     spec = template.spec(dict(template.baseline), shape, ds.n_classes)
     progress(f"baseline: {args.k}-fold accuracy ({args.k} trainings of {args.epochs} epochs)")
     acc = KFoldObjective(template, ds, k=args.k, epochs=args.epochs, seed=0)(dict(template.baseline))["accuracy"]
-    keras = quiet_keras()
     X = ds.X.reshape((len(ds.X),) + shape)
     X_tr, X_val, y_tr, y_val = train_test_split(X, ds.y, test_size=0.25, stratify=ds.y, random_state=0)
-    keras.utils.set_random_seed(0)
-    model = keras_from_spec(spec)
-    model.compile(optimizer=template.baseline.get("optimizer", "adam"), loss="sparse_categorical_crossentropy")
+    model = template.keras_model(dict(template.baseline), shape, ds.n_classes, seed=0)
+    model.compile(optimizer=optimizer(template.baseline), loss="sparse_categorical_crossentropy")
     progress("baseline: one training for X-CROSS")
     with without_input_autotune():
         model.fit(X_tr, y_tr, epochs=args.epochs, batch_size=16, verbose=0)
