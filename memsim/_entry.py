@@ -186,22 +186,12 @@ _MISS = object()
 _INPUT_KEYS = frozenset(("type", "name", "shape"))
 
 
-def _chain_slot(item: dict) -> "tuple[bytes, bytes] | None":
+def _chain_slot(item: dict, key: "tuple | None") -> "tuple[bytes, bytes] | None":
     """(op code, parameters) of one chain layer as the kernel's int64 bytes, when the batch kernel reads it exactly
-    like the full path, else None.
+    like the full path, else None; remembered under ``key`` (``_as_chain`` looks it up first) unless that is None.
 
-    Remembered per layer description (a template's configurations repeat the same layers): the first time, the
-    spec front-end's own checks read it, so a value the full path refuses is refused here too. The key holds the
-    values' types (``True`` and ``1``, ``32.0`` and ``32`` are equal keys otherwise); a description with an
-    unhashable value (``kernel_size=[3, 3]``) is read each time.
+    The spec front-end's own checks read the layer, so a value the full path refuses is refused here too.
     """
-    try:
-        key = (tuple(item.items()), tuple(map(type, item.values())))
-        hit = _SLOT_MEMO.get(key, _MISS)
-    except TypeError:
-        key, hit = None, _MISS
-    if hit is not _MISS:
-        return hit
     from memsim.frontends.spec import _TYPES, _expand
 
     type_name = str(item["type"])
@@ -236,7 +226,14 @@ def _as_chain(model) -> "tuple | None":
             return None
         shape = tuple(first["shape"])
         names = tuple([str(item["name"]) for item in layers])
-        encoded = [_chain_slot(item) for item in layers[1:]]
+        encoded = []
+        for item in layers[1:]:  # a template's configurations repeat the same layers: each is read once
+            try:  # the key holds the values' types (True and 1, 32.0 and 32 are equal keys otherwise)
+                key = (*item.items(), *map(type, item.values()))
+                hit = _SLOT_MEMO.get(key, _MISS)
+            except TypeError:  # an unhashable value (kernel_size=[3, 3]): read each time
+                key, hit = None, _MISS
+            encoded.append(_chain_slot(item, key) if hit is _MISS else hit)
     except (TypeError, KeyError, AttributeError):  # not a mapping, no name/type/shape: the full path says what
         return None
     if (None in encoded or len(set(names)) != len(names) or not 1 <= len(shape) <= 3

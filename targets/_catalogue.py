@@ -39,6 +39,9 @@ class RuntimeOverhead:
     ram_bytes: int = 0
 
 
+_NO_OVERHEAD = RuntimeOverhead()  # frozen, so one instance serves every board that lists none
+
+
 @dataclass(frozen=True)
 class Target:
     """A microcontroller (or a named budget) that a network must fit.
@@ -92,7 +95,7 @@ class Target:
 
     def overhead(self, runtime: str, dtype: str = "float32") -> RuntimeOverhead:
         """Runtime library overhead for a runtime profile and data type."""
-        return self.overheads.get((runtime, dtype), RuntimeOverhead())
+        return self.overheads.get((runtime, dtype), _NO_OVERHEAD)
 
 
 def _check_int(value, what: str, source: str) -> int:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Callable, Protocol, runtime_checkable
 
 from memsim._rules import element_bytes
 from memsim.graph import Graph
@@ -27,7 +27,6 @@ class Buffer:
     offset: int = -1
 
 
-@dataclass(frozen=True)
 class ActivationPlan:
     """Where activations live.
 
@@ -43,13 +42,34 @@ class ActivationPlan:
         For each IR layer, the pool bytes alive while it runs.
     buffers : list of Buffer
         The planned buffers (steps are the profile's own op steps).
+
+    The last two are built on first reading by ``detail()`` (a footprint needs only the totals; naming every buffer
+    costs more than planning them).
     """
 
-    pool_bytes: int
-    io_bytes: int
-    io_in_pool: bool
-    layer_live_bytes: list[int]
-    buffers: list[Buffer] = field(default_factory=list)
+    __slots__ = ("pool_bytes", "io_bytes", "io_in_pool", "_detail", "_built")
+
+    def __init__(self, pool_bytes: int, io_bytes: int, io_in_pool: bool,
+                 detail: "Callable[[], tuple[list[int], list[Buffer]]]"):
+        self.pool_bytes, self.io_bytes, self.io_in_pool = pool_bytes, io_bytes, io_in_pool
+        self._detail, self._built = detail, None
+
+    def _parts(self) -> tuple[list[int], list[Buffer]]:
+        if self._built is None:
+            self._built = self._detail()
+        return self._built
+
+    @property
+    def layer_live_bytes(self) -> list[int]:
+        return self._parts()[0]
+
+    @property
+    def buffers(self) -> list[Buffer]:
+        return self._parts()[1]
+
+    def __repr__(self) -> str:
+        return (f"ActivationPlan(pool_bytes={self.pool_bytes}, io_bytes={self.io_bytes}, "
+                f"io_in_pool={self.io_in_pool})")
 
 
 @runtime_checkable

@@ -360,12 +360,20 @@ class TFLMProfile:
         _memory.lifetimes(nt, g.tens, g.n_ops, g.ops, g.op_in, g.gio, g.n_inputs, g.n_outputs, first, last)
         head, k = _memory.arena_head(nt, g.tens, first, last, memory_constants(dtype), ids, sizes, f, l, offsets,
                                      scratch)
+        io = int(g.tens[g.inputs + g.outputs, _lowering.T_SIZE].sum())
+        plan = ActivationPlan(int(head), io, True, lambda: self._detail(graph, g, ids[:k], sizes[:k], f[:k], l[:k],
+                                                                        offsets[:k]))
+        self._plan = (g, plan)
+        return plan
+
+    def _detail(self, graph: Graph, g: TFLiteGraph, ids, sizes, first, last, offsets):
+        """(live bytes per layer, named buffers) of a planned arena head."""
         producer = {t: q for q, outs in enumerate(g.op_outputs) for t in outs}
         op_layer, op_types = g.op_layer, g.op_types
         names = [f"{graph.layers[op_layer[producer[t]]].name}:{op_types[producer[t]]}" if t in producer
-                 else "input" for t in ids[:k].tolist()]
-        buffers = [Buffer(*row) for row in zip(names, sizes[:k].tolist(), f[:k].tolist(), l[:k].tolist(),
-                                                offsets[:k].tolist())]
+                 else "input" for t in ids.tolist()]
+        buffers = [Buffer(*row) for row in zip(names, sizes.tolist(), first.tolist(), last.tolist(),
+                                                offsets.tolist())]
         live_by_op = [0] * max(g.n_ops, 1)
         for b in buffers:
             aligned = align_up(b.size, self.alignment)
@@ -374,10 +382,7 @@ class TFLMProfile:
         layer_live = [0] * len(graph.layers)
         for q, j in enumerate(op_layer):
             layer_live[j] = max(layer_live[j], live_by_op[q])
-        io = int(g.tens[g.inputs + g.outputs, _lowering.T_SIZE].sum())
-        plan = ActivationPlan(int(head), io, True, layer_live, buffers)
-        self._plan = (g, plan)
-        return plan
+        return layer_live, buffers
 
     def _beyond_head(self, graph: Graph, dtype: str) -> tuple[int, int]:
         """(tail, temporary need) of this network, computed once per structure."""

@@ -121,13 +121,17 @@ class XCubeAIProfile:
                                           in_pool, kind, layer)
         idx = [k for k in range(nb) if in_pool[k]]
         offsets, peak = greedy_plan(sizes[idx], first[idx], last[idx], self.alignment)
-        buffers = [Buffer(graph.layers[layer[k]].name + _BUFFER_SUFFIX[kind[k]], int(sizes[k]), int(first[k]),
-                          int(last[k]), offsets[m]) for m, k in enumerate(idx)]
-        live = [0] * n
-        for b in buffers:
-            for t in range(b.first, b.last + 1):
-                live[t] += b.size
-        return ActivationPlan(peak, int(io_bytes), self.io_in_pool, live, buffers)
+
+        def detail():
+            buffers = [Buffer(graph.layers[layer[k]].name + _BUFFER_SUFFIX[kind[k]], int(sizes[k]), int(first[k]),
+                              int(last[k]), offsets[m]) for m, k in enumerate(idx)]
+            live = [0] * n
+            for b in buffers:
+                for t in range(b.first, b.last + 1):
+                    live[t] += b.size
+            return live, buffers
+
+        return ActivationPlan(peak, int(io_bytes), self.io_in_pool, detail)
 
     def model_bytes(self, graph: Graph, dtype: str, weights_bytes: int) -> int:
         return weights_bytes
