@@ -65,10 +65,23 @@ def _seed_spec(args, dataset):
         shape = tuple(spec["layers"][0]["shape"])
         dataset.shaped_for(shape, args.model)  # data of another shape is refused here, before any work
         return spec, shape, f"{args.model}", model
-    template = get_template(args.space)
+    name, why = (args.space, "") if args.space else default_seed_template(dataset.sample_shape)
+    template = get_template(name)
     shape = template.input_shape(dataset.sample_shape)
     config = largest_config(template)
-    return template.spec(config, shape, dataset.n_classes), shape, f"template {template.name}, {config}", None
+    return (template.spec(config, shape, dataset.n_classes), shape, f"template {template.name}{why}, {config}",
+            None)
+
+
+def default_seed_template(sample_shape: tuple) -> tuple[str, str]:
+    """(template, why) seeding ``shrink`` when the user names no seed network: DS-CNN (MLPerf Tiny's keyword
+    spotting reference, depthwise-separable blocks) for images, the papers' HAR CNN for sensor windows and
+    feature vectors."""
+    dims = [int(d) for d in sample_shape]
+    if len(dims) == 3 and min(dims[:2]) >= 16:
+        return "ds-cnn", f" (chosen for {'x'.join(map(str, dims))} images; --space or a model file chooses another)"
+    return "paper-har", (f" (chosen for {'x'.join(map(str, dims))} "
+                         f"{'sensor windows' if len(dims) == 2 else 'samples'}; --space or a model file chooses another)")
 
 
 def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
@@ -79,9 +92,9 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
     from cbo.tinyml import load_dataset
     from validation.export import check_writable
 
-    if bool(args.model) == bool(args.space):
+    if args.model and args.space:
         raise AutoTinyMLError("Give one seed network: a Keras model file (autotinyml shrink MODEL.keras ...) or a "
-                              "template (--space paper-har)" + (", not both." if args.model else "."))
+                              "template (--space paper-har), not both.")
     dtype, compression = runtime_defaults(args.runtime, args.dtype, args.compression, args.margin)
     for name, value, low in (("--epochs", args.epochs, 1), ("--finetune-epochs", args.finetune_epochs, 0),
                              ("--batch-size", args.batch_size, 1)):
@@ -105,7 +118,7 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
 
     from sklearn.model_selection import train_test_split
 
-    X = dataset.shaped_for(shape, args.model or f"template {args.space}").astype("float32")
+    X = dataset.shaped_for(shape, args.model or source).astype("float32")
     X_tr, X_val, y_tr, y_val = train_test_split(X, dataset.y, test_size=0.25, stratify=dataset.y,
                                                 random_state=args.seed)
     seed_fig = costs.figures(costs.full)
@@ -205,7 +218,8 @@ def add_parser(sub) -> None:
                                       "under memsim's RAM, Flash and latency constraints")
     p.add_argument("model", nargs="?", help="seed network: a Keras .keras/.h5 file (a chain of layers)")
     p.add_argument("--space", default=None, help="or a template whose largest configuration seeds the search "
-                                                 "(paper-har, paper-bottle)")
+                                                 "(paper-har, paper-bottle, ds-cnn; default: ds-cnn for images of "
+                                                 "16x16 or more, paper-har otherwise)")
     p.add_argument("--dataset", default=d.dataset,
                    help="har-basicmotions (default), har-watch, digits, or an .npz/.csv file")
     p.add_argument("--label", default=None, help="har-watch labels: exercise (default) or subject")

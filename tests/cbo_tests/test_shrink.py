@@ -227,7 +227,31 @@ def test_shrink_refuses_two_seed_networks_before_any_work(tmp_path, capsys):
 
     assert main(["shrink", "model.keras", "--space", "paper-har", "--out", str(tmp_path / "o")]) == 2
     assert "not both" in capsys.readouterr().err
-    assert main(["shrink", "--out", str(tmp_path / "o")]) == 2
+
+
+def test_with_no_seed_network_named_shrink_seeds_from_a_reference_architecture_for_the_data():
+    from autotinyml_cli.shrink import default_seed_template
+    from cbo.dnas import largest_config
+    from cbo.tinyml import get_template
+
+    assert default_seed_template((100, 6))[0] == "paper-har"  # sensor windows
+    assert default_seed_template((8, 8))[0] == "paper-har"  # too small for DS-CNN's strided blocks
+    name, why = default_seed_template((32, 32, 3))
+    assert name == "ds-cnn" and "32x32x3 images" in why
+    template = get_template(name)  # a seed shrink can search: every block's width is its own group
+    costs = NetworkCosts(template.spec(largest_config(template), (32, 32, 3), 10), "stm32l476rg", "tflm", "int8")
+    costs.check_feasible()
+    assert len(costs.searchable) == 1 + largest_config(template)["blocks"]
+
+
+@pytest.mark.toolchain
+def test_shrink_with_no_seed_named_says_which_it_chose(tmp_path, capsys):
+    from autotinyml_cli.main import main
+
+    code = main(["shrink", "--epochs", "2", "--finetune-epochs", "1", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "template paper-har (chosen for 100x6 sensor windows" in err
 
 
 @pytest.mark.toolchain
