@@ -15,10 +15,11 @@ import numpy as np
 
 from cbo.dnas._costs import NetworkCosts
 
-__all__ = ["TILTS", "frontier_candidates", "kept_channels", "project", "top_masks"]
+__all__ = ["MOST_OTHERS", "TILTS", "frontier_candidates", "kept_channels", "project", "top_masks"]
 
 # How much more of one group each other allocation keeps, before the others shrink until the network fits again.
 TILTS = (1.5, 3.0)
+MOST_OTHERS = 4  # other allocations tried at most: each is one more fine-tuning of the found network's size
 
 
 def kept_channels(thetas: list) -> list[np.ndarray]:
@@ -67,16 +68,23 @@ def top_masks(thetas: list, counts) -> list[np.ndarray]:
     return masks
 
 
-def frontier_candidates(costs: NetworkCosts, counts, tilts=TILTS) -> list[np.ndarray]:
-    """``counts`` first, then for each searched group and tilt: that group with ``tilt`` times its channels
-    (at most the seed's), the other groups scaled down together to the most that memsim says still fits. Only
-    allocations that fit and differ from those before; none for a network with one searched group."""
+def frontier_candidates(costs: NetworkCosts, counts, tilts=TILTS, most: int = MOST_OTHERS) -> list[np.ndarray]:
+    """``counts`` first, then for searched groups and tilts: that group with ``tilt`` times its channels (at most
+    the seed's), the other groups scaled down together to the most that memsim says still fits. Only allocations
+    that fit and differ from those before, at most ``most`` of them (each costs a fine-tuning): the groups that
+    weigh most on the figure nearest its limit first (memsim's change per channel times the group's channels, the
+    search's own measure); none for a network with one searched group."""
     base = np.asarray(counts, np.int64)
     out = [base]
     if len(base) < 2:
         return out
-    for k in range(len(base)):
+    value, grad = costs.at(base)
+    finite = np.isfinite(costs.limits)
+    nearest = int(np.argmax(np.where(finite, value / np.where(finite, costs.limits, 1.0), -np.inf)))
+    for k in np.argsort(-(grad[nearest] * base), kind="stable"):
         for tilt in tilts:
+            if len(out) > most:
+                return out
             grown = min(int(costs.full[k]), int(round(base[k] * tilt)))
             if grown <= base[k]:
                 continue
