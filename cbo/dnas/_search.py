@@ -70,6 +70,9 @@ class ShrinkResult:
     accuracy: float = float("nan")
     finetune_start: str = "carried"  # "carried" (the search's weights), "scratch", or "carried, channels [..]"
     finetune_choice_accuracy: dict = field(default_factory=dict)  # each start's accuracy on the held-back tenth
+    # the found allocation's trained network (label, counts, spec, model, validation accuracy) when another one was
+    # kept: the command line confirms it instead when the kept one's int8 version disagrees with it
+    fallback: "tuple | None" = None
     seconds: dict = field(default_factory=dict)
     activations: dict = field(default_factory=dict)          # layer name -> the activation chosen
     activation_weights: dict = field(default_factory=dict)   # layer name -> softmax(alpha) over ACTIVATION_CHOICES
@@ -267,7 +270,7 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
         f"channels {counts} (seed {costs.full.tolist()}); val acc {acc_before:.3f} gated -> {acc_projected:.3f} "
         "projected")
     t1 = time.perf_counter()
-    start, picked_on = "carried", {}
+    start, picked_on, fallback = "carried", {}, None
     if finetune_epochs and counts == costs.full.tolist():  # nothing removed: the carried weights are the seed's own
         _fit(sub, X_tr, y_tr, finetune_epochs, batch_size, learning_rate)
     elif finetune_epochs:
@@ -277,17 +280,19 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
             other_model = keras_from_spec(other_spec)
             carry_weights(final, plain, top_masks(theta_values, other), other_model)
             starts.append((f"carried, channels {other.tolist()}", other.tolist(), other_spec, other_model))
-        start, counts, sub_spec, sub, picked_on = _finetune(starts, X_tr, y_tr, finetune_epochs, batch_size,
-                                                            learning_rate, seed)
+        start, counts, sub_spec, sub, picked_on, fallback = _finetune(starts, X_tr, y_tr, finetune_epochs,
+                                                                      batch_size, learning_rate, seed)
         log(f"fine-tuning ({finetune_epochs} epochs): accuracy on the tenth of the training data held back for the "
             f"choice: {', '.join(f'{k} {v:.3f}' for k, v in picked_on.items())}; kept: {start}")
     acc = _accuracy(sub, X_val, y_val)
     log(f"val acc after fine-tuning {acc:.3f}")
+    if fallback is not None:
+        fallback = (*fallback, _accuracy(fallback[3], X_val, y_val))
     return ShrinkResult(model=sub, spec=sub_spec, counts=counts, seed_counts=costs.full.tolist(), history=history,
                         activations=chosen, activation_weights=weights_of,
                         met_before_projection=met, removed_by_projection=removed,
                         accuracy_before_projection=acc_before, accuracy_after_projection=acc_projected, accuracy=acc,
-                        finetune_start=start, finetune_choice_accuracy=picked_on,
+                        finetune_start=start, finetune_choice_accuracy=picked_on, fallback=fallback,
                         seconds={"search": round(t_search, 1), "finetune": round(time.perf_counter() - t1, 1)})
 
 
@@ -296,7 +301,8 @@ def _finetune(starts: list, X_tr, y_tr, epochs: int, batch_size: int, learning_r
     over first, then other allocations of the same budget (``frontier_candidates``) — and the found network from a
     fresh initialisation, on nine tenths of the training data; keep the one that classifies the held-back tenth
     best: the carried weights on a tie with the fresh start, another allocation only when it classifies more of it
-    right than the found network does. Returns ``(label, counts, spec, model, accuracy per label)``.
+    right than the found network does. Returns ``(label, counts, spec, model, accuracy per label, fallback)``,
+    fallback the found network's ``(label, counts, spec, model)`` when another allocation was kept, else None.
 
     Measured (RESULTS.md, issue 11): on digits carried and fresh are within a point, but on har-watch a search that
     shrank 256 filters to 6 in its last epochs leaves weights that train to 52 % in 40 epochs where a fresh start
@@ -320,14 +326,15 @@ def _finetune(starts: list, X_tr, y_tr, epochs: int, batch_size: int, learning_r
         _fit(model, X_tr[fit_rows], y_tr[fit_rows], epochs, batch_size, learning_rate)
         picked_on[label], loss_on[label] = _scores(model, X_tr[pick_rows], y_tr[pick_rows])
     accuracy = [picked_on[label] for label, _, _, _ in starts]
-    best = 0 if accuracy[0] >= accuracy[1] else 1  # the found network, carried (on a tie) or fresh
+    found = best = 0 if accuracy[0] >= accuracy[1] else 1  # the found network, carried (on a tie) or fresh
     # another allocation only for more held-back samples right (six held back, as on BasicMotions, mostly tie);
     # among the others, on a tie, the lower cross-entropy there
     other = min(range(2, len(starts)), key=lambda k: (-accuracy[k], loss_on[starts[k][0]], k), default=None)
     if other is not None and accuracy[other] > accuracy[best]:
         best = other
     label, counts, spec, model = starts[best]
-    return label, list(counts), spec, model, picked_on
+    fallback = None if best == found else starts[found]
+    return label, list(counts), spec, model, picked_on, fallback
 
 
 def _fit(model, X, y, epochs: int, batch_size: int, learning_rate: float) -> None:

@@ -115,7 +115,6 @@ CASES = [
     ("region plot with one parameter", "report missing.sqlite --region filters"),
     ("not deployable, with --check", "footprint net.json --target stm32f303k8 --check"),
     ("shrink with two seed networks", "shrink net.keras --space paper-har"),
-    ("shrink with no seed network", "shrink"),
     ("shrink with a latency budget of zero", "shrink --space paper-har --latency-ms 0"),
     ("shrink with an unreadable RAM budget", "shrink --space paper-har --ram lots"),
     ("shrink under TFLM with weight sharing", "shrink --space paper-har --compression x8"),
