@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autotinyml_cli._options import (CommandOptions, add_budget, add_compression, add_dtype, add_runtime,
@@ -144,23 +144,12 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
     from validation import ToolchainError
     from validation.export import confirm, replaced_note, write_export
 
-    def confirmed(model):
-        try:
-            return confirm(model, target, dtype, X_val, y_val, representative=X_tr, seed=args.seed,
-                           runtime=args.runtime, compression=compression, margin=args.margin,
-                           labels=list(dataset.classes), latency_budget_ms=args.latency_ms)
-        except ToolchainError as exc:
-            raise AutoTinyMLError(f"The shrunk network could not be confirmed: {exc}") from None
-
-    report, files = confirmed(result.model)
-    disagrees = any(v.startswith("X-CROSS agreement") for v in report["violations"])
-    if disagrees and result.fallback is not None:  # the other allocation's int8 version disagrees: the found one
-        label, counts, spec, model, accuracy = result.fallback
-        print(f"the int8 version of channels {result.counts} disagrees with it (X-CROSS); confirming the found "
-              f"allocation, channels {counts}, instead", file=sys.stderr)
-        result = replace(result, model=model, spec=spec, counts=counts, finetune_start=label,
-                                     accuracy=accuracy, fallback=None)
-        report, files = confirmed(model)
+    try:
+        report, files = confirm(result.model, target, dtype, X_val, y_val, representative=X_tr, seed=args.seed,
+                                runtime=args.runtime, compression=compression, margin=args.margin,
+                                labels=list(dataset.classes), latency_budget_ms=args.latency_ms)
+    except ToolchainError as exc:
+        raise AutoTinyMLError(f"The shrunk network could not be confirmed: {exc}") from None
     report = {**report, "shrink": {
         "seed_network": source, "searched_layers": [costs.producers[g] for g in costs.searchable],
         "seed_channels": result.seed_counts, "channels": result.counts,
