@@ -92,6 +92,7 @@ def channel_groups(spec: dict) -> tuple[dict, list, dict]:
 
     group_of: dict = {}
     input_groups = set()
+    position = {str(item["name"]): i for i, item in enumerate(layers)}
     for i, item in enumerate(layers):
         name, kind = str(item["name"]), _kind(item)
         if i == 0:
@@ -110,12 +111,11 @@ def channel_groups(spec: dict) -> tuple[dict, list, dict]:
             if kind == "depthwiseconv2d" and int(item.get("depth_multiplier", 1)) != 1:
                 raise SpaceError(f"shrink handles DepthwiseConv2D with depth_multiplier 1 only ({name!r}).")
             group_of[name] = group_of[ins[0]]
-        elif kind == "add":
-            roots = {find(group_of[n]) for n in ins}
-            first = roots.pop()
-            for r in roots:
-                parent[r] = first
-            group_of[name] = first
+        elif kind == "add":  # the group is named after its earliest layer (not a set's order: the gates'
+            roots = sorted({find(group_of[n]) for n in ins}, key=position.get)  # names must survive a restart)
+            for r in roots[1:]:
+                parent[r] = roots[0]
+            group_of[name] = roots[0]
         else:
             raise SpaceError(f"shrink cannot search through layer {name!r} ({item['type']}) yet. Supported: "
                              f"{', '.join(SUPPORTED)}.")

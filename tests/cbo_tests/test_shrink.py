@@ -328,3 +328,19 @@ def test_fine_tuning_keeps_the_start_that_does_better_on_the_held_back_tenth():
     model, start, picked_on = _finetune(dead, spec, X, y, epochs=5, batch_size=32, learning_rate=1e-2, seed=0)
     assert start == "scratch" and picked_on["scratch"] > picked_on["carried"]
     assert model is not dead and _accuracy(model, X, y) > 0.6
+
+
+def test_group_names_do_not_depend_on_the_interpreters_hash_seed():
+    # gates are named after their group, and a cut-off shrink reloads its gates by name in a new process
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from cbo.dnas import channel_groups; "
+            "print(json.dumps(channel_groups(json.loads(sys.argv[1])), sort_keys=True))")
+    outs = {subprocess.run([sys.executable, "-c", code, json.dumps(RESIDUAL)], capture_output=True, text=True,
+                           check=True, env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+            for seed in range(6)}
+    assert len(outs) == 1
+    groups, searched, _ = json.loads(outs.pop())
+    assert groups["b2"] == groups["stem"] == "stem" and "stem" in searched
