@@ -8,7 +8,7 @@ from typing import Callable, Protocol, runtime_checkable
 from memsim._rules import element_bytes
 from memsim.graph import Graph
 
-__all__ = ["Buffer", "ActivationPlan", "RuntimeProfile", "dtype_bytes"]
+__all__ = ["Buffer", "ActivationPlan", "RuntimeProfile", "dtype_bytes", "live_bytes"]
 
 
 def dtype_bytes(dtype: str) -> int:
@@ -25,6 +25,16 @@ class Buffer:
     first: int
     last: int
     offset: int = -1
+
+
+def live_bytes(buffers: list, steps: int, size=lambda b: b.size) -> list[int]:
+    """Per step, the bytes of the buffers alive then (``size(b)`` each: a profile may count them aligned)."""
+    live = [0] * steps
+    for b in buffers:
+        nbytes = size(b)
+        for step in range(b.first, b.last + 1):
+            live[step] += nbytes
+    return live
 
 
 class ActivationPlan:

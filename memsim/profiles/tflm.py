@@ -53,7 +53,7 @@ from memsim._tflite_names import (MERGED_CONST_NAME, NAME_EXTRA, NAME_ROLES, OUT
 from memsim.graph import Graph
 from memsim.ops import ACTIVATIONS
 from memsim.planners import align_up
-from memsim.profiles._base import ActivationPlan, Buffer
+from memsim.profiles._base import ActivationPlan, Buffer, live_bytes
 
 __all__ = ["TFLMProfile", "TFLiteGraph", "lower", "TAIL_OP_BYTES"]
 
@@ -374,11 +374,7 @@ class TFLMProfile:
                  else "input" for t in ids.tolist()]
         buffers = [Buffer(*row) for row in zip(names, sizes.tolist(), first.tolist(), last.tolist(),
                                                 offsets.tolist())]
-        live_by_op = [0] * max(g.n_ops, 1)
-        for b in buffers:
-            aligned = align_up(b.size, self.alignment)
-            for step in range(b.first, b.last + 1):
-                live_by_op[step] += aligned
+        live_by_op = live_bytes(buffers, max(g.n_ops, 1), lambda b: align_up(b.size, self.alignment))
         layer_live = [0] * len(graph.layers)
         for q, j in enumerate(op_layer):
             layer_live[j] = max(layer_live[j], live_by_op[q])

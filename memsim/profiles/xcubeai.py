@@ -64,7 +64,7 @@ from memsim._kernels.graph_ir import graph_ir
 from memsim.graph import Graph
 from memsim.ops import CONV_OPS
 from memsim.planners import greedy_plan
-from memsim.profiles._base import ActivationPlan, Buffer, dtype_bytes
+from memsim.profiles._base import ActivationPlan, Buffer, dtype_bytes, live_bytes
 
 __all__ = ["XCubeAIProfile"]
 
@@ -125,11 +125,7 @@ class XCubeAIProfile:
         def detail():
             buffers = [Buffer(graph.layers[layer[k]].name + _BUFFER_SUFFIX[kind[k]], int(sizes[k]), int(first[k]),
                               int(last[k]), offsets[m]) for m, k in enumerate(idx)]
-            live = [0] * n
-            for b in buffers:
-                for t in range(b.first, b.last + 1):
-                    live[t] += b.size
-            return live, buffers
+            return live_bytes(buffers, n), buffers
 
         return ActivationPlan(peak, int(io_bytes), self.io_in_pool, detail)
 
