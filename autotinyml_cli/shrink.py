@@ -78,10 +78,10 @@ def default_seed_template(sample_shape: tuple) -> tuple[str, str]:
     spotting reference, depthwise-separable blocks) for images, the papers' HAR CNN for sensor windows and
     feature vectors."""
     dims = [int(d) for d in sample_shape]
-    if len(dims) == 3 and min(dims[:2]) >= 16:
-        return "ds-cnn", f" (chosen for {'x'.join(map(str, dims))} images; --space or a model file chooses another)"
-    return "paper-har", (f" (chosen for {'x'.join(map(str, dims))} "
-                         f"{'sensor windows' if len(dims) == 2 else 'samples'}; --space or a model file chooses another)")
+    images = len(dims) == 3 and min(dims[:2]) >= 16
+    what = "images" if images else "sensor windows" if len(dims) == 2 else "samples"
+    why = f" (chosen for {'x'.join(map(str, dims))} {what}; --space or a model file chooses another)"
+    return ("ds-cnn" if images else "paper-har"), why
 
 
 def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
