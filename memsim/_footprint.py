@@ -248,7 +248,7 @@ def _full_footprint(model, target, runtime, dtype, compression, timing: "Timing 
     macc = total_macc(graph)
     ir, ir_in = graph_ir(graph)
     features = np.zeros(N_TIME_FEATURES, np.int64)
-    time_features(len(graph.layers), ir, ir_in, features, 0)
+    time_features(len(graph.layers), ir, ir_in, features, 0, int(profile.fuses_argument_activations))
     chosen = compressed_layers(graph, compression)
     rows = lambda: [  # noqa: E731  (built only when someone reads Footprint.layers)
         {"name": layer.name, "type": _layer_type(layer, graph.tflite is not None),

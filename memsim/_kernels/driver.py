@@ -215,4 +215,4 @@ def batch_kernel(ops, prm, in_shape, in_rank, input_name, profile, int8, compres
         out[i, 8] = model + code_flash
         out[i, 9] = 1
         out[i, 10] = supported
-        time_features(n, ir, ir_in, out[i], R_TIME)
+        time_features(n, ir, ir_in, out[i], R_TIME, 1 if profile == 0 else 0)  # X-CUBE-AI fuses any argument

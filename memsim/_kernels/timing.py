@@ -9,9 +9,9 @@ convolution with a spatial window, a 1x1 one, a depthwise one and a fully connec
 from __future__ import annotations
 
 from memsim._jit import kernel
-from memsim._kernels.codes import (ACT_LINEAR, ACT_RELU, ACT_RELU6, F_ACT, F_FOLDED, F_IN, F_K, F_K2, F_MACC,
-                                   F_OP, F_OWN_ACT, F_C, F_H, F_W, IS_CONV, IS_IN_PLACE, OP_ACT, OP_ADD, OP_BN,
-                                   OP_DENSE, OP_DWCONV2D, OP_INPUT, OP_SKIP, R_TIME, RESULT_FIELDS)
+from memsim._kernels.codes import (ACT_LINEAR, ACT_RELU, ACT_RELU6, ACT_SOFTMAX, F_ACT, F_FOLDED, F_IN, F_K, F_K2,
+                                   F_MACC, F_OP, F_OWN_ACT, F_C, F_H, F_W, IS_CONV, IS_IN_PLACE, OP_ACT, OP_ADD,
+                                   OP_BN, OP_DENSE, OP_DWCONV2D, OP_INPUT, OP_SKIP, R_TIME, RESULT_FIELDS)
 
 __all__ = ["TIME_FEATURES", "time_features"]
 
@@ -25,22 +25,26 @@ assert RESULT_FIELDS[R_TIME:R_TIME + N_TIME_FEATURES] == TIME_FEATURES
 
 
 @kernel(inline=True)
-def _fused_activation(ir, ir_in, j):
-    """True for an activation both runtimes fold into the layer before it: given as that layer's argument (or fused
-    by the converter), or a ReLU/ReLU6/linear straight after a convolution, dense or add (TFLite's fused
-    activations; X-CUBE-AI merges them the same way)."""
-    if ir[j, F_OWN_ACT] != 0:
-        return True
+def _fused_activation(ir, ir_in, j, fuses_argument_activations):
+    """True for an activation the runtime folds into the layer before it: any but a softmax given as that layer's
+    argument where the runtime's kernels take the non-linearity (X-CUBE-AI), else a ReLU/ReLU6/linear given as the argument
+    (or fused by the converter) or straight after a convolution, dense or add (TFLite's fused activations: a tanh
+    or sigmoid argument becomes an op of its own)."""
     act = ir[j, F_ACT]
+    if ir[j, F_OWN_ACT] != 0 and fuses_argument_activations and act != ACT_SOFTMAX:
+        return True
     if act != ACT_RELU and act != ACT_RELU6 and act != ACT_LINEAR:
         return False
+    if ir[j, F_OWN_ACT] != 0:
+        return True
     src = ir[ir_in[ir[j, F_IN]], F_OP]
     return IS_CONV[src] or src == OP_DENSE or src == OP_ADD
 
 
 @kernel(inline=True)
-def time_features(n, ir, ir_in, out, at):
-    """Fill ``out[at:at + N_TIME_FEATURES]`` (int64) with the time features of the first ``n`` IR rows."""
+def time_features(n, ir, ir_in, out, at, fuses_argument_activations):
+    """Fill ``out[at:at + N_TIME_FEATURES]`` (int64) with the time features of the first ``n`` IR rows, under a
+    runtime that does (1) or does not (0) run every argument activation inside its layer's kernel."""
     for q in range(N_TIME_FEATURES):
         out[at + q] = 0
     for j in range(n):
@@ -48,7 +52,7 @@ def time_features(n, ir, ir_in, out, at):
         if op == OP_INPUT or op == OP_SKIP:
             continue
         if op == OP_ACT:
-            if _fused_activation(ir, ir_in, j):
+            if _fused_activation(ir, ir_in, j, fuses_argument_activations):
                 continue
         elif op == OP_BN:
             if ir[j, F_FOLDED] != 0:

@@ -87,6 +87,10 @@ class RuntimeProfile(Protocol):
     """A runtime's memory rules. Implementations state which are documented and which inferred."""
 
     name: str
+    # Whether an activation given as a conv's or dense's argument runs inside that layer's kernel whatever it is
+    # (else only ReLU / ReLU6 do, and tanh, sigmoid and the rest run a kernel of their own): the time model counts
+    # kernels as the runtime runs them.
+    fuses_argument_activations: bool
 
     def activation_plan(self, graph: Graph, dtype: str) -> ActivationPlan:
         """Plan the activation pool."""

@@ -329,6 +329,7 @@ class TFLMProfile:
 
     name = "tflm"
     alignment = ARENA_ALIGN
+    fuses_argument_activations = False  # the converter fuses ReLU / ReLU6 only: TANH, LOGISTIC... are ops
     # Default safety margin (% of memsim's figure): what covers the worst under-prediction against the real
     # toolchain. RAM: the 45 corpus conversions (`autotinyml validate`, 2026-11-21: smallest allocating arena
     # 2.29 %, wide_dense float32). Flash: 2026-11-22, after the exact name model: corpus 0.45 % (`autotinyml

@@ -86,6 +86,7 @@ class XCubeAIProfile:
 
     name = "xcubeai"
     alignment = 4
+    fuses_argument_activations = True  # its conv / dense kernels take the non-linearity (the pool fusion's rule)
     # Default safety margin (% of memsim's figure). Against the 13 real >= 7.2 float32 reports
     # (`python benchmarks/xcube_reports.py`) nothing is under-predicted since the conv overlap and im2col rules
     # (2026-11-22), but those rules were fitted on the same 13 reports and no held-out report is left, so the
