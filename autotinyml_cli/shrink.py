@@ -124,7 +124,7 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
     seed_fig = costs.figures(costs.full)
     print(f"AutoTinyML shrink: {source} on {dataset.name} ({len(dataset.X)} samples) for {target.name}, runtime "
           f"{args.runtime}, {dtype}; searched layers {[costs.producers[g] for g in costs.searchable]} with "
-          f"{costs.full.tolist()} channels; the seed network "
+          f"{costs.describe(costs.full).replace('channels ', '', 1)} channels; the seed network "
           f"{'fits' if seed_fig['fits'][0] else 'does not fit'} (RAM {format_size(int(seed_fig['costs'][0][0]))}, "
           f"Flash {format_size(int(seed_fig['costs'][0][2]))}); {args.epochs} search + {args.finetune_epochs} "
           f"fine-tuning epochs.", file=sys.stderr)
@@ -152,7 +152,8 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
         raise AutoTinyMLError(f"The shrunk network could not be confirmed: {exc}") from None
     report = {**report, "shrink": {
         "seed_network": source, "searched_layers": [costs.producers[g] for g in costs.searchable],
-        "seed_channels": result.seed_counts, "channels": result.counts,
+        "seed_channels": result.seed_counts[:len(costs.searchable)],
+        "channels": result.counts[:len(costs.searchable)], "skipped_blocks": result.skipped_blocks,
         "activations": result.activations, "activation_weights": result.activation_weights,
         "budgets": {"ram_bytes": ram, "flash_bytes": flash, "latency_ms": args.latency_ms},
         "targets_met_before_projection": result.met_before_projection,
@@ -194,7 +195,7 @@ def cmd_shrink(args) -> int:
         print(f"autotinyml: {outcome.problem}", file=sys.stderr)
     elif not args.json:
         chosen = "".join(f", {name} {act}" for name, act in result.activations.items())
-        print(f"Shrunk {outcome.source} to channels {result.counts} (from {result.seed_counts}){chosen}; validation accuracy "
+        print(f"Shrunk {outcome.source} to {result.described}{chosen}; validation accuracy "
               f"{100 * result.accuracy:.2f} % ({outcome.held_out} held-out samples); {outcome.wall_s:.0f} s in all.")
         print(f"  verdict from {verdict_source_text(report['verdict_source'])}:")
         print(report_figures(report))

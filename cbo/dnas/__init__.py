@@ -1,13 +1,13 @@
 """Differentiable NAS under memsim's constraints (``autotinyml shrink``; the third seed, Burrello et al. 2024).
 
-One training of a seed network with a trainable gate per output channel of every searched layer (and a trained
-choice among ReLU, tanh and sigmoid for each conv/dense activation), its RAM, Flash
-and latency penalised with memsim's exact figures, then a projection that removes channels until memsim says the
-network fits, the trained weights carried over, and a short fine-tuning. TensorFlow is imported only when
-``shrink`` runs.
+One training of a seed network with a trainable gate per output channel of every searched layer and per block the
+identity can replace (and a trained choice among ReLU, tanh and sigmoid for each conv/dense activation), its RAM,
+Flash and latency penalised with memsim's exact figures, then a projection that removes channels (and blocks) until
+memsim says the network fits, the trained weights carried over, and a short fine-tuning. TensorFlow is imported only
+when ``shrink`` runs.
 """
 
-from cbo.dnas._costs import ACTIVATION_CHOICES, CONSTRAINTS, NetworkCosts, channel_groups
+from cbo.dnas._costs import ACTIVATION_CHOICES, CONSTRAINTS, NetworkCosts, channel_groups, skippable_blocks
 from cbo.dnas._project import kept_channels, project
 from cbo.dnas._search import ShrinkResult, default_batch_size, shrink
 
@@ -22,6 +22,7 @@ __all__ = [
     "largest_config",
     "project",
     "shrink",
+    "skippable_blocks",
 ]
 
 

@@ -22,7 +22,8 @@ import numpy as np
 
 from cbo._errors import SpaceError
 
-__all__ = ["ACTIVATION_CHOICES", "CONSTRAINTS", "NetworkCosts", "activation_slots", "as_chain", "channel_groups"]
+__all__ = ["ACTIVATION_CHOICES", "CONSTRAINTS", "NetworkCosts", "activation_slots", "as_chain", "channel_groups",
+           "skippable_blocks"]
 
 CONSTRAINTS = ("ram", "region", "flash", "latency")
 WEIGHTED = {"conv1d", "conv2d", "dense", "separableconv2d"}
@@ -77,8 +78,64 @@ def _inputs(layers: list, i: int) -> list[str]:
     return [ins] if isinstance(ins, str) else list(ins)
 
 
-def channel_groups(spec: dict) -> tuple[dict, list, dict]:
+CONVS = {"conv1d", "conv2d", "separableconv2d"}
+POST_OPS = {"batchnormalization", "activation", "relu", "leakyrelu", "elu", "dropout"}
+
+
+def _keeps_shape(item: dict) -> bool:
+    """A convolution whose output has its input's length (and size): stride 1, and 'same' padding or a 1-wide
+    kernel."""
+    def ones(v):
+        return all(int(x) == 1 for x in (v if isinstance(v, (list, tuple)) else [v]))
+
+    return ones(item.get("strides", 1)) and (str(item.get("padding", "valid")).lower() == "same"
+                                             or ones(item.get("kernel_size", 1)))
+
+
+def skippable_blocks(spec: dict) -> list[tuple[str, ...]]:
+    """Runs of layers the identity can replace (layer skipping, as in PIT and PLiNIO): in a plain chain, after a
+    convolution and its BatchNorm / activation / Dropout, zero or more shape-keeping DepthwiseConv2Ds and such
+    layers, then a shape-keeping convolution with as many filters as the run's input has channels, and its own
+    BatchNorm / activation / Dropout (a DS-CNN or MobileNet block). Layers read by name elsewhere (residual
+    connections) are never in a run, nor is the layer before one."""
+    layers = spec["layers"]
+    read = set()
+    for item in layers[1:]:
+        ins = item.get("inputs", [])
+        read.update([ins] if isinstance(ins, str) else ins)
+    blocks, i, width = [], 1, None
+    while i < len(layers):
+        if width is not None:
+            k = i
+            while k < len(layers) and (_kind(layers[k]) in POST_OPS or
+                                       (_kind(layers[k]) == "depthwiseconv2d" and _keeps_shape(layers[k])
+                                        and int(layers[k].get("depth_multiplier", 1)) == 1)):
+                k += 1
+            if k < len(layers) and _kind(layers[k]) in CONVS and _keeps_shape(layers[k]) \
+                    and int(layers[k]["filters"]) == width:
+                end = k
+                while end + 1 < len(layers) and _kind(layers[end + 1]) in POST_OPS:
+                    end += 1
+                run = layers[i:end + 1]
+                names = tuple(str(item["name"]) for item in run)
+                if not any("inputs" in item for item in run) and not read & {*names, str(layers[i - 1]["name"])}:
+                    blocks.append(names)
+                    i = end + 1
+                    continue
+        kind = _kind(layers[i])
+        if kind in CONVS:  # a run may start after its BatchNorm / activation / Dropout
+            width = int(layers[i]["filters"])
+            while i + 1 < len(layers) and _kind(layers[i + 1]) in POST_OPS:
+                i += 1
+        elif kind not in POST_OPS and kind != "depthwiseconv2d":
+            width = None
+        i += 1
+    return blocks
+
+
+def channel_groups(spec: dict, ties=()) -> tuple[dict, list, dict]:
     """({layer name: group}, searched groups in order of first appearance, {group: weighted layer names}).
+    ``ties``: pairs of layer names whose output channels must stay equal (a skippable block's input and output).
 
     Refuses, in one sentence, layers shrink cannot slice consistently."""
     layers = spec["layers"]
@@ -119,6 +176,10 @@ def channel_groups(spec: dict) -> tuple[dict, list, dict]:
         else:
             raise SpaceError(f"shrink cannot search through layer {name!r} ({item['type']}) yet. Supported: "
                              f"{', '.join(SUPPORTED)}.")
+    for pair in ties:  # named after the earliest layer, as an Add's group
+        roots = sorted({find(group_of[n]) for n in pair}, key=position.get)
+        for r in roots[1:]:
+            parent[r] = roots[0]
     groups = {n: find(g) for n, g in group_of.items()}
     outputs = [str(item["name"]) for item in layers if item.get("output")] or [str(layers[-1]["name"])]
     fixed = {find(g) for g in input_groups} | {groups[n] for n in outputs}
@@ -146,6 +207,8 @@ class NetworkCosts:
         As ``memsim.footprint``.
     ram, flash : int, optional
         Budgets (bytes) tighter than the board; RAM caps the board's RAM and its largest region.
+    depth : bool
+        Search depth too: each of ``skippable_blocks`` may be skipped (a 0/1 entry after the channel counts).
     latency_ms : float, optional
         Latency budget (ms), held against the top of memsim's latency band (``Footprint.latency_high_ms``: the
         slowest the published measurements put such an estimate), as every verdict on latency is.
@@ -160,18 +223,27 @@ class NetworkCosts:
     ram: int | None = None
     flash: int | None = None
     latency_ms: float | None = None
+    depth: bool = True
 
     def __post_init__(self):
         from targets import get_target
 
         self.spec = as_chain(self.spec)
+        self.index = {str(item["name"]): i for i, item in enumerate(self.spec["layers"])}
         self.groups, self.searchable, self.producers = channel_groups(self.spec)
+        # depth: blocks whose input and output channels are searched groups; their two groups become one
+        fixed_before = {g for g in self.groups.values() if g not in self.searchable}
+        self.blocks = [b for b in (skippable_blocks(self.spec) if self.depth else [])
+                       if not fixed_before & {self.groups[b[-1]], self.groups[self.block_input(b)]}]
+        if self.blocks:
+            self.groups, self.searchable, self.producers = channel_groups(
+                self.spec, [(self.block_input(b), b[-1]) for b in self.blocks])
         if not self.searchable:
             raise SpaceError("The network has no channels to shrink: it needs a Conv1D, Conv2D, SeparableConv2D or "
                              "Dense layer before its classifier.")
         self.layers = self.spec["layers"][1:]
-        self.index = {str(item["name"]): i for i, item in enumerate(self.spec["layers"])}
-        self.full = np.array([self._width(self.producers[g][0]) for g in self.searchable], np.int64)
+        self.full = np.array([self._width(self.producers[g][0]) for g in self.searchable] + [1] * len(self.blocks),
+                             np.int64)
         self.board = get_target(self.target)
         b = self.board
         self.limits = np.array([min(b.ram_bytes, self.ram or b.ram_bytes),
@@ -180,18 +252,44 @@ class NetworkCosts:
                                 self.latency_ms if self.latency_ms else np.inf], float)
         self._cache: dict = {}
 
+    def block_input(self, block: tuple) -> str:
+        """The layer whose output a block reads (and passes on where it is skipped)."""
+        return str(self.spec["layers"][self.index[block[0]] - 1]["name"])
+
+    def _full_row(self, setting) -> np.ndarray:
+        """Channel counts, then 1 (kept) or 0 (skipped) per block; blocks left out are kept."""
+        setting = np.asarray(setting, np.int64)
+        return np.concatenate([setting, np.ones(len(self.full) - len(setting), np.int64)])
+
+    def skipped(self, setting) -> list[str]:
+        """The layers a setting's skipped blocks remove."""
+        flags = self._full_row(setting)[len(self.searchable):]
+        return [name for b, f in zip(self.blocks, flags) if not f for name in b]
+
+    def describe(self, setting) -> str:
+        """'channels [..]', and which blocks are kept where the depth is searched."""
+        setting = self._full_row(setting)
+        text = f"channels {setting[:len(self.searchable)].tolist()}"
+        if self.blocks:
+            kept = int(setting[len(self.searchable):].sum())
+            gone = [b[0] for b, f in zip(self.blocks, setting[len(self.searchable):]) if not f]
+            text += f", {kept} of {len(self.blocks)} blocks" + (f" (skipped: {', '.join(gone)})" if gone else "")
+        return text
+
     def _width(self, name: str) -> int:
         item = self.spec["layers"][self.index[name]]
         return int(item["units"] if _kind(item) == "dense" else item["filters"])
 
     def spec_at(self, counts) -> dict:
-        """The layer description with these output channels in the searched groups."""
+        """The layer description with these output channels in the searched groups (and without the blocks
+        whose flag, after the channel counts, is 0)."""
         layers = [dict(item) for item in self.spec["layers"]]
         for g, c in zip(self.searchable, counts):
             for name in self.producers[g]:
                 item = layers[self.index[name]]
                 item["units" if _kind(item) == "dense" else "filters"] = int(c)
-        return {**self.spec, "layers": layers}
+        gone = set(self.skipped(counts))
+        return {**self.spec, "layers": [item for item in layers if str(item["name"]) not in gone]}
 
     def with_activations(self, chosen: dict) -> "NetworkCosts":
         """The same costs for the network with these layers' activations (layer name -> activation)."""
@@ -201,9 +299,13 @@ class NetworkCosts:
                   else dict(item) for item in self.spec["layers"]]
         return replace(self, spec={**self.spec, "layers": layers})
 
+    def smallest(self) -> np.ndarray:
+        """One channel per searched group, every block skipped."""
+        return np.array([1] * len(self.searchable) + [0] * len(self.blocks), np.int64)
+
     def check_feasible(self) -> None:
         """Refuse, before any training, limits that not even one channel per searched group meets."""
-        fig = self.figures(np.ones(len(self.full), np.int64))
+        fig = self.figures(self.smallest())
         if not fig["fits"][0]:
             over = ", ".join(f"{c} {v:,.0f} > {lim:,.0f}" for c, v, lim in zip(CONSTRAINTS, fig["costs"][0],
                                                                              self.limits) if v > lim)
@@ -214,7 +316,7 @@ class NetworkCosts:
     def figures(self, counts_rows) -> dict:
         """Per row of channel counts: ``costs`` (N, 4) in CONSTRAINTS order (RAM, region and Flash with the
         safety margin the verdict adds, latency in ms), ``fits`` (N,) and ``deployable`` (the board's verdict)."""
-        counts_rows = np.atleast_2d(np.asarray(counts_rows, np.int64))
+        counts_rows = np.array([self._full_row(r) for r in np.atleast_2d(np.asarray(counts_rows, np.int64))])
         rows = [self._cache.get(tuple(int(c) for c in r)) for r in counts_rows]
         todo = [k for k, r in enumerate(rows) if r is None]
         if todo:
@@ -249,10 +351,11 @@ class NetworkCosts:
         """(costs (4,), derivative (4, G)): the figures at ``counts`` and how much each changes per channel of
         each searched group, over one eighth of its channels less (one more where only one is left): memory is
         allocated in aligned steps, so a one-channel difference is often zero where fewer channels do help."""
-        counts = np.asarray(counts, np.int64)
+        counts = self._full_row(counts)
         G = len(counts)
         rows = np.repeat(counts[None, :], G + 1, 0)
         step = np.where(counts > 1, -np.maximum(1, counts // 8), 1)
+        step[len(self.searchable):] = np.where(counts[len(self.searchable):] == 1, -1, 1)  # skip / keep a block
         rows[np.arange(1, G + 1), np.arange(G)] += step
         costs = self.figures(rows)["costs"]
         grad = (costs[1:] - costs[0]).T / step[None, :]

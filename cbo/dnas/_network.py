@@ -10,7 +10,8 @@ import numpy as np
 
 from cbo.dnas._costs import PASS_THROUGH, _inputs, _kind
 
-__all__ = ["GATE_INIT", "build_supernet", "carry_weights", "gate_class", "mixed_activation_class"]
+__all__ = ["GATE_INIT", "block_gate_class", "build_supernet", "carry_weights", "gate_class",
+           "mixed_activation_class"]
 
 GATE_INIT = 3.0  # every channel starts on (probability sigmoid(3) = 0.95) until the warm-up ranks them
 
@@ -48,6 +49,41 @@ def gate_class():
 
 
 @lru_cache(maxsize=1)
+def block_gate_class():
+    """``BlockGate``: ``[x_in, x_out] -> m * x_out + (1 - m) * x_in`` with m = 1 (theta > 0) or 0, the gradient
+    through sigmoid(theta) as the channel gates': a block the identity can replace (layer skipping, as in PIT)."""
+    from memsim.frontends.keras import quiet_keras
+
+    keras = quiet_keras()
+    ops = keras.ops
+
+    class BlockGate(keras.layers.Layer):
+        channels = 1  # one gate value, as a one-channel group's
+
+        def __init__(self, init: float = GATE_INIT, **kwargs):
+            super().__init__(**kwargs)
+            self.init = float(init)
+
+        def build(self, input_shape):
+            self.theta = self.add_weight(name="theta", shape=(1,), trainable=True,
+                                         initializer=keras.initializers.Constant(self.init))
+
+        def mask(self):
+            p = ops.sigmoid(self.theta)
+            return ops.cast(self.theta > 0, p.dtype) + p - ops.stop_gradient(p)
+
+        def call(self, inputs):
+            x_in, x_out = inputs
+            m = self.mask()[0]
+            return m * x_out + (1.0 - m) * x_in
+
+        def get_config(self):
+            return {**super().get_config(), "init": self.init}
+
+    return BlockGate
+
+
+@lru_cache(maxsize=1)
 def mixed_activation_class():
     """``MixedActivation``: the softmax(alpha)-weighted sum of ACTIVATION_CHOICES applied to its input (a choice
     among alternative layers, as in DARTS and PLiNIO's supernets); alpha trains with the weights, and the choice
@@ -79,8 +115,8 @@ def mixed_activation_class():
 
 
 def build_supernet(costs, activation_slots=()):
-    """(gated model, gates in ``costs.searchable`` order, plain model sharing its weights, mixed activations by
-    layer name).
+    """(gated model, gates in ``costs.searchable`` order then one per ``costs.blocks``, plain model sharing its
+    weights, mixed activations by layer name).
 
     Every layer whose output belongs to a searched group is followed by that group's gate (one layer, shared):
     a closed channel is zero wherever it flows — after BatchNorm, activations and residual Adds too (a 0/1 mask
@@ -97,6 +133,9 @@ def build_supernet(costs, activation_slots=()):
     layers = spec["layers"]
     Gate = gate_class()
     gates = {}
+    BlockGate = block_gate_class()
+    block_gates = {}
+    ends = {b[-1]: b for b in costs.blocks}
     first = layers[0]
     inputs = keras.Input(shape=tuple(first["shape"]), name=str(first["name"]))
     tensors = {str(first["name"]): inputs}
@@ -112,10 +151,14 @@ def build_supernet(costs, activation_slots=()):
             if g not in gates:
                 gates[g] = Gate(int(x.shape[-1]), name=f"gate_{g}")
             x = gates[g](x)
+        if name in ends:  # the block's output, or its input where the block is skipped
+            block = ends[name]
+            block_gates[block] = BlockGate(name=f"skip_{block[0]}")
+            x = block_gates[block]([tensors[costs.block_input(block)], x])
         tensors[name] = x
     outputs = [tensors[str(item["name"])] for item in layers if item.get("output")] or [tensors[str(layers[-1]["name"])]]
     model = keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=f"{spec['name']}_gated")
-    return model, [gates[g] for g in costs.searchable], plain, mixed
+    return model, [gates[g] for g in costs.searchable] + [block_gates[b] for b in costs.blocks], plain, mixed
 
 
 def carry_weights(costs, plain, masks: list, sub) -> None:
@@ -124,11 +167,15 @@ def carry_weights(costs, plain, masks: list, sub) -> None:
     read them (through Flatten's layout when there is one)."""
     layers = costs.spec["layers"]
     keep_of_group = {g: np.flatnonzero(m) for g, m in zip(costs.searchable, masks)}
+    skipped = set(costs.skipped([int(m.sum()) for m in masks]))
     kept = {str(layers[0]["name"]): None}  # per tensor: kept indices along its last axis; None = all
     for i in range(1, len(layers)):
         item = layers[i]
         kind, name = _kind(item), str(item["name"])
         cur = kept[_inputs(layers, i)[0]]
+        if name in skipped:  # the identity: its input's channels flow on
+            kept[name] = cur
+            continue
         own = keep_of_group.get(costs.groups[name])
         src, dst = plain.get_layer(name), sub.get_layer(name)
         weights = src.get_weights()

@@ -1,7 +1,6 @@
-"""From gates to a network that fits: keep the channels whose gate is on, then, while memsim says the network
-does not fit, drop the kept channel with the lowest gate value among the groups whose removal helps (any group
-with spare channels when memsim sees no single group help). No TensorFlow here; the weights follow in
-``_network``."""
+"""From gates to a network that fits: keep the channels (and blocks) whose gate is on, then, while memsim says the
+network does not fit, drop the kept channel or block with the lowest gate value among those whose removal helps
+(any with spare channels when memsim sees none help). No TensorFlow here; the weights follow in ``_network``."""
 
 from __future__ import annotations
 
@@ -12,13 +11,15 @@ from cbo.dnas._costs import NetworkCosts
 __all__ = ["kept_channels", "project"]
 
 
-def kept_channels(thetas: list) -> list[np.ndarray]:
-    """Boolean masks: gate probability above one half, and never fewer than the layer's strongest channel."""
+def kept_channels(thetas: list, blocks: int = 0) -> list[np.ndarray]:
+    """Boolean masks: gate probability above one half, and never fewer than the layer's strongest channel; the
+    last ``blocks`` thetas are block gates (one value each), which may close."""
     masks = []
-    for theta in thetas:
+    for k, theta in enumerate(thetas):
         theta = np.asarray(theta, float)
         mask = theta > 0.0
-        mask[int(np.argmax(theta))] = True
+        if k < len(thetas) - blocks:
+            mask[int(np.argmax(theta))] = True
         masks.append(mask)
     return masks
 
@@ -26,7 +27,8 @@ def kept_channels(thetas: list) -> list[np.ndarray]:
 def project(costs: NetworkCosts, thetas: list) -> tuple[list[np.ndarray], int]:
     """(masks that fit, channels removed by the projection). Raises SpaceError when even one channel per
     searchable layer does not fit."""
-    masks = kept_channels(thetas)
+    masks = kept_channels(thetas, len(costs.blocks))
+    groups = len(costs.searchable)
     removed = 0
     while True:
         counts = np.array([m.sum() for m in masks])
@@ -37,7 +39,7 @@ def project(costs: NetworkCosts, thetas: list) -> tuple[list[np.ndarray], int]:
         # groups whose channel removal lowers a violated figure (memsim's own difference); where none does over
         # the step memsim looked at (aligned allocations), or the network cannot run at all, any group with spare
         # channels
-        spare = [k for k in range(len(masks)) if counts[k] > 1]
+        spare = [k for k in range(len(masks)) if counts[k] > (1 if k < groups else 0)]  # a kept block may go
         helps = [k for k in spare if np.any(grad[over, k] > 0)] or spare
         if not helps:  # one channel everywhere and still over: the same refusal as before training, with figures
             costs.check_feasible()

@@ -33,6 +33,9 @@ LAMBDA_GROWTH = 2.0
 # weakest close first and the closing stops where memsim says the network fits, instead of all channels of a
 # layer crossing zero together.
 THETA_LOW, THETA_HIGH = 0.1, 2.0
+# A block gate's start after the warm-up: the middle of the channels' range, so under the same pressure a block
+# goes once about half of the channels have.
+BLOCK_THETA = (THETA_LOW + THETA_HIGH) / 2
 # The activation choice's own learning rate (Adam): its few parameters must move within the search's steps
 # (160 on BasicMotions), which the weights' 1e-3 would not do.
 ALPHA_LEARNING_RATE = 0.05
@@ -60,7 +63,7 @@ class ShrinkResult:
 
     model: object
     spec: dict
-    counts: list
+    counts: list          # channels per searched group, then 1 / 0 per skippable block (kept / skipped)
     seed_counts: list
     history: list = field(default_factory=list)
     met_before_projection: bool = False
@@ -73,6 +76,8 @@ class ShrinkResult:
     seconds: dict = field(default_factory=dict)
     activations: dict = field(default_factory=dict)          # layer name -> the activation chosen
     activation_weights: dict = field(default_factory=dict)   # layer name -> softmax(alpha) over ACTIVATION_CHOICES
+    skipped_blocks: list = field(default_factory=list)       # the blocks (their layer names) the identity replaced
+    described: str = ""                                      # "channels [...]" (and the blocks kept)
 
 
 def _accuracy(model, X, y, batch_size=256) -> float:
@@ -178,7 +183,7 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
         return task, penalty
 
     def hard_counts():
-        return np.array([m.sum() for m in kept_channels([t.numpy() for t in thetas])], np.int64)
+        return np.array([m.sum() for m in kept_channels([t.numpy() for t in thetas], len(costs.blocks))], np.int64)
 
     lam = np.full(len(CONSTRAINTS), LAMBDA_START)
     history, start_epoch = [], 0
@@ -205,6 +210,8 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
         if epoch == warmup and warmup > 0:  # gates start ranked by what the warm-up taught the weights
             for g, theta in zip(costs.searchable, thetas):
                 theta.assign(_ranked_theta(_importance(plain, costs, g)).astype("float32"))
+            for theta in thetas[len(costs.searchable):]:
+                theta.assign([BLOCK_THETA])
         warming = epoch < warmup  # weights only, every channel on
         for b in range(0, n, batch_size):
             idx = order[b:b + batch_size]
@@ -230,7 +237,7 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
         shown = "  ".join(f"{c} {_fmt(c, v)}/{_fmt(c, lim)}" for c, v, lim, f in
                           zip(CONSTRAINTS, value, costs.limits, finite) if f)
         log(f"epoch {epoch + 1}/{epochs}{' (warm-up)' if epoch < warmup else ''}: loss {row['loss']:.3f} penalty {row['penalty']:.3f} "
-            f"val acc {val_acc:.3f}  channels {counts.tolist()}  {shown}  {'fits' if row['fits'] else 'over'}  "
+            f"val acc {val_acc:.3f}  {costs.describe(counts)}  {shown}  {'fits' if row['fits'] else 'over'}  "
             f"{row['seconds']:.1f} s")
         if state:  # each file replaced whole, weights first: a kill at any point leaves a consistent epoch
             state.mkdir(parents=True, exist_ok=True)
@@ -251,14 +258,14 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     final = costs.with_activations(chosen) if chosen else costs  # memsim judges the network that is exported
     met = bool(final.figures(hard_counts())["fits"][0])
     masks, removed = project(final, theta_values)
-    counts = [int(m.sum()) for m in masks]
+    counts = [int(m.sum()) for m in masks]  # channels per searched group, then 1 / 0 per block (kept / skipped)
     sub_spec = final.spec_at(counts)
     sub = keras_from_spec(sub_spec)
     carry_weights(final, plain, masks, sub)
     acc_projected = _accuracy(sub, X_val, y_val)
     log(f"projection: {'targets met before it' if met else f'{removed} channel(s) removed until memsim says it fits'}; "
-        f"channels {counts} (seed {costs.full.tolist()}); val acc {acc_before:.3f} gated -> {acc_projected:.3f} "
-        "projected")
+        f"{costs.describe(counts)} (seed {costs.describe(costs.full)}); val acc {acc_before:.3f} gated -> "
+        f"{acc_projected:.3f} projected")
     t1 = time.perf_counter()
     start, picked_on = "carried", {}
     if finetune_epochs and counts == costs.full.tolist():  # nothing removed: the carried weights are the seed's own
@@ -271,12 +278,19 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
             f"kept the {'carried weights' if start == 'carried' else 'fresh start'}")
     acc = _accuracy(sub, X_val, y_val)
     log(f"val acc after fine-tuning {acc:.3f}")
+    groups = len(costs.searchable)
     return ShrinkResult(model=sub, spec=sub_spec, counts=counts, seed_counts=costs.full.tolist(), history=history,
-                        activations=chosen, activation_weights=weights_of,
+                        activations={n: a for n, a in chosen.items() if n in sub_spec_names(sub_spec)},
+                        activation_weights=weights_of, described=costs.describe(counts),
+                        skipped_blocks=[list(b) for b, f in zip(costs.blocks, counts[groups:]) if not f],
                         met_before_projection=met, removed_by_projection=removed,
                         accuracy_before_projection=acc_before, accuracy_after_projection=acc_projected, accuracy=acc,
                         finetune_start=start, finetune_choice_accuracy=picked_on,
                         seconds={"search": round(t_search, 1), "finetune": round(time.perf_counter() - t1, 1)})
+
+
+def sub_spec_names(spec: dict) -> set:
+    return {str(item["name"]) for item in spec["layers"]}
 
 
 def _finetune(carried, spec: dict, X_tr, y_tr, epochs: int, batch_size: int, learning_rate: float, seed: int):

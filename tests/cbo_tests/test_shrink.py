@@ -136,7 +136,67 @@ def test_gated_and_extracted_agree_through_depthwise_residuals_and_global_poolin
     _gated_equals_extracted(spec, x_shape)
 
 
-def _gated_equals_extracted(spec, x_shape):
+DS_BLOCKS = {"name": "ds", "layers": [
+    {"type": "Input", "name": "x", "shape": [12, 6, 2]},
+    {"type": "Conv2D", "name": "c0", "filters": 12, "kernel_size": 3, "padding": "same"},
+    {"type": "BatchNormalization", "name": "bn"},
+    {"type": "ReLU", "name": "r"},
+    *[layer for b in range(3) for layer in (
+        {"type": "DepthwiseConv2D", "name": f"dw{b}", "kernel_size": 3, "padding": "same"},
+        {"type": "BatchNormalization", "name": f"dw{b}_bn"},
+        {"type": "ReLU", "name": f"dw{b}_r"},
+        {"type": "Conv2D", "name": f"pw{b}", "filters": 12, "kernel_size": 1, "activation": "relu"})],
+    {"type": "Conv2D", "name": "wide", "filters": 20, "kernel_size": 1},
+    {"type": "GlobalAveragePooling2D", "name": "gap"},
+    {"type": "Dense", "name": "out", "units": 4, "activation": "softmax"}]}
+
+
+def test_depth_blocks_are_found_and_costed_by_memsim_without_them():
+    costs = NetworkCosts(DS_BLOCKS, "stm32f303k8", "tflm", "int8")
+    assert costs.blocks == [(f"dw{b}", f"dw{b}_bn", f"dw{b}_r", f"pw{b}") for b in range(3)]
+    assert [costs.producers[g] for g in costs.searchable] == [["c0", "pw0", "pw1", "pw2"], ["wide"]]
+    setting = [7, 9, 1, 0, 1]  # channels of the two groups, then the middle block skipped
+    spec = costs.spec_at(setting)
+    assert [item["name"] for item in spec["layers"]] == [
+        "x", "c0", "bn", "r", "dw0", "dw0_bn", "dw0_r", "pw0", "dw2", "dw2_bn", "dw2_r", "pw2", "wide", "gap", "out"]
+    fp = memsim.footprint(spec, "stm32f303k8", "tflm", "int8")
+    assert costs.figures(setting)["costs"][0][2] == costs.board.flash_bytes - fp.flash_headroom_bytes
+    assert costs.figures([7, 9])["costs"][0].tolist() == costs.figures([7, 9, 1, 1, 1])["costs"][0].tolist()
+    value, grad = costs.at(setting)  # a kept block's entry: what skipping it changes; a skipped one's: keeping it
+    for k, step in ((2, -1), (3, 1)):
+        other = list(setting)
+        other[k] += step
+        assert np.allclose((costs.figures(other)["costs"][0] - value) / step, grad[:, k])
+    assert NetworkCosts(DS_BLOCKS, "stm32f303k8", depth=False).blocks == []
+    assert NetworkCosts(RESIDUAL, "stm32f303k8").blocks == []  # layers read by a residual Add are never skipped
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), flash=st.sampled_from([None, 9_000, 12_000]),
+       latency=st.sampled_from([None, 0.5, 1.0]))
+def test_the_projection_with_blocks_ends_where_memsim_says_it_fits(seed, flash, latency):
+    costs = NetworkCosts(DS_BLOCKS, "stm32f303k8", "tflm", "int8", flash=flash, latency_ms=latency)
+    thetas = [np.random.default_rng(seed).normal(0.5, 1.0, n) for n in [12, 20, 1, 1, 1]]
+    try:
+        masks, _ = project(costs, thetas)
+    except SpaceError:
+        assert not costs.figures(costs.smallest())["fits"][0]
+        return
+    setting = [int(m.sum()) for m in masks]
+    fp = memsim.footprint(costs.spec_at(setting), "stm32f303k8", "tflm", "int8")
+    assert fp.deployable and (flash is None or fp.flash_bytes + fp.flash_safety_bytes <= flash)
+    assert latency is None or fp.latency_high_ms <= latency
+    start = kept_channels(thetas, blocks=3)
+    assert all(not np.any(m & ~m0) for m0, m in zip(start, masks))  # only removes
+    assert all(s >= 1 for s in setting[:2]) and all(s in (0, 1) for s in setting[2:])
+
+
+@pytest.mark.toolchain
+def test_gated_and_extracted_agree_with_a_block_skipped():
+    _gated_equals_extracted(DS_BLOCKS, (16, 12, 6, 2), block_thetas=[1.0, -1.0, 1.0])
+
+
+def _gated_equals_extracted(spec, x_shape, block_thetas=()):
     from cbo.dnas._network import build_supernet, carry_weights
     from memsim.frontends.keras import keras_from_spec, quiet_keras
 
@@ -149,11 +209,13 @@ def _gated_equals_extracted(spec, x_shape):
             layer.set_weights([np.random.default_rng(1).uniform(0.5, 2, w.shape).astype("float32")
                                for w in layer.get_weights()])
     rng = np.random.default_rng(2)
-    thetas = [rng.normal(0, 1, int(g.channels)) for g in gates]
+    thetas = [rng.normal(0, 1, int(g.channels)) for g in gates[:len(costs.searchable)]]
+    thetas += [np.array([t]) for t in block_thetas]
     for g, t in zip(gates, thetas):
         g.theta.assign(t.astype("float32"))
-    masks = kept_channels(thetas)
+    masks = kept_channels(thetas, len(costs.blocks))
     sub = keras_from_spec(costs.spec_at([int(m.sum()) for m in masks]))
+    assert len(sub.layers) < len(plain.layers) or not any(t < 0 for t in block_thetas)
     carry_weights(costs, plain, masks, sub)
     X = np.random.default_rng(0).normal(size=x_shape).astype("float32")
     assert np.allclose(model.predict(X, verbose=0), sub.predict(X, verbose=0), atol=1e-5)
@@ -238,10 +300,10 @@ def test_with_no_seed_network_named_shrink_seeds_from_a_reference_architecture_f
     assert default_seed_template((8, 8))[0] == "paper-har"  # too small for DS-CNN's strided blocks
     name, why = default_seed_template((32, 32, 3))
     assert name == "ds-cnn" and "32x32x3 images" in why
-    template = get_template(name)  # a seed shrink can search: every block's width is its own group
+    template = get_template(name)  # a seed shrink can search: its width, and which of its blocks to keep
     costs = NetworkCosts(template.spec(largest_config(template), (32, 32, 3), 10), "stm32l476rg", "tflm", "int8")
     costs.check_feasible()
-    assert len(costs.searchable) == 1 + largest_config(template)["blocks"]
+    assert len(costs.searchable) == 1 and len(costs.blocks) == largest_config(template)["blocks"]
 
 
 @pytest.mark.toolchain
