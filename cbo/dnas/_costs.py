@@ -309,7 +309,8 @@ class NetworkCosts:
         if not fig["fits"][0]:
             over = ", ".join(f"{c} {v:,.0f} > {lim:,.0f}" for c, v, lim in zip(CONSTRAINTS, fig["costs"][0],
                                                                              self.limits) if v > lim)
-            raise SpaceError(f"Even the smallest network of this shape (one channel per searched layer) does not fit "
+            smallest = "one channel per searched layer" + (", every skippable block skipped" if self.blocks else "")
+            raise SpaceError(f"Even the smallest network of this shape ({smallest}) does not fit "
                              f"({over or 'the runtime cannot run it'}); choose a larger target, looser budgets, or a "
                              "smaller seed network.")
 

@@ -280,7 +280,7 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     log(f"val acc after fine-tuning {acc:.3f}")
     groups = len(costs.searchable)
     return ShrinkResult(model=sub, spec=sub_spec, counts=counts, seed_counts=costs.full.tolist(), history=history,
-                        activations={n: a for n, a in chosen.items() if n in sub_spec_names(sub_spec)},
+                        activations={n: a for n, a in chosen.items() if n in _layer_names(sub_spec)},
                         activation_weights=weights_of, described=costs.describe(counts),
                         skipped_blocks=[list(b) for b, f in zip(costs.blocks, counts[groups:]) if not f],
                         met_before_projection=met, removed_by_projection=removed,
@@ -289,7 +289,7 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
                         seconds={"search": round(t_search, 1), "finetune": round(time.perf_counter() - t1, 1)})
 
 
-def sub_spec_names(spec: dict) -> set:
+def _layer_names(spec: dict) -> set:
     return {str(item["name"]) for item in spec["layers"]}
 
 
