@@ -315,7 +315,7 @@ class NetworkCosts:
                              "smaller seed network.")
 
     def figures(self, counts_rows) -> dict:
-        """Per row of channel counts: ``costs`` (N, 4) in CONSTRAINTS order (RAM, region and Flash with the
+        """Per row of channel counts (and block flags, see ``spec_at``): ``costs`` (N, 4) in CONSTRAINTS order (RAM, region and Flash with the
         safety margin the verdict adds, latency in ms), ``fits`` (N,) and ``deployable`` (the board's verdict)."""
         counts_rows = np.array([self._full_row(r) for r in np.atleast_2d(np.asarray(counts_rows, np.int64))])
         rows = [self._cache.get(tuple(int(c) for c in r)) for r in counts_rows]
@@ -351,7 +351,8 @@ class NetworkCosts:
     def at(self, counts) -> tuple[np.ndarray, np.ndarray]:
         """(costs (4,), derivative (4, G)): the figures at ``counts`` and how much each changes per channel of
         each searched group, over one eighth of its channels less (one more where only one is left): memory is
-        allocated in aligned steps, so a one-channel difference is often zero where fewer channels do help."""
+        allocated in aligned steps, so a one-channel difference is often zero where fewer channels do help. A
+        block's entry: what skipping it (keeping it, where it is skipped) changes."""
         counts = self._full_row(counts)
         G = len(counts)
         rows = np.repeat(counts[None, :], G + 1, 0)
