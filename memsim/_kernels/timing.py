@@ -26,10 +26,10 @@ assert RESULT_FIELDS[R_TIME:R_TIME + N_TIME_FEATURES] == TIME_FEATURES
 
 @kernel(inline=True)
 def _fused_activation(ir, ir_in, j, fuses_argument_activations):
-    """True for an activation the runtime folds into the layer before it: any but a softmax given as that layer's
-    argument where the runtime's kernels take the non-linearity (X-CUBE-AI), else a ReLU/ReLU6/linear given as the argument
-    (or fused by the converter) or straight after a convolution, dense or add (TFLite's fused activations: a tanh
-    or sigmoid argument becomes an op of its own)."""
+    """True for an activation the runtime folds into the layer before it. Where the runtime's kernels take the
+    non-linearity (X-CUBE-AI): any but a softmax given as that layer's argument. Everywhere: a ReLU/ReLU6/linear
+    given as the argument (or fused by the converter), or straight after a convolution, dense or add (or after a
+    BatchNorm folded into one): TFLite's fused activations, where a tanh or sigmoid argument is an op of its own."""
     act = ir[j, F_ACT]
     if ir[j, F_OWN_ACT] != 0 and fuses_argument_activations and act != ACT_SOFTMAX:
         return True
@@ -37,7 +37,10 @@ def _fused_activation(ir, ir_in, j, fuses_argument_activations):
         return False
     if ir[j, F_OWN_ACT] != 0:
         return True
-    src = ir[ir_in[ir[j, F_IN]], F_OP]
+    row = ir_in[ir[j, F_IN]]
+    if ir[row, F_OP] == OP_BN and ir[row, F_FOLDED] != 0:  # folded into the layer before it: look through it
+        row = ir_in[ir[row, F_IN]]
+    src = ir[row, F_OP]
     return IS_CONV[src] or src == OP_DENSE or src == OP_ADD
 
 
