@@ -23,8 +23,8 @@ import numpy as np
 
 from validation._errors import ToolchainError
 
-__all__ = ["ArenaMeasurement", "CrossAccuracy", "convert", "measure", "cross_accuracy", "io_details", "load_keras",
-           "tflite_micro_version"]
+__all__ = ["ArenaMeasurement", "CrossAccuracy", "calibration_samples", "convert", "measure", "cross_accuracy",
+           "io_details", "load_keras", "tflite_micro_version"]
 
 
 def load_keras():
@@ -51,14 +51,33 @@ def _fd2_to(path_or_null: str | None):
         target.close()
 
 
+CALIBRATION_SAMPLES = 200
+CALIBRATION_TAIL = 0.02
+
+
+def calibration_samples(samples: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The samples int8 calibration runs on: at most CALIBRATION_SAMPLES, drawn at random (seeded) from the set
+    without the CALIBRATION_TAIL whose largest |value| is most extreme. The converter sets every tensor's int8 range
+    from the min and max it sees, so one outlier widens a range for all inputs: on har-watch's shrunk network
+    (standardised sensor data, one sample at -29.6 where most stay within +-5) calibrating on the first 200 samples
+    gave an int8 network agreeing with Keras on 89.3 % of 2,000 inputs (59.7 % accuracy against Keras' 63.3 %);
+    without the 2 % most extreme, 97.1 % (63.1 %) (RESULTS.md, "int8 calibration without the extremes")."""
+    drop = int(CALIBRATION_TAIL * len(samples))  # none below 50 samples
+    if drop:
+        extreme = np.abs(samples.reshape(len(samples), -1)).max(axis=1)
+        samples = samples[np.sort(np.argsort(extreme, kind="stable")[:len(samples) - drop])]
+    order = np.random.default_rng(seed).permutation(len(samples))[:CALIBRATION_SAMPLES]
+    return samples[np.sort(order)]
+
+
 def convert(model, dtype: str = "float32", representative: np.ndarray | None = None, seed: int = 0,
             float_io: bool = False, int16_activations: bool = False, *, isolated: bool = False) -> bytes:
     """Keras model -> .tflite bytes: float32, or int8 (int8 input and output; with ``float_io`` float32 ones, the
     converter's default: QUANTIZE first, DEQUANTIZE last; with ``int16_activations`` the 16x8 scheme: int8
     weights, int16 activations, float32 I/O).
 
-    ``representative`` holds input samples for int8 calibration; without it,
-    16 uniform random inputs in [0, 1] are used.
+    ``representative`` holds input samples for int8 calibration (``calibration_samples`` picks at most 200 of
+    them); without it, 16 uniform random inputs in [0, 1] are used.
 
     ``isolated`` converts in a fresh Python process, for models from users: the converter can crash its process
     (a segmentation fault on an 8.1 M-parameter int8 network with SELU layers), which then becomes a
@@ -88,10 +107,10 @@ def _convert_here(model, dtype, representative, seed, float_io, int16_activation
         shape = tuple(model.inputs[0].shape[1:])
         if representative is None:
             representative = np.random.default_rng(seed).uniform(0, 1, (16,) + shape)
-        samples = np.asarray(representative, np.float32).reshape((-1,) + shape)
+        samples = calibration_samples(np.asarray(representative, np.float32).reshape((-1,) + shape), seed)
 
         def gen():
-            for x in samples[:200]:
+            for x in samples:
                 yield [x[None]]
 
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
