@@ -202,3 +202,26 @@ def test_exported_model_reread_gives_the_reports_verdict(small_model, tmp_path, 
         assert (fp["ram_bytes"], fp["flash_bytes"]) == (stored["predicted"]["ram_bytes"],
                                                         stored["predicted"]["flash_bytes"])
         assert stored["headroom"]["ram"]["bytes"] == fp["ram_headroom_bytes"]
+
+
+GLOBAL_POOL_NET = {"name": "gap", "layers": [
+    {"type": "Input", "name": "x", "shape": [8, 8, 1]},
+    {"type": "Conv2D", "name": "c", "filters": 12, "kernel_size": 3, "strides": 2, "padding": "same",
+     "activation": "relu"},
+    {"type": "Conv2D", "name": "p", "filters": 12, "kernel_size": 1, "activation": "relu"},
+    {"type": "GlobalAveragePooling2D", "name": "g"},
+    {"type": "Dense", "name": "o", "units": 10, "activation": "softmax"}]}
+
+
+@pytest.mark.xfail(strict=True, reason="known: with a small head, TFLM needs 200-280 B more arena while planning a "
+                   "network with MEAN (or REDUCE_MAX) than memsim counts (twenty-third session's note)")
+def test_a_small_network_with_global_pooling_gets_at_least_its_measured_arena():
+    from memsim.frontends.keras import keras_from_spec
+    from validation.tflm import convert, measure
+
+    import memsim
+
+    samples = np.random.default_rng(0).uniform(0, 1, (20, 8, 8, 1))
+    flatbuffer = convert(keras_from_spec(GLOBAL_POOL_NET), "int8", samples)
+    fp = memsim.footprint(GLOBAL_POOL_NET, "stm32f303k8", "tflm", "int8")
+    assert fp.ram_bytes + fp.ram_safety_bytes >= measure(flatbuffer).smallest
