@@ -154,6 +154,7 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
         "seed_network": source, "searched_layers": [costs.producers[g] for g in costs.searchable],
         "seed_channels": result.seed_counts[:len(costs.searchable)],
         "channels": result.counts[:len(costs.searchable)], "skipped_blocks": result.skipped_blocks,
+        "narrowed_kernels": result.narrowed_kernels,
         "activations": result.activations, "activation_weights": result.activation_weights,
         "budgets": {"ram_bytes": ram, "flash_bytes": flash, "latency_ms": args.latency_ms},
         "targets_met_before_projection": result.met_before_projection,

@@ -1,13 +1,14 @@
 """Differentiable NAS under memsim's constraints (``autotinyml shrink``; the third seed, Burrello et al. 2024).
 
-One training of a seed network with a trainable gate per output channel of every searched layer and per block the
-identity can replace (and a trained choice among ReLU, tanh and sigmoid for each conv/dense activation), its RAM,
-Flash and latency penalised with memsim's exact figures, then a projection that removes channels (and blocks) until
-memsim says the network fits, the trained weights carried over, and a short fine-tuning. TensorFlow is imported only
-when ``shrink`` runs.
+One training of a seed network with a trainable gate per output channel of every searched layer, per block the
+identity can replace and per ring of a searched kernel (and a trained choice among ReLU, tanh and sigmoid for each
+conv/dense activation), its RAM, Flash and latency penalised with memsim's exact figures, then a projection that
+removes channels (blocks, rings) until memsim says the network fits, the trained weights carried over, and a short
+fine-tuning. TensorFlow is imported only when ``shrink`` runs.
 """
 
-from cbo.dnas._costs import ACTIVATION_CHOICES, CONSTRAINTS, NetworkCosts, channel_groups, skippable_blocks
+from cbo.dnas._costs import (ACTIVATION_CHOICES, CONSTRAINTS, NetworkCosts, channel_groups, kernel_layers,
+                             skippable_blocks)
 from cbo.dnas._project import kept_channels, project
 from cbo.dnas._search import ShrinkResult, default_batch_size, shrink
 
@@ -19,6 +20,7 @@ __all__ = [
     "channel_groups",
     "default_batch_size",
     "kept_channels",
+    "kernel_layers",
     "largest_config",
     "project",
     "shrink",

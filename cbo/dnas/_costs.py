@@ -23,7 +23,7 @@ import numpy as np
 from cbo._errors import SpaceError
 
 __all__ = ["ACTIVATION_CHOICES", "CONSTRAINTS", "NetworkCosts", "activation_slots", "as_chain", "channel_groups",
-           "skippable_blocks"]
+           "kernel_at", "kernel_layers", "skippable_blocks"]
 
 CONSTRAINTS = ("ram", "region", "flash", "latency")
 WEIGHTED = {"conv1d", "conv2d", "dense", "separableconv2d"}
@@ -133,6 +133,34 @@ def skippable_blocks(spec: dict) -> list[tuple[str, ...]]:
     return blocks
 
 
+def _size(v, rank: int) -> list[int]:
+    return [int(x) for x in v] if isinstance(v, (list, tuple)) else [int(v)] * rank
+
+
+def kernel_layers(spec: dict) -> list[tuple[str, int]]:
+    """(name, rings) of the convolutions whose kernel shrink may narrow from the outside in, keeping its centre (a
+    receptive-field search, as PIT's): Conv1D, Conv2D and DepthwiseConv2D with 'same' padding, no dilation and an
+    odd kernel of 3 or more along some axis; rings = (the largest size - 1) / 2, the steps down to 1."""
+    out = []
+    for item in spec["layers"][1:]:
+        kind = _kind(item)
+        if kind not in ("conv1d", "conv2d", "depthwiseconv2d") or str(item.get("padding", "valid")).lower() != "same":
+            continue
+        rank = 1 if kind == "conv1d" else 2
+        sizes = _size(item.get("kernel_size", 1), rank)
+        if any(d != 1 for d in _size(item.get("dilation_rate", 1), rank)) or any(k % 2 == 0 for k in sizes):
+            continue
+        if max(sizes) >= 3:
+            out.append((str(item["name"]), (max(sizes) - 1) // 2))
+    return out
+
+
+def kernel_at(item: dict, rings: int) -> "list[int]":
+    """The kernel size of a searched convolution with ``rings`` rings kept around its centre."""
+    rank = 1 if _kind(item) == "conv1d" else 2
+    return [min(k, 2 * rings + 1) for k in _size(item.get("kernel_size", 1), rank)]
+
+
 def channel_groups(spec: dict, ties=()) -> tuple[dict, list, dict]:
     """({layer name: group}, searched groups in order of first appearance, {group: weighted layer names}).
     ``ties``: pairs of layer names whose output channels must stay equal (a skippable block's input and output).
@@ -209,6 +237,9 @@ class NetworkCosts:
         Budgets (bytes) tighter than the board; RAM caps the board's RAM and its largest region.
     depth : bool
         Search depth too: each of ``skippable_blocks`` may be skipped (a 0/1 entry after the channel counts).
+    kernel_sizes : bool
+        Search kernel sizes too: each of ``kernel_layers`` keeps 0..rings rings around its centre (entries after
+        the blocks').
     latency_ms : float, optional
         Latency budget (ms), held against the top of memsim's latency band (``Footprint.latency_high_ms``: the
         slowest the published measurements put such an estimate), as every verdict on latency is.
@@ -224,6 +255,7 @@ class NetworkCosts:
     flash: int | None = None
     latency_ms: float | None = None
     depth: bool = True
+    kernel_sizes: bool = True
 
     def __post_init__(self):
         from targets import get_target
@@ -238,12 +270,14 @@ class NetworkCosts:
         if self.blocks:
             self.groups, self.searchable, self.producers = channel_groups(
                 self.spec, [(self.block_input(b), b[-1]) for b in self.blocks])
+        # kernel sizes: rings kept around each searched convolution's centre
+        self.kernels = kernel_layers(self.spec) if self.kernel_sizes else []
         if not self.searchable:
             raise SpaceError("The network has no channels to shrink: it needs a Conv1D, Conv2D, SeparableConv2D or "
                              "Dense layer before its classifier.")
         self.layers = self.spec["layers"][1:]
-        self.full = np.array([self._width(self.producers[g][0]) for g in self.searchable] + [1] * len(self.blocks),
-                             np.int64)
+        self.full = np.array([self._width(self.producers[g][0]) for g in self.searchable] + [1] * len(self.blocks)
+                             + [rings for _, rings in self.kernels], np.int64)
         self.board = get_target(self.target)
         b = self.board
         self.limits = np.array([min(b.ram_bytes, self.ram or b.ram_bytes),
@@ -257,23 +291,37 @@ class NetworkCosts:
         return str(self.spec["layers"][self.index[block[0]] - 1]["name"])
 
     def _full_row(self, setting) -> np.ndarray:
-        """Channel counts, then 1 (kept) or 0 (skipped) per block; blocks left out are kept."""
+        """Channel counts, then 1 (kept) or 0 (skipped) per block, then the rings kept per searched kernel; entries
+        left out are the seed's (blocks kept, kernels whole)."""
         setting = np.asarray(setting, np.int64)
-        return np.concatenate([setting, np.ones(len(self.full) - len(setting), np.int64)])
+        return np.concatenate([setting, self.full[len(setting):]])
 
     def skipped(self, setting) -> list[str]:
         """The layers a setting's skipped blocks remove."""
-        flags = self._full_row(setting)[len(self.searchable):]
+        g = len(self.searchable)
+        flags = self._full_row(setting)[g:g + len(self.blocks)]
         return [name for b, f in zip(self.blocks, flags) if not f for name in b]
+
+    def kernel_rings(self, setting) -> dict:
+        """Searched convolution -> rings kept."""
+        start = len(self.searchable) + len(self.blocks)
+        return {name: int(r) for (name, _), r in zip(self.kernels, self._full_row(setting)[start:])}
 
     def describe(self, setting) -> str:
         """'channels [..]', and which blocks are kept where the depth is searched."""
         setting = self._full_row(setting)
-        text = f"channels {setting[:len(self.searchable)].tolist()}"
+        g = len(self.searchable)
+        text = f"channels {setting[:g].tolist()}"
         if self.blocks:
-            kept = int(setting[len(self.searchable):].sum())
-            gone = [b[0] for b, f in zip(self.blocks, setting[len(self.searchable):]) if not f]
-            text += f", {kept} of {len(self.blocks)} blocks" + (f" (skipped: {', '.join(gone)})" if gone else "")
+            flags = setting[g:g + len(self.blocks)]
+            gone = [b[0] for b, f in zip(self.blocks, flags) if not f]
+            text += f", {int(flags.sum())} of {len(self.blocks)} blocks"
+            text += f" (skipped: {', '.join(gone)})" if gone else ""
+        narrowed = [f"{name} {'x'.join(map(str, kernel_at(self.spec['layers'][self.index[name]], r)))}"
+                    for name, r in self.kernel_rings(setting).items()
+                    if r < dict(self.kernels)[name]]
+        if narrowed:
+            text += f", kernels narrowed: {', '.join(narrowed)}"
         return text
 
     def _width(self, name: str) -> int:
@@ -281,13 +329,16 @@ class NetworkCosts:
         return int(item["units"] if _kind(item) == "dense" else item["filters"])
 
     def spec_at(self, counts) -> dict:
-        """The layer description with these output channels in the searched groups (and without the blocks
-        whose flag, after the channel counts, is 0)."""
+        """The layer description with these output channels in the searched groups, without the blocks whose flag
+        (after the channel counts) is 0, and with each searched kernel's rings (after the blocks' flags)."""
         layers = [dict(item) for item in self.spec["layers"]]
         for g, c in zip(self.searchable, counts):
             for name in self.producers[g]:
                 item = layers[self.index[name]]
                 item["units" if _kind(item) == "dense" else "filters"] = int(c)
+        for name, rings in self.kernel_rings(counts).items():
+            item = layers[self.index[name]]
+            item["kernel_size"] = kernel_at(item, rings)
         gone = set(self.skipped(counts))
         return {**self.spec, "layers": [item for item in layers if str(item["name"]) not in gone]}
 
@@ -300,8 +351,8 @@ class NetworkCosts:
         return replace(self, spec={**self.spec, "layers": layers})
 
     def smallest(self) -> np.ndarray:
-        """One channel per searched group, every block skipped."""
-        return np.array([1] * len(self.searchable) + [0] * len(self.blocks), np.int64)
+        """One channel per searched group, every block skipped, every searched kernel 1 wide."""
+        return np.array([1] * len(self.searchable) + [0] * (len(self.blocks) + len(self.kernels)), np.int64)
 
     def check_feasible(self) -> None:
         """Refuse, before any training, limits that not even one channel per searched group meets."""
@@ -309,14 +360,16 @@ class NetworkCosts:
         if not fig["fits"][0]:
             over = ", ".join(f"{c} {v:,.0f} > {lim:,.0f}" for c, v, lim in zip(CONSTRAINTS, fig["costs"][0],
                                                                              self.limits) if v > lim)
-            smallest = "one channel per searched layer" + (", every skippable block skipped" if self.blocks else "")
+            smallest = "one channel per searched layer" + (", every skippable block skipped" if self.blocks else "") \
+                + (", 1-wide kernels" if self.kernels else "")
             raise SpaceError(f"Even the smallest network of this shape ({smallest}) does not fit "
                              f"({over or 'the runtime cannot run it'}); choose a larger target, looser budgets, or a "
                              "smaller seed network.")
 
     def figures(self, counts_rows) -> dict:
-        """Per row of channel counts (and block flags, see ``spec_at``): ``costs`` (N, 4) in CONSTRAINTS order (RAM, region and Flash with the
-        safety margin the verdict adds, latency in ms), ``fits`` (N,) and ``deployable`` (the board's verdict)."""
+        """Per row of settings (channel counts, then block and kernel entries, see ``spec_at``): ``costs`` (N, 4)
+        in CONSTRAINTS order (RAM, region and Flash with the safety margin the verdict adds, latency in ms),
+        ``fits`` (N,) and ``deployable`` (the board's verdict)."""
         counts_rows = np.array([self._full_row(r) for r in np.atleast_2d(np.asarray(counts_rows, np.int64))])
         rows = [self._cache.get(tuple(int(c) for c in r)) for r in counts_rows]
         todo = [k for k, r in enumerate(rows) if r is None]
@@ -352,12 +405,13 @@ class NetworkCosts:
         """(costs (4,), derivative (4, G)): the figures at ``counts`` and how much each changes per channel of
         each searched group, over one eighth of its channels less (one more where only one is left): memory is
         allocated in aligned steps, so a one-channel difference is often zero where fewer channels do help. A
-        block's entry: what skipping it (keeping it, where it is skipped) changes."""
+        block's entry: what skipping it (keeping it, where it is skipped) changes; a kernel's: one ring less (more,
+        where it is 1 wide)."""
         counts = self._full_row(counts)
         G = len(counts)
         rows = np.repeat(counts[None, :], G + 1, 0)
         step = np.where(counts > 1, -np.maximum(1, counts // 8), 1)
-        step[len(self.searchable):] = np.where(counts[len(self.searchable):] == 1, -1, 1)  # skip / keep a block
+        step[len(self.searchable):] = np.where(counts[len(self.searchable):] >= 1, -1, 1)  # a block, a kernel ring
         rows[np.arange(1, G + 1), np.arange(G)] += step
         costs = self.figures(rows)["costs"]
         grad = (costs[1:] - costs[0]).T / step[None, :]

@@ -8,9 +8,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from cbo.dnas._costs import PASS_THROUGH, _inputs, _kind
+from cbo.dnas._costs import PASS_THROUGH, _inputs, _kind, kernel_at
 
-__all__ = ["GATE_INIT", "block_gate_class", "build_supernet", "carry_weights", "gate_class",
+__all__ = ["GATE_INIT", "block_gate_class", "build_supernet", "carry_weights", "gate_class", "kernel_gate_class",
            "mixed_activation_class"]
 
 GATE_INIT = 3.0  # every channel starts on (probability sigmoid(3) = 0.95) until the warm-up ranks them
@@ -84,6 +84,52 @@ def block_gate_class():
 
 
 @lru_cache(maxsize=1)
+def kernel_gate_class():
+    """``KernelGate``: runs a convolution of the plain network with its kernel's taps masked ring by ring around
+    the centre (ring r kept with every ring inside it; 0/1 forward, gradient through sigmoid(theta) as the channel
+    gates'): a kernel that narrows from the outside in, as PIT searches receptive fields."""
+    from memsim.frontends.keras import quiet_keras
+
+    keras = quiet_keras()
+    ops = keras.ops
+
+    class KernelGate(keras.layers.Layer):
+        def __init__(self, conv, rings: int, init: float = GATE_INIT, **kwargs):
+            super().__init__(**kwargs)
+            self.conv, self.rings, self.init = conv, int(rings), float(init)
+            self.channels = self.rings  # one gate value per ring
+            spatial = tuple(int(k) for k in conv.kernel.shape[:-2])
+            distance = [np.abs(np.arange(k) - (k - 1) / 2).astype(int) for k in spatial]
+            ring_of_tap = distance[0] if len(distance) == 1 else np.maximum.outer(distance[0], distance[1])
+            self.ring_of_tap = ring_of_tap  # 0: the centre, always kept
+
+        def build(self, input_shape):
+            self.theta = self.add_weight(name="theta", shape=(self.rings,), trainable=True,
+                                         initializer=keras.initializers.Constant(self.init))
+
+        def mask(self):
+            p = ops.sigmoid(self.theta)
+            return ops.cast(self.theta > 0, p.dtype) + p - ops.stop_gradient(p)
+
+        def call(self, x):
+            kept = ops.concatenate([ops.ones((1,)), ops.cumprod(self.mask())])  # nested rings
+            shape = self.ring_of_tap.shape
+            taps = ops.reshape(ops.take(kept, self.ring_of_tap.reshape(-1)), shape + (1, 1))
+            conv = self.conv
+            kernel = conv.kernel * taps
+            if isinstance(conv, keras.layers.DepthwiseConv2D):
+                y = ops.depthwise_conv(x, kernel, strides=conv.strides, padding="same",
+                                       dilation_rate=conv.dilation_rate)
+            else:
+                y = ops.conv(x, kernel, strides=conv.strides, padding="same", dilation_rate=conv.dilation_rate)
+            if conv.use_bias:
+                y = y + conv.bias
+            return conv.activation(y)
+
+    return KernelGate
+
+
+@lru_cache(maxsize=1)
 def mixed_activation_class():
     """``MixedActivation``: the softmax(alpha)-weighted sum of ACTIVATION_CHOICES applied to its input (a choice
     among alternative layers, as in DARTS and PLiNIO's supernets); alpha trains with the weights, and the choice
@@ -115,8 +161,8 @@ def mixed_activation_class():
 
 
 def build_supernet(costs, activation_slots=()):
-    """(gated model, gates in ``costs.searchable`` order then one per ``costs.blocks``, plain model sharing its
-    weights, mixed activations by layer name).
+    """(gated model, gates in ``costs.searchable`` order then one per ``costs.blocks`` and one per
+    ``costs.kernels``, plain model sharing its weights, mixed activations by layer name).
 
     Every layer whose output belongs to a searched group is followed by that group's gate (one layer, shared):
     a closed channel is zero wherever it flows — after BatchNorm, activations and residual Adds too (a 0/1 mask
@@ -136,13 +182,16 @@ def build_supernet(costs, activation_slots=()):
     BlockGate = block_gate_class()
     block_gates = {}
     ends = {b[-1]: b for b in costs.blocks}
+    KernelGate = kernel_gate_class()
+    kernel_gates = {name: KernelGate(plain.get_layer(name), rings, name=f"kernel_{name}")
+                    for name, rings in costs.kernels}
     first = layers[0]
     inputs = keras.Input(shape=tuple(first["shape"]), name=str(first["name"]))
     tensors = {str(first["name"]): inputs}
     for i in range(1, len(layers)):
         name = str(layers[i]["name"])
         ins = [tensors[n] for n in _inputs(layers, i)]
-        x = plain.get_layer(name)(ins if len(ins) > 1 else ins[0])
+        x = (kernel_gates.get(name) or plain.get_layer(name))(ins if len(ins) > 1 else ins[0])
         if name in slots:
             mixed[name] = Mixed(name=f"choice_{name}")
             x = mixed[name](x)
@@ -158,7 +207,8 @@ def build_supernet(costs, activation_slots=()):
         tensors[name] = x
     outputs = [tensors[str(item["name"])] for item in layers if item.get("output")] or [tensors[str(layers[-1]["name"])]]
     model = keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=f"{spec['name']}_gated")
-    return model, [gates[g] for g in costs.searchable] + [block_gates[b] for b in costs.blocks], plain, mixed
+    return (model, [gates[g] for g in costs.searchable] + [block_gates[b] for b in costs.blocks]
+            + [kernel_gates[name] for name, _ in costs.kernels], plain, mixed)
 
 
 def carry_weights(costs, plain, masks: list, sub) -> None:
@@ -167,7 +217,9 @@ def carry_weights(costs, plain, masks: list, sub) -> None:
     read them (through Flatten's layout when there is one)."""
     layers = costs.spec["layers"]
     keep_of_group = {g: np.flatnonzero(m) for g, m in zip(costs.searchable, masks)}
-    skipped = set(costs.skipped([int(m.sum()) for m in masks]))
+    setting = [int(m.sum()) for m in masks]
+    skipped = set(costs.skipped(setting))
+    narrowed = costs.kernel_rings(setting)
     kept = {str(layers[0]["name"]): None}  # per tensor: kept indices along its last axis; None = all
     for i in range(1, len(layers)):
         item = layers[i]
@@ -179,6 +231,10 @@ def carry_weights(costs, plain, masks: list, sub) -> None:
         own = keep_of_group.get(costs.groups[name])
         src, dst = plain.get_layer(name), sub.get_layer(name)
         weights = src.get_weights()
+        if name in narrowed:  # the kept taps: the centre of the kernel
+            size = kernel_at(item, narrowed[name])
+            weights[0] = weights[0][tuple(slice((k - s) // 2, (k - s) // 2 + s)
+                                          for k, s in zip(weights[0].shape, size))]
         if kind in ("conv1d", "conv2d", "dense"):
             kernel = weights[0] if cur is None else np.take(weights[0], cur, axis=-2)
             kernel = kernel if own is None else kernel[..., own]

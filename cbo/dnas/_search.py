@@ -33,8 +33,8 @@ LAMBDA_GROWTH = 2.0
 # weakest close first and the closing stops where memsim says the network fits, instead of all channels of a
 # layer crossing zero together.
 THETA_LOW, THETA_HIGH = 0.1, 2.0
-# A block gate's start after the warm-up: the middle of the channels' range, so under the same pressure a block
-# goes once about half of the channels have.
+# A block gate's (and a kernel's innermost ring's) start after the warm-up: the middle of the channels' range, so
+# under the same pressure a block goes once about half of the channels have.
 BLOCK_THETA = (THETA_LOW + THETA_HIGH) / 2
 # The activation choice's own learning rate (Adam): its few parameters must move within the search's steps
 # (160 on BasicMotions), which the weights' 1e-3 would not do.
@@ -63,7 +63,7 @@ class ShrinkResult:
 
     model: object
     spec: dict
-    counts: list          # channels per searched group, then 1 / 0 per skippable block (kept / skipped)
+    counts: list          # channels per searched group, 1 / 0 per skippable block, rings kept per searched kernel
     seed_counts: list
     history: list = field(default_factory=list)
     met_before_projection: bool = False
@@ -77,6 +77,7 @@ class ShrinkResult:
     activations: dict = field(default_factory=dict)          # layer name -> the activation chosen
     activation_weights: dict = field(default_factory=dict)   # layer name -> softmax(alpha) over ACTIVATION_CHOICES
     skipped_blocks: list = field(default_factory=list)       # the blocks (their layer names) the identity replaced
+    narrowed_kernels: dict = field(default_factory=dict)     # layer name -> its kernel size, where narrowed
     described: str = ""                                      # "channels [...]" (and the blocks kept)
 
 
@@ -183,7 +184,8 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
         return task, penalty
 
     def hard_counts():
-        return np.array([m.sum() for m in kept_channels([t.numpy() for t in thetas], len(costs.blocks))], np.int64)
+        return np.array([m.sum() for m in kept_channels([t.numpy() for t in thetas], len(costs.blocks),
+                                                        len(costs.kernels))], np.int64)
 
     lam = np.full(len(CONSTRAINTS), LAMBDA_START)
     history, start_epoch = [], 0
@@ -210,8 +212,8 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
         if epoch == warmup and warmup > 0:  # gates start ranked by what the warm-up taught the weights
             for g, theta in zip(costs.searchable, thetas):
                 theta.assign(_ranked_theta(_importance(plain, costs, g)).astype("float32"))
-            for theta in thetas[len(costs.searchable):]:
-                theta.assign([BLOCK_THETA])
+            for theta in thetas[len(costs.searchable):]:  # blocks, kernel rings (outer ones a little weaker)
+                theta.assign(BLOCK_THETA - 0.1 * np.arange(theta.shape[0], dtype="float32"))
         warming = epoch < warmup  # weights only, every channel on
         for b in range(0, n, batch_size):
             idx = order[b:b + batch_size]
@@ -258,7 +260,7 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     final = costs.with_activations(chosen) if chosen else costs  # memsim judges the network that is exported
     met = bool(final.figures(hard_counts())["fits"][0])
     masks, removed = project(final, theta_values)
-    counts = [int(m.sum()) for m in masks]  # channels per searched group, then 1 / 0 per block (kept / skipped)
+    counts = [int(m.sum()) for m in masks]  # channels per group, 1 / 0 per block, rings kept per searched kernel
     sub_spec = final.spec_at(counts)
     sub = keras_from_spec(sub_spec)
     carry_weights(final, plain, masks, sub)
@@ -283,6 +285,9 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
                         activations={n: a for n, a in chosen.items() if n in _layer_names(sub_spec)},
                         activation_weights=weights_of, described=costs.describe(counts),
                         skipped_blocks=[list(b) for b, f in zip(costs.blocks, counts[groups:]) if not f],
+                        narrowed_kernels={str(item["name"]): item["kernel_size"] for item in sub_spec["layers"]
+                                          if costs.kernel_rings(counts).get(str(item["name"]), np.inf)
+                                          < dict(costs.kernels).get(str(item["name"]), 0)},
                         met_before_projection=met, removed_by_projection=removed,
                         accuracy_before_projection=acc_before, accuracy_after_projection=acc_projected, accuracy=acc,
                         finetune_start=start, finetune_choice_accuracy=picked_on,

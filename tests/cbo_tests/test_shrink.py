@@ -64,7 +64,7 @@ def test_the_projection_always_ends_where_memsim_says_it_fits(seed, board, ram, 
     try:
         masks, removed = project(costs, thetas)
     except SpaceError:  # then not even one channel per layer fits
-        assert not costs.figures(np.ones(len(costs.full), int))["fits"][0]
+        assert not costs.figures(costs.smallest())["fits"][0]
         return
     counts = [int(m.sum()) for m in masks]
     fp = memsim.footprint(costs.spec_at(counts), board, runtime, dtype, compression)
@@ -72,7 +72,7 @@ def test_the_projection_always_ends_where_memsim_says_it_fits(seed, board, ram, 
     assert ram is None or fp.ram_bytes + fp.ram_safety_bytes <= ram
     assert flash is None or fp.flash_bytes + fp.flash_safety_bytes <= flash
     # it only removes channels, weakest first within a layer
-    start = kept_channels(thetas)
+    start = kept_channels(thetas, len(costs.blocks), len(costs.kernels))
     for m0, m, theta in zip(start, masks, thetas):
         assert not np.any(m & ~m0)
         if (m0 & ~m).any() and m.any():
@@ -98,7 +98,8 @@ RESIDUAL = {"name": "resnet", "layers": [
 def test_residual_adds_tie_their_inputs_into_one_searched_group():
     costs = NetworkCosts(RESIDUAL, "stm32l476rg", "tflm", "float32")
     assert [costs.producers[g] for g in costs.searchable] == [["stem", "b2"], ["b1"], ["sep"]]
-    assert costs.full.tolist() == [16, 16, 24]
+    assert costs.full.tolist() == [16, 16, 24, 1, 1, 1]  # and a ring of each 3x3 'same' kernel
+    assert [name for name, _ in costs.kernels] == ["stem", "b1", "b2"]
     fig = costs.figures([5, 7, 9])
     fp = memsim.footprint(costs.spec_at([5, 7, 9]), "stm32l476rg", "tflm", "float32")
     assert fig["costs"][0][2] == costs.board.flash_bytes - fp.flash_headroom_bytes and fig["fits"][0] == fp.deployable
@@ -155,7 +156,7 @@ def test_depth_blocks_are_found_and_costed_by_memsim_without_them():
     costs = NetworkCosts(DS_BLOCKS, "stm32f303k8", "tflm", "int8")
     assert costs.blocks == [(f"dw{b}", f"dw{b}_bn", f"dw{b}_r", f"pw{b}") for b in range(3)]
     assert [costs.producers[g] for g in costs.searchable] == [["c0", "pw0", "pw1", "pw2"], ["wide"]]
-    setting = [7, 9, 1, 0, 1]  # channels of the two groups, then the middle block skipped
+    setting = [7, 9, 1, 0, 1]  # channels of the two groups, then the middle block skipped (kernels whole)
     spec = costs.spec_at(setting)
     assert [item["name"] for item in spec["layers"]] == [
         "x", "c0", "bn", "r", "dw0", "dw0_bn", "dw0_r", "pw0", "dw2", "dw2_bn", "dw2_r", "pw2", "wide", "gap", "out"]
@@ -168,6 +169,27 @@ def test_depth_blocks_are_found_and_costed_by_memsim_without_them():
         other[k] += step
         assert np.allclose((costs.figures(other)["costs"][0] - value) / step, grad[:, k])
     assert NetworkCosts(DS_BLOCKS, "stm32f303k8", depth=False).blocks == []
+
+
+def test_kernel_sizes_are_searched_ring_by_ring_and_costed_by_memsim():
+    costs = NetworkCosts(DS_BLOCKS, "stm32f303k8", "tflm", "int8")
+    assert costs.kernels == [("c0", 1), ("dw0", 1), ("dw1", 1), ("dw2", 1)]  # 3x3 'same': one ring each
+    setting = [7, 9, 1, 1, 1, 0, 1, 0, 1]  # c0 and dw1 narrowed to 1x1
+    spec = costs.spec_at(setting)
+    sizes = {item["name"]: item.get("kernel_size") for item in spec["layers"]}
+    assert sizes["c0"] == [1, 1] and sizes["dw1"] == [1, 1] and sizes["dw0"] == [3, 3]
+    fp = memsim.footprint(spec, "stm32f303k8", "tflm", "int8")
+    assert costs.figures(setting)["costs"][0][3] == fp.latency_high_ms
+    value, grad = costs.at(setting)
+    for k, step in ((5, 1), (6, -1)):  # a narrowed kernel's entry: one ring more; a whole one's: one less
+        other = list(setting)
+        other[k] += step
+        assert np.allclose((costs.figures(other)["costs"][0] - value) / step, grad[:, k])
+    assert "kernels narrowed: c0 1x1, dw1 1x1" in costs.describe(setting)
+    assert NetworkCosts(DS_BLOCKS, "stm32f303k8", kernel_sizes=False).kernels == []
+    valid = {**CHAIN, "layers": [dict(item, padding="valid") if item["name"] == "c2" else item
+                                 for item in CHAIN["layers"]]}
+    assert NetworkCosts(valid, "stm32f303k8").kernels == []  # 'valid' padding: the shape would change
     assert NetworkCosts(RESIDUAL, "stm32f303k8").blocks == []  # layers read by a residual Add are never skipped
 
 
@@ -176,7 +198,7 @@ def test_depth_blocks_are_found_and_costed_by_memsim_without_them():
        latency=st.sampled_from([None, 0.5, 1.0]))
 def test_the_projection_with_blocks_ends_where_memsim_says_it_fits(seed, flash, latency):
     costs = NetworkCosts(DS_BLOCKS, "stm32f303k8", "tflm", "int8", flash=flash, latency_ms=latency)
-    thetas = [np.random.default_rng(seed).normal(0.5, 1.0, n) for n in [12, 20, 1, 1, 1]]
+    thetas = [np.random.default_rng(seed + n).normal(0.5, 1.0, n) for n in costs.full]
     try:
         masks, _ = project(costs, thetas)
     except SpaceError:
@@ -186,17 +208,19 @@ def test_the_projection_with_blocks_ends_where_memsim_says_it_fits(seed, flash, 
     fp = memsim.footprint(costs.spec_at(setting), "stm32f303k8", "tflm", "int8")
     assert fp.deployable and (flash is None or fp.flash_bytes + fp.flash_safety_bytes <= flash)
     assert latency is None or fp.latency_high_ms <= latency
-    start = kept_channels(thetas, blocks=3)
+    start = kept_channels(thetas, blocks=3, kernels=4)
     assert all(not np.any(m & ~m0) for m0, m in zip(start, masks))  # only removes
     assert all(s >= 1 for s in setting[:2]) and all(s in (0, 1) for s in setting[2:])
+    assert all(np.array_equal(m, np.cumprod(m).astype(bool)) for m in masks[5:])  # rings go from the outside in
 
 
 @pytest.mark.toolchain
-def test_gated_and_extracted_agree_with_a_block_skipped():
-    _gated_equals_extracted(DS_BLOCKS, (16, 12, 6, 2), block_thetas=[1.0, -1.0, 1.0])
+def test_gated_and_extracted_agree_with_a_block_skipped_and_kernels_narrowed():
+    _gated_equals_extracted(DS_BLOCKS, (16, 12, 6, 2), block_thetas=[1.0, -1.0, 1.0],
+                            kernel_thetas=[1.0, -1.0, 1.0, -0.5])
 
 
-def _gated_equals_extracted(spec, x_shape, block_thetas=()):
+def _gated_equals_extracted(spec, x_shape, block_thetas=(), kernel_thetas=None):
     from cbo.dnas._network import build_supernet, carry_weights
     from memsim.frontends.keras import keras_from_spec, quiet_keras
 
@@ -204,21 +228,29 @@ def _gated_equals_extracted(spec, x_shape, block_thetas=()):
     keras.utils.set_random_seed(0)
     costs = NetworkCosts(spec, "stm32l476rg", "tflm", "float32")
     model, gates, plain, _ = build_supernet(costs)
-    for layer in plain.layers:  # non-trivial BatchNorm statistics
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.set_weights([np.random.default_rng(1).uniform(0.5, 2, w.shape).astype("float32")
-                               for w in layer.get_weights()])
+    for layer in plain.layers:  # non-trivial BatchNorm statistics; a classifier sharp enough to tell inputs apart
+        if isinstance(layer, keras.layers.BatchNormalization):  # gamma, beta, moving mean, moving variance
+            layer.set_weights([np.random.default_rng(1).uniform(low, high, w.shape).astype("float32") for w, (low, high)
+                               in zip(layer.get_weights(), [(0.5, 2), (-0.5, 0.5), (-0.5, 0.5), (0.5, 2)])])
+        elif layer.name == plain.layers[-1].name:
+            layer.set_weights([w * 100 for w in layer.get_weights()])
     rng = np.random.default_rng(2)
     thetas = [rng.normal(0, 1, int(g.channels)) for g in gates[:len(costs.searchable)]]
     thetas += [np.array([t]) for t in block_thetas]
+    thetas += [np.array([t]) for t in kernel_thetas] if kernel_thetas is not None else [
+        np.ones(rings) for _, rings in costs.kernels]
     for g, t in zip(gates, thetas):
         g.theta.assign(t.astype("float32"))
-    masks = kept_channels(thetas, len(costs.blocks))
-    sub = keras_from_spec(costs.spec_at([int(m.sum()) for m in masks]))
+    masks = kept_channels(thetas, len(costs.blocks), len(costs.kernels))
+    setting = [int(m.sum()) for m in masks]
+    sub = keras_from_spec(costs.spec_at(setting))
     assert len(sub.layers) < len(plain.layers) or not any(t < 0 for t in block_thetas)
+    assert kernel_thetas is None or costs.kernel_rings(setting) != dict(costs.kernels)  # some kernel narrowed
     carry_weights(costs, plain, masks, sub)
     X = np.random.default_rng(0).normal(size=x_shape).astype("float32")
-    assert np.allclose(model.predict(X, verbose=0), sub.predict(X, verbose=0), atol=1e-5)
+    gated = model.predict(X, verbose=0)
+    assert np.allclose(gated, sub.predict(X, verbose=0), atol=1e-5)
+    assert np.ptp(gated, axis=0).max() > 1e-4  # outputs vary with the input well beyond the tolerance
 
 
 @pytest.mark.toolchain
