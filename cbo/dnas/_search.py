@@ -280,14 +280,13 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
             f"kept the {'carried weights' if start == 'carried' else 'fresh start'}")
     acc = _accuracy(sub, X_val, y_val)
     log(f"val acc after fine-tuning {acc:.3f}")
-    groups = len(costs.searchable)
+    groups, rings, whole = len(costs.searchable), costs.kernel_rings(counts), dict(costs.kernels)
     return ShrinkResult(model=sub, spec=sub_spec, counts=counts, seed_counts=costs.full.tolist(), history=history,
                         activations={n: a for n, a in chosen.items() if n in _layer_names(sub_spec)},
                         activation_weights=weights_of, described=costs.describe(counts),
                         skipped_blocks=[list(b) for b, f in zip(costs.blocks, counts[groups:]) if not f],
                         narrowed_kernels={str(item["name"]): item["kernel_size"] for item in sub_spec["layers"]
-                                          if costs.kernel_rings(counts).get(str(item["name"]), np.inf)
-                                          < dict(costs.kernels).get(str(item["name"]), 0)},
+                                          if rings.get(str(item["name"]), 0) < whole.get(str(item["name"]), 0)},
                         met_before_projection=met, removed_by_projection=removed,
                         accuracy_before_projection=acc_before, accuracy_after_projection=acc_projected, accuracy=acc,
                         finetune_start=start, finetune_choice_accuracy=picked_on,
