@@ -17,7 +17,7 @@ __all__ = ["arena_head", "documented_tail", "flatbuffer_bytes", "lifetimes", "pr
 
 # per-operator table columns: persistent op data (tail), prepare-time temporary (fixed, per output channel, per
 # input), per-channel multiplier and shift arrays kept in the tail (0 or their count), no kernel for this dtype
-R_TAIL, R_TEMP, R_TEMP_CH, R_TEMP_IN, R_PERCH, R_UNSUPPORTED = range(6)
+R_TAIL, R_TEMP, R_TEMP_CH, R_TEMP_IN, R_PERCH, R_UNSUPPORTED, R_PLAN = range(7)
 # constants: tail fixed part, per tensor, per op, per model input/output tensor; planner temporaries per tensor,
 # per buffer, fixed; the arena's alignment (of every persistent allocation too); the flatbuffer's alignment of a
 # constant buffer and the bytes each buffer adds
@@ -110,6 +110,8 @@ def temporary_need(nops, ops, nt, tens, table, consts):
         if not tens[t, T_CONST]:
             buffers += 1
     plan = consts[TC_PLAN_PER_TENSOR] * nt + consts[TC_PLAN_PER_BUFFER] * buffers + consts[TC_PLAN_FIXED]
+    for k in range(nops):  # what some kernels' scratch requests add to the planning (measured per op type)
+        plan += table[ops[k, O_KIND], R_PLAN]
     return max(worst - so_far, plan)
 
 

@@ -107,6 +107,14 @@ PREPARE_TEMP_DEFAULT = {"float32": 512, "int8": 464}   # the largest measured am
 PLAN_TEMP_PER_TENSOR = 32
 PLAN_TEMP_PER_BUFFER = 40
 PLAN_TEMP_FIXED = {"float32": 56, "int8": -8}
+# What an int8 MEAN or REDUCE_MAX adds to the arena the planning needs (bytes; it shows only where the head is
+# smaller than that need). Both kernels request scratch buffers while they are prepared (MEAN one, REDUCE_MAX two:
+# tflite-micro reduce_common.cc), but the measured amount is more than those buffers' AllocationInfo and planner
+# entries; read off the smallest allocating arena (tflite-micro 0.dev20261023, 16-B bisection) of three small
+# networks (8x8 input, two convolutions, global average / max pooling, dense: MEAN +280 on 4 and 12 channels,
+# REDUCE_MAX +168), and confirmed on five it was not read off: MEAN after four more convolutions, on 16x16 inputs,
+# in a Conv1D network, and DS-CNN with 0, 1 and 3 blocks (+272 to +280; twenty-third session, RESULTS.md).
+PLAN_TEMP_PER_OP = {"int8": {"MEAN": 280, "REDUCE_MAX": 168}}
 PREPARE_TEMP_PER_CHANNEL = {"int8": {"CONV_2D": 12, "DEPTHWISE_CONV_2D": 12, "FULLY_CONNECTED": 8}}
 PREPARE_TEMP_PER_INPUT = {"float32": {"CONCATENATION": 64}, "int8": {"CONCATENATION": 96}}
 # Kernels that keep per-channel multipliers and shifts in the tail, by type.
@@ -273,7 +281,7 @@ def _per_channel_count(model, kind: str, ins, outs) -> int:
 def op_table(dtype: str) -> np.ndarray:
     """Per-operator costs for the compiled memory rules: one row per memsim._kernels.codes.TFL_OPS code, the last
     row for any other operator (the defaults), columns memsim._kernels.tflm_memory.R_*."""
-    table = np.zeros((N_TFL, 6), np.int64)
+    table = np.zeros((N_TFL, 7), np.int64)
     for code, name in enumerate((*TFL_OPS, None)):
         table[code, _memory.R_TAIL] = TAIL_OP_BYTES.get(name, TAIL_DEFAULT_OP_BYTES)
         table[code, _memory.R_TEMP] = PREPARE_TEMP_BYTES.get(dtype, {}).get(name, PREPARE_TEMP_DEFAULT.get(dtype, 0))
@@ -281,6 +289,7 @@ def op_table(dtype: str) -> np.ndarray:
         table[code, _memory.R_TEMP_IN] = PREPARE_TEMP_PER_INPUT.get(dtype, {}).get(name, 0)
         table[code, _memory.R_PERCH] = PER_CHANNEL_ARRAYS * (name in PER_CHANNEL_OPS.get(dtype, ()))
         table[code, _memory.R_UNSUPPORTED] = dtype == "int8" and name in INT8_UNSUPPORTED
+        table[code, _memory.R_PLAN] = PLAN_TEMP_PER_OP.get(dtype, {}).get(name, 0)
     table.setflags(write=False)
     return table
 

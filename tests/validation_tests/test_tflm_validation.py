@@ -213,15 +213,20 @@ GLOBAL_POOL_NET = {"name": "gap", "layers": [
     {"type": "Dense", "name": "o", "units": 10, "activation": "softmax"}]}
 
 
-@pytest.mark.xfail(strict=True, reason="known: with a small head, TFLM needs 200-280 B more arena while planning a "
-                   "network with MEAN (or REDUCE_MAX) than memsim counts (twenty-third session's note)")
-def test_a_small_network_with_global_pooling_gets_at_least_its_measured_arena():
+@pytest.mark.parametrize("pooling", ["GlobalAveragePooling2D", "GlobalMaxPooling2D"])
+def test_a_small_network_with_global_pooling_gets_at_least_its_measured_arena(pooling):
+    """With a small head, TFLM needs more arena while planning a network with an int8 MEAN or REDUCE_MAX than the
+    planner's arrays alone (memsim was 240 B short on shrink's DS-CNN for digits, beyond its margin)."""
     from memsim.frontends.keras import keras_from_spec
     from validation.tflm import convert, measure
 
     import memsim
 
     samples = np.random.default_rng(0).uniform(0, 1, (20, 8, 8, 1))
-    flatbuffer = convert(keras_from_spec(GLOBAL_POOL_NET), "int8", samples)
-    fp = memsim.footprint(GLOBAL_POOL_NET, "stm32f303k8", "tflm", "int8")
-    assert fp.ram_bytes + fp.ram_safety_bytes >= measure(flatbuffer).smallest
+    spec = {**GLOBAL_POOL_NET, "layers": [dict(item, type=pooling) if item["name"] == "g" else item
+                                          for item in GLOBAL_POOL_NET["layers"]]}
+    flatbuffer = convert(keras_from_spec(spec), "int8", samples)
+    fp = memsim.footprint(spec, "stm32f303k8", "tflm", "int8")
+    measured = measure(flatbuffer)
+    assert measured.smallest > measured.head + measured.tail  # the planning, not the plan, sets the arena here
+    assert measured.smallest <= fp.ram_bytes <= measured.smallest + 64
