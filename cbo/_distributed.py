@@ -50,10 +50,13 @@ def local_cluster(n_workers: int, threads_per_training: int | None = None):
     env = {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": threads,
            "TF_CPP_MIN_LOG_LEVEL": "3"}
     # No dashboard; the scheduler's small HTTP server on a free port, not 8787, so two clusters on one machine
-    # (two searches, or a test beside a search) start without a "port already in use" warning.
+    # (two searches, or a test beside a search) start without a "port already in use" warning. Dask's own logs
+    # only at CRITICAL: a worker whose heartbeat meets the scheduler already closed at the end logs an ERROR with
+    # a traceback (seen in a 2-worker search test on a busy machine); what goes wrong in a training
+    # reaches the search through its future, and a lost worker as KilledWorker.
     return LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, env=env,
                         dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
-                        silence_logs=logging.ERROR, resources={TRAINING: 1})
+                        silence_logs=logging.CRITICAL, resources={TRAINING: 1})
 
 
 def worker_slots(client) -> int:
