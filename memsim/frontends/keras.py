@@ -210,7 +210,8 @@ _CTOR_KEYS = {
     "GlobalAveragePooling1D": ("keepdims",), "GlobalAveragePooling2D": ("keepdims",),
     "GlobalMaxPooling1D": ("keepdims",), "GlobalMaxPooling2D": ("keepdims",),
     "Flatten": (), "Reshape": ("target_shape",), "Dropout": ("rate",),
-    "BatchNormalization": ("center", "scale", "momentum"), "ZeroPadding1D": ("padding",), "ZeroPadding2D": ("padding",),
+    "BatchNormalization": ("center", "scale", "momentum"),
+    "ZeroPadding1D": ("padding",), "ZeroPadding2D": ("padding",),
     "Activation": ("activation",), "ReLU": ("max_value", "negative_slope"), "LeakyReLU": ("negative_slope",),
     "Softmax": (), "ELU": (), "Add": (), "Concatenate": ("axis",),
 }

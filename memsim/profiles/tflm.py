@@ -112,7 +112,7 @@ PLAN_TEMP_FIXED = {"float32": 56, "int8": -8}
 # tflite-micro reduce_common.cc), but the measured amount is more than those buffers' AllocationInfo and planner
 # entries; read off the smallest allocating arena (tflite-micro 0.dev20261023, 16-B bisection) of three small
 # networks (8x8 input, two convolutions, global average / max pooling, dense: MEAN +280 on 4 and 12 channels,
-# REDUCE_MAX +168), and confirmed on five it was not read off: MEAN after four more convolutions, on 16x16 inputs,
+# REDUCE_MAX +168), and confirmed on six it was not read off: MEAN after four more convolutions, on 16x16 inputs,
 # in a Conv1D network, and DS-CNN with 0, 1 and 3 blocks (+272 to +280; twenty-third session, RESULTS.md).
 PLAN_TEMP_PER_OP = {"int8": {"MEAN": 280, "REDUCE_MAX": 168}}
 PREPARE_TEMP_PER_CHANNEL = {"int8": {"CONV_2D": 12, "DEPTHWISE_CONV_2D": 12, "FULLY_CONNECTED": 8}}
