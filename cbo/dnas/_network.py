@@ -16,6 +16,13 @@ __all__ = ["GATE_INIT", "block_gate_class", "build_supernet", "carry_weights", "
 GATE_INIT = 3.0  # every channel starts on (probability sigmoid(3) = 0.95) until the warm-up ranks them
 
 
+def _straight_through(ops, theta, hard=None):
+    """The gates' 0/1 values (``hard``, by default theta > 0) in the forward pass, with the gradient of
+    sigmoid(theta) in the backward pass."""
+    p = ops.sigmoid(theta)
+    return (ops.cast(theta > 0, p.dtype) if hard is None else hard) + p - ops.stop_gradient(p)
+
+
 @lru_cache(maxsize=1)
 def gate_class():
     """``ChannelGate``: multiplies its input by a 0/1 mask per channel (theta > 0, and at least the strongest
@@ -34,10 +41,10 @@ def gate_class():
             self.theta = self.add_weight(name="theta", shape=(self.channels,),
                                          initializer=keras.initializers.Constant(self.init), trainable=True)
 
-        def mask(self):
-            p = ops.sigmoid(self.theta)
-            hard = ops.maximum(ops.cast(self.theta > 0, p.dtype), ops.one_hot(ops.argmax(self.theta), self.channels))
-            return hard + p - ops.stop_gradient(p)
+        def mask(self):  # at least the strongest channel stays
+            hard = ops.maximum(ops.cast(self.theta > 0, self.theta.dtype),
+                               ops.one_hot(ops.argmax(self.theta), self.channels))
+            return _straight_through(ops, self.theta, hard)
 
         def call(self, x):
             return x * self.mask()
@@ -69,8 +76,7 @@ def block_gate_class():
                                          initializer=keras.initializers.Constant(self.init))
 
         def mask(self):
-            p = ops.sigmoid(self.theta)
-            return ops.cast(self.theta > 0, p.dtype) + p - ops.stop_gradient(p)
+            return _straight_through(ops, self.theta)
 
         def call(self, inputs):
             x_in, x_out = inputs
@@ -108,8 +114,7 @@ def kernel_gate_class():
                                          initializer=keras.initializers.Constant(self.init))
 
         def mask(self):
-            p = ops.sigmoid(self.theta)
-            return ops.cast(self.theta > 0, p.dtype) + p - ops.stop_gradient(p)
+            return _straight_through(ops, self.theta)
 
         def call(self, x):
             kept = ops.concatenate([ops.ones((1,)), ops.cumprod(self.mask())])  # nested rings
