@@ -86,7 +86,7 @@ def _keeps_shape(item: dict) -> bool:
     """A convolution whose output has its input's length (and size): stride 1, and 'same' padding or a 1-wide
     kernel."""
     def ones(v):
-        return all(int(x) == 1 for x in (v if isinstance(v, (list, tuple)) else [v]))
+        return all(x == 1 for x in _size(v, 1))
 
     return ones(item.get("strides", 1)) and (str(item.get("padding", "valid")).lower() == "same"
                                              or ones(item.get("kernel_size", 1)))

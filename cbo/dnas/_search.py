@@ -281,8 +281,9 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     acc = _accuracy(sub, X_val, y_val)
     log(f"val acc after fine-tuning {acc:.3f}")
     groups, rings, whole = len(costs.searchable), costs.kernel_rings(counts), dict(costs.kernels)
+    kept_layers = {str(item["name"]) for item in sub_spec["layers"]}
     return ShrinkResult(model=sub, spec=sub_spec, counts=counts, seed_counts=costs.full.tolist(), history=history,
-                        activations={n: a for n, a in chosen.items() if n in _layer_names(sub_spec)},
+                        activations={n: a for n, a in chosen.items() if n in kept_layers},
                         activation_weights=weights_of, described=costs.describe(counts),
                         skipped_blocks=[list(b) for b, f in zip(costs.blocks, counts[groups:]) if not f],
                         narrowed_kernels={str(item["name"]): item["kernel_size"] for item in sub_spec["layers"]
@@ -291,10 +292,6 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
                         accuracy_before_projection=acc_before, accuracy_after_projection=acc_projected, accuracy=acc,
                         finetune_start=start, finetune_choice_accuracy=picked_on,
                         seconds={"search": round(t_search, 1), "finetune": round(time.perf_counter() - t1, 1)})
-
-
-def _layer_names(spec: dict) -> set:
-    return {str(item["name"]) for item in spec["layers"]}
 
 
 def _finetune(carried, spec: dict, X_tr, y_tr, epochs: int, batch_size: int, learning_rate: float, seed: int):
