@@ -285,6 +285,7 @@ class NetworkCosts:
                                 min(b.flash_bytes, self.flash or b.flash_bytes),
                                 self.latency_ms if self.latency_ms else np.inf], float)
         self._cache: dict = {}
+        self._spans: dict = {}
 
     def block_input(self, block: tuple) -> str:
         """The layer whose output a block reads (and passes on where it is skipped)."""
@@ -400,6 +401,24 @@ class NetworkCosts:
                          b.flash_bytes - fp.flash_headroom_bytes, fp.latency_high_ms),
                         bool(fp.deployable), int(fp.macc)))
         return out
+
+    def span(self, counts) -> np.ndarray:
+        """Per entry of a setting: for a searched group, the dimension its channels' pre-activation outputs can
+        span at these counts (each producing layer's fan-in + 1, summed over the group's producers, at most its
+        channels): a Conv2D of 2x2 taps on one input channel gives 5, whatever its filters; for a block or kernel
+        entry, its own value."""
+        key = tuple(int(c) for c in self._full_row(counts))
+        if key not in self._spans:
+            from memsim.frontends.spec import graph_from_spec
+
+            counts = self._full_row(counts)
+            layers = {layer.name: layer for layer in graph_from_spec(self.spec_at(counts)).layers}
+            out = counts.astype(float)
+            for k, g in enumerate(self.searchable):
+                dims = sum(layers[name].weights // max(1, layers[name].shape[-1]) + 1 for name in self.producers[g])
+                out[k] = min(float(counts[k]), float(dims))
+            self._spans[key] = out
+        return self._spans[key]
 
     def at(self, counts) -> tuple[np.ndarray, np.ndarray]:
         """(costs (4,), derivative (4, G)): the figures at ``counts`` and how much each changes per channel of

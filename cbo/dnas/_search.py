@@ -2,11 +2,12 @@
 (from the carried weights and from a fresh start; the better on a held-back tenth of the training data is kept).
 
 Penalty = sum_i lambda_i * max(0, cost_i - limit_i) / limit_i over RAM, largest region, Flash and latency, where
-cost_i is memsim's exact figure at the current binary gates. Its push on the gates follows memsim's own
-per-channel differences of the violated figures, weighted by each group's channel count (see ``step``); the
-weights update with cross-entropy by Adam, the gates by plain SGD (learning rate: GATE_TRAVEL). lambda_i starts at 1 and doubles after every
-epoch that ends with the constraint still violated (annealed, as in the seed paper), which shifts the push towards
-the constraint that stays violated. Every epoch is checkpointed; the same call continues a run that was cut off.
+cost_i is memsim's exact figure at the current binary gates. Its push on the gates follows memsim's own per-channel
+differences of the violated figures, weighted by each group's channel count and, for channels beyond the dimension
+their inputs span, by how many more there are (see ``step``); the weights update with cross-entropy by Adam, the
+gates by plain SGD (learning rate: GATE_TRAVEL). lambda_i starts at 1 and doubles after every epoch that ends with
+the constraint still violated (annealed, as in the seed paper), which shifts the push towards the constraint that
+stays violated. Every epoch is checkpointed; the same call continues a run that was cut off.
 """
 
 from __future__ import annotations
@@ -114,6 +115,23 @@ def _ranked_theta(importance: np.ndarray) -> np.ndarray:
     return THETA_LOW + (THETA_HIGH - THETA_LOW) * ranks / max(len(importance) - 1, 1)
 
 
+def _redundancy(theta_values: list, counts, span) -> np.ndarray:
+    """Per gate (all gates, in order): n / s for the channels of a group with n open channels whose inputs span
+    only s < n dimensions (``NetworkCosts.span``) other than its s strongest (by theta), 1 for every other gate.
+    So a group's channels beyond what its inputs can carry give first (paper-har's 2x2 convolution of one input
+    channel spans 5: its 256 filters go before its dense layer's units do), while its s strongest move as the
+    other groups' gates."""
+    out = []
+    for k, theta in enumerate(theta_values):
+        w = np.ones(len(theta))
+        n, s = float(counts[k]), float(span[k])
+        if n > s:
+            w[:] = n / s
+            w[np.argsort(-theta, kind="stable")[:int(s)]] = 1.0
+        out.append(w)
+    return np.concatenate(out)
+
+
 def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, finetune_epochs: int = 10,
            warmup_epochs: int | None = None, batch_size: int | None = None, learning_rate: float = 1e-3,
            gate_learning_rate: float | None = None, seed: int = 0, state_dir: str | Path | None = None,
@@ -160,28 +178,33 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
             opt_a.apply_gradients(zip(gradients, alphas))
 
     @tf.function
-    def step(x, y, value, grad, counts, lam, gates_move):
+    def step(x, y, value, grad, counts, redundancy, lam, gates_move):
         # The penalty's value is memsim's; its direction over the searched groups is memsim's per-channel
         # difference of every violated figure (weighted by lambda / limit) times the group's channel count — the
         # cost's elasticity, so groups shrink by fractions in proportion to their share of the excess (with a
-        # per-channel push alone, a cost like conv filters x dense units drives the smaller factor to one channel)
-        # — scaled so the most pressed group gets 1. Plain SGD on the gates then closes, within a group, the
-        # weakest first (d mask / d theta = p (1 - p) is largest near zero); the speed is the gate learning rate's.
-        # In the warm-up (gates_move 0, lambda 0) only the weights learn, every channel on: one compiled step for
-        # both phases (each tf.function costs a trace, about a second on these networks).
+        # per-channel push alone, a cost like conv filters x dense units drives the smaller factor to one channel).
+        # Each gate's push is that times its redundancy weight (``_redundancy``: above 1 for the channels of a
+        # group beyond the dimension its inputs span), scaled so the most pressed gate gets 1. Plain SGD on the
+        # gates then closes, within a group, the weakest first (d mask / d theta = p (1 - p) is largest near
+        # zero); the speed is the gate learning rate's. In the warm-up (gates_move 0, lambda 0) only the weights
+        # learn, every channel on: one compiled step for both phases (each tf.function costs a trace, about a
+        # second on these networks).
         over = active * lam * tf.cast(value > limits, tf.float32) / limits
-        pressure = tf.linalg.matvec(grad, over, transpose_a=True) * counts
+        elasticity = tf.linalg.matvec(grad, over, transpose_a=True) * counts
+        pressure = tf.repeat(elasticity, sizes) * redundancy
         pressure = pressure / tf.maximum(tf.reduce_max(tf.abs(pressure)), 1e-12)
         penalty = tf.reduce_sum(active * lam * tf.nn.relu(value - limits) / limits)
         with tf.GradientTape() as tape:
             task = loss_fn(y, model(x, training=True))
-            soft = tf.stack([tf.reduce_sum(g.mask()) for g in gates])
+            soft = tf.concat([g.mask() for g in gates], 0)
             total = task + tf.reduce_sum(tf.stop_gradient(pressure) * soft)
         gw, gt, ga = tape.gradient(total, [weights, thetas, alphas])
         opt_w.apply_gradients(zip(gw, weights))
         opt_t.apply_gradients(zip([g * gates_move for g in gt], thetas))
         apply_alpha(ga)
         return task, penalty
+
+    sizes = tf.constant([int(t.shape[0]) for t in thetas], tf.int32)
 
     def hard_counts():
         return np.array([m.sum() for m in kept_channels([t.numpy() for t in thetas], len(costs.blocks),
@@ -221,6 +244,8 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
             value, grad = costs.at(counts)
             task, pen = step(tf.constant(X_tr[idx]), tf.constant(y_tr[idx]), tf.constant(value, tf.float32),
                              tf.constant(grad, tf.float32), tf.constant(counts, tf.float32),
+                             tf.constant(_redundancy([t.numpy() for t in thetas], counts, costs.span(counts)),
+                                         tf.float32),
                              tf.constant(0 * lam if warming else lam, tf.float32),
                              tf.constant(0.0 if warming else 1.0))
             tasks.append(float(task))

@@ -152,6 +152,49 @@ DS_BLOCKS = {"name": "ds", "layers": [
     {"type": "Dense", "name": "out", "units": 4, "activation": "softmax"}]}
 
 
+def test_a_groups_span_is_the_dimension_its_inputs_can_carry():
+    costs = NetworkCosts(CHAIN, "stm32l476rg", "tflm", "int8")
+    # c1: 3x3 taps of one channel (+ bias) span 10 of its 24 filters; c2: 3x1 taps of c1's channels; d1: a wide
+    # Flatten carries all 40 units; c2's kernel entry (one ring around its centre) is its own
+    assert costs.span(costs.full).tolist() == [10, 32, 40, 1]
+    assert costs.span([24, 8, 40]).tolist() == [10, 8, 40, 1]
+    assert costs.span([6, 32, 40]).tolist() == [6, 19, 40, 1]  # 3 x 6 + 1: c1 kept 6 channels
+    assert costs.span([6, 32, 40, 0]).tolist() == [6, 7, 40, 0]  # c2 narrowed to 1x1: 6 + 1
+
+
+def test_channels_beyond_their_groups_span_get_the_stronger_push():
+    from cbo.dnas._search import _redundancy
+
+    thetas = [np.array([0.5, 2.0, -1.0, 1.0]), np.array([1.0, 0.2]), np.array([0.3])]
+    # first group: 3 open channels spanning 2 dimensions: the 2 strongest by theta move as the others, the rest
+    # (closed ones too) 3 / 2 as fast; the other groups are not redundant
+    assert _redundancy(thetas, [3, 2, 1], [2, 2, 1]).tolist() == [1.5, 1.0, 1.5, 1.0, 1.0, 1.0, 1.0]
+
+
+@pytest.mark.toolchain
+def test_a_convolution_with_few_inputs_gives_its_filters_before_the_dense_layer_its_units():
+    """A 2x1 convolution of one input channel spans 3 dimensions whatever its filters; with Flash for a quarter of
+    filters x units, shrink cuts the filters, not the units (the same fractions of both, before the span was
+    weighed: on har-watch's big board 89 x 113 where 40 x 250 trains to 68 %, RESULTS.md)."""
+    from cbo.dnas import shrink
+
+    spec = {"name": "narrow", "layers": [
+        {"type": "Input", "name": "x", "shape": [24, 1, 1]},
+        {"type": "Conv2D", "name": "conv", "filters": 48, "kernel_size": [2, 1], "activation": "relu"},
+        {"type": "Flatten", "name": "f"},
+        {"type": "Dense", "name": "dense", "units": 48, "activation": "relu"},
+        {"type": "Dense", "name": "out", "units": 3, "activation": "softmax"}]}
+    flash = int(NetworkCosts(spec, "stm32l476rg", "tflm", "int8").figures([12, 48])["costs"][0][2])
+    costs = NetworkCosts(spec, "stm32l476rg", "tflm", "int8", flash=flash)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(240, 24, 1, 1)).astype("float32")
+    y = (X[:, :8, 0, 0].sum(1) > 0).astype(int) + (X[:, 8:16, 0, 0].sum(1) > 0).astype(int)
+    result = shrink(costs, X[:200], y[:200], X[200:], y[200:], epochs=6, finetune_epochs=0, log=lambda line: None)
+    assert costs.figures(result.counts)["fits"][0]
+    filters, units = result.counts
+    assert filters <= 12 and units >= 40, result.counts
+
+
 def test_depth_blocks_are_found_and_costed_by_memsim_without_them():
     costs = NetworkCosts(DS_BLOCKS, "stm32f303k8", "tflm", "int8")
     assert costs.blocks == [(f"dw{b}", f"dw{b}_bn", f"dw{b}_r", f"pw{b}") for b in range(3)]
