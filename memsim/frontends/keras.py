@@ -18,7 +18,7 @@ __all__ = ["graph_from_keras", "keras_from_spec", "load_keras_model", "quiet_ker
 
 _KEEP = ("filters", "kernel_size", "strides", "padding", "activation", "use_bias", "units", "pool_size",
          "rate", "target_shape", "axis", "depth_multiplier", "dilation_rate", "groups", "keepdims",
-         "center", "scale", "max_value", "negative_slope")
+         "center", "scale", "momentum", "max_value", "negative_slope")
 _SUPPORTED = {name.lower() for name in SUPPORTED_LAYERS} | {"input"}
 
 

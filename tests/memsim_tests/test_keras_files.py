@@ -149,3 +149,18 @@ def test_keras_from_spec_accepts_the_aliases_graph_from_spec_accepts():
     assert [type(l).__name__ for l in model.layers[1:]] == ["Conv2D", "MaxPooling2D", "GlobalAveragePooling2D",
                                                             "Dense"]
     assert memsim.footprint(model).macc == memsim.footprint(spec).macc
+
+
+@pytest.mark.toolchain
+def test_a_keras_models_description_builds_it_again_with_its_batchnorm_momentum():
+    """shrink rebuilds a user's Keras model from its description: a BatchNormalization's moving statistics must
+    keep the user's momentum (Keras' default 0.99 does not converge in a short fine-tuning)."""
+    from memsim.frontends.keras import keras_from_spec, quiet_keras, spec_from_keras
+
+    keras = quiet_keras()
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3),
+                              keras.layers.BatchNormalization(momentum=0.9), keras.layers.Flatten(),
+                              keras.layers.Dense(3)])
+    again = keras_from_spec(spec_from_keras(model))
+    assert [layer.momentum for layer in again.layers if isinstance(layer, keras.layers.BatchNormalization)] == [0.9]
+    assert memsim.footprint(again).ram_bytes == memsim.footprint(model).ram_bytes
