@@ -415,8 +415,9 @@ class NetworkCosts:
             layers = {layer.name: layer for layer in graph_from_spec(self.spec_at(counts)).layers}
             out = counts.astype(float)
             for k, g in enumerate(self.searchable):
-                dims = sum(layers[name].weights // max(1, layers[name].shape[-1]) + 1 for name in self.producers[g])
-                out[k] = min(float(counts[k]), float(dims))
+                dims = sum(layers[name].weights // max(1, layers[name].shape[-1]) + 1 for name in self.producers[g]
+                           if name in layers)  # a skipped block's producer is not in the network
+                out[k] = min(float(counts[k]), float(dims or counts[k]))
             self._spans[key] = out
         return self._spans[key]
 

@@ -212,6 +212,9 @@ def test_depth_blocks_are_found_and_costed_by_memsim_without_them():
         other[k] += step
         assert np.allclose((costs.figures(other)["costs"][0] - value) / step, grad[:, k])
     assert NetworkCosts(DS_BLOCKS, "stm32f303k8", depth=False).blocks == []
+    # spans with a block skipped (its producer pw1 gone): the tied group's producers left span more than its 7
+    # channels; "wide" (1x1 over those 7 channels + bias) spans 8 of its 9
+    assert costs.span(setting)[:2].tolist() == [7, 8]
 
 
 def test_kernel_sizes_are_searched_ring_by_ring_and_costed_by_memsim():
