@@ -206,9 +206,10 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
 
     sizes = tf.constant([int(t.shape[0]) for t in thetas], tf.int32)
 
-    def hard_counts():
-        return np.array([m.sum() for m in kept_channels([t.numpy() for t in thetas], len(costs.blocks),
-                                                        len(costs.kernels))], np.int64)
+    def hard_counts(theta_values=None):
+        theta_values = [t.numpy() for t in thetas] if theta_values is None else theta_values
+        return np.array([m.sum() for m in kept_channels(theta_values, len(costs.blocks), len(costs.kernels))],
+                        np.int64)
 
     lam = np.full(len(CONSTRAINTS), LAMBDA_START)
     history, start_epoch = [], 0
@@ -240,12 +241,12 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
         warming = epoch < warmup  # weights only, every channel on
         for b in range(0, n, batch_size):
             idx = order[b:b + batch_size]
-            counts = hard_counts()
+            theta_values = [t.numpy() for t in thetas]
+            counts = hard_counts(theta_values)
             value, grad = costs.at(counts)
             task, pen = step(tf.constant(X_tr[idx]), tf.constant(y_tr[idx]), tf.constant(value, tf.float32),
                              tf.constant(grad, tf.float32), tf.constant(counts, tf.float32),
-                             tf.constant(_redundancy([t.numpy() for t in thetas], counts, costs.span(counts)),
-                                         tf.float32),
+                             tf.constant(_redundancy(theta_values, counts, costs.span(counts)), tf.float32),
                              tf.constant(0 * lam if warming else lam, tf.float32),
                              tf.constant(0.0 if warming else 1.0))
             tasks.append(float(task))
