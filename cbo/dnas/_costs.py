@@ -286,6 +286,16 @@ class NetworkCosts:
                                 self.latency_ms if self.latency_ms else np.inf], float)
         self._cache: dict = {}
         self._spans: dict = {}
+        # per searched group: the other searched groups whose producers read it (a single reader's fan-in is
+        # proportional to this group's channels)
+        position = {g: k for k, g in enumerate(self.searchable)}
+        self.readers = [[] for _ in self.searchable]
+        for h, g in enumerate(self.searchable):
+            for name in self.producers[g]:
+                for source in _inputs(self.spec["layers"], self.index[name]):
+                    k = position.get(self.groups[source])
+                    if k is not None and k != h and h not in self.readers[k]:
+                        self.readers[k].append(h)
 
     def block_input(self, block: tuple) -> str:
         """The layer whose output a block reads (and passes on where it is skipped)."""
@@ -402,24 +412,47 @@ class NetworkCosts:
                         bool(fp.deployable), int(fp.macc)))
         return out
 
+    def _inputs_span(self, counts) -> tuple[np.ndarray, np.ndarray]:
+        """(per searched group: the dimension its producers' inputs span, fan-in + 1 summed over the producers
+        present; how many producers that sums), from memsim's weight counts at the setting, cached."""
+        key = tuple(int(c) for c in self._full_row(counts))
+        if key not in self._spans:
+            from memsim.frontends.spec import graph_from_spec
+
+            layers = {layer.name: layer for layer in graph_from_spec(self.spec_at(key)).layers}
+            present = [[name for name in self.producers[g] if name in layers] for g in self.searchable]
+            dims = np.array([sum(layers[n].weights // max(1, layers[n].shape[-1]) + 1 for n in names)
+                             for names in present], float)  # a skipped block's producer is not in the network
+            self._spans[key] = (dims, np.array([len(names) for names in present], float))
+        return self._spans[key]
+
     def span(self, counts) -> np.ndarray:
         """Per entry of a setting: for a searched group, the dimension its channels' pre-activation outputs can
         span at these counts (each producing layer's fan-in + 1, summed over the group's producers, at most its
         channels): a Conv2D of 2x2 taps on one input channel gives 5, whatever its filters; for a block or kernel
         entry, its own value."""
-        key = tuple(int(c) for c in self._full_row(counts))
-        if key not in self._spans:
-            from memsim.frontends.spec import graph_from_spec
+        counts = self._full_row(counts)
+        dims, _ = self._inputs_span(counts)
+        out = counts.astype(float)
+        g = len(self.searchable)
+        out[:g] = np.minimum(counts[:g], np.where(dims > 0, dims, counts[:g]))
+        return out
 
-            counts = self._full_row(counts)
-            layers = {layer.name: layer for layer in graph_from_spec(self.spec_at(counts)).layers}
-            out = counts.astype(float)
-            for k, g in enumerate(self.searchable):
-                dims = sum(layers[name].weights // max(1, layers[name].shape[-1]) + 1 for name in self.producers[g]
-                           if name in layers)  # a skipped block's producer is not in the network
-                out[k] = min(float(counts[k]), float(dims or counts[k]))
-            self._spans[key] = out
-        return self._spans[key]
+    def paced(self, counts) -> np.ndarray:
+        """Per entry of a setting: the channels of a searched group that ``shrink`` moves at the common pace — its
+        span, or more where fewer would leave a searched group reading it with more channels than its own inputs
+        span (digits' 2x2 convolution feeding a 256-unit dense layer through 9 positions: 28 filters); for a block
+        or kernel entry, its own value."""
+        counts = self._full_row(counts)
+        out = self.span(counts)
+        dims, producers = self._inputs_span(counts)
+        for k, readers in enumerate(self.readers):
+            for h in readers:  # the reader's fan-in grows with this group's channels
+                fan_in = dims[h] - producers[h]
+                if fan_in > 0:
+                    need = np.ceil((counts[h] - producers[h]) * counts[k] / fan_in)
+                    out[k] = max(out[k], min(float(counts[k]), need))
+        return out
 
     def at(self, counts) -> tuple[np.ndarray, np.ndarray]:
         """(costs (4,), derivative (4, G)): the figures at ``counts`` and how much each changes per channel of

@@ -4,10 +4,11 @@
 Penalty = sum_i lambda_i * max(0, cost_i - limit_i) / limit_i over RAM, largest region, Flash and latency, where
 cost_i is memsim's exact figure at the current binary gates. Its push on the gates follows memsim's own per-channel
 differences of the violated figures, weighted by each group's channel count and, for channels beyond the dimension
-their inputs span, by how many more there are (see ``step``); the weights update with cross-entropy by Adam, the
-gates by plain SGD (learning rate: GATE_TRAVEL). lambda_i starts at 1 and doubles after every epoch that ends with
-the constraint still violated (annealed, as in the seed paper), which shifts the push towards the constraint that
-stays violated. Every epoch is checkpointed; the same call continues a run that was cut off.
+their inputs span (and that the layers reading them do not need), by how many more there are (see ``step``); the
+weights update with cross-entropy by Adam, the gates by plain SGD (learning rate: GATE_TRAVEL). lambda_i starts at 1
+and doubles after every epoch that ends with the constraint still violated (annealed, as in the seed paper), which
+shifts the push towards the constraint that stays violated. Every epoch is checkpointed; the same call continues a
+run that was cut off.
 """
 
 from __future__ import annotations
@@ -115,19 +116,20 @@ def _ranked_theta(importance: np.ndarray) -> np.ndarray:
     return THETA_LOW + (THETA_HIGH - THETA_LOW) * ranks / max(len(importance) - 1, 1)
 
 
-def _redundancy(theta_values: list, counts, span) -> np.ndarray:
+def _redundancy(theta_values: list, counts, span, paced=None) -> np.ndarray:
     """Per gate (all gates, in order): n / s for the channels of a group with n open channels whose inputs span
-    only s < n dimensions (``NetworkCosts.span``) other than its s strongest (by theta), 1 for every other gate.
-    So a group's channels beyond what its inputs can carry give first (paper-har's 2x2 convolution of one input
-    channel spans 5: its 256 filters go before its dense layer's units do), while its s strongest move as the
-    other groups' gates."""
+    only s < n dimensions (``NetworkCosts.span``) other than its strongest (by theta) ``paced`` ones (default s;
+    ``NetworkCosts.paced``), 1 for every other gate. So a group's channels beyond what its inputs can carry give
+    first (paper-har's 2x2 convolution of one input channel spans 5: its 256 filters go before its dense layer's
+    units do), while its strongest move as the other groups' gates."""
+    paced = span if paced is None else paced
     out = []
     for k, theta in enumerate(theta_values):
         w = np.ones(len(theta))
-        n, s = float(counts[k]), float(span[k])
-        if n > s:
+        n, s, keep = float(counts[k]), float(span[k]), int(paced[k])
+        if n > keep and n > s:
             w[:] = n / s
-            w[np.argsort(-theta, kind="stable")[:int(s)]] = 1.0
+            w[np.argsort(-theta, kind="stable")[:keep]] = 1.0
         out.append(w)
     return np.concatenate(out)
 
@@ -246,7 +248,8 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
             value, grad = costs.at(counts)
             task, pen = step(tf.constant(X_tr[idx]), tf.constant(y_tr[idx]), tf.constant(value, tf.float32),
                              tf.constant(grad, tf.float32), tf.constant(counts, tf.float32),
-                             tf.constant(_redundancy(theta_values, counts, costs.span(counts)), tf.float32),
+                             tf.constant(_redundancy(theta_values, counts, costs.span(counts), costs.paced(counts)),
+                                         tf.float32),
                              tf.constant(0 * lam if warming else lam, tf.float32),
                              tf.constant(0.0 if warming else 1.0))
             tasks.append(float(task))

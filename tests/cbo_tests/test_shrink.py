@@ -162,6 +162,34 @@ def test_a_groups_span_is_the_dimension_its_inputs_can_carry():
     assert costs.span([6, 32, 40, 0]).tolist() == [6, 7, 40, 0]  # c2 narrowed to 1x1: 6 + 1
 
 
+def _paper_har(shape, n_classes):
+    from cbo.dnas import largest_config
+    from cbo.tinyml import get_template
+
+    template = get_template("paper-har")
+    return NetworkCosts(template.spec(largest_config(template), template.input_shape(shape), n_classes),
+                        "stm32f303k8", "tflm", "int8")
+
+
+def test_a_convolution_keeps_the_filters_its_dense_reader_needs_at_the_common_pace():
+    """digits (8x8): 2x2 filters reach the dense layer through 3x3 positions, so 256 units need 29 filters to span
+    them; below that, the filters move with the units, not n / 5 times as fast."""
+    digits = _paper_har((8, 8), 10)
+    assert digits.readers == [[1], []]
+    assert digits.paced(digits.full).tolist() == [29, 256]  # ceil(255 * 256 / (9 * 256))
+    assert digits.paced([13, 237]).tolist() == [13, 118]  # all 13 paced; 237 units over a 118-dimensional input
+    assert digits.span(digits.full).tolist() == [5, 256]
+
+
+@settings(max_examples=40, deadline=None)
+@given(filters=st.integers(1, 256), units=st.integers(1, 256))
+def test_where_the_dense_reader_has_inputs_to_spare_the_pace_is_the_span(filters, units):
+    """har-watch and BasicMotions windows (100 x 6): 98 inputs per filter reach the dense layer, so no count of
+    filters starves it, and shrink's push there is the span rule alone (the RESULTS.md v7 runs hold)."""
+    costs = _paper_har((100, 6), 10)
+    assert costs.paced([filters, units]).tolist() == costs.span([filters, units]).tolist()
+
+
 def test_channels_beyond_their_groups_span_get_the_stronger_push():
     from cbo.dnas._search import _redundancy
 
@@ -169,6 +197,9 @@ def test_channels_beyond_their_groups_span_get_the_stronger_push():
     # first group: 3 open channels spanning 2 dimensions: the 2 strongest by theta move as the others, the rest
     # (closed ones too) 3 / 2 as fast; the other groups are not redundant
     assert _redundancy(thetas, [3, 2, 1], [2, 2, 1]).tolist() == [1.5, 1.0, 1.5, 1.0, 1.0, 1.0, 1.0]
+    # the first group's 3 strongest move at the common pace (its reader needs them): no channel pushed harder
+    assert _redundancy(thetas, [3, 2, 1], [2, 2, 1], paced=[3, 2, 1]).tolist() == [1.0] * 7
+    assert _redundancy(thetas, [3, 2, 1], [1, 2, 1], paced=[2, 2, 1]).tolist() == [3.0, 1.0, 3.0, 1.0, 1, 1, 1]
 
 
 @pytest.mark.toolchain
