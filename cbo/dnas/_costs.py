@@ -441,7 +441,7 @@ class NetworkCosts:
     def paced(self, counts) -> np.ndarray:
         """Per entry of a setting: the channels of a searched group that ``shrink`` moves at the common pace — its
         span, or more where fewer would leave a searched group reading it with more channels than its own inputs
-        span (digits' 2x2 convolution feeding a 256-unit dense layer through 9 positions: 28 filters); for a block
+        span (digits' 2x2 convolution feeding a 256-unit dense layer through 9 positions: 29 filters); for a block
         or kernel entry, its own value."""
         counts = self._full_row(counts)
         out = self.span(counts)
