@@ -98,28 +98,33 @@ def one_run(dataset, template, target, seed, epochs, finetune, ram=None, activat
 SEARCHES = {"svmcbo": "SVM-CBO", "exact-ucb": "exact-ucb", "exact-ei": "exact-ei (search's default)"}
 
 
-def search_reference(method, dataset_name, label, target, within_s, epochs=SEARCH_EPOCHS) -> "tuple[list, list]":
-    """The search ``method``'s best deployable 3-fold accuracy per seed after ``SEARCH_BUDGET`` trainings, from the
-    peer caches (every ``peers-*.jsonl``, read by bench_peers' rules: current method versions only, a longer run's
-    first trainings as the shorter run): overall, and within ``within_s`` seconds of cumulative training (the shrink
-    run's wall time)."""
+def search_runs(method, dataset_name, label, target, epochs=SEARCH_EPOCHS):
+    """(cache, run) of each seed's ``method`` run in the peer caches (every ``peers-*.jsonl``, read by bench_peers'
+    rules: current method versions only, a longer run's first ``SEARCH_BUDGET`` trainings as the shorter run)."""
     setting = setting_of(dataset_name, label, "paper-har", target, epochs)
-    overall, timed = [], []
     for path in sorted(CACHE_DIR.glob("peers*.jsonl")):
         cache = Cache(path, setting)
         for seed in sorted({s for _, s in cache.results}):
             run = longest_run(cache, method, seed, SEARCH_BUDGET)
-            if run is None:
-                continue
-            best = best_t = spent = 0.0
-            for t in run["trace"][:SEARCH_BUDGET]:
-                spent += cache.seconds.get(t["key"], 0.0)
-                if t["deployable"]:
-                    best = max(best, t["accuracy"])
-                    if spent <= within_s:
-                        best_t = max(best_t, t["accuracy"])
-            overall.append(best)
-            timed.append(best_t)
+            if run is not None:
+                yield cache, run
+
+
+def search_reference(method, dataset_name, label, target, within_s, epochs=SEARCH_EPOCHS) -> "tuple[list, list]":
+    """The search ``method``'s best deployable 3-fold accuracy per seed after ``SEARCH_BUDGET`` trainings
+    (``search_runs``): overall, and within ``within_s`` seconds of cumulative training (the shrink run's wall
+    time)."""
+    overall, timed = [], []
+    for cache, run in search_runs(method, dataset_name, label, target, epochs):
+        best = best_t = spent = 0.0
+        for t in run["trace"][:SEARCH_BUDGET]:
+            spent += cache.seconds.get(t["key"], 0.0)
+            if t["deployable"]:
+                best = max(best, t["accuracy"])
+                if spent <= within_s:
+                    best_t = max(best_t, t["accuracy"])
+        overall.append(best)
+        timed.append(best_t)
     return overall, timed
 
 

@@ -18,24 +18,17 @@ import json
 import statistics
 import time
 
-from bench_peers import CACHE_DIR, Cache, longest_run, setting_of  # noqa: E402  (a sibling, see _harness)
-from bench_shrink import SEARCH_BUDGET, SEARCH_FOLDS  # noqa: E402
+from bench_shrink import SEARCH_BUDGET, SEARCH_FOLDS, search_runs  # noqa: E402  (a sibling, see _harness)
 
 
 def search_winners(dataset: str, label, target: str, epochs: int) -> list:
     """(configuration, accuracy as selected) of exact-ei's best deployable training per seed, first 20 trainings."""
-    setting = setting_of(dataset, label, "paper-har", target, epochs)
     out = []
-    for path in sorted(CACHE_DIR.glob("peers*.jsonl")):
-        cache = Cache(path, setting)
-        for seed in sorted({s for _, s in cache.results}):
-            run = longest_run(cache, "exact-ei", seed, SEARCH_BUDGET)
-            if run is None:
-                continue
-            scored = [t for t in run["trace"][:SEARCH_BUDGET] if t["deployable"]]
-            if scored:
-                best = max(scored, key=lambda t: t["accuracy"])
-                out.append((dict(ast.literal_eval(best["key"])), best["accuracy"]))
+    for _, run in search_runs("exact-ei", dataset, label, target, epochs):
+        scored = [t for t in run["trace"][:SEARCH_BUDGET] if t["deployable"]]
+        if scored:
+            best = max(scored, key=lambda t: t["accuracy"])
+            out.append((dict(ast.literal_eval(best["key"])), best["accuracy"]))
     return out
 
 
