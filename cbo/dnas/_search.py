@@ -116,13 +116,12 @@ def _ranked_theta(importance: np.ndarray) -> np.ndarray:
     return THETA_LOW + (THETA_HIGH - THETA_LOW) * ranks / max(len(importance) - 1, 1)
 
 
-def _redundancy(theta_values: list, counts, span, paced=None) -> np.ndarray:
+def _redundancy(theta_values: list, counts, span, paced) -> np.ndarray:
     """Per gate (all gates, in order): n / s for the channels of a group with n open channels whose inputs span
-    only s < n dimensions (``NetworkCosts.span``) other than its strongest (by theta) ``paced`` ones (default s;
-    ``NetworkCosts.paced``), 1 for every other gate. So a group's channels beyond what its inputs can carry give
+    only s < n dimensions (``NetworkCosts.span``) other than its strongest (by theta) ``paced`` ones
+    (``NetworkCosts.paced``), 1 for every other gate. So a group's channels beyond what its inputs can carry give
     first (paper-har's 2x2 convolution of one input channel spans 5: its 256 filters go before its dense layer's
     units do), while its strongest move as the other groups' gates."""
-    paced = span if paced is None else paced
     out = []
     for k, theta in enumerate(theta_values):
         w = np.ones(len(theta))

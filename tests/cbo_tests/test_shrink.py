@@ -196,7 +196,7 @@ def test_channels_beyond_their_groups_span_get_the_stronger_push():
     thetas = [np.array([0.5, 2.0, -1.0, 1.0]), np.array([1.0, 0.2]), np.array([0.3])]
     # first group: 3 open channels spanning 2 dimensions: the 2 strongest by theta move as the others, the rest
     # (closed ones too) 3 / 2 as fast; the other groups are not redundant
-    assert _redundancy(thetas, [3, 2, 1], [2, 2, 1]).tolist() == [1.5, 1.0, 1.5, 1.0, 1.0, 1.0, 1.0]
+    assert _redundancy(thetas, [3, 2, 1], [2, 2, 1], paced=[2, 2, 1]).tolist() == [1.5, 1.0, 1.5, 1.0, 1.0, 1.0, 1.0]
     # the first group's 3 strongest move at the common pace (its reader needs them): no channel pushed harder
     assert _redundancy(thetas, [3, 2, 1], [2, 2, 1], paced=[3, 2, 1]).tolist() == [1.0] * 7
     assert _redundancy(thetas, [3, 2, 1], [1, 2, 1], paced=[2, 2, 1]).tolist() == [3.0, 1.0, 3.0, 1.0, 1, 1, 1]
