@@ -54,7 +54,7 @@ class ShrinkOutcome:
 
 def _seed_spec(args, dataset):
     """(layer description of the seed network, input shape, where it came from)."""
-    from cbo.dnas import largest_config
+    from cbo.dnas import largest_config, seed_template
     from cbo.tinyml import get_template
 
     if args.model:
@@ -65,23 +65,12 @@ def _seed_spec(args, dataset):
         shape = tuple(spec["layers"][0]["shape"])
         dataset.shaped_for(shape, args.model)  # data of another shape is refused here, before any work
         return spec, shape, f"{args.model}", model
-    name, why = (args.space, "") if args.space else default_seed_template(dataset.sample_shape)
+    name, why = (args.space, "") if args.space else seed_template(dataset.sample_shape)
     template = get_template(name)
     shape = template.input_shape(dataset.sample_shape)
     config = largest_config(template)
     return (template.spec(config, shape, dataset.n_classes), shape, f"template {template.name}{why}, {config}",
             None)
-
-
-def default_seed_template(sample_shape: tuple) -> tuple[str, str]:
-    """(template, why) seeding ``shrink`` when the user names no seed network: DS-CNN (MLPerf Tiny's keyword
-    spotting reference, depthwise-separable blocks) for images, the papers' HAR CNN for sensor windows and
-    feature vectors."""
-    dims = [int(d) for d in sample_shape]
-    images = len(dims) == 3 and min(dims[:2]) >= 16
-    what = "images" if images else "sensor windows" if len(dims) == 2 else "samples"
-    why = f" (chosen for {'x'.join(map(str, dims))} {what}; --space or a model file chooses another)"
-    return ("ds-cnn" if images else "paper-har"), why
 
 
 def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
@@ -220,8 +209,9 @@ def add_parser(sub) -> None:
                                       "under memsim's RAM, Flash and latency constraints")
     p.add_argument("model", nargs="?", help="seed network: a Keras .keras/.h5 file (a chain of layers)")
     p.add_argument("--space", default=None, help="or a template whose largest configuration seeds the search "
-                                                 "(paper-har, paper-bottle, ds-cnn; default: ds-cnn for images of "
-                                                 "16x16 or more, paper-har otherwise)")
+                                                 "(paper-har, paper-bottle, ds-cnn, ds-cnn-1d; default: ds-cnn for "
+                                                 "images of 16x16 or more, ds-cnn-1d for sensor windows, paper-har "
+                                                 "otherwise)")
     p.add_argument("--dataset", default=d.dataset,
                    help="har-basicmotions (default), har-watch, digits, or an .npz/.csv file")
     p.add_argument("--label", default=None, help="har-watch labels: exercise (default) or subject")

@@ -23,16 +23,34 @@ __all__ = [
     "kernel_layers",
     "largest_config",
     "project",
+    "seed_template",
     "shrink",
     "skippable_blocks",
 ]
 
 
+# A template's parameters whose largest value shrink can take back: channels, blocks (the identity replaces them)
+# and kernel sizes (rings from the outside in)
+_SHRINKABLE = ("filters", "units", "blocks", "kernel")
+
+
 def largest_config(template) -> dict:
-    """A template's seed network for ``shrink``: its baseline with every channel/unit parameter at its largest
-    value (the search then only removes channels)."""
+    """A template's seed network for ``shrink``: its baseline with every parameter shrink searches (channels,
+    blocks, kernel size) at its largest value (the search then only removes)."""
     config = dict(template.baseline)
     for p in template.space.params:
-        if p.name in ("filters", "units") and hasattr(p, "choices"):
+        if p.name in _SHRINKABLE and hasattr(p, "choices"):
             config[p.name] = max(p.choices)
     return config
+
+
+def seed_template(sample_shape: tuple) -> "tuple[str, str]":
+    """(template, why) seeding ``shrink`` when the user names no seed network: MLPerf Tiny's keyword-spotting
+    reference, DS-CNN (depthwise-separable blocks), in 2-D for images and along time for sensor windows; the papers'
+    HAR CNN for images too small for DS-CNN's strided blocks and for feature vectors."""
+    dims = [int(d) for d in sample_shape]
+    images = len(dims) == 3 and min(dims[:2]) >= 16
+    windows = len(dims) == 2 and dims[0] >= 16
+    what = "images" if len(dims) == 3 else "sensor windows" if len(dims) == 2 else "samples"
+    why = f" (chosen for {'x'.join(map(str, dims))} {what}; --space or a model file chooses another)"
+    return ("ds-cnn" if images else "ds-cnn-1d" if windows else "paper-har"), why

@@ -32,10 +32,16 @@ class Template:
     baseline: dict
     description: str = ""
     input_rank: int = 3                    # the Input the template expects: (H, W, C)
+    # (T, C) sensor windows become (T, 1, C): convolutions along time, the sensor axes as channels (a 1-D network
+    # written in 2-D layers, as the converters and TFLM run Conv1D); otherwise (T, C) becomes (T, C, 1), an image
+    sensors_as_channels: bool = False
 
     def input_shape(self, data_shape: tuple) -> tuple:
-        """The template's input shape for one sample of the data ((T, C) becomes (T, C, 1))."""
+        """The template's input shape for one sample of the data ((T, C) becomes (T, C, 1), or (T, 1, C) for a
+        template whose sensors are channels)."""
         shape = tuple(int(d) for d in data_shape)
+        if self.sensors_as_channels and len(shape) == 2:
+            return (shape[0], 1, shape[1])
         while len(shape) < self.input_rank:
             shape = shape + (1,)
         return shape
@@ -91,7 +97,7 @@ def _bottle_layers(c: dict, n_classes: int) -> list:
     ]
 
 
-def _dscnn_layers(c: dict, n_classes: int) -> list:
+def _dscnn_layers(c: dict, n_classes: int, along_time: bool = False) -> list:
     # BatchNorm after every convolution, as MLPerf Tiny's DS-CNN (the converters fold it into the convolution).
     # Its moving statistics follow at momentum 0.9, not Keras' 0.99: a few hundred steps of 0.99 leave the moving
     # variance near its start (1.0) where the batches' is ~0.01, and inference then scales every layer down
@@ -100,10 +106,13 @@ def _dscnn_layers(c: dict, n_classes: int) -> list:
         return [{"type": "BatchNormalization", "name": f"{name}_bn", "momentum": 0.9},
                 {"type": "ReLU", "name": f"{name}_relu"}]
 
-    layers = [{"type": "Conv2D", "name": "conv2d", "filters": c["filters"], "kernel_size": c["kernel"],
-               "strides": c["stride"], "padding": "same"}, *bn_relu("conv2d")]
+    def window(size):  # along_time: (T, 1, C) inputs, every window runs along T only
+        return [size, 1] if along_time else size
+
+    layers = [{"type": "Conv2D", "name": "conv2d", "filters": c["filters"], "kernel_size": window(c["kernel"]),
+               "strides": window(c["stride"]), "padding": "same"}, *bn_relu("conv2d")]
     for b in range(c["blocks"]):
-        layers += [{"type": "DepthwiseConv2D", "name": f"dw_{b}", "kernel_size": 3, "padding": "same"},
+        layers += [{"type": "DepthwiseConv2D", "name": f"dw_{b}", "kernel_size": window(3), "padding": "same"},
                    *bn_relu(f"dw_{b}"),
                    {"type": "Conv2D", "name": f"pw_{b}", "filters": c["filters"], "kernel_size": 1},
                    *bn_relu(f"pw_{b}")]
@@ -153,6 +162,21 @@ TEMPLATES = {
         baseline={"filters": 32, "kernel": 3, "stride": 2, "blocks": 3, "dropout": 0.1, "optimizer": "adam"},
         description="Conv2D -> N x (DepthwiseConv2D -> 1x1 Conv2D), BatchNorm + ReLU after each -> "
                     "GlobalAveragePooling -> Dense out",
+    ),
+    # DS-CNN in 1-D for sensor windows: the same blocks convolving along time with the sensors as channels. On
+    # 100 x 6 windows (3-fold, fold seed 0) 64 filters x 4 blocks train to 93.3 % on har-watch's users where the
+    # paper-har search's best is 69 %, and 32 x 3 to 100 % on BasicMotions (its best: 97.1 %).
+    "ds-cnn-1d": Template(
+        "ds-cnn-1d",
+        Space([Ordinal("filters", choices=(8, 16, 24, 32, 48, 64)), Ordinal("kernel", choices=(3, 5, 7, 9)),
+               Ordinal("stride", choices=(1, 2)), Ordinal("blocks", choices=(1, 2, 3, 4)),
+               Ordinal("dropout", choices=(0.0, 0.1, 0.2)),
+               Categorical("optimizer", choices=("adam", "rmsprop"))], name="ds-cnn-1d"),
+        lambda c, n_classes: _dscnn_layers(c, n_classes, along_time=True),
+        baseline={"filters": 32, "kernel": 5, "stride": 2, "blocks": 3, "dropout": 0.1, "optimizer": "adam"},
+        description="DS-CNN along time for (T, C) sensor windows: Conv (k x 1) -> N x (Depthwise (3 x 1) -> 1x1 "
+                    "Conv), BatchNorm + ReLU after each -> GlobalAveragePooling -> Dense out",
+        sensors_as_channels=True,
     ),
 }
 

@@ -15,7 +15,7 @@ from cbo.tinyml import MemsimConstraint, get_template, load_dataset
 
 
 @pytest.mark.toolchain
-@pytest.mark.parametrize("name", ["paper-har", "paper-bottle", "ds-cnn"])
+@pytest.mark.parametrize("name", ["paper-har", "paper-bottle", "ds-cnn", "ds-cnn-1d"])
 def test_memsim_of_spec_equals_memsim_of_built_keras_model(name):
     from memsim.frontends.keras import graph_from_keras, keras_from_spec
 
@@ -35,6 +35,22 @@ def test_memsim_of_spec_equals_memsim_of_built_keras_model(name):
         assert from_spec.to_dict() == from_keras.to_dict()
 
     check()
+
+
+@pytest.mark.toolchain
+def test_the_1d_ds_cnn_convolves_along_time_with_the_sensors_as_channels():
+    from memsim.frontends.keras import keras_from_spec
+
+    template = get_template("ds-cnn-1d")
+    shape = template.input_shape((100, 6))
+    assert shape == (100, 1, 6)
+    model = keras_from_spec(template.spec(template.baseline, shape, 4))
+    first = model.get_layer("conv2d")
+    assert tuple(first.kernel.shape) == (template.baseline["kernel"], 1, 6, template.baseline["filters"])
+    assert tuple(first.output.shape[1:3]) == (50, 1)  # stride 2 along time only
+    assert all(tuple(layer.kernel_size) == (3, 1) for layer in model.layers if "dw_" in layer.name
+               and hasattr(layer, "kernel_size"))
+    assert get_template("ds-cnn").input_shape((100, 6)) == (100, 6, 1)  # images keep their layout
 
 
 def test_constraint_labels_shape_errors_as_undeployable():
