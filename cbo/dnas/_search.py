@@ -168,6 +168,9 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     if gate_lr is None:  # the strongest gate of the most pressed group could close by mid-search
         gate_lr = GATE_TRAVEL / (0.25 * max(1, (epochs - warmup) * -(-len(X_tr) // batch_size) // 2))
     opt_t = keras.optimizers.SGD(gate_lr)  # gradient sizes matter here (see step)
+    for opt, variables in ((opt_w, weights), (opt_t, thetas), (opt_a, alphas)):
+        if variables:  # their variables made before ``step`` is traced: a trace that makes variables is traced twice
+            opt.build(variables)
     loss_fn = keras.losses.SparseCategoricalCrossentropy()
     finite = np.isfinite(costs.limits)
     limits = tf.constant(np.where(finite, costs.limits, 1.0), tf.float32)
@@ -178,7 +181,18 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
         if alphas:
             opt_a.apply_gradients(zip(gradients, alphas))
 
-    @tf.function
+    def spec_of(array, batched=False):  # one trace of ``step`` for every batch, the last shorter one too
+        shape = tuple(np.shape(array))
+        return tf.TensorSpec((None,) + shape[1:] if batched else shape, tf.as_dtype(np.asarray(array).dtype))
+
+    n_theta = sum(int(t.shape[0]) for t in thetas)
+    first_value, first_grad = costs.at(costs.full)
+    signature = [spec_of(X_tr, True), spec_of(y_tr, True), tf.TensorSpec(np.shape(first_value), tf.float32),
+                 tf.TensorSpec(np.shape(first_grad), tf.float32), tf.TensorSpec((len(thetas),), tf.float32),
+                 tf.TensorSpec((n_theta,), tf.float32), tf.TensorSpec((len(CONSTRAINTS),), tf.float32),
+                 tf.TensorSpec((), tf.float32)]
+
+    @tf.function(input_signature=signature)
     def step(x, y, value, grad, counts, redundancy, lam, gates_move):
         # The penalty's value is memsim's; its direction over the searched groups is memsim's per-channel
         # difference of every violated figure (weighted by lambda / limit) times the group's channel count — the
@@ -299,7 +313,8 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     t1 = time.perf_counter()
     start, picked_on = "carried", {}
     if finetune_epochs and counts == costs.full.tolist():  # nothing removed: the carried weights are the seed's own
-        _fit(sub, X_tr, y_tr, finetune_epochs, batch_size, learning_rate)
+        _compile(sub, learning_rate)
+        _fit(sub, X_tr, y_tr, finetune_epochs, batch_size)
     elif finetune_epochs:
         sub, start, picked_on = _finetune(sub, sub_spec, X_tr, y_tr, finetune_epochs, batch_size, learning_rate,
                                           seed)
@@ -339,23 +354,36 @@ def _finetune(carried, spec: dict, X_tr, y_tr, epochs: int, batch_size: int, lea
     except ValueError:  # a class with a single sample cannot be stratified
         fit_rows, pick_rows = train_test_split(rows, test_size=0.1, random_state=seed)
     keras.utils.set_random_seed(seed)
-    fresh = keras_from_spec(spec)
-    picked_on = {}
-    for start, model in (("carried", carried), ("scratch", fresh)):
+    model = keras_from_spec(spec)  # both starts train in this one model: its training step is traced once
+    _compile(model, learning_rate)
+    model.optimizer.build(model.trainable_variables)
+    optimizer_start = [v.numpy() for v in model.optimizer.variables]
+    picked_on, trained = {}, {}
+    for start, weights in (("carried", carried.get_weights()), ("scratch", model.get_weights())):
+        model.set_weights(weights)
+        for v, value in zip(model.optimizer.variables, optimizer_start):  # Adam from its start each time
+            v.assign(value)
         keras.utils.set_random_seed(seed)
-        _fit(model, X_tr[fit_rows], y_tr[fit_rows], epochs, batch_size, learning_rate)
+        _fit(model, X_tr[fit_rows], y_tr[fit_rows], epochs, batch_size)
         picked_on[start] = _accuracy(model, X_tr[pick_rows], y_tr[pick_rows])
+        trained[start] = model.get_weights()
     start = "carried" if picked_on["carried"] >= picked_on["scratch"] else "scratch"
-    return (carried if start == "carried" else fresh), start, picked_on
+    model.set_weights(trained[start])
+    return model, start, picked_on
 
 
-def _fit(model, X, y, epochs: int, batch_size: int, learning_rate: float) -> None:
-    """Fine-tuning: Adam on the cross-entropy, as the search trains the weights."""
-    from cbo.tinyml.training import without_input_autotune
+def _compile(model, learning_rate: float) -> None:
+    """Fine-tuning's loss and optimiser: Adam on the cross-entropy, as the search trains the weights."""
     from memsim.frontends.keras import quiet_keras
 
     keras = quiet_keras()
     model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy")
+
+
+def _fit(model, X, y, epochs: int, batch_size: int) -> None:
+    """Train a compiled model (``_compile``) without TensorFlow's input autotuning."""
+    from cbo.tinyml.training import without_input_autotune
+
     with without_input_autotune():
         model.fit(X, y, epochs=epochs, batch_size=batch_size, verbose=0)
 
