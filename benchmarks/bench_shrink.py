@@ -5,12 +5,13 @@ Run:  python benchmarks/bench_shrink.py --dataset digits --targets stm32f303k8,s
           --plot docs/img/shrink-ram-sweep.png
       python benchmarks/bench_shrink.py --report-only          # tables from the cache
 
-Per (target, seed): ``shrink`` on the paper-har template's largest configuration (tflm int8), train/validation
+Per (target, seed): ``shrink`` on a template's largest configuration (tflm int8; --seed-template, by default the
+one the command line chooses for the data: ds-cnn-1d for sensor windows, paper-har for 8x8 digits), train/validation
 split 75/25 (the seed picks it); recorded: the channels found, validation accuracy before and after projection
 and after fine-tuning, whether the targets were met before the projection, memsim's RAM / Flash / MACC / latency
 of the result, and wall time relative to one training of the seed network (same epochs). For a like-for-like
 comparison with the search, the architecture ``shrink`` found is also scored by the search's own objective
-(3-fold accuracy, 10 epochs or --objective-epochs, seed 0) and put beside the best deployable configuration of SVM-CBO and exact-ucb from the peer
+(3-fold accuracy, 10 epochs or --objective-epochs, seed 0; the network itself, whatever its seed) and put beside the best deployable configuration of SVM-CBO and exact-ucb from the peer
 benchmark's cache (benchmarks/bench_peers.py, same objective), overall and within shrink's wall time.
 Results are kept one JSON line per run in ``--cache``; a cut-off run continues where it stopped.
 """
@@ -81,8 +82,9 @@ def one_run(dataset, template, target, seed, epochs, finetune, ram=None, activat
         found["conv_activation" if costs.spec["layers"][costs.index[name]]["type"].lower().startswith("conv")
               else "dense_activation"] = act
     fig = costs.with_activations(result.activations).figures(result.counts)
-    kfold = KFoldObjective(template, dataset, k=SEARCH_FOLDS, epochs=objective_epochs, seed=0)(found)["accuracy"]
-    return {"channels": result.counts, "seed_channels": result.seed_counts, "config": found,
+    kfold = KFoldObjective(network_template(template, result.spec), dataset, k=SEARCH_FOLDS, epochs=objective_epochs,
+                           seed=0)(found)["accuracy"]
+    return {"channels": result.counts, "seed_channels": result.seed_counts, "config": found, "spec": result.spec,
             "activations": result.activations,
             "val_accuracy": result.accuracy, "val_accuracy_gated": result.accuracy_before_projection,
             "val_accuracy_projected": result.accuracy_after_projection, "seed_val_accuracy": seed_acc,
@@ -93,6 +95,15 @@ def one_run(dataset, template, target, seed, epochs, finetune, ram=None, activat
             "latency_ms": float(fig["costs"][0][3]), "macc": int(fig["macc"][0]), "wall_s": round(wall, 1),
             "one_training_s": round(one_training, 1), "ratio": round(wall / one_training, 2),
             "epochs_log": result.history}
+
+
+def network_template(template, spec: dict):
+    """``template`` building the one network ``spec`` describes, whatever the configuration (its optimiser aside):
+    the search's objective then scores shrink's network itself, per-layer widths, skipped blocks and all."""
+    import dataclasses
+
+    layers = spec["layers"][1:]  # after the Input, which the template writes from the data's shape
+    return dataclasses.replace(template, name=f"{template.name}-shrunk", layers=lambda config, n_classes: layers)
 
 
 SEARCHES = {"svmcbo": "SVM-CBO", "exact-ucb": "exact-ucb", "exact-ei": "exact-ei (search's default)"}
@@ -149,7 +160,7 @@ def _cut(seed: float, found: float) -> str:
     return f"{100 * (1 - found / seed):.1f} %"
 
 
-def tables(rows, dataset_name, label, seeds_of=None, objective_epochs=SEARCH_EPOCHS) -> str:
+def tables(rows, dataset_name, label, seeds_of=None, objective_epochs=SEARCH_EPOCHS, seed_name="paper-har") -> str:
     """The tables of the runs in ``rows``; ``seeds_of(target)``: the seed network's figures (the seed paper's
     layout: the seed's memory and latency, the shrunk network's, the reduction)."""
     out = []
@@ -169,7 +180,7 @@ def tables(rows, dataset_name, label, seeds_of=None, objective_epochs=SEARCH_EPO
                     f"({sum(t > 0 for t in timed)} of {len(timed)} runs had trained a deployable network by then)")
 
         out += [f"\n**{dataset_name}{' ' + label if label else ''}, {target}, tflm int8** ({len(rs)} seeds; "
-                f"seed network paper-har {rs[0]['seed_channels']}: {'fits' if rs[0]['seed_fits'] else 'does not fit'})\n",
+                f"seed network {seed_name} {rs[0]['seed_channels']}: {'fits' if rs[0]['seed_fits'] else 'does not fit'})\n",
                 f"| | shrink | seed network (trained once) | {heads} |",
                 "|---|---|---|" + "---|---|" * len(SEARCHES),
                 f"| 3-fold accuracy % (search's objective) | {_ms([r['kfold_accuracy'] for r in rs])} | - | "
@@ -236,17 +247,23 @@ def main() -> None:
                          "(bench_peers --epochs; 20 for its BasicMotions runs)")
     ap.add_argument("--fixed-activations", action="store_true",
                     help="keep the seed's activations (shrink before it chose them): the ablation")
+    ap.add_argument("--seed-template", default=None,
+                    help="the template whose largest configuration seeds shrink (default: the command line's choice "
+                         "for the data, cbo.dnas.seed_template)")
     ap.add_argument("--workers", type=int, default=0,
                     help="run the runs side by side on a local Dask cluster of this many processes (their wall "
                          "times then share the machine: use it for sweeps, not for the time ratios)")
     args = ap.parse_args()
+    from cbo.dnas import seed_template
     from cbo.tinyml import get_template, load_dataset
 
     ds = load_dataset(args.dataset, args.label)
-    template = get_template("paper-har")
+    template = get_template(args.seed_template or seed_template(ds.sample_shape)[0])
     cache = Path(args.cache)
     setting = {"dataset": ds.name, "label": args.label, "epochs": args.epochs, "finetune": args.finetune,
                "finetune_from": "carried or fresh (when channels were removed), the better on a tenth of the training data"}
+    if template.name != "paper-har":  # (runs before other seeds existed carry no such key: they seeded from it)
+        setting["seed_template"] = template.name
     if args.fixed_activations:  # (runs before the choice existed carry no such key: they kept the seed's)
         setting["activations"] = "the seed's"
     if args.objective_epochs != SEARCH_EPOCHS:  # (older runs carry no such key: they were scored at 10)
@@ -255,7 +272,7 @@ def main() -> None:
     done = [r for r in done if r["setting"] == setting]
     jobs = [(t, s, None) for t in args.targets.split(",") for s in range(args.seeds)]
     jobs += [(args.targets.split(",")[0], 0, parse_size(b)) for b in args.ram_sweep.split(",") if b]
-    print(f"# {time.strftime('%Y-%m-%d')}: shrink on {ds.name} ({len(ds.X)} samples), paper-har seed network, "
+    print(f"# {time.strftime('%Y-%m-%d')}: shrink on {ds.name} ({len(ds.X)} samples), {template.name} seed network, "
           f"{args.epochs} search + {args.finetune} fine-tuning epochs; cache {cache}", flush=True)
     todo = [] if args.report_only else [
         (target, seed, ram) for target, seed, ram in jobs
@@ -287,7 +304,8 @@ def main() -> None:
         print(f"  {target} seed {seed}{f' RAM budget {ram:,} B' if ram else ''}:", flush=True)
         record(target, seed, ram, guarded_run(ds, template, target, seed, args.epochs, args.finetune, ram,
                                               not args.fixed_activations, args.objective_epochs))
-    text = tables(done, ds.name, args.label, lambda target: seed_figures(ds, template, target), args.objective_epochs)
+    text = tables(done, ds.name, args.label, lambda target: seed_figures(ds, template, target), args.objective_epochs,
+                  template.name)
     print(text)
     if args.markdown:
         Path(args.markdown).write_text(f"Command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`\n"

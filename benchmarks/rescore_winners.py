@@ -18,22 +18,25 @@ import json
 import statistics
 import time
 
-from bench_shrink import SEARCH_BUDGET, SEARCH_FOLDS, search_runs  # noqa: E402  (a sibling, see _harness)
+from bench_shrink import SEARCH_BUDGET, SEARCH_FOLDS, network_template, search_runs  # noqa: E402  (a sibling, see _harness)
 
 
 def search_winners(dataset: str, label, target: str, epochs: int) -> list:
-    """(configuration, accuracy as selected) of exact-ei's best deployable training per seed, first 20 trainings."""
+    """(configuration, accuracy as selected, None) of exact-ei's best deployable training per seed, first 20
+    trainings (None: the paper-har configuration is the network)."""
     out = []
     for _, run in search_runs("exact-ei", dataset, label, target, epochs):
         scored = [t for t in run["trace"][:SEARCH_BUDGET] if t["deployable"]]
         if scored:
             best = max(scored, key=lambda t: t["accuracy"])
-            out.append((dict(ast.literal_eval(best["key"])), best["accuracy"]))
+            out.append((dict(ast.literal_eval(best["key"])), best["accuracy"], None))
     return out
 
 
 def shrink_configs(path: str, target: str, epochs: int) -> list:
-    """Shrink's distinct found configurations for ``target`` (with their 3-fold score) from a bench_shrink cache."""
+    """Shrink's distinct found networks for ``target`` from a bench_shrink cache: (configuration, 3-fold score, (seed
+    template, layer description), or None where the cache predates it and the paper-har configuration is the
+    network)."""
     seen = {}
     for line in open(path):
         row = json.loads(line)
@@ -41,7 +44,9 @@ def shrink_configs(path: str, target: str, epochs: int) -> list:
         if row["target"] != target or row["ram"] is not None or "config" not in result \
                 or row["setting"].get("objective_epochs", 10) != epochs:
             continue
-        seen.setdefault(json.dumps(result["config"], sort_keys=True), (result["config"], result["kfold_accuracy"]))
+        network = (row["setting"].get("seed_template", "paper-har"), result["spec"]) if "spec" in result else None
+        seen.setdefault(json.dumps(network or result["config"], sort_keys=True),
+                        (result["config"], result["kfold_accuracy"], network))
     return list(seen.values())
 
 
@@ -58,15 +63,18 @@ def main() -> None:
 
     ds = load_dataset(args.dataset, args.label)
     template = get_template("paper-har")
-    objectives = [KFoldObjective(template, ds, k=SEARCH_FOLDS, epochs=args.epochs, seed=s)
-                  for s in range(args.fold_seeds)]
+
+    def objectives(network):  # network: (seed template, layer description), or None for a paper-har configuration
+        scored = template if network is None else network_template(get_template(network[0]), network[1])
+        return [KFoldObjective(scored, ds, k=SEARCH_FOLDS, epochs=args.epochs, seed=s) for s in range(args.fold_seeds)]
+
     print(f"# {time.strftime('%Y-%m-%d')}: {ds.name}, {args.target}, {SEARCH_FOLDS}-fold x {args.epochs} epochs, "
           f"fold seeds 0..{args.fold_seeds - 1} (the search selected on seed 0)", flush=True)
     means = {"search": [], "shrink": []}
     for who, rows in (("search", search_winners(ds.name, args.label, args.target, args.epochs)),
                       ("shrink", shrink_configs(args.shrink_cache, args.target, args.epochs))):
-        for config, selected in rows:
-            scores = [100 * objective(config)["accuracy"] for objective in objectives]
+        for config, selected, network in rows:
+            scores = [100 * objective(config)["accuracy"] for objective in objectives(network)]
             fresh = statistics.mean(scores[1:])
             means[who].append(fresh)
             print(f"| {who} | {config} | {100 * selected:.2f} | {', '.join(f'{s:.2f}' for s in scores)} | "

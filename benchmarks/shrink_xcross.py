@@ -1,7 +1,7 @@
 """X-CROSS of shrink's exports on every offline task and both boards: does the int8 network agree with Keras?
 
-Each cell runs the command users run, `autotinyml shrink --space paper-har --dataset D --target T` (tflm, int8,
-default epochs, seed 0), and records from its report.json the X-CROSS count, agreement and 95 % interval, the
+Each cell runs the command users run, `autotinyml shrink --dataset D --target T` (the seed network shrink chooses for
+the data, or --space; tflm, int8, default epochs, seed 0), and records from its report.json the X-CROSS count, agreement and 95 % interval, the
 verdict, and the validation accuracy; a refusal or rejection is recorded with its message. One JSON line per cell in
 --cache: a cut-off run continues where it stopped.
 
@@ -26,17 +26,17 @@ BOARDS = ("stm32f303k8", "stm32l476rg")
 CACHE = Path(__file__).resolve().parent / "cache" / "shrink-xcross.jsonl"
 
 
-def run_cell(dataset: str, label: "str | None", board: str, seed: int) -> dict:
+def run_cell(dataset: str, label: "str | None", board: str, seed: int, space: "str | None") -> dict:
     from autotinyml_cli.main import main
 
     with tempfile.TemporaryDirectory(prefix="autotinyml-shrink-xcross-") as tmp:
         out = Path(tmp) / "exp"
-        argv = ["shrink", "--space", "paper-har", "--dataset", dataset, "--target", board, "--seed", str(seed),
-                "--out", str(out), "--json"] + (["--label", label] if label else [])
+        argv = ["shrink", "--dataset", dataset, "--target", board, "--seed", str(seed), "--out", str(out),
+                "--json"] + (["--label", label] if label else []) + (["--space", space] if space else [])
         err = io.StringIO()
         with contextlib.redirect_stdout(io.StringIO()) as printed, contextlib.redirect_stderr(err):
             code = main(argv)
-        row = {"dataset": dataset, "label": label, "board": board, "seed": seed, "exit": code,
+        row = {"dataset": dataset, "label": label, "board": board, "seed": seed, "space": space, "exit": code,
                "cpu": cpu_model()}
         try:
             report = json.loads(printed.getvalue())
@@ -57,10 +57,13 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--cache", default=str(CACHE))
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--space", default=None, help="the seed network's template (default: shrink's own choice)")
     args = parser.parse_args()
     cache = Path(args.cache)
     cache.parent.mkdir(parents=True, exist_ok=True)
     rows = [json.loads(line) for line in cache.read_text().splitlines()] if cache.exists() else []
+    # (rows before the automatic choice ran --space paper-har)
+    rows = [r for r in rows if r.get("space", "paper-har") == args.space]
     done = {(r["dataset"], r["board"], r["seed"]) for r in rows}
     if not args.report_only:
         for dataset, label in TASKS:
@@ -69,7 +72,7 @@ def main() -> int:
                     if (dataset, board, seed) in done:
                         continue
                     print(f"shrink {dataset} {board} seed {seed} ...", file=sys.stderr, flush=True)
-                    row = run_cell(dataset, label, board, seed)
+                    row = run_cell(dataset, label, board, seed, args.space)
                     with cache.open("a") as f:
                         f.write(json.dumps(row) + "\n")
                     rows.append(row)
