@@ -18,7 +18,8 @@ import json
 import statistics
 import time
 
-from bench_shrink import SEARCH_BUDGET, SEARCH_FOLDS, network_template, search_runs  # noqa: E402  (a sibling, see _harness)
+from bench_shrink import (SEARCH_BUDGET, SEARCH_FOLDS, network_template,  # noqa: E402  (a sibling, see _harness)
+                          search_runs)
 
 
 def search_winners(dataset: str, label, target: str, epochs: int) -> list:

@@ -1,9 +1,9 @@
 """X-CROSS of shrink's exports on every offline task and both boards: does the int8 network agree with Keras?
 
 Each cell runs the command users run, `autotinyml shrink --dataset D --target T` (the seed network shrink chooses for
-the data, or --space; tflm, int8, default epochs, seed 0), and records from its report.json the X-CROSS count, agreement and 95 % interval, the
-verdict, and the validation accuracy; a refusal or rejection is recorded with its message. One JSON line per cell in
---cache: a cut-off run continues where it stopped.
+the data, or --space; tflm, int8, default epochs, seed 0), and records from its report.json the X-CROSS count,
+agreement and 95 % interval, the verdict, and the validation accuracy; a refusal or rejection is recorded with its
+message. One JSON line per cell in --cache: a cut-off run continues where it stopped.
 
 Run:  python benchmarks/shrink_xcross.py [--seeds 1] [--report-only]
 """

@@ -123,6 +123,37 @@ def _dscnn_layers(c: dict, n_classes: int, along_time: bool = False) -> list:
     ]
 
 
+def _mobilenet_layers(c: dict, n_classes: int, along_time: bool = False) -> list:
+    # MobileNetV1 (Howard et al. 2017; MLPerf Tiny's visual-wake-words reference at width 0.25), scaled down: a
+    # strided convolution, then depthwise-separable blocks whose every second one strides 2 and doubles the width
+    # (the others keep the shape: blocks shrink may skip). BatchNorm momentum as DS-CNN's.
+    def bn_relu(name):
+        return [{"type": "BatchNormalization", "name": f"{name}_bn", "momentum": 0.9},
+                {"type": "ReLU", "name": f"{name}_relu"}]
+
+    def window(size):
+        return [size, 1] if along_time else size
+
+    width = c["filters"]
+    layers = [{"type": "Conv2D", "name": "conv2d", "filters": width, "kernel_size": window(c["kernel"]),
+               "strides": window(2), "padding": "same"}, *bn_relu("conv2d")]
+    for b in range(c["blocks"]):
+        stride = 2 if b % 2 else 1
+        width *= stride
+        layers += [{"type": "DepthwiseConv2D", "name": f"dw_{b}", "kernel_size": window(3),
+                    "strides": window(stride), "padding": "same"}, *bn_relu(f"dw_{b}"),
+                   {"type": "Conv2D", "name": f"pw_{b}", "filters": width, "kernel_size": 1}, *bn_relu(f"pw_{b}")]
+    return layers + [
+        {"type": "GlobalAveragePooling2D", "name": "gap"},
+        {"type": "Dropout", "name": "dropout", "rate": c["dropout"]},
+        {"type": "Dense", "name": "output", "units": n_classes, "activation": "softmax"},
+    ]
+
+
+_MOBILENET_SPACE = [Ordinal("filters", choices=(8, 16, 24, 32)), Ordinal("kernel", choices=(3, 5)),
+                    Ordinal("blocks", choices=(2, 3, 4, 5, 6)), Ordinal("dropout", choices=(0.0, 0.1, 0.2)),
+                    Categorical("optimizer", choices=("adam", "rmsprop"))]
+_MOBILENET_BASELINE = {"filters": 16, "kernel": 3, "blocks": 4, "dropout": 0.1, "optimizer": "adam"}
 _TINY = (8, 16, 32, 64, 128, 256)
 TEMPLATES = {
     "paper-har": Template(
@@ -176,6 +207,19 @@ TEMPLATES = {
         baseline={"filters": 32, "kernel": 5, "stride": 2, "blocks": 3, "dropout": 0.1, "optimizer": "adam"},
         description="DS-CNN along time for (T, C) sensor windows: Conv (k x 1) -> N x (Depthwise (3 x 1) -> 1x1 "
                     "Conv), BatchNorm + ReLU after each -> GlobalAveragePooling -> Dense out",
+        sensors_as_channels=True,
+    ),
+    "mobilenet-v1": Template(
+        "mobilenet-v1", Space(list(_MOBILENET_SPACE), name="mobilenet-v1"), _mobilenet_layers,
+        baseline=dict(_MOBILENET_BASELINE),
+        description="MobileNetV1-style: strided Conv2D -> N x (DepthwiseConv2D -> 1x1 Conv2D), every second block "
+                    "strided with twice the width, BatchNorm + ReLU after each -> GlobalAveragePooling -> Dense out",
+    ),
+    "mobilenet-v1-1d": Template(
+        "mobilenet-v1-1d", Space(list(_MOBILENET_SPACE), name="mobilenet-v1-1d"),
+        lambda c, n_classes: _mobilenet_layers(c, n_classes, along_time=True),
+        baseline=dict(_MOBILENET_BASELINE),
+        description="MobileNetV1-style along time for (T, C) sensor windows (k x 1 kernels, sensors as channels)",
         sensors_as_channels=True,
     ),
 }

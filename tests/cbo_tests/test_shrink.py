@@ -297,6 +297,25 @@ def test_gated_and_extracted_agree_with_a_block_skipped_and_kernels_narrowed():
                             kernel_thetas=[1.0, -1.0, 1.0, -0.5])
 
 
+@pytest.mark.toolchain
+@pytest.mark.parametrize(("name", "sample"), [("mobilenet-v1", (16, 16, 3)), ("mobilenet-v1-1d", (40, 6))])
+def test_a_mobilenet_seed_is_searched_per_stage_and_by_its_shape_keeping_blocks(name, sample):
+    from cbo.dnas import largest_config
+    from cbo.tinyml import get_template
+
+    template = get_template(name)
+    shape = template.input_shape(sample)
+    seed = largest_config(template)
+    costs = NetworkCosts(template.spec(seed, shape, 4), "stm32l476rg", "tflm", "float32")
+    # a width per stage (the stem shares its width with the first block's), the strided blocks never skipped
+    assert seed["blocks"] == 6
+    assert costs.searchable == ["conv2d", "pw_1", "pw_3", "pw_5"]
+    assert [block[0] for block in costs.blocks] == ["dw_0", "dw_2", "dw_4"]
+    # three blocks (deeper, the untrained signal fades below the check's tolerance), the last one skipped
+    spec = template.spec({**seed, "filters": 8, "blocks": 3}, shape, 4)
+    _gated_equals_extracted(spec, (8, *shape), block_thetas=[1.0, -1.0])
+
+
 def _gated_equals_extracted(spec, x_shape, block_thetas=(), kernel_thetas=None):
     from cbo.dnas._network import build_supernet, carry_weights
     from memsim.frontends.keras import keras_from_spec, quiet_keras

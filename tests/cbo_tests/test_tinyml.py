@@ -15,12 +15,13 @@ from cbo.tinyml import MemsimConstraint, get_template, load_dataset
 
 
 @pytest.mark.toolchain
-@pytest.mark.parametrize("name", ["paper-har", "paper-bottle", "ds-cnn", "ds-cnn-1d"])
+@pytest.mark.parametrize("name", ["paper-har", "paper-bottle", "ds-cnn", "ds-cnn-1d", "mobilenet-v1",
+                                  "mobilenet-v1-1d"])
 def test_memsim_of_spec_equals_memsim_of_built_keras_model(name):
     from memsim.frontends.keras import graph_from_keras, keras_from_spec
 
     template = get_template(name)
-    shape = template.input_shape((24, 6) if name != "ds-cnn" else (32, 10))
+    shape = template.input_shape((32, 10) if name in ("ds-cnn", "mobilenet-v1") else (24, 6))
 
     @settings(max_examples=6, deadline=None, derandomize=True)
     @given(st.integers(0, 2**31 - 1))
