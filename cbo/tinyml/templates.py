@@ -97,57 +97,55 @@ def _bottle_layers(c: dict, n_classes: int) -> list:
     ]
 
 
+# BatchNorm after every convolution, as MLPerf Tiny's DS-CNN and MobileNet (the converters fold it into the
+# convolution). Its moving statistics follow at momentum 0.9, not Keras' 0.99: a few hundred steps of 0.99 leave the
+# moving variance near its start (1.0) where the batches' is ~0.01, and inference then scales every layer down
+# (digits: 100 % in training mode, 10 % in inference after 6 epochs)
+def _bn_relu(name: str) -> list:
+    return [{"type": "BatchNormalization", "name": f"{name}_bn", "momentum": 0.9},
+            {"type": "ReLU", "name": f"{name}_relu"}]
+
+
+def _window(size: int, along_time: bool):
+    """A kernel or stride: square, or along T only for (T, 1, C) sensor windows."""
+    return [size, 1] if along_time else size
+
+
+def _stem(c: dict, stride: int, along_time: bool) -> list:
+    return [{"type": "Conv2D", "name": "conv2d", "filters": c["filters"],
+             "kernel_size": _window(c["kernel"], along_time), "strides": _window(stride, along_time),
+             "padding": "same"}, *_bn_relu("conv2d")]
+
+
+def _separable_block(b: int, stride: int, width: int, along_time: bool) -> list:
+    return [{"type": "DepthwiseConv2D", "name": f"dw_{b}", "kernel_size": _window(3, along_time),
+             "strides": _window(stride, along_time), "padding": "same"}, *_bn_relu(f"dw_{b}"),
+            {"type": "Conv2D", "name": f"pw_{b}", "filters": width, "kernel_size": 1}, *_bn_relu(f"pw_{b}")]
+
+
+def _pooled_head(c: dict, n_classes: int) -> list:
+    return [{"type": "GlobalAveragePooling2D", "name": "gap"},
+            {"type": "Dropout", "name": "dropout", "rate": c["dropout"]},
+            {"type": "Dense", "name": "output", "units": n_classes, "activation": "softmax"}]
+
+
 def _dscnn_layers(c: dict, n_classes: int, along_time: bool = False) -> list:
-    # BatchNorm after every convolution, as MLPerf Tiny's DS-CNN (the converters fold it into the convolution).
-    # Its moving statistics follow at momentum 0.9, not Keras' 0.99: a few hundred steps of 0.99 leave the moving
-    # variance near its start (1.0) where the batches' is ~0.01, and inference then scales every layer down
-    # (digits: 100 % in training mode, 10 % in inference after 6 epochs)
-    def bn_relu(name):
-        return [{"type": "BatchNormalization", "name": f"{name}_bn", "momentum": 0.9},
-                {"type": "ReLU", "name": f"{name}_relu"}]
-
-    def window(size):  # along_time: (T, 1, C) inputs, every window runs along T only
-        return [size, 1] if along_time else size
-
-    layers = [{"type": "Conv2D", "name": "conv2d", "filters": c["filters"], "kernel_size": window(c["kernel"]),
-               "strides": window(c["stride"]), "padding": "same"}, *bn_relu("conv2d")]
+    # MLPerf Tiny's DS-CNN: a strided convolution, then shape-keeping depthwise-separable blocks
+    layers = _stem(c, c["stride"], along_time)
     for b in range(c["blocks"]):
-        layers += [{"type": "DepthwiseConv2D", "name": f"dw_{b}", "kernel_size": window(3), "padding": "same"},
-                   *bn_relu(f"dw_{b}"),
-                   {"type": "Conv2D", "name": f"pw_{b}", "filters": c["filters"], "kernel_size": 1},
-                   *bn_relu(f"pw_{b}")]
-    return layers + [
-        {"type": "GlobalAveragePooling2D", "name": "gap"},
-        {"type": "Dropout", "name": "dropout", "rate": c["dropout"]},
-        {"type": "Dense", "name": "output", "units": n_classes, "activation": "softmax"},
-    ]
+        layers += _separable_block(b, 1, c["filters"], along_time)
+    return layers + _pooled_head(c, n_classes)
 
 
 def _mobilenet_layers(c: dict, n_classes: int, along_time: bool = False) -> list:
-    # MobileNetV1 (Howard et al. 2017; MLPerf Tiny's visual-wake-words reference at width 0.25), scaled down: a
-    # strided convolution, then depthwise-separable blocks whose every second one strides 2 and doubles the width
-    # (the others keep the shape: blocks shrink may skip). BatchNorm momentum as DS-CNN's.
-    def bn_relu(name):
-        return [{"type": "BatchNormalization", "name": f"{name}_bn", "momentum": 0.9},
-                {"type": "ReLU", "name": f"{name}_relu"}]
-
-    def window(size):
-        return [size, 1] if along_time else size
-
-    width = c["filters"]
-    layers = [{"type": "Conv2D", "name": "conv2d", "filters": width, "kernel_size": window(c["kernel"]),
-               "strides": window(2), "padding": "same"}, *bn_relu("conv2d")]
+    # MobileNetV1 (Howard et al. 2017; MLPerf Tiny's visual-wake-words reference at width 0.25), scaled down: every
+    # second block strides 2 and doubles the width (the others keep the shape: blocks shrink may skip)
+    layers, width = _stem(c, 2, along_time), c["filters"]
     for b in range(c["blocks"]):
         stride = 2 if b % 2 else 1
         width *= stride
-        layers += [{"type": "DepthwiseConv2D", "name": f"dw_{b}", "kernel_size": window(3),
-                    "strides": window(stride), "padding": "same"}, *bn_relu(f"dw_{b}"),
-                   {"type": "Conv2D", "name": f"pw_{b}", "filters": width, "kernel_size": 1}, *bn_relu(f"pw_{b}")]
-    return layers + [
-        {"type": "GlobalAveragePooling2D", "name": "gap"},
-        {"type": "Dropout", "name": "dropout", "rate": c["dropout"]},
-        {"type": "Dense", "name": "output", "units": n_classes, "activation": "softmax"},
-    ]
+        layers += _separable_block(b, stride, width, along_time)
+    return layers + _pooled_head(c, n_classes)
 
 
 _MOBILENET_SPACE = [Ordinal("filters", choices=(8, 16, 24, 32)), Ordinal("kernel", choices=(3, 5)),
