@@ -666,7 +666,7 @@ def add_parser(sub) -> None:
     p.add_argument("--dataset", default=d.dataset,
                    help="har-basicmotions (default), har-watch, digits, or an .npz/.csv file")
     p.add_argument("--label", default=None, help="har-watch labels: exercise (default) or subject")
-    p.add_argument("--space", default=d.space, help="paper-har (default), paper-bottle, ds-cnn, ds-cnn-1d, mobilenet-v1, mobilenet-v1-1d, a Python file with build(hp) (docs/your-own-model.md), "
+    p.add_argument("--space", default=d.space, help="paper-har (default), paper-bottle, ds-cnn, ds-cnn-1d, mobilenet-v1, mobilenet-v1-1d, resnet-8, resnet-8-1d, a Python file with build(hp) (docs/your-own-model.md), "
                         "or a TOML file narrowing a template")
     p.add_argument("--target", default=d.target, help="board name or alias (default: the papers' tiny board)")
     p.add_argument("--target-file", help="TOML file with extra boards (the catalogue's layout)")

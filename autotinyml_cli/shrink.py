@@ -209,9 +209,9 @@ def add_parser(sub) -> None:
                                       "under memsim's RAM, Flash and latency constraints")
     p.add_argument("model", nargs="?", help="seed network: a Keras .keras/.h5 file (a chain of layers)")
     p.add_argument("--space", default=None,
-                   help="or a template whose largest configuration seeds the search (paper-har, paper-bottle, ds-cnn, "
-                        "ds-cnn-1d, mobilenet-v1, mobilenet-v1-1d; default: ds-cnn for images of 16x16 or more, "
-                        "ds-cnn-1d for sensor windows, paper-har otherwise)")
+                   help="or a template whose largest configuration seeds the search (paper-har, paper-bottle, "
+                        "ds-cnn, ds-cnn-1d, mobilenet-v1, mobilenet-v1-1d, resnet-8, resnet-8-1d; default: ds-cnn "
+                        "for images of 16x16 or more, ds-cnn-1d for sensor windows, paper-har otherwise)")
     p.add_argument("--dataset", default=d.dataset,
                    help="har-basicmotions (default), har-watch, digits, or an .npz/.csv file")
     p.add_argument("--label", default=None, help="har-watch labels: exercise (default) or subject")

@@ -148,6 +148,43 @@ def _mobilenet_layers(c: dict, n_classes: int, along_time: bool = False) -> list
     return layers + _pooled_head(c, n_classes)
 
 
+def _resnet_layers(c: dict, n_classes: int, along_time: bool = False) -> list:
+    # MLPerf Tiny's image-classification reference, ResNet-8: a stem, then three stacks of two 3x3 convolutions with
+    # a residual Add, the second and third striding 2 with twice the width and a 1x1 convolution on the shortcut.
+    # That shortcut subsamples first (a 1x1 max-pool of stride 2) and then convolves at stride 1: the same
+    # arithmetic, but TensorFlow 2.21's oneDNN kernels corrupt memory in the filter gradient of a strided 1x1
+    # convolution (RESULTS.md log, "shrink: other allocations of the same budget", found on the way). The classifier
+    # reads the global average.
+    def conv(name, width, kernel, stride=1, **extra):
+        return {"type": "Conv2D", "name": name, "filters": width, "kernel_size": _window(kernel, along_time),
+                "strides": _window(stride, along_time), "padding": "same", **extra}
+
+    width = c["filters"]
+    layers = [conv("conv2d", width, c["kernel"]), *_bn_relu("conv2d")]
+    into = "conv2d_relu"
+    for s in range(3):
+        stride = 1 if s == 0 else 2
+        width *= stride
+        layers += [conv(f"s{s}_a", width, c["kernel"], stride), *_bn_relu(f"s{s}_a"),
+                   conv(f"s{s}_b", width, c["kernel"])]
+        bn = {"type": "BatchNormalization", "name": f"s{s}_b_bn", "momentum": 0.9, "inputs": f"s{s}_b"}
+        shortcut = into
+        if stride == 1:
+            layers.append(bn)
+        else:  # in the order Keras runs them (the pooling before the BatchNorm): the two plan memory alike
+            layers += [{"type": "MaxPooling2D", "name": f"s{s}_sub", "pool_size": _window(1, along_time),
+                        "strides": _window(2, along_time), "inputs": into}, bn,
+                       conv(f"s{s}_short", width, 1, inputs=f"s{s}_sub")]
+            shortcut = f"s{s}_short"
+        layers += [{"type": "Add", "name": f"s{s}_add", "inputs": [f"s{s}_b_bn", shortcut]},
+                   {"type": "ReLU", "name": f"s{s}_relu"}]
+        into = f"s{s}_relu"
+    return layers + _pooled_head(c, n_classes)
+
+
+_RESNET_SPACE = [Ordinal("filters", choices=(8, 16, 24, 32)), Ordinal("kernel", choices=(3, 5)),
+                 Ordinal("dropout", choices=(0.0, 0.1, 0.2)), Categorical("optimizer", choices=("adam", "rmsprop"))]
+_RESNET_BASELINE = {"filters": 16, "kernel": 3, "dropout": 0.0, "optimizer": "adam"}
 _MOBILENET_SPACE = [Ordinal("filters", choices=(8, 16, 24, 32)), Ordinal("kernel", choices=(3, 5)),
                     Ordinal("blocks", choices=(2, 3, 4, 5, 6)), Ordinal("dropout", choices=(0.0, 0.1, 0.2)),
                     Categorical("optimizer", choices=("adam", "rmsprop"))]
@@ -218,6 +255,17 @@ TEMPLATES = {
         lambda c, n_classes: _mobilenet_layers(c, n_classes, along_time=True),
         baseline=dict(_MOBILENET_BASELINE),
         description="MobileNetV1-style along time for (T, C) sensor windows (k x 1 kernels, sensors as channels)",
+        sensors_as_channels=True,
+    ),
+    "resnet-8": Template(
+        "resnet-8", Space(list(_RESNET_SPACE), name="resnet-8"), _resnet_layers, baseline=dict(_RESNET_BASELINE),
+        description="ResNet-8 (MLPerf Tiny's image reference): stem -> 3 residual stacks of two convolutions, the "
+                    "last two strided with twice the width -> GlobalAveragePooling -> Dense out",
+    ),
+    "resnet-8-1d": Template(
+        "resnet-8-1d", Space(list(_RESNET_SPACE), name="resnet-8-1d"),
+        lambda c, n_classes: _resnet_layers(c, n_classes, along_time=True), baseline=dict(_RESNET_BASELINE),
+        description="ResNet-8 along time for (T, C) sensor windows (k x 1 kernels, sensors as channels)",
         sensors_as_channels=True,
     ),
 }

@@ -316,6 +316,22 @@ def test_a_mobilenet_seed_is_searched_per_stage_and_by_its_shape_keeping_blocks(
     _gated_equals_extracted(spec, (8, *shape), block_thetas=[1.0, -1.0])
 
 
+@pytest.mark.toolchain
+def test_a_resnet8_seed_is_searched_per_residual_stack():
+    from cbo.dnas import largest_config
+    from cbo.tinyml import get_template
+
+    template = get_template("resnet-8-1d")
+    shape = template.input_shape((40, 6))
+    spec = template.spec({**largest_config(template), "filters": 8}, shape, 4)
+    costs = NetworkCosts(spec, "stm32l476rg", "tflm", "float32")
+    # each Add ties its two inputs' channels: the stem with the first stack's output, each shortcut with its stack's
+    assert [costs.producers[g] for g in costs.searchable] == [
+        ["conv2d", "s0_b"], ["s0_a"], ["s1_a"], ["s1_b", "s1_short"], ["s2_a"], ["s2_b", "s2_short"]]
+    assert costs.blocks == []  # residual stacks are not skipped (yet)
+    _gated_equals_extracted(spec, (8, *shape))
+
+
 def _gated_equals_extracted(spec, x_shape, block_thetas=(), kernel_thetas=None):
     from cbo.dnas._network import build_supernet, carry_weights
     from memsim.frontends.keras import keras_from_spec, quiet_keras
