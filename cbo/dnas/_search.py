@@ -116,18 +116,6 @@ def _ranked_theta(importance: np.ndarray) -> np.ndarray:
     return THETA_LOW + (THETA_HIGH - THETA_LOW) * ranks / max(len(importance) - 1, 1)
 
 
-def _push_scale(counts, groups: int) -> np.ndarray:
-    """What each gate vector's cost derivative is multiplied by in the push: a channel group's open channels (its
-    elasticity, so groups shrink by fractions) and, for a block or a kernel's rings, the groups' mean open channels:
-    per byte or millisecond it saves, a block is pushed as hard as channels are. (Pushed by its cost share alone, a
-    block went only after the weakest channels: DS-CNN on har-watch's small board kept 4 blocks at 48 channels where
-    2 blocks at 64 score higher; RESULTS.md log, "shrink seeds sensor windows from DS-CNN along time".)"""
-    scale = np.asarray(counts, np.float64).copy()
-    if groups < len(scale):
-        scale[groups:] = scale[:groups].mean()
-    return scale
-
-
 def _redundancy(theta_values: list, counts, span, paced) -> np.ndarray:
     """Per gate (all gates, in order): n / s for the channels of a group with n open channels whose inputs span
     only s < n dimensions (``NetworkCosts.span``) other than its strongest (by theta) ``paced`` ones
@@ -205,12 +193,11 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
                  tf.TensorSpec((), tf.float32)]
 
     @tf.function(input_signature=signature)
-    def step(x, y, value, grad, scale, redundancy, lam, gates_move):
+    def step(x, y, value, grad, counts, redundancy, lam, gates_move):
         # The penalty's value is memsim's; its direction over the searched groups is memsim's per-channel
         # difference of every violated figure (weighted by lambda / limit) times the group's channel count — the
         # cost's elasticity, so groups shrink by fractions in proportion to their share of the excess (with a
-        # per-channel push alone, a cost like conv filters x dense units drives the smaller factor to one channel);
-        # a block's or kernel's difference times the groups' mean channel count (``_push_scale``).
+        # per-channel push alone, a cost like conv filters x dense units drives the smaller factor to one channel).
         # Each gate's push is that times its redundancy weight (``_redundancy``: above 1 for the channels of a
         # group beyond the dimension its inputs span), scaled so the most pressed gate gets 1. Plain SGD on the
         # gates then closes, within a group, the weakest first (d mask / d theta = p (1 - p) is largest near
@@ -218,7 +205,7 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
         # learn, every channel on: one compiled step for both phases (each tf.function costs a trace, about a
         # second on these networks).
         over = active * lam * tf.cast(value > limits, tf.float32) / limits
-        elasticity = tf.linalg.matvec(grad, over, transpose_a=True) * scale
+        elasticity = tf.linalg.matvec(grad, over, transpose_a=True) * counts
         pressure = tf.repeat(elasticity, sizes) * redundancy
         pressure = pressure / tf.maximum(tf.reduce_max(tf.abs(pressure)), 1e-12)
         penalty = tf.reduce_sum(active * lam * tf.nn.relu(value - limits) / limits)
@@ -273,8 +260,7 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
             counts = hard_counts(theta_values)
             value, grad = costs.at(counts)
             task, pen = step(tf.constant(X_tr[idx]), tf.constant(y_tr[idx]), tf.constant(value, tf.float32),
-                             tf.constant(grad, tf.float32), tf.constant(_push_scale(counts, len(costs.searchable)),
-                                                                        tf.float32),
+                             tf.constant(grad, tf.float32), tf.constant(counts, tf.float32),
                              tf.constant(_redundancy(theta_values, counts, costs.span(counts), costs.paced(counts)),
                                          tf.float32),
                              tf.constant(0 * lam if warming else lam, tf.float32),

@@ -190,15 +190,6 @@ def test_where_the_dense_reader_has_inputs_to_spare_the_pace_is_the_span(filters
     assert costs.paced([filters, units]).tolist() == costs.span([filters, units]).tolist()
 
 
-def test_a_block_or_kernel_is_pushed_per_unit_saved_as_hard_as_channels():
-    from cbo.dnas._search import _push_scale
-
-    # two channel groups (48 and 16 open), a block kept, a block skipped, a kernel with 2 rings kept
-    scale = _push_scale([48, 16, 1, 0, 2], groups=2)
-    assert scale.tolist() == [48, 16, 32, 32, 32]  # groups: their elasticity; the rest: the groups' mean
-    assert _push_scale([48, 16], groups=2).tolist() == [48, 16]
-
-
 def test_channels_beyond_their_groups_span_get_the_stronger_push():
     from cbo.dnas._search import _redundancy
 
