@@ -101,9 +101,12 @@ def _bottle_layers(c: dict, n_classes: int) -> list:
 # convolution). Its moving statistics follow at momentum 0.9, not Keras' 0.99: a few hundred steps of 0.99 leave the
 # moving variance near its start (1.0) where the batches' is ~0.01, and inference then scales every layer down
 # (digits: 100 % in training mode, 10 % in inference after 6 epochs)
+def _bn(name: str, **extra) -> dict:
+    return {"type": "BatchNormalization", "name": name, "momentum": 0.9, **extra}
+
+
 def _bn_relu(name: str) -> list:
-    return [{"type": "BatchNormalization", "name": f"{name}_bn", "momentum": 0.9},
-            {"type": "ReLU", "name": f"{name}_relu"}]
+    return [_bn(f"{name}_bn"), {"type": "ReLU", "name": f"{name}_relu"}]
 
 
 def _window(size: int, along_time: bool):
@@ -111,10 +114,13 @@ def _window(size: int, along_time: bool):
     return [size, 1] if along_time else size
 
 
+def _conv(name: str, width: int, kernel: int, stride: int, along_time: bool, **extra) -> dict:
+    return {"type": "Conv2D", "name": name, "filters": width, "kernel_size": _window(kernel, along_time),
+            "strides": _window(stride, along_time), "padding": "same", **extra}
+
+
 def _stem(c: dict, stride: int, along_time: bool) -> list:
-    return [{"type": "Conv2D", "name": "conv2d", "filters": c["filters"],
-             "kernel_size": _window(c["kernel"], along_time), "strides": _window(stride, along_time),
-             "padding": "same"}, *_bn_relu("conv2d")]
+    return [_conv("conv2d", c["filters"], c["kernel"], stride, along_time), *_bn_relu("conv2d")]
 
 
 def _separable_block(b: int, stride: int, width: int, along_time: bool) -> list:
@@ -155,26 +161,22 @@ def _resnet_layers(c: dict, n_classes: int, along_time: bool = False) -> list:
     # arithmetic, but TensorFlow 2.21's oneDNN kernels corrupt memory in the filter gradient of a strided 1x1
     # convolution (RESULTS.md log, "shrink: other allocations of the same budget", found on the way). The classifier
     # reads the global average.
-    def conv(name, width, kernel, stride=1, **extra):
-        return {"type": "Conv2D", "name": name, "filters": width, "kernel_size": _window(kernel, along_time),
-                "strides": _window(stride, along_time), "padding": "same", **extra}
-
     width = c["filters"]
-    layers = [conv("conv2d", width, c["kernel"]), *_bn_relu("conv2d")]
+    layers = _stem(c, 1, along_time)
     into = "conv2d_relu"
     for s in range(3):
         stride = 1 if s == 0 else 2
         width *= stride
-        layers += [conv(f"s{s}_a", width, c["kernel"], stride), *_bn_relu(f"s{s}_a"),
-                   conv(f"s{s}_b", width, c["kernel"])]
-        bn = {"type": "BatchNormalization", "name": f"s{s}_b_bn", "momentum": 0.9, "inputs": f"s{s}_b"}
+        layers += [_conv(f"s{s}_a", width, c["kernel"], stride, along_time), *_bn_relu(f"s{s}_a"),
+                   _conv(f"s{s}_b", width, c["kernel"], 1, along_time)]
+        bn = _bn(f"s{s}_b_bn", inputs=f"s{s}_b")
         shortcut = into
         if stride == 1:
             layers.append(bn)
         else:  # in the order Keras runs them (the pooling before the BatchNorm): the two plan memory alike
             layers += [{"type": "MaxPooling2D", "name": f"s{s}_sub", "pool_size": _window(1, along_time),
                         "strides": _window(2, along_time), "inputs": into}, bn,
-                       conv(f"s{s}_short", width, 1, inputs=f"s{s}_sub")]
+                       _conv(f"s{s}_short", width, 1, 1, along_time, inputs=f"s{s}_sub")]
             shortcut = f"s{s}_short"
         layers += [{"type": "Add", "name": f"s{s}_add", "inputs": [f"s{s}_b_bn", shortcut]},
                    {"type": "ReLU", "name": f"s{s}_relu"}]
