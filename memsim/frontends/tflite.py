@@ -21,7 +21,7 @@ from memsim._errors import ModelFileError, UnsupportedLayerError
 from memsim.graph import Graph, Layer
 from memsim.ops import ACTIVATION_MACC
 
-__all__ = ["TFLiteModel", "read_tflite", "graph_from_tflite", "model_dtype", "OPERATOR_NAMES"]
+__all__ = ["TFLiteModel", "read_tflite", "graph_from_tflite", "model_dtype", "OPERATOR_NAMES", "SUPPORTED_OPS"]
 
 OPERATOR_NAMES = (
     "ADD", "AVERAGE_POOL_2D", "CONCATENATION", "CONV_2D", "DEPTHWISE_CONV_2D", "DEPTH_TO_SPACE",
@@ -72,6 +72,7 @@ _OP_MAP = {
     "SHAPE": None, "STRIDED_SLICE": None, "PACK": None,
     "GREATER": "activation", "EXP": "activation", "SUB": "activation", "SELECT_V2": "activation",
 }
+SUPPORTED_OPS = frozenset(_OP_MAP)
 _ACT_OF_OP = {"SOFTMAX": "softmax", "TANH": "tanh", "LOGISTIC": "sigmoid", "RELU": "relu", "RELU6": "relu6",
               "LEAKY_RELU": "leaky_relu", "ELU": "elu"}
 _FUSED = {1: "relu", 3: "relu6", 4: "tanh"}
@@ -174,16 +175,17 @@ def _parse(buf: bytes) -> TFLiteModel:
     for oc in _tables(root, 1):
         code = max(_scalar(oc, 0, N.Int8Flags), _scalar(oc, 3, N.Int32Flags))
         codes.append(OPERATOR_NAMES[code] if 0 <= code < len(OPERATOR_NAMES) else f"OP_{code}")
-    buffers = []
+    buffers, buffer_starts = [], []
     for b in _tables(root, 4):
         o = _field(b, 0)
         size = b.VectorLen(o) if o else _scalar(b, 2, N.Uint64Flags)
         buffers.append(size)
+        buffer_starts.append(b.Vector(o) if o else -1)  # -1: data outside the flatbuffer (models over 2 GB)
     subgraphs = _tables(root, 2)
     if not subgraphs:
         raise ValueError("no subgraph")
     sg = subgraphs[0]
-    names, shapes, dtypes, sizes, const, channels = [], [], [], [], [], []
+    names, shapes, dtypes, sizes, const, channels, tensor_buffer = [], [], [], [], [], [], []
     for t in _tables(sg, 0):
         shape = _vector(t, 0, N.Int32Flags, 4)
         ttype = _scalar(t, 1, N.Int8Flags)
@@ -199,6 +201,7 @@ def _parse(buf: bytes) -> TFLiteModel:
         sizes.append(prod(max(int(d), 1) for d in shape) * _TYPE_BYTES.get(ttype, 4))
         const.append(0 < bidx < len(buffers) and buffers[bidx] > 0)
         channels.append(n_scales)
+        tensor_buffer.append(bidx)
     op_types, op_in, op_out, op_opts = [], [], [], []
     for op in _tables(sg, 3):
         kind = codes[_scalar(op, 0, N.Uint32Flags)]
@@ -219,6 +222,14 @@ def _parse(buf: bytes) -> TFLiteModel:
             elif kind in ("FULLY_CONNECTED", "ADD", "CONCATENATION", "MUL"):
                 fid = {"FULLY_CONNECTED": 0, "ADD": 0, "MUL": 0, "CONCATENATION": 1}[kind]
                 options = {"activation": _scalar(opt, fid, N.Int8Flags)}
+        if kind in ("PAD", "PADV2") and len(op_in[-1]) > 1:
+            # the (before, after) pairs per axis live in a constant int32 [rank, 2] tensor, not in the options
+            t = op_in[-1][1]
+            bidx = tensor_buffer[t]
+            start = buffer_starts[bidx] if 0 < bidx < len(buffers) else -1
+            if start >= 0 and dtypes[t] == "int32":
+                flat = struct.unpack_from(f"<{buffers[bidx] // 4}i", buf, start)
+                options = {"paddings": [list(flat[k:k + 2]) for k in range(0, len(flat), 2)]}
         op_opts.append(options)
     return TFLiteModel(
         file_bytes=len(buf), op_types=op_types, op_inputs=op_in, op_outputs=op_out, op_options=op_opts,
@@ -226,6 +237,18 @@ def _parse(buf: bytes) -> TFLiteModel:
         tensor_const=const, tensor_channels=channels,
         inputs=list(_vector(sg, 1, N.Int32Flags, 4)), outputs=list(_vector(sg, 2, N.Int32Flags, 4)),
     )
+
+
+def _spatial_pads(paddings, in_shape, out_shape) -> list:
+    """A PAD's (before, after) per spatial axis (batch and channels dropped), as ZeroPadding layers hold them.
+
+    Where the file holds no readable paddings tensor, the growth of each axis is split the way TF's "same" does
+    (the extra pad at the end)."""
+    rank = len(out_shape)
+    if paddings and len(paddings) == rank:
+        return [[int(b), int(a)] for b, a in paddings[1:-1]]
+    grow = [max(int(o) - int(i), 0) for i, o in zip(in_shape[1:-1], out_shape[1:-1])] or [0] * (rank - 2)
+    return [[g // 2, g - g // 2] for g in grow]
 
 
 def model_dtype(model: TFLiteModel) -> str:
@@ -295,6 +318,9 @@ def graph_from_tflite(source: "bytes | str | Path | TFLiteModel", name: str | No
             macc = prod(shape) * (ACTIVATION_MACC[act] if kind in _ACT_OF_OP else 1)
         elif kind == "ADD":
             macc = prod(shape)
+        elif mapped == "zero_padding":
+            attrs = {"padding": _spatial_pads(opts.get("paddings"), model.tensor_shapes[data_in[0]] if data_in
+                                              else (), model.tensor_shapes[out])}
         elif kind == "MUL":
             attrs = {"folded": False}
             macc = prod(shape)
