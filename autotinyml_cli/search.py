@@ -387,17 +387,16 @@ def run_search(args: SearchOptions) -> SearchSummary:
     if args.k > smallest_class:
         raise AutoTinyMLError(f"--k {args.k} folds need at least {args.k} samples per class; the smallest class of "
                               f"{dataset.name} has {smallest_class}. Use --k {max(2, smallest_class)} or fewer.")
-    if args.confirm:
-        check_writable(args.out)
     input_shape = template.input_shape(dataset.sample_shape)
-    constraint = MemsimConstraint(template, input_shape, dataset.n_classes, target, args.runtime, dtype,
-                                  compression, margin=args.margin, latency_budget_ms=args.latency_ms,
-                                  energy_budget_uj=args.energy_uj)
-    check_something_fits(template, constraint, target, args.runtime)
     settings = {"dataset": dataset.name, "space": template.space.to_dict(), "template": template.name,
                 "target": target.name, "runtime": args.runtime, "dtype": dtype, "compression": compression,
                 "method": args.method, "seed": args.seed, "k": args.k, "epochs": args.epochs,
-                "input_shape": list(input_shape), "n_classes": dataset.n_classes}
+                "input_shape": list(input_shape), "n_classes": dataset.n_classes,
+                # what the scores and verdicts depend on beyond the names: content, not labels
+                KEYED["data"]: dataset.fingerprint, KEYED["board"]: target.figures,
+                "batch_size": args.batch_size}
+    if Path(args.space).suffix in (".py", ".toml"):  # a space file edited since is another space
+        settings[KEYED["space file"]] = file_digest(args.space)
     if getattr(template, "path", None):  # a Python space: the report reads the same file again
         settings["space_file"], settings["sample_shape"] = template.path, list(template.sample_shape)
     if args.margin is not None:  # only when given, so studies made before the option still resume
@@ -408,6 +407,14 @@ def run_search(args: SearchOptions) -> SearchSummary:
         settings["energy_uj"] = args.energy_uj
     study_path = Path(args.study) if args.study else _default_study(dataset.name, template.name, target.name,
                                                                      args.runtime, dtype, args.method, args.seed)
+    # a study of other work is refused before any set-up, its file left as it was
+    check_same_work(cbo.read_study_meta(study_path), settings, study_path)
+    if args.confirm:
+        check_writable(args.out)
+    constraint = MemsimConstraint(template, input_shape, dataset.n_classes, target, args.runtime, dtype,
+                                  compression, margin=args.margin, latency_budget_ms=args.latency_ms,
+                                  energy_budget_uj=args.energy_uj)
+    check_something_fits(template, constraint, target, args.runtime)
     if not args.study:
         study_path.parent.mkdir(parents=True, exist_ok=True)
     storage = cbo.SQLiteStorage(study_path)
@@ -448,18 +455,40 @@ def _interrupt_between_trials():
 
 
 INFORMATIONAL = ("input_shape", "n_classes")  # derived from the dataset; stored for `autotinyml report`
+KEYED = {"data": "data_digest", "board": "board_figures", "space file": "space_file_digest"}  # settings' keys
+
+
+def file_digest(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def check_same_work(meta: dict, settings: dict, study_path) -> None:
+    """A stored study continues only when everything its scores depend on is the same; otherwise one sentence says
+    what changed and how to start anew."""
+    if not meta:
+        return
+    meta = {**{k: settings[k] for k in INFORMATIONAL if k not in meta}, **meta}
+    if meta == settings:
+        return
+    start_anew = "to start anew, pass a new --study path or delete the file."
+    if KEYED["data"] not in meta:
+        raise cbo.StorageError(f"Study {str(study_path)!r} was made before studies recorded their data's content, so "
+                               f"it cannot be shown to be of this data; {start_anew}")
+    diff = sorted(k for k in set(settings) | set(meta) if meta.get(k) != settings.get(k))
+    described = {KEYED["data"]: f"the data's content ({settings['dataset']} holds other samples than when the study "
+                                "was made)",
+                 KEYED["board"]: f"the figures of board {settings['target']} (sizes, clock or overheads)",
+                 KEYED["space file"]: "the space file's content", "space": "the space"}
+    shown = ", ".join(described.get(k) or f"{k} (stored {meta.get(k)!r}, now {settings.get(k)!r})" for k in diff)
+    raise cbo.StorageError(f"Study {str(study_path)!r} was made with other settings: {shown}; to continue it, "
+                           f"repeat its options and data; {start_anew}")
 
 
 def _search(args, storage, study_path, settings, template, dataset, target, constraint, input_shape) -> int:
     meta = storage.get_meta()
-    if meta:  # studies made before a setting was stored still resume
-        meta = {**{k: settings[k] for k in INFORMATIONAL if k not in meta}, **meta}
-    if meta and meta != settings:
-        diff = sorted(k for k in set(settings) | set(meta) if meta.get(k) != settings.get(k))
-        shown = ", ".join(f"{k} (stored {meta.get(k)!r}, now {settings.get(k)!r})" if k != "space" else "space"
-                          for k in diff)
-        raise cbo.StorageError(f"Study {str(study_path)!r} was made with other settings: {shown}; to continue it, "
-                               "repeat its options; to start anew, pass a new --study path or delete the file.")
+    check_same_work(meta, settings, study_path)  # again: the file may have changed since it was first read
     if not meta:
         storage.set_meta(settings)
     dtype, compression = settings["dtype"], settings["compression"]

@@ -14,7 +14,7 @@ from cbo._samplers import (
     DEFAULT_METHOD, SAMPLERS, BaseSampler, Proposal, ExactCBOSampler, FeasibleRandomSampler, GPUCBSampler, GridSampler, RandomSampler, SVMCBOSampler,
 )
 from cbo._space import Categorical, Integer, Ordinal, Param, Real, Space
-from cbo._storage import FrozenTrial, InMemoryStorage, SQLiteStorage, Storage, TrialState
+from cbo._storage import FrozenTrial, InMemoryStorage, SQLiteStorage, Storage, TrialState, read_study_meta
 from cbo._study import Study, Trial
 from cbo._view import StudyView
 
@@ -22,5 +22,5 @@ __all__ = [
     "CBOError", "DatasetError", "SpaceError", "StorageError",
     "DEFAULT_METHOD", "SAMPLERS", "BaseSampler", "Proposal", "StudyView", "Storage", "ExactCBOSampler", "FeasibleRandomSampler", "GPUCBSampler", "GridSampler", "RandomSampler",
     "SVMCBOSampler", "Categorical", "Integer", "Ordinal", "Param", "Real", "Space",
-    "FrozenTrial", "InMemoryStorage", "SQLiteStorage", "TrialState", "Study", "Trial",
+    "FrozenTrial", "InMemoryStorage", "SQLiteStorage", "TrialState", "read_study_meta", "Study", "Trial",
 ]

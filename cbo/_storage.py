@@ -20,7 +20,7 @@ from typing import Protocol
 
 from cbo._errors import StorageError
 
-__all__ = ["TrialState", "FrozenTrial", "Storage", "InMemoryStorage", "SQLiteStorage"]
+__all__ = ["TrialState", "FrozenTrial", "Storage", "InMemoryStorage", "SQLiteStorage", "read_study_meta"]
 
 SCHEMA_VERSION = 1
 
@@ -198,6 +198,35 @@ class SQLiteStorage:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the flock
             self._lock_fd = None
+
+
+def read_study_meta(path: "str | Path") -> dict:
+    """A study file's settings, read without writing to it ({} for a file that is missing or empty): a search
+    compares them with its own before it opens the file, so a file it refuses is left byte-identical."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        if path.is_dir():
+            raise StorageError(f"Study path {str(path)!r} is a folder; pass a file path, e.g. --study my-study.sqlite.")
+        return {}
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not {"schema_version", "meta", "trials"} <= tables:
+                raise StorageError(f"Study file {str(path)!r} is an SQLite database but not an AutoTinyML study; "
+                                   "pass another --study path.")
+            row = db.execute("SELECT version FROM schema_version").fetchone()
+            if row is not None and row[0] != SCHEMA_VERSION:
+                raise StorageError(f"Study file {str(path)!r} has schema version {row[0]}, this AutoTinyML writes "
+                                   f"version {SCHEMA_VERSION}; start a new study file.")
+            return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"Study file {str(path)!r} cannot be opened as an SQLite database ({exc}); pass another "
+                           "--study path.") from None
+    except OSError as exc:
+        raise StorageError(f"Cannot read study file {str(path)!r} ({exc.strerror}); pass another --study path.") from None
 
 
 def _holder(path: Path) -> str:

@@ -93,6 +93,14 @@ class Target:
         """The core's class for the time model (``targets.CORE_CLASSES``), e.g. ``"cortex-m4"``."""
         return core_class(self.core)
 
+    @cached_property
+    def figures(self) -> str:
+        """Every figure a verdict reads (sizes, regions, clock, core, library overheads), in one line: stored work
+        judged against a board is continued only while the board's figures are the same."""
+        overheads = sorted((k, (v.code_flash_bytes, v.ram_bytes)) for k, v in self.overheads.items())
+        regions = [(r.name, r.bytes) for r in self.ram_regions]
+        return repr((self.name, self.flash_bytes, regions, self.clock_hz, self.core, overheads))
+
     def overhead(self, runtime: str, dtype: str = "float32") -> RuntimeOverhead:
         """Runtime library overhead for a runtime profile and data type."""
         return self.overheads.get((runtime, dtype), _NO_OVERHEAD)

@@ -10,10 +10,12 @@ with arrays ``X`` and ``y``, or a CSV whose last column is the label.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import warnings
 import zipfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +41,17 @@ class Dataset:
     @property
     def sample_shape(self) -> tuple:
         return tuple(self.X.shape[1:])
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A digest of the samples, labels and class names: stored work is continued only on the same data (a file
+        of the same name with other content is other data)."""
+        digest = hashlib.sha256()
+        for array in (self.X, self.y):
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+        digest.update(repr(self.classes).encode())
+        return digest.hexdigest()[:16]
 
     def shaped_for(self, shape: tuple, model: str) -> np.ndarray:
         """The samples reshaped to a model's input ``shape``; DatasetError, naming ``model``, when they do not
