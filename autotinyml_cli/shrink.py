@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -125,9 +126,9 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
                         state_dir=state_dir, start_from=seed_model,
                         choose_activations=seed_model is None)  # a trained model keeps the activations it learnt with
     except KeyboardInterrupt:
-        print(f"\ninterrupted; finished epochs are kept in {str(state_dir)!r}; run the same command to continue.",
-              file=sys.stderr)
+        print(f"\ninterrupted; {_kept_epochs(state_dir, args.epochs)}", file=sys.stderr)
         raise
+    shutil.rmtree(state_dir, ignore_errors=True)  # the search is done; what follows does not read its state
     wall = time.perf_counter() - start
 
     from validation import ToolchainError
@@ -170,6 +171,17 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
         print(replaced_note(args.out, kept), file=sys.stderr)
     outcome.exported = str(args.out)
     return outcome
+
+
+def _kept_epochs(state_dir: Path, epochs: int) -> str:
+    """What an interrupted shrink leaves, as it is: finished search epochs, or nothing (the folder removed)."""
+    try:
+        done = json.loads((state_dir / "state.json").read_text())["epoch"] + 1
+    except (OSError, ValueError, KeyError):
+        shutil.rmtree(state_dir, ignore_errors=True)
+        return "no search epoch had finished, so nothing is kept; the same command starts anew."
+    return (f"{done} of {epochs} search epochs are kept in {str(state_dir)!r}; run the same command to continue "
+            f"from epoch {done + 1}.")
 
 
 def cmd_shrink(args) -> int:

@@ -25,6 +25,7 @@ import numpy as np
 from cbo._errors import SpaceError
 from cbo.dnas._costs import ACTIVATION_CHOICES, CONSTRAINTS, NetworkCosts, activation_slots
 from cbo.dnas._project import kept_channels, project
+from cbo.tinyml.datasets import content_digest
 
 __all__ = ["ShrinkResult", "default_batch_size", "shrink"]
 
@@ -133,6 +134,36 @@ def _redundancy(theta_values: list, counts, span, paced) -> np.ndarray:
     return np.concatenate(out)
 
 
+_STATE_WHAT = {"data_digest": "the data's content", "seed_weights_digest": "the seed model's weights",
+               "board_figures": "the board's figures", "spec": "the seed network", "limits": "the budgets",
+               "n_train": "the number of training samples"}
+
+
+def _check_state(state: Path, run: dict) -> None:
+    """Stored epochs continue only the same work: a state of other work is refused, untouched, in one sentence
+    naming what changed; files of an epoch cut short while being written are dropped."""
+    try:
+        stored = json.loads((state / "state.json").read_text())
+    except FileNotFoundError:
+        stored = {}
+    except (OSError, ValueError):
+        stored = None
+    if stored != {}:
+        saved = stored.get("run") if isinstance(stored, dict) and (state / str(stored.get("weights"))).is_file() \
+            else None
+        now = json.loads(json.dumps(run))
+        if saved != now:
+            changed = ["its format"] if not isinstance(saved, dict) else \
+                [_STATE_WHAT.get(k, k.replace("_", " ")) for k in sorted(set(now) | set(saved))
+                 if saved.get(k) != now.get(k)]
+            raise SpaceError(f"The shrink state in {str(state)!r} is of other work ({', '.join(changed)} changed); "
+                             "repeat the same command and data to continue it, or delete that folder (or choose "
+                             "another --out) to start anew.")
+    for partial in state.glob("*"):
+        if partial.is_file() and partial.name not in ("state.json", (stored or {}).get("weights")):
+            partial.unlink()
+
+
 def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, finetune_epochs: int = 10,
            warmup_epochs: int | None = None, batch_size: int | None = None, learning_rate: float = 1e-3,
            gate_learning_rate: float | None = None, seed: int = 0, state_dir: str | Path | None = None,
@@ -229,17 +260,19 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     lam = np.full(len(CONSTRAINTS), LAMBDA_START)
     history, start_epoch = [], 0
     state = Path(state_dir) if state_dir else None
-    run = {"spec": spec, "target": costs.board.name, "runtime": costs.runtime, "dtype": costs.dtype,
+    # everything the stored epochs depend on: names and figures, and the content of the data and seed weights
+    run = {"spec": spec, "target": costs.board.name, "board_figures": costs.board.figures,
+           "runtime": costs.runtime, "dtype": costs.dtype,
            "compression": costs.compression, "limits": [float(v) if np.isfinite(v) else None for v in costs.limits],
-           "warmup": warmup, "batch_size": batch_size, "seed": seed,
-           "learning_rate": learning_rate, "gate_learning_rate": gate_learning_rate, "n_train": len(X_tr),
-           "activation_slots": slots}
+           "warmup": warmup, "batch_size": batch_size, "seed": seed, "epochs": epochs,
+           "learning_rate": learning_rate, "gate_learning_rate": gate_lr, "n_train": len(X_tr),
+           "activation_slots": slots, "data_digest": content_digest(X_tr, y_tr, X_val, y_val),
+           "seed_weights_digest": None if start_from is None else content_digest(*start_from.get_weights())}
+    if state:
+        _check_state(state, run)
     if state and (state / "state.json").exists():
         saved = json.loads((state / "state.json").read_text())
-        if saved.get("run") != json.loads(json.dumps(run)):
-            raise SpaceError(f"The shrink state in {str(state)!r} was made with other settings; repeat them to "
-                             "continue it, or delete that folder (or choose another --out) to start anew.")
-        model.load_weights(state / "supernet.weights.h5")
+        model.load_weights(state / saved["weights"])
         lam, history, start_epoch = np.array(saved["lambda"]), saved["history"], saved["epoch"] + 1
         log(f"continuing from epoch {start_epoch} (state in {str(state)!r})")
     rng = np.random.default_rng(seed + start_epoch)
@@ -283,13 +316,16 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
         log(f"epoch {epoch + 1}/{epochs}{' (warm-up)' if epoch < warmup else ''}: loss {row['loss']:.3f} penalty {row['penalty']:.3f} "
             f"val acc {val_acc:.3f}  {costs.describe(counts)}  {shown}  {'fits' if row['fits'] else 'over'}  "
             f"{row['seconds']:.1f} s")
-        if state:  # each file replaced whole, weights first: a kill at any point leaves a consistent epoch
-            state.mkdir(parents=True, exist_ok=True)
-            model.save_weights(state / "supernet.next.weights.h5")
+        if state:  # the epoch's weights under a name of their own, then state.json switched to them in one
+            state.mkdir(parents=True, exist_ok=True)  # rename: a kill at any point leaves the last whole epoch
+            weights_file = f"supernet.epoch{epoch + 1}.weights.h5"
+            model.save_weights(state / weights_file)
             (state / "state.next.json").write_text(json.dumps({"run": run, "epoch": epoch, "lambda": lam.tolist(),
-                                                               "history": history}))
-            os.replace(state / "supernet.next.weights.h5", state / "supernet.weights.h5")
+                                                               "weights": weights_file, "history": history}))
             os.replace(state / "state.next.json", state / "state.json")
+            for old in state.glob("supernet.*.weights.h5"):
+                if old.name != weights_file:
+                    old.unlink()
     t_search = time.perf_counter() - t0
     acc_before = _accuracy(model, X_val, y_val)
     theta_values = [t.numpy() for t in thetas]

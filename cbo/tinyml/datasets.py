@@ -22,7 +22,7 @@ import numpy as np
 
 from cbo._errors import DatasetError
 
-__all__ = ["Dataset", "DATASETS", "load_dataset"]
+__all__ = ["Dataset", "DATASETS", "load_dataset", "content_digest"]
 
 
 @dataclass(frozen=True)
@@ -46,12 +46,7 @@ class Dataset:
     def fingerprint(self) -> str:
         """A digest of the samples, labels and class names: stored work is continued only on the same data (a file
         of the same name with other content is other data)."""
-        digest = hashlib.sha256()
-        for array in (self.X, self.y):
-            digest.update(f"{array.dtype.str}{array.shape}".encode())
-            digest.update(np.ascontiguousarray(array).tobytes())
-        digest.update(repr(self.classes).encode())
-        return digest.hexdigest()[:16]
+        return content_digest(self.X, self.y, repr(self.classes))
 
     def shaped_for(self, shape: tuple, model: str) -> np.ndarray:
         """The samples reshaped to a model's input ``shape``; DatasetError, naming ``model``, when they do not
@@ -61,6 +56,19 @@ class Dataset:
             raise DatasetError(f"{model} takes inputs of shape {shape}; the samples of {self.name} have shape "
                                f"{self.sample_shape}. Give --dataset the data the model was trained on.")
         return self.X.reshape((len(self.X),) + shape)
+
+
+def content_digest(*parts) -> str:
+    """A short digest of arrays (their type, shape and bytes) and strings: what stored work is keyed by."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, str):
+            digest.update(part.encode())
+        else:
+            array = np.ascontiguousarray(part)
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(array.tobytes())
+    return digest.hexdigest()[:16]
 
 
 def _encode_labels(name: str, X: np.ndarray, labels) -> Dataset:

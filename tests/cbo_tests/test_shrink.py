@@ -511,15 +511,32 @@ def test_a_cut_off_shrink_continues_from_its_last_epoch_and_refuses_other_settin
                                     {"type": "Dense", "name": "out", "units": 10, "activation": "softmax"}]}
     costs = NetworkCosts(spec, "stm32f303k8", "tflm", "int8")
     lines = []
-    kw = dict(epochs=2, finetune_epochs=0, warmup_epochs=1, state_dir=tmp_path / "state", log=lines.append)
-    first = shrink(costs, X[:180], y[:180], X[180:], y[180:], **kw)
-    assert [r["epoch"] for r in first.history] == [0, 1]
+
+    def cut_after_the_first_epoch(line):
+        lines.append(line)
+        if line.startswith("epoch 2/"):  # logged before epoch 2 is stored: a kill here keeps epoch 1 only
+            raise KeyboardInterrupt
+
+    state = tmp_path / "state"
+    kw = dict(epochs=3, finetune_epochs=0, warmup_epochs=1, state_dir=state)
+    with pytest.raises(KeyboardInterrupt):
+        shrink(costs, X[:180], y[:180], X[180:], y[180:], log=cut_after_the_first_epoch, **kw)
+    stored = json.loads((state / "state.json").read_text())
+    assert stored["epoch"] == 0 and sorted(p.name for p in state.iterdir()) == ["state.json", stored["weights"]]
+    (state / "supernet.epoch2.weights.h5").write_bytes(b"half written")  # a kill while the next epoch is saved
     lines.clear()
-    again = shrink(costs, X[:180], y[:180], X[180:], y[180:], **{**kw, "epochs": 3})  # one more epoch
-    assert lines[0].startswith("continuing from epoch 2") and [r["epoch"] for r in again.history] == [0, 1, 2]
-    assert again.history[:2] == first.history
-    with pytest.raises(SpaceError, match="made with other settings"):
-        shrink(costs, X[:180], y[:180], X[180:], y[180:], **{**kw, "epochs": 3, "seed": 5})
+    again = shrink(costs, X[:180], y[:180], X[180:], y[180:], log=lines.append, **kw)
+    assert lines[0].startswith("continuing from epoch 1") and [r["epoch"] for r in again.history] == [0, 1, 2]
+    assert again.history[0]["loss"] == stored["history"][0]["loss"]
+    # other work on the same state: refused, naming what changed, the state untouched
+    before = {p.name: p.read_bytes() for p in state.iterdir()}
+    with pytest.raises(SpaceError, match=r"of other work \(seed changed\)"):
+        shrink(costs, X[:180], y[:180], X[180:], y[180:], **{**kw, "seed": 5})
+    with pytest.raises(SpaceError, match=r"of other work \(the data's content changed\)"):
+        shrink(costs, X[:180] + 0.5, y[:180], X[180:], y[180:], **kw)
+    with pytest.raises(SpaceError, match=r"of other work \(epochs, gate learning rate changed\)"):
+        shrink(costs, X[:180], y[:180], X[180:], y[180:], **{**kw, "epochs": 4})
+    assert {p.name: p.read_bytes() for p in state.iterdir()} == before
 
 
 @pytest.mark.toolchain

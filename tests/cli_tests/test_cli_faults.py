@@ -279,12 +279,28 @@ def test_sigterm_during_a_shrink_keeps_its_finished_epochs_and_the_same_command_
     if proc.returncode == 0:
         pytest.skip("the shrink finished before SIGTERM arrived")
     assert proc.returncode == 143, err
-    assert "Traceback" not in err and "finished epochs are kept" in err
-    kept = json.loads(state.read_text())["epoch"]
+    kept = json.loads(state.read_text())["epoch"] + 1
+    assert "Traceback" not in err
+    assert f"interrupted; {kept} of 6 search epochs are kept in {str(state.parent)!r}; run the same command to " \
+           f"continue from epoch {kept + 1}." in err
     done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     # 6 epochs are few: the network may or may not pass X-CROSS; either way the run continued, not restarted
     assert done.returncode in (0, 1) and "Traceback" not in done.stderr, done.stderr
-    assert f"continuing from epoch {kept + 1}" in done.stderr and f"epoch {kept + 1}/6" not in done.stderr
+    assert f"continuing from epoch {kept}" in done.stderr and f"epoch {kept}/6" not in done.stderr
+    assert not state.parent.exists()  # a finished shrink leaves no state behind
+
+
+def test_an_interrupted_shrink_says_only_what_it_kept(tmp_path):
+    from autotinyml_cli.shrink import _kept_epochs
+
+    state = tmp_path / "out.shrink-state"
+    state.mkdir()
+    (state / "supernet.epoch1.weights.h5").write_bytes(b"half written")  # cut before its state.json
+    assert _kept_epochs(state, 20) == "no search epoch had finished, so nothing is kept; the same command starts anew."
+    assert not state.exists()
+    state.mkdir()
+    (state / "state.json").write_text(json.dumps({"epoch": 2, "weights": "supernet.epoch3.weights.h5"}))
+    assert _kept_epochs(state, 20).startswith("3 of 20 search epochs are kept in")
 
 
 @pytest.mark.toolchain
