@@ -160,7 +160,7 @@ def cmd_export(args) -> int:
     target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
     check_options(args.runtime, dtype, compression, target, args.energy_uj)  # the runtime on this board, before the model loads
     check_writable(args.out)
-    model = load_keras_model(args.model)
+    model = load_keras_model(args.model, "autotinyml export")
     X = y = labels = None
     if args.dataset:
         from cbo.tinyml import load_dataset
@@ -239,7 +239,7 @@ def cmd_validate(args) -> int:
             if path.lower().endswith(".tflite"):
                 rows.append(compare.compare_tflite(path))
                 continue
-            model = load_keras_model(path)
+            model = load_keras_model(path, "autotinyml validate", ", or a .tflite")
             for dtype in args.dtype or list(memsim.DTYPES):
                 rows.append(compare.compare_keras(model, dtype, source=path, isolated=True))
     else:

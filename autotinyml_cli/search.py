@@ -42,12 +42,20 @@ def load_space(name: str, dataset=None) -> Template:
         return get_template(name)
     import tomllib
 
+    if path.is_dir():
+        raise cbo.SpaceError(f"Search space file {name!r} is a folder; pass the .toml file.")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise cbo.SpaceError(f"Search space file {name!r} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise cbo.SpaceError(f"Search space file {name!r} cannot be read: {exc}.") from None
     except tomllib.TOMLDecodeError as exc:
         raise cbo.SpaceError(f"Search space file {name!r} is not valid TOML: {exc}.") from None
+    unknown_keys = sorted(set(data) - {"template", "params", "name"})
+    if unknown_keys:
+        raise cbo.SpaceError(f"Search space file {name!r} has key(s) {unknown_keys} that a space file does not "
+                             "use; it takes template, name and [params.NAME] tables.")
     base_name = data.get("template")
     if base_name is None:
         raise cbo.SpaceError(f"Search space file {name!r} must name the template it narrows, e.g. template = \"paper-har\".")
@@ -61,8 +69,12 @@ def load_space(name: str, dataset=None) -> Template:
     if unknown:
         raise cbo.SpaceError(f"Search space file {name!r} has parameter(s) {unknown} that template {base_name!r} does "
                              f"not use; its parameters are {list(inherited)}.")
+    # a table without its own type keeps the template's type, and only the keys that type takes
     params = {n: (given[n] if "type" in given.get(n, {}) else {**p, **given.get(n, {})}) for n, p in inherited.items()}
-    space = cbo.Space.from_dict({**data, "params": params}, name=data.get("name", path.stem))
+    try:
+        space = cbo.Space.from_dict({**data, "params": params}, name=data.get("name", path.stem))
+    except cbo.SpaceError as exc:
+        raise cbo.SpaceError(f"Search space file {name!r}: {exc}") from None
     check_space(base, space, name)
     from dataclasses import replace
 

@@ -59,10 +59,19 @@ def _seed_spec(args, dataset):
     from cbo.tinyml import get_template
 
     if args.model:
-        from memsim.frontends.keras import load_keras_model, spec_from_keras
+        from memsim import UnsupportedLayerError
+        from memsim.frontends.keras import SUPPORTED_LAYERS, load_keras_model, spec_from_keras
 
-        model = load_keras_model(args.model)
-        spec = spec_from_keras(model)
+        model = load_keras_model(args.model, "autotinyml shrink")
+        try:
+            spec = spec_from_keras(model)
+        except UnsupportedLayerError as exc:
+            if not getattr(exc, "layer_type", None):
+                raise
+            raise UnsupportedLayerError(
+                f"Layer {exc.layer!r} of type {exc.layer_type} is not a layer shrink can search (it narrows the "
+                f"channels of {', '.join(SUPPORTED_LAYERS)}); seed shrink with a model of those layers, or use "
+                "`autotinyml search` with your own build(hp).") from None
         shape = tuple(spec["layers"][0]["shape"])
         dataset.shaped_for(shape, args.model)  # data of another shape is refused here, before any work
         return spec, shape, f"{args.model}", model
@@ -79,12 +88,16 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
     raises ``KeyboardInterrupt`` after saying where the finished epochs are kept."""
     from autotinyml_cli.search import check_enough_samples, check_seed_and_epochs, runtime_defaults
     from cbo.dnas import NetworkCosts, shrink
-    from cbo.tinyml import load_dataset
+    from cbo.tinyml import TEMPLATES, load_dataset
     from validation.export import check_writable
 
     if args.model and args.space:
         raise AutoTinyMLError("Give one seed network: a Keras model file (autotinyml shrink MODEL.keras ...) or a "
                               "template (--space paper-har), not both.")
+    if args.space and Path(args.space).suffix.lower() in (".py", ".toml"):
+        raise AutoTinyMLError(f"shrink seeds from a built-in template ({', '.join(TEMPLATES)}) or a Keras model "
+                              f"file (autotinyml shrink MODEL.keras), not a space file like {args.space!r}; search "
+                              f"a space file with autotinyml search --space {args.space}.")
     dtype, compression = runtime_defaults(args.runtime, args.dtype, args.compression, args.margin)
     for name, value, low in (("--epochs", args.epochs, 1), ("--finetune-epochs", args.finetune_epochs, 0),
                              ("--batch-size", args.batch_size, 1)):

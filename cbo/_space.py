@@ -159,6 +159,14 @@ def _param_from_dict(name: str, spec: Mapping) -> Param:
             raise SpaceError(f"Parameter {name!r}: a condition's 'in' must be a list of values, got {cond['in']!r}.")
         condition = (str(cond["param"]), tuple(cond["in"]))
     cls = _KINDS[kind]
+    takes = ("type", "choices", "condition") if cls in (Categorical, Ordinal) else \
+        ("type", "low", "high", "log", "condition")
+    unused = [k for k in spec if k not in takes]
+    if unused:  # a key that would be ignored is refused: what a file says is either used or named
+        other = "a range (type = \"real\" or \"integer\", low, high)" if cls in (Categorical, Ordinal) else \
+            "choices (type = \"ordinal\" or \"categorical\")"
+        raise SpaceError(f"Parameter {name!r} is {kind}, which takes only {', '.join(takes[1:])}, not "
+                         f"{', '.join(map(repr, unused))}; for {other} give its type too.")
     if cls in (Categorical, Ordinal):
         choices = spec.get("choices", ())
         if not isinstance(choices, (list, tuple)):  # a string would become its letters

@@ -188,6 +188,9 @@ def _latency_into(result: dict, board, settings, timing: Timing) -> None:
     else:
         ms, low, high, basis, _ = model.figures(result["time_features"], board.clock_hz, board.core_class,
                                                 settings.profile.name, settings.dtype)
+    if board.clock_assumed:
+        basis += (f"; at an assumed {board.clock_hz / 1e6:g} MHz, as {board.name} gives no clock (a board file's "
+                  "clock_hz sets it)")
     result["latency_ms"], result["latency_low_ms"], result["latency_high_ms"], result["latency_basis"] = (
         ms, low, high, basis)
     if timing.budget_ms is not None:

@@ -70,6 +70,7 @@ class Target:
     description: str = ""
     source: str = ""
     overheads: Mapping[tuple[str, str], RuntimeOverhead] = field(default_factory=dict)
+    clock_assumed: bool = False  # no clock given (a board file without clock_hz, a custom target): 80 MHz assumed
 
     @cached_property  # read for every verdict; a frozen Target cannot change it
     def ram_bytes(self) -> int:
@@ -99,11 +100,24 @@ class Target:
         judged against a board is continued only while the board's figures are the same."""
         overheads = sorted((k, (v.code_flash_bytes, v.ram_bytes)) for k, v in self.overheads.items())
         regions = [(r.name, r.bytes) for r in self.ram_regions]
-        return repr((self.name, self.flash_bytes, regions, self.clock_hz, self.core, overheads))
+        return repr((self.name, self.flash_bytes, regions, self.clock_hz, self.clock_assumed, self.core, overheads))
 
     def overhead(self, runtime: str, dtype: str = "float32") -> RuntimeOverhead:
         """Runtime library overhead for a runtime profile and data type."""
         return self.overheads.get((runtime, dtype), _NO_OVERHEAD)
+
+
+ASSUMED_CLOCK_HZ = 80_000_000  # a board that gives no clock: latency is judged at this, and says so
+
+
+def _clock(value, where: str) -> int:
+    if value is None:
+        return ASSUMED_CLOCK_HZ
+    hz = _check_int(value, "clock_hz", where)
+    if hz <= 0:
+        raise TargetFileError(f"{where} has clock_hz {value!r}; a latency needs the core's clock, e.g. "
+                              "clock_hz = 72_000_000 (or leave it out to assume 80 MHz).")
+    return hz
 
 
 def _check_int(value, what: str, source: str) -> int:
@@ -170,7 +184,8 @@ def _boards_from(data: Mapping, source: str, shared_overheads: Mapping) -> list[
             name=str(board["name"]),
             flash_bytes=flash,
             ram_regions=regions,
-            clock_hz=_check_int(board.get("clock_hz", 80_000_000), "clock_hz", where),
+            clock_hz=_clock(board.get("clock_hz"), where),
+            clock_assumed="clock_hz" not in board,
             core=str(board.get("core", "Cortex-M4F")),
             vendor=str(board.get("vendor", "")),
             aliases=tuple(str(a) for a in board.get("aliases", ())),
@@ -267,7 +282,7 @@ def custom_target(
     flash: "str | int",
     ram: "str | int",
     name: str = "custom",
-    clock_hz: "int | str" = 80_000_000,
+    clock_hz: "int | str | None" = None,
     overhead: str = "none",
 ) -> Target:
     """A target from sizes alone, e.g. ``custom_target(flash="64KiB", ram="16KiB")``.
@@ -278,7 +293,7 @@ def custom_target(
     if overhead not in sets:
         raise UnknownTargetError(f"Unknown overhead set {overhead!r}; choose one of {', '.join(sorted(sets))}.")
     sizes = {"flash": parse_size(flash, what="flash"), "ram": parse_size(ram, what="ram"),
-             "clock_hz": parse_size(clock_hz, what="clock_hz")}
+             "clock_hz": ASSUMED_CLOCK_HZ if clock_hz is None else parse_size(clock_hz, what="clock_hz")}
     for what, value in sizes.items():
         if value <= 0:
             raise InvalidSizeError(f"A custom target needs a positive {what}, got {value}; e.g. --flash 64KiB --ram 16KiB.")
@@ -287,6 +302,7 @@ def custom_target(
         flash_bytes=sizes["flash"],
         ram_regions=(MemoryRegion("RAM", sizes["ram"]),),
         clock_hz=sizes["clock_hz"],
+        clock_assumed=clock_hz is None,
         description="user-defined",
         source="command line",
         overheads=sets[overhead],

@@ -192,9 +192,13 @@ class PythonTemplate(Template):
             keras.utils.set_random_seed(seed)
         config = hp.values
         try:
-            model = self.build(hp, self.sample_shape, n_classes) if self.takes_shape else self.build(hp)
+            with _time_limit(self.path, config):
+                model = self.build(hp, self.sample_shape, n_classes) if self.takes_shape else self.build(hp)
         except SpaceError as exc:  # a parameter declared wrongly: said with the file's name
             raise SpaceError(f"{self.path}: {exc}") from None
+        except SystemExit as exc:
+            raise SpaceError(f"{self.path}: build(hp) called sys.exit({exc.code!r}) for {_shown(config)}; it must "
+                             "return a keras.Model (raise an exception to reject a configuration).") from None
         except Exception as exc:  # the user's code: any failure is named with the configuration that caused it
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise BuildError(f"{self.path}: build(hp) failed for {_shown(config)}: "
@@ -236,6 +240,53 @@ class PythonTemplate(Template):
         return (load_python_space, (self.path, (self.sample_shape, self.n_classes)))
 
 
+BUILD_NOTICE_S = 10.0   # a build this slow gets a progress line (a usual one takes 20 ms to a second)
+BUILD_LIMIT_ENV = "AUTOTINYML_BUILD_LIMIT_S"  # one this slow is stopped (default 120 s): a build that never
+                                              # returns must not hang the search
+
+
+def _build_limit_s() -> float:
+    import os
+
+    try:
+        return max(float(os.environ.get(BUILD_LIMIT_ENV, "120")), 1.0)
+    except ValueError:
+        raise SpaceError(f"{BUILD_LIMIT_ENV} must be a number of seconds, got "
+                         f"{os.environ[BUILD_LIMIT_ENV]!r}.") from None
+
+
+@contextlib.contextmanager
+def _time_limit(path: str, config: dict):
+    """Say when a build is slow, and stop it at its time limit (SIGALRM: main thread, POSIX; elsewhere a build runs
+    unwatched)."""
+    import signal
+    import threading
+    import time
+
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    start, limit = time.monotonic(), _build_limit_s()
+
+    def on_alarm(signum, frame):
+        waited = time.monotonic() - start
+        if waited >= limit - 0.05:
+            raise BuildTimeout(f"build(hp) did not return within {limit:g} s for {_shown(config)}; make build(hp) "
+                               f"only construct the model (no training, loops or waits inside it), or raise "
+                               f"{BUILD_LIMIT_ENV}.")
+        print(f"  build(hp) in {Path(path).name} still running for {_shown(config)} after {waited:.0f} s "
+              f"(stopped at {limit:g} s)", file=sys.stderr, flush=True)
+        signal.setitimer(signal.ITIMER_REAL, min(BUILD_NOTICE_S, limit - waited))
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, min(BUILD_NOTICE_S, limit))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class BuildError(SpaceError):
     """A user's ``build`` function raised; ``shapes``: with a ValueError, which is how Keras refuses layer shapes
     that do not fit their input."""
@@ -243,6 +294,10 @@ class BuildError(SpaceError):
     def __init__(self, message: str, shapes: bool = False):
         super().__init__(message)
         self.shapes = shapes
+
+
+class BuildTimeout(SpaceError):
+    """A user's ``build`` function ran past its time limit (``AUTOTINYML_BUILD_LIMIT_S``)."""
 
 
 def _shown(config: dict) -> str:
@@ -283,14 +338,24 @@ def load_python_space(path: "str | Path", shape_hint: "tuple | None" = None) -> 
 
 
 def _build_function(path: Path) -> Callable:
+    if path.is_dir():
+        raise SpaceError(f"Search space file {str(path)!r} is a folder; pass the .py file that defines build(hp).")
     if not path.is_file():
         raise SpaceError(f"Search space file {str(path)!r} does not exist.")
+    from memsim.frontends.keras import quiet_keras
+
+    quiet_keras()  # the file imports Keras itself: TensorFlow's start-up chatter must not come before our errors
     module_name = f"autotinyml_space_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # dataclasses and pickling look the module up by name
     try:
         spec.loader.exec_module(module)
+    except SystemExit as exc:
+        del sys.modules[module_name]
+        raise SpaceError(f"Search space file {str(path)!r} called sys.exit({exc.code!r}) while loading; a space "
+                         "file only defines build(hp), so remove the exit (or guard it with "
+                         "if __name__ == '__main__').") from None
     except Exception as exc:
         del sys.modules[module_name]
         raise SpaceError(f"Search space file {str(path)!r} cannot be run: {type(exc).__name__}: {exc}.") from None

@@ -283,6 +283,12 @@ def check_space(template: Template, space: Space, source: str) -> None:
         raise SpaceError(f"Search space file {source!r} has parameter(s) {unknown} that template {template.name!r} "
                          f"does not use; its parameters are {list(template.space.names)}.")
     for p in space.params:
+        own = template.space[p.name]
+        whole = all(isinstance(v, int) and not isinstance(v, bool) for v in getattr(own, "choices", ())) or \
+            own.kind == "integer"
+        if whole and p.kind == "real":
+            raise SpaceError(f"Search space file {source!r}: {p.name} takes whole numbers in template "
+                             f"{template.name!r}; give it type = \"integer\" (or ordinal choices), not real.")
         values = list(p.choices) if hasattr(p, "choices") else p.levels(5)
         if p.name == "optimizer":
             bad = [v for v in values if str(v).lower() not in OPTIMIZERS]

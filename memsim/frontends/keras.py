@@ -59,13 +59,26 @@ def quiet_keras():
 _keras = quiet_keras
 
 
-def load_keras_model(path: "str | Path") -> Any:
-    """Load a .keras or .h5 file without compiling it."""
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def load_keras_model(path: "str | Path", command: str = "this command", also: str = "") -> Any:
+    """Load a .keras or .h5 file without compiling it. ``command`` names who asks, for the sentence that refuses
+    another kind of file (``also``: the other kinds it takes, e.g. " or .tflite")."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in KERAS_SUFFIXES and Path(path).exists() and not Path(path).is_dir():
+        raise ModelFileError(f"{str(path)!r} is a {suffix or 'suffix-less'} file; {command} takes a Keras model "
+                             f"(.keras or .h5{also}); `autotinyml footprint` reads .tflite and .onnx files.")
     path = _checked_file(path)
     keras = _keras()
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for a bad file
+        if "safe_mode" in str(exc) or "unsafe_deserialization" in str(exc):
+            raise ModelFileError(
+                f"{str(path)!r} holds a Lambda layer (Python code), which Keras does not load from a file unless "
+                "told to trust it, and which memsim cannot count; replace it with built-in layers and save again."
+            ) from None
         raise ModelFileError(
             f"Model file {str(path)!r} could not be read as a Keras model ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else 'no detail'}); check that it is a complete .keras or .h5 file."
@@ -118,10 +131,12 @@ def _layer_spec(layer: Any) -> dict:
 def layer_spec_from_config(type_name: str, name: str, config: dict) -> dict:
     """One layer description from a Keras class name and its config (a live layer's or a saved file's)."""
     if type_name.lower() not in _SUPPORTED:
-        raise UnsupportedLayerError(
+        exc = UnsupportedLayerError(
             f"Layer {name!r} of type {type_name} is not a layer memsim knows (a custom or unsupported layer); "
             f"export the model to .tflite and pass that, or use only {', '.join(SUPPORTED_LAYERS)}."
         )
+        exc.layer, exc.layer_type = name, type_name  # for commands that cannot take a .tflite instead
+        raise exc
     spec = {"type": type_name, "name": name}
     for key in _KEEP:
         if key in config:

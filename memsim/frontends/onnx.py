@@ -44,22 +44,42 @@ def graph_from_onnx(model: Any) -> Graph:
 def spec_from_onnx(model: Any) -> tuple[dict, bool]:
     """(layer description, whether the graph is int8-quantised) of an ONNX model or file."""
     onnx = _onnx()
-    name = "model"
+    name, model_path = "model", None
     if isinstance(model, (str, Path)):
+        model_path = model
         path = Path(model)
         if not path.is_file():
             raise ModelFileError(f"Model file {str(path)!r} does not exist.")
+        if path.stat().st_size == 0:
+            raise ModelFileError(f"{str(path)!r} is empty (0 bytes); export the model again.")
         try:
             model = onnx.load(str(path))
         except Exception as exc:  # protobuf's DecodeError and friends: not an ONNX file
             raise ModelFileError(f"{str(path)!r} is not a readable ONNX file ({type(exc).__name__}); check the "
                                  "file (a complete download?) or export the model again.") from None
         name = path.stem
+    _check_versions(onnx, model, str(model_path) if model_path else name)
     try:
         model = onnx.shape_inference.infer_shapes(model)
     except Exception:  # shapes are then taken from the weights and the graph's own value_info only
         pass
     return _Reader(model, name).spec(), any(n.op_type in _QUANTISED for n in model.graph.node)
+
+
+def _check_versions(onnx, model, name: str) -> None:
+    """A file newer than the onnx package knows is refused: its operators may mean what this reader does not."""
+    newest_ir, newest_opset = onnx.IR_VERSION, onnx.defs.onnx_opset_version()
+    if model.ir_version > newest_ir:
+        raise ModelFileError(f"{name!r} is ONNX IR version {model.ir_version}, newer than the {newest_ir} this onnx "
+                             f"package ({onnx.__version__}) reads; export it with an older IR version or upgrade "
+                             "onnx.")
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx") and entry.version > newest_opset:
+            raise ModelFileError(f"{name!r} uses ONNX opset {entry.version}; opsets up to {newest_opset} are known "
+                                 f"(onnx {onnx.__version__}): export it with opset {newest_opset} or lower, or "
+                                 "upgrade onnx.")
+    if not model.graph.node:
+        raise ModelFileError(f"{name!r} holds no ONNX graph nodes; check the file (a complete export?).")
 
 
 def _onnx():
