@@ -293,8 +293,19 @@ def cmd_validate(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose refusals under --json also print the JSON error object every refusal prints."""
+
+    json_requested = False
+
+    def error(self, message: str):
+        if _Parser.json_requested:
+            print(json.dumps({"error": message, "exit_code": 2}))
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="autotinyml", description="Find networks that deploy on microcontrollers.")
+    parser = _Parser(prog="autotinyml", description="Find networks that deploy on microcontrollers.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("targets", help="list the MCU boards and budgets")
@@ -375,6 +386,7 @@ def _refuse(args, message: str, code: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _Parser.json_requested = "--json" in (sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     _signals.reset()
     previous = _signals.install()

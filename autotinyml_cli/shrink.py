@@ -112,6 +112,11 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
             raise AutoTinyMLError(f"{name} 0 leaves no room for any network; give a positive budget, e.g. 8KiB, "
                                   "or leave it out to use the board's.")
     target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
+    for name, budget, has in (("--ram", ram, target.ram_bytes), ("--flash", flash, target.flash_bytes)):
+        if budget is not None and budget > has:  # the board's own limit would decide, not the budget
+            raise AutoTinyMLError(f"{name} {format_size(budget)} is more than {target.name} has "
+                                  f"({format_size(has)}); leave {name} out to use the board's, or choose a larger "
+                                  "--target.")
     check_writable(args.out)
     dataset = load_dataset(args.dataset, args.label)
     check_enough_samples(dataset, "shrink")

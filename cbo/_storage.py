@@ -152,9 +152,7 @@ class SQLiteStorage:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            holder = _holder(self.path)
-            raise StorageError(f"Study file {str(self.path)!r} is in use by another search{holder}; wait for it to "
-                               "finish (then run the same command to continue) or pass another --study.") from None
+            raise _in_use(self.path) from None
         self._lock_fd = fd
 
     def _record_holder(self) -> None:
@@ -208,6 +206,7 @@ def read_study_meta(path: "str | Path") -> dict:
         if path.is_dir():
             raise StorageError(f"Study path {str(path)!r} is a folder; pass a file path, e.g. --study my-study.sqlite.")
         return {}
+    _refuse_if_held(path)
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
         try:
@@ -227,6 +226,27 @@ def read_study_meta(path: "str | Path") -> dict:
                            "--study path.") from None
     except OSError as exc:
         raise StorageError(f"Cannot read study file {str(path)!r} ({exc.strerror}); pass another --study path.") from None
+
+
+def _refuse_if_held(path: Path) -> None:
+    """The exclusive lock's answer, asked without keeping the lock (nor creating or writing the file)."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # the open for writing says why, later
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise _in_use(path) from None
+    finally:
+        os.close(fd)  # releases the probe's lock, if it got one
+
+
+def _in_use(path: Path) -> StorageError:
+    return StorageError(f"Study file {str(path)!r} is in use by another search{_holder(path)}; wait for it to finish "
+                        "(then run the same command to continue) or pass another --study.")
 
 
 def _holder(path: Path) -> str:

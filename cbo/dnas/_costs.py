@@ -369,8 +369,8 @@ class NetworkCosts:
         """Refuse, before any training, limits that not even one channel per searched group meets."""
         fig = self.figures(self.smallest())
         if not fig["fits"][0]:
-            over = ", ".join(f"{c} {v:,.0f} > {lim:,.0f}" for c, v, lim in zip(CONSTRAINTS, fig["costs"][0],
-                                                                             self.limits) if v > lim)
+            over = ", ".join(f"{c} {_shown(c, v)} > {_shown(c, lim)}" for c, v, lim in
+                             zip(CONSTRAINTS, fig["costs"][0], self.limits) if v > lim)
             smallest = "one channel per searched layer" + (", every skippable block skipped" if self.blocks else "") \
                 + (", 1-wide kernels" if self.kernels else "")
             raise SpaceError(f"Even the smallest network of this shape ({smallest}) does not fit "
@@ -470,3 +470,7 @@ class NetworkCosts:
         grad = (costs[1:] - costs[0]).T / step[None, :]
         return costs[0], np.where(np.isfinite(grad), grad, 0.0)
 
+
+def _shown(constraint: str, value: float) -> str:
+    """A figure as a refusal names it: latency in ms with the digits a small budget needs, sizes in bytes."""
+    return f"{value:.3g} ms" if constraint == "latency" else f"{value:,.0f} B"

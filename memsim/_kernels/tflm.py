@@ -59,9 +59,9 @@ _ROLE = {role: index for index, role in enumerate(NAME_ROLES)}
         "pool_expand_dim", "pool_squeeze", "shape", "slice", "slice_begin", "pack_dim", "pack",
         "reshape", "mean", "max", "reduce_axes", "bn_mul", "bn_mul_1", "bn_add_1", "bn_sub",
         "pad_const", "pad", "add", "concat", "separable", "depthwise_suffix"))
-# Keys of constants the converter merges when their values are equal (the key's kind, times 2**32, plus its value)
+# Keys of constants the converter merges when their values are equal (the key's kind, times 2**56, plus its value)
 K_CONV_AXIS, K_AXIS1, K_SLICE_BEGIN, K_SLICE_ONE, K_SQUEEZE, K_ZEROS, K_SELU = range(1, 8)
-_KEY = 2 ** 32
+_KEY = 2 ** 56
 FLOAT32, INT32 = R.FLOAT32_BYTES, R.INT32_BYTES
 RANK_4D = 4  # a Conv1D or 1-D pooling runs on (batch, 1, length, channels) tensors
 
@@ -202,10 +202,18 @@ def _pad_fuses(n, ir, ir_in, lw, j):
     return True
 
 
+@kernel(inline=True)
+def _shape_key(ir, j, rank):
+    """A RESHAPE's new-shape constant holds layer j's shape: equal shapes merge, equal byte sizes do not ((1, 64, 8)
+    and (1, 32, 16) are two constants; measured on trained Conv1D + pooling chains). 18 + 14 + 18 + 3 bits."""
+    return K_SQUEEZE * _KEY + ((((ir[j, F_H] % (1 << 18)) << 14 | (ir[j, F_W] % (1 << 14))) << 18
+                                | (ir[j, F_C] % (1 << 18))) << 3 | rank)
+
+
 @kernel
-def _close_reshape(tens, ops, op_in, cnt, reg, lw, owner, target, size, shape_name, out_name, rank, merged_name):
+def _close_reshape(ir, tens, ops, op_in, cnt, reg, lw, owner, target, size, shape_name, out_name, rank, merged_name):
     """The RESHAPE that ends a Conv1D's EXPAND_DIMS ... RESHAPE wrapper, after layer ``target``."""
-    shape_t = _shared(tens, cnt, reg, K_SQUEEZE * _KEY + size * 8 + rank, 12, shape_name, 1, 0, False, merged_name)
+    shape_t = _shared(tens, cnt, reg, _shape_key(ir, target, rank), 12, shape_name, 1, 0, False, merged_name)
     out = _tensor(tens, cnt, size, 0, out_name, 1, rank)
     lw[target, W_OUT] = _op(ops, op_in, cnt, T_RESHAPE, target, out, lw[target, W_OUT], shape_t, -1, -1)
     lw[owner, W_DEFERRED] = 0
@@ -245,6 +253,8 @@ def _fold_bn(ir, ir_in, e, nc, tens, lw, j, src, base):
     else:
         parts = 2 * nm + e[N_BN_ADD_1] + e[N_BN_SUB] + 1 + 1
     _grow_names(tens, lw, p, src, parts)
+    if lw[p, W_DEFERRED]:  # a Conv1D's wrapper still open: what the RESHAPE and a hoisted activation are named
+        lw[p, W_SQUEEZED] += parts  # after carries the BN's parts too (measured: Conv1D -> BN -> tanh)
     kernel_t = lw[p, W_KERNEL]
     if kernel_t >= 0 and (pop == OP_DWCONV2D or pop == OP_CONV1D):  # Conv2D and Dense keep their kernel's name
         renamed = 2 * nm + e[N_BN_MUL] + e[N_BN_MUL_1]
@@ -310,7 +320,7 @@ def _activation(n, ir, ir_in, int8, elem, e, act_table, nc, tens, ops, op_in, cn
         act_name = nm + act_table[a, AT_NAME] + lw[owner, W_SQUEEZED] + 1
         t = _tensor(tens, cnt, size, 0, act_name, 1, RANK_4D)
         lw[j, W_OUT] = _op(ops, op_in, cnt, act_table[a, AT_OP], j, t, src, -1, -1, -1)
-        _close_reshape(tens, ops, op_in, cnt, reg, lw, owner, j, size, base + ir[owner, F_NAME] + e[N_CONV_SQUEEZE],
+        _close_reshape(ir, tens, ops, op_in, cnt, reg, lw, owner, j, size, base + ir[owner, F_NAME] + e[N_CONV_SQUEEZE],
                        act_name + 1, rank, nc[NC_MERGED])
         tens[lw[j, W_OUT], T_UNSQUEEZED] = t
         return
@@ -389,14 +399,15 @@ def _weighted(n, ir, ir_in, int8, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j
     lw[j, W_OUT] = conv_out
     lw[j, W_NAMED_N], lw[j, W_NAMED], lw[j, W_NAMED + 1] = 2, bias, conv_out
     nxt = _sole_reader(n, ir, ir_in, lw, j)
-    while nxt >= 0 and (ir[nxt, F_OP] == OP_DROPOUT or (ir[nxt, F_OP] == OP_ACT and (
-            ir[nxt, F_ACT] == ACT_RELU or ir[nxt, F_ACT] == ACT_RELU6 or ir[nxt, F_ACT] == ACT_LINEAR))):
-        nxt = _sole_reader(n, ir, ir_in, lw, nxt)
+    while nxt >= 0 and (ir[nxt, F_OP] == OP_DROPOUT or (ir[nxt, F_OP] == OP_BN and ir[nxt, F_FOLDED] == 1) or (
+            ir[nxt, F_OP] == OP_ACT and (ir[nxt, F_ACT] == ACT_RELU or ir[nxt, F_ACT] == ACT_RELU6
+                                        or ir[nxt, F_ACT] == ACT_LINEAR))):
+        nxt = _sole_reader(n, ir, ir_in, lw, nxt)  # a folded BN is no op: a tanh after it still moves in
     lw[j, W_SQUEEZED] = bias_name - nm - own - 1
     kept_bn = nxt >= 0 and ir[nxt, F_OP] == OP_BN and ir[nxt, F_FOLDED] != 1
     hoisted = nxt >= 0 and ir[nxt, F_OP] == OP_ACT and (ir[nxt, F_ACT] == ACT_SIGMOID or ir[nxt, F_ACT] == ACT_TANH)
     if not (kept_bn or hoisted):
-        _close_reshape(tens, ops, op_in, cnt, reg, lw, j, j, size, nm + e[N_CONV_SQUEEZE], lw[j, W_SQUEEZED], rank,
+        _close_reshape(ir, tens, ops, op_in, cnt, reg, lw, j, j, size, nm + e[N_CONV_SQUEEZE], lw[j, W_SQUEEZED], rank,
                        merged)
         lw[j, W_NAMED_N] = 3
         lw[j, W_NAMED + 2] = lw[j, W_OUT]
@@ -420,7 +431,7 @@ def _pool(ir, ir_in, elem, e, nc, tens, ops, op_in, cnt, reg, lw, j, src, base):
     _op(ops, op_in, cnt, T_EXPAND, j, expanded, src, dim, -1, -1)
     pooled = _op(ops, op_in, cnt, kind, j, _tensor(tens, cnt, size, 0, pn, 1, RANK_4D), expanded, -1, -1, -1)
     squeeze = pn + e[N_POOL_SQUEEZE] - 1
-    shape_t = _shared(tens, cnt, reg, K_SQUEEZE * _KEY + size * 8 + rank, 12, squeeze, 1, 0, False, nc[NC_MERGED])
+    shape_t = _shared(tens, cnt, reg, _shape_key(ir, j, rank), 12, squeeze, 1, 0, False, nc[NC_MERGED])
     lw[j, W_OUT] = _op(ops, op_in, cnt, T_RESHAPE, j, _tensor(tens, cnt, size, 0, squeeze + 1, 1, rank), pooled,
                        shape_t, -1, -1)
 
@@ -487,7 +498,7 @@ def _kept_bn(ir, ir_in, elem, e, act_table, nc, tens, ops, op_in, cnt, reg, lw, 
     out_name = 4 * nm + e[N_BN_ADD_1] + before + e[N_BN_MUL_1] + e[N_BN_MUL] + e[N_BN_SUB] + 4
     lw[j, W_OUT] = _op(ops, op_in, cnt, T_ADD, j, _tensor(tens, cnt, size, 0, out_name, 1, rank), mid, shift, -1, -1)
     if owner >= 0:
-        _close_reshape(tens, ops, op_in, cnt, reg, lw, owner, j, size, base + ir[owner, F_NAME] + e[N_CONV_SQUEEZE],
+        _close_reshape(ir, tens, ops, op_in, cnt, reg, lw, owner, j, size, base + ir[owner, F_NAME] + e[N_CONV_SQUEEZE],
                        out_name + 1, ir[j, F_RANK] + 1, nc[NC_MERGED])
 
 
