@@ -47,7 +47,7 @@ def add_budget(parser: argparse.ArgumentParser, which: str) -> None:
     parser.add_argument(flag, type=float, default=None, metavar=metavar, help=help_text)
 
 
-_MOST = {"latency": 3_600_000.0, "energy": 1e9}  # an hour; a kilojoule (in uJ)
+_MOST = {"latency": (3_600_000.0, "an hour"), "energy": (1e9, "a kilojoule")}
 
 
 def check_budget(which: str, value: "float | None") -> None:
@@ -57,10 +57,10 @@ def check_budget(which: str, value: "float | None") -> None:
     flag, _, unit, _ = _BUDGETS[which]
     if value is not None and not value > 0:
         raise AutoTinyMLError(f"{flag} must be a positive number of {unit}, got {value:g}.")
-    most = _MOST[which]
+    most, said = _MOST[which]
     if value is not None and value > most:  # an hour per inference, a kilojoule: a unit slip, not a budget
-        raise AutoTinyMLError(f"{flag} {value:g} is beyond any inference on a microcontroller (more than {most:g} "
-                              f"{unit}); give the budget in {unit}, or leave it out for none.")
+        raise AutoTinyMLError(f"{flag} {value:g} is beyond any inference on a microcontroller (more than {said}); "
+                              f"give the budget in {unit}, or leave it out for none.")
 
 
 @dataclass

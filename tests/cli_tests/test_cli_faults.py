@@ -312,3 +312,20 @@ def test_the_quick_start_shrink_exports_a_confirmed_network_with_its_x_cross_mea
     xc = json.loads((tmp_path / "exp" / "report.json").read_text())["cross_accuracy"]
     assert xc["n"] == 80 and xc["n_labelled"] == 20 and xc["threshold"] == 0.95 and "binomial" in xc["rule"]
     assert xc["interval_95"][0] <= xc["agree"] / xc["n"] <= xc["interval_95"][1]
+
+
+def test_under_json_an_option_the_parser_refuses_also_prints_a_json_error(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["search", "--json", "--k", "x"])
+    assert stop.value.code == 2
+    out = json.loads(capsys.readouterr().out)
+    assert out == {"error": "argument --k: invalid int value: 'x'", "exit_code": 2}
+
+
+def test_a_board_without_a_clock_says_its_latency_rests_on_an_assumed_one(tmp_path, capsys):
+    board = tmp_path / "b.toml"
+    board.write_text('[[board]]\nname = "noclock"\nflash_bytes = "1MiB"\nram_regions = "256KiB"\n')
+    assert main(["footprint", str(ROOT / "examples" / "har_baseline.json"), "--target-file", str(board), "--target",
+                 "noclock", "--latency-ms", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "at an assumed 80 MHz, as noclock gives no clock (a board file's clock_hz sets it)" in out

@@ -74,6 +74,35 @@ def _setup(folder: Path) -> None:
 
     keras_from_spec({"name": "mlp", "layers": [{"type": "Input", "shape": [12]}, {"type": "Dense", "units": 2}]}
                     ).save(folder / "mlp.keras")
+    # the P0 issue's probe: inputs that were silently ignored, crashed, or answered in someone else's words
+    (folder / "exits.py").write_text("import sys\n\n\ndef build(hp):\n    hp.Choice('units', [8, 16])\n"
+                                     "    sys.exit(0)\n")
+    (folder / "endless.py").write_text("def build(hp):\n    hp.Choice('units', [8, 16])\n    while True:\n"
+                                       "        pass\n")
+    (folder / "folder.py").mkdir()
+    (folder / "folder.toml").mkdir()
+    (folder / "range_without_type.toml").write_text('template = "paper-har"\n[params.dropout]\nlow = 0.9\nhigh = 0.1\n')
+    (folder / "extra_key.toml").write_text('template = "paper-har"\nepochs = 5\n[params.units]\nchoices = [8, 16]\n')
+    (folder / "real_units.toml").write_text('template = "paper-har"\n[params.units]\ntype = "real"\nlow = 8\n'
+                                            'high = 64\n')
+    (folder / "narrow.toml").write_text('template = "paper-har"\n[params.units]\nchoices = [8, 16]\n')
+    (folder / "clock0.toml").write_text('[[board]]\nname = "stopped"\nflash_bytes = "64KiB"\n'
+                                        'ram_regions = "16KiB"\nclock_hz = 0\n')
+    (folder / "notes.txt").write_text("not a study\n")
+    (folder / "empty.onnx").write_bytes(b"")
+    import onnx
+    from onnx import TensorProto, helper
+
+    io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 4]) for n in ("x", "y")]
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", io[:1], io[1:])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 99)]), folder / "opset99.onnx")
+    from memsim.frontends.keras import quiet_keras
+
+    keras = quiet_keras()
+    keras.Sequential([keras.Input((20, 3)), keras.layers.LSTM(8), keras.layers.Dense(2, activation="softmax")]
+                     ).save(folder / "lstm.keras")
+    keras.Sequential([keras.Input((20, 3)), keras.layers.Lambda(lambda x: 2 * x), keras.layers.Flatten(),
+                      keras.layers.Dense(2, activation="softmax")]).save(folder / "lambda.keras")
 
 
 # (what is wrong, command line); the message and exit code are what the command prints now.
@@ -149,11 +178,35 @@ CASES = [
     ("report on a folder", "report empty"),
     ("export with data of another sample shape", "export mlp.keras --target stm32f303k8 --out exp --dataset images.npz"),
     ("shrink a model with data of another sample shape", "shrink mlp.keras --dataset images.npz"),
+    ("a Python space whose build(hp) calls sys.exit(0)", "search --space exits.py"),
+    ("a Python space whose build(hp) never returns (AUTOTINYML_BUILD_LIMIT_S=3 here; default 120)",
+     "search --space endless.py"),
+    ("a Python space file that is a folder", "search --space folder.py"),
+    ("a TOML space file that is a folder", "search --space folder.toml"),
+    ("a range given to a choice parameter without its type", "search --space range_without_type.toml"),
+    ("a key a space file does not use", "search --space extra_key.toml"),
+    ("a whole-number parameter given a real range", "search --space real_units.toml"),
+    ("a board file with clock_hz = 0", "footprint net.json --target-file clock0.toml --target stopped --latency-ms 5"),
+    ("a latency budget beyond any inference", "footprint net.json --target stm32f303k8 --latency-ms 1e300"),
+    ("an energy budget beyond any inference", "footprint net.json --target stm32l4r5zi --energy-uj 1e300"),
+    ("a study path that is a folder", "search --study empty"),
+    ("a study file that is not a database", "search --study notes.txt"),
+    ("shrink given a space file", "shrink --space narrow.toml"),
+    ("shrink with a RAM budget beyond the board's", "shrink --space paper-har --ram 1MiB"),
+    ("shrink given a .tflite", "shrink net_int8.tflite"),
+    ("shrink seeded with an LSTM", "shrink lstm.keras"),
+    ("shrink seeded with a Lambda layer", "shrink lambda.keras"),
+    ("export given a .tflite", "export net_int8.tflite --target stm32f303k8 --out exp"),
+    ("export given an .onnx", "export junk.onnx --target stm32f303k8 --out exp"),
+    ("validate given an .onnx", "validate junk.onnx"),
+    ("an empty .onnx file", "footprint empty.onnx"),
+    ("an ONNX file of an opset newer than any known", "footprint opset99.onnx"),
 ]
 
 
 def _run_cases(tmp_path, monkeypatch, capsys) -> list[tuple[str, str, str, int]]:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AUTOTINYML_BUILD_LIMIT_S", "3")  # the endless build's case, in seconds
     _setup(tmp_path)
     rows = []
     for what, line in CASES:
@@ -167,11 +220,20 @@ def _run_cases(tmp_path, monkeypatch, capsys) -> list[tuple[str, str, str, int]]
         else:
             assert code == 2 and message.startswith("autotinyml: error: "), (line, code, err)
             assert len(err.splitlines()) == 1, (line, err)  # one sentence, nothing else
-        rows.append((what, f"autotinyml {line}", message, code))
+        rows.append((what, f"autotinyml {line}", _version_free(message), code))
     # refused searches did no work: no study file, no export
     assert not (tmp_path / "autotinyml-studies").exists() and not (tmp_path / "autotinyml-export").exists()
     assert not (tmp_path / "autotinyml-shrink").exists()
     return rows
+
+
+def _version_free(message: str) -> str:
+    """The installed onnx package's version and newest opset, as placeholders: the table holds across releases."""
+    import onnx
+
+    return message.replace(f"onnx {onnx.__version__}", "onnx <version>").replace(
+        f"up to {onnx.defs.onnx_opset_version()} ", "up to <newest> ").replace(
+        f"opset {onnx.defs.onnx_opset_version()} or lower", "opset <newest> or lower")
 
 
 def render(rows) -> str:
@@ -188,7 +250,12 @@ def render(rows) -> str:
            "| 130 | interrupted (Ctrl-C): every finished trial (shrink: every finished epoch) is kept; the same "
            "command continues |",
            "| 143 | terminated (SIGTERM, as kill, systemd, Docker and batch schedulers send): handled as Ctrl-C |", "",
-           "With `--json`, a refusal also prints `{\"error\": \"...\", \"exit_code\": 2}` on stdout.", "",
+           "With `--json`, a refusal (the option parser's too) also prints `{\"error\": \"...\", \"exit_code\": 2}` "
+           "on stdout.", "",
+           "Stored work answers only for the same work: a study whose data content, board figures, space file, "
+           "runtime or other settings differ, and a shrink state of other data, seed weights, board, budgets, epochs "
+           "or seed, are refused in one sentence naming what changed (exit 2), the stored file left byte-identical "
+           "— see `tests/cli_tests/test_stale_work.py` and `tests/cbo_tests/test_shrink.py`.", "",
            "Faults tested elsewhere: Ctrl-C or SIGTERM during a search (exit 130 or 143, \"interrupted; N finished trials saved in ...; "
            "run the same command to continue\"), a second search on a study file in use (exit 2, naming the process "
            "that holds it), an export that fails while writing (the results table is printed, the study kept; "

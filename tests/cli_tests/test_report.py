@@ -92,3 +92,31 @@ def test_a_search_without_labels_still_gets_memsims_exact_region(tmp_path):
     assert not any(t.feasible is False for t in record.trials)  # exact-ucb asks memsim; it stores no undeployable label
     page = write_report([study], tmp_path / "rep")
     assert "region.png" in page.read_text() and (tmp_path / "rep" / "region.png").stat().st_size > 5000
+
+
+def test_a_study_with_an_energy_budget_reports_boards_whose_power_is_unpublished(tmp_path):
+    # the P0 probe: `search --energy-uj` exported, then "no report written (... paper-tiny's power ...)" and left a
+    # report folder without index.html; a board with no published power cannot judge the budget: its row says so
+    path = _study(tmp_path / "energy.sqlite", "feasible-random", 0, target="STM32L4R5ZI")
+    store = cbo.SQLiteStorage(path)
+    store.set_meta({**store.get_meta(), "energy_uj": 1e6})
+    store.close()
+    rows = {r["board"]: r for r in board_table([load_study(path)])}
+    assert rows["paper-tiny"]["trial"] is None and "no published power" in rows["paper-tiny"]["none"]
+    assert rows["STM32L4R5ZI"]["trial"] is not None
+    page = write_report([path], tmp_path / "report")
+    assert page.name == "index.html" and page.exists()
+
+
+def test_a_report_that_cannot_be_written_leaves_no_half_written_folder(tmp_path, monkeypatch):
+    import autotinyml_cli.report as report
+
+    path = _study(tmp_path / "s.sqlite", "feasible-random", 0)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(report, "plot_accuracy_vs", broken)
+    with pytest.raises(OSError):
+        write_report([path], tmp_path / "report")
+    assert not (tmp_path / "report").exists()
