@@ -16,7 +16,7 @@ import cbo
 from memsim._verdict import TIME_VIOLATIONS
 from cbo.tinyml import KFoldObjective, MemsimConstraint, Template, get_template, load_dataset
 from cbo.tinyml.objective import optimizer
-from cbo.tinyml.recycled import RecycledObjective
+from cbo.tinyml.recycled import RecycledObjective, WorkerRecycled
 from cbo.tinyml.templates import check_space
 from cbo.tinyml.training import without_input_autotune
 from autotinyml_cli._options import (CommandOptions, add_budget, add_compression, add_dtype, add_runtime,
@@ -540,10 +540,9 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
             if stop_requested():  # Ctrl-C that a library swallowed mid-training still stops, after this trial
                 raise KeyboardInterrupt
 
-        # in this process, trainings run in a child replaced every few trainings (cbo.tinyml.recycled: TensorFlow
-        # keeps every compiled training step, so one long-lived process slows down and grows); Dask's workers
-        # train where they are
-        trainer = RecycledObjective(objective) if client is None else contextlib.nullcontext(objective)
+        # trainings run in a child replaced every few trainings (cbo.tinyml.recycled: TensorFlow keeps every
+        # compiled training step, so one long-lived process slows down and grows), here or on each Dask worker
+        trainer = RecycledObjective(objective) if client is None else WorkerRecycled(objective, client)
         try:
             with trainer as train:
                 study.optimize(train, args.trainings, callback=after_trial, catch=train.training_errors(),

@@ -10,7 +10,11 @@ exceeds them, so the same networks are trained early and late.
 Trainings run as the search runs them: in a child process replaced every 10 trainings (cbo.tinyml.recycled);
 resident memory is the search process's plus its children's (the successor too, while it waits). --in-process trains in this process, as before.
 
-Run:  python benchmarks/bench_long_search.py [--trainings 200] [--epochs 10] [--in-process] [--log FILE]
+With --workers N the trainings run on a local Dask cluster of N workers, as `autotinyml search --workers N` runs
+them: in each worker, a recycled child (cbo.tinyml.recycled.WorkerRecycled); with --in-process as well, in the
+workers' own long-lived processes (as before). Memory is then the workers' with their children, summed.
+
+Run:  python benchmarks/bench_long_search.py [--trainings 200] [--epochs 10] [--in-process] [--workers N] [--log FILE]
 Every training is appended to --log (JSON lines); a cut-off run started again continues from the log in a new
 process, and the report marks where the process changed (growth is only comparable within one process).
 """
@@ -75,8 +79,14 @@ def main() -> int:
     parser.add_argument("--distinct", type=int, default=50, help="distinct configurations, trained in turn")
     parser.add_argument("--in-process", action="store_true",
                         help="train in this process (as before), not in the search's recycled child processes")
-    parser.add_argument("--log", default=None, help="default benchmarks/cache/long-search-{recycled|in-process}.jsonl")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="train on a local Dask cluster of N workers, as `autotinyml search --workers N` does "
+                             "(with --in-process: in the workers' own long-lived processes, as before)")
+    parser.add_argument("--log", default=None, help="default benchmarks/cache/long-search-{recycled|in-process}"
+                                                    "[-workersN].jsonl")
     args = parser.parse_args()
+    if args.workers:
+        return on_workers(args)
 
     from _harness import cpu_model
 
@@ -110,6 +120,79 @@ def main() -> int:
         train.close()
     report(rows, [int(a) for a in args.at.split(",")])
     return 0
+
+
+def _timed(objective, config: dict) -> dict:
+    """On a worker: one training, its seconds, and the worker's resident memory with its training children."""
+    import psutil  # a Dask dependency
+
+    start = time.perf_counter()
+    result = objective(config)
+    seconds = time.perf_counter() - start
+    me = psutil.Process()
+    rss = me.memory_info().rss
+    for child in me.children(recursive=True):
+        try:
+            rss += child.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return {"seconds": round(seconds, 3), "rss": rss, "pid": os.getpid(), "accuracy": result["accuracy"]}
+
+
+def on_workers(args) -> int:
+    """The same trainings on a local Dask cluster: each worker keeps one training at a time, as the search does;
+    resident memory is every worker's with its children, summed over the workers' latest figures."""
+    from _harness import cpu_model
+    from distributed import Client, wait
+
+    from cbo._distributed import local_cluster
+    from cbo.tinyml.objective import KFoldObjective
+    from cbo.tinyml.recycled import WorkerRecycled
+    from cbo.tinyml.templates import get_template
+
+    how = ("in-process" if args.in_process else "recycled") + f"-workers{args.workers}"
+    log = Path(args.log or f"benchmarks/cache/long-search-{how}.jsonl")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    rows = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    process = max((r["process"] for r in rows), default=-1) + 1
+    configs = configurations(args.distinct, args.seed)
+    objective = KFoldObjective(get_template("paper-har"), dataset(args.seed), k=3, epochs=args.epochs, seed=0)
+    train = objective if args.in_process else WorkerRecycled(objective)
+    print(f"{time.strftime('%Y-%m-%d')}  {cpu_model()}  {platform.python_version()}  "
+          f"{args.trainings} trainings ({how}) of {len(configs)} configurations, {args.epochs} epochs, 3 folds; "
+          f"{len(rows)} already in {log}", file=sys.stderr)
+    latest: dict = {}
+    with local_cluster(args.workers, threads_per_training=1) as cluster, Client(cluster) as client, \
+            log.open("a") as out:
+        remote = client.scatter(train, broadcast=True)
+        todo = list(range(len(rows), args.trainings))
+        running = {}
+        while todo or running:
+            while todo and len(running) < args.workers:
+                n = todo.pop(0)
+                running[client.submit(_timed, remote, configs[n % len(configs)], pure=False)] = n
+            done, _ = wait(list(running), return_when="FIRST_COMPLETED")
+            for future in done:
+                n = running.pop(future)
+                got = future.result()
+                latest[got["pid"]] = got["rss"]
+                row = {"n": len(rows) + 1, "training": n + 1, "process": process, "seconds": got["seconds"],
+                       "rss": sum(latest.values()), "accuracy": got["accuracy"], "worker": got["pid"]}
+                out.write(json.dumps(row) + "\n")
+                out.flush()
+                rows.append(row)
+                print(f"training {row['n']}: {row['seconds']:.2f} s on worker {got['pid']}, workers resident "
+                      f"{row['rss'] / 2**20:.0f} MiB", file=sys.stderr)
+        if not args.in_process:
+            client.run(_close_children)
+    report(rows, [int(a) for a in args.at.split(",")])
+    return 0
+
+
+def _close_children() -> int:
+    from cbo.tinyml.recycled import close_worker_children
+
+    return close_worker_children()
 
 
 def report(rows: list[dict], points: list[int]) -> None:

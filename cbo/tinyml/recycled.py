@@ -18,10 +18,11 @@ import os
 import pickle
 import subprocess
 import sys
+import weakref
 from multiprocessing.connection import Connection
 from typing import Any, Callable
 
-__all__ = ["RecycledObjective", "TrainingProcessError"]
+__all__ = ["RecycledObjective", "TrainingProcessError", "WorkerRecycled", "close_worker_children"]
 
 TRAININGS_PER_PROCESS = 10  # a process grows ~15 MiB per training of paper-har (benchmarks/RESULTS.md, "A long search")
 
@@ -30,8 +31,25 @@ class TrainingProcessError(Exception):
     """The objective raised an error that is not a training error (a bug): the search must stop on it."""
 
 
+def _leave_with_parent() -> None:
+    """The child ends when its parent does, even mid-training: a Dask worker ended for a trial timeout (os._exit)
+    or killed cannot stop it, and it runs in its own session, out of reach of the terminal's signals."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
 def _serve(requests: Connection, answers: Connection) -> None:
     """The child: receive the objective, then answer configurations with results until told to stop."""
+    _leave_with_parent()
     objective = pickle.loads(requests.recv_bytes())
     # training_errors() imports TensorFlow: done now, while the predecessor still trains
     catchable = tuple(objective.training_errors()) if hasattr(objective, "training_errors") else ()
@@ -176,6 +194,67 @@ class RecycledObjective:
             self.close()
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
+
+
+class WorkerRecycled:
+    """``objective`` for Dask workers, trained as the in-process search trains: in each worker process (and each of
+    its threads) a ``RecycledObjective`` child replaced every ``trainings_per_process`` trainings, so a many-hour
+    ``--workers`` search does not slow down as the worker processes grow (benchmarks/RESULTS.md, "A long search").
+
+    Pickled to each worker once (the child processes are not: each worker starts its own); ``close_on(client)``
+    stops every worker's children when the search ends (a ``with`` block does it)."""
+
+    def __init__(self, objective: Callable[[dict], Any], client=None,
+                 trainings_per_process: int = TRAININGS_PER_PROCESS):
+        self.objective = objective
+        self.client = client
+        self.trainings_per_process = trainings_per_process
+        self._children: dict = {}
+
+    def __getstate__(self) -> dict:
+        return {"objective": self.objective, "trainings_per_process": self.trainings_per_process}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["objective"], None, state["trainings_per_process"])
+
+    def training_errors(self) -> tuple:
+        inner = self.objective.training_errors() if hasattr(self.objective, "training_errors") else ()
+        return (*inner, RuntimeError)
+
+    def __call__(self, config: dict) -> Any:
+        import threading
+
+        key = threading.get_ident()  # a worker with several threads trains in as many children
+        if key not in self._children:
+            self._children[key] = RecycledObjective(self.objective, self.trainings_per_process)
+            _WORKER_OBJECTIVES.add(self)
+        return self._children[key](config)
+
+    def close(self) -> None:
+        for child in list(self._children.values()):
+            child.close()
+        self._children.clear()
+
+    def __enter__(self) -> "WorkerRecycled":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.client is not None:
+            try:
+                self.client.run(close_worker_children)
+            except Exception:  # noqa: BLE001 - a cluster already gone took its workers' children with it
+                pass
+
+
+_WORKER_OBJECTIVES: "weakref.WeakSet[WorkerRecycled]" = weakref.WeakSet()  # those with children, in this process
+
+
+def close_worker_children() -> int:
+    """Run on a worker (``client.run``): stop the training children of every WorkerRecycled it holds."""
+    live = list(_WORKER_OBJECTIVES)
+    for objective in live:
+        objective.close()
+    return len(live)
 
 
 if __name__ == "__main__":  # the child: python -m cbo.tinyml.recycled READ_FD WRITE_FD

@@ -57,3 +57,47 @@ def test_a_child_killed_mid_training_is_a_failed_trial_and_the_next_training_get
         with pytest.raises(RuntimeError, match="died"):
             train({**SMALL, "filters": 64, "units": 64})
         assert train(SMALL) == objective(SMALL) and train.pid != first
+
+
+def test_a_dask_workers_objective_trains_in_its_own_recycled_child(objective):
+    # the P0 issue: Dask workers trained in long-lived processes that grow; each worker now trains as the
+    # in-process search does, in a child replaced every few trainings
+    import pickle
+
+    from cbo.tinyml.recycled import WorkerRecycled, close_worker_children
+
+    sent = pickle.loads(pickle.dumps(WorkerRecycled(objective, client=object(), trainings_per_process=2)))
+    assert sent.client is None and sent._children == {}  # children are never pickled: each worker starts its own
+    assert sent(SMALL) == objective(SMALL)
+    (child,) = sent._children.values()
+    assert child.pid not in (None, os.getpid())
+    assert RuntimeError in sent.training_errors()
+    assert close_worker_children() >= 1 and child.pid is None
+
+
+def test_a_child_ends_with_its_parent_even_when_the_parent_is_killed(tmp_path):
+    # a Dask worker ended for a trial timeout (os._exit) or killed must not leave its training child behind
+    import subprocess
+    import sys
+    import time
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = ("import os, pickle, threading\n"
+            "from cbo.tinyml.recycled import _Child\n"
+            "from tests._sleepy import Sleeper\n"
+            "child = _Child(pickle.dumps(Sleeper()))\n"
+            "print(child.process.pid, flush=True)\n"
+            "threading.Timer(2, os._exit, (1,)).start()\n"
+            "child.ask({'seconds': 600})\n")  # killed mid-training: the child is still in time.sleep(600)
+    parent = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            cwd=root, env={**os.environ, "PYTHONPATH": root})
+    pid = int(parent.stdout.split()[0])
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    pytest.fail("the training child outlived its killed parent")
