@@ -197,7 +197,7 @@ def _kept_epochs(state_dir: Path, epochs: int) -> str:
         done = json.loads((state_dir / "state.json").read_text())["epoch"] + 1
     except (OSError, ValueError, KeyError):
         shutil.rmtree(state_dir, ignore_errors=True)
-        return "no search epoch had finished, so nothing is kept; the same command starts anew."
+        return "no search epoch was stored yet, so nothing is kept; the same command starts anew."
     return (f"{done} of {epochs} search epochs are kept in {str(state_dir)!r}; run the same command to continue "
             f"from epoch {done + 1}.")
 

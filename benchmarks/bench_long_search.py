@@ -88,23 +88,10 @@ def main() -> int:
     if args.workers:
         return on_workers(args)
 
-    from _harness import cpu_model
-
-    from cbo.tinyml.objective import KFoldObjective
     from cbo.tinyml.recycled import RecycledObjective
-    from cbo.tinyml.templates import get_template
 
     how = "in-process" if args.in_process else "recycled"
-    log = Path(args.log or f"benchmarks/cache/long-search-{how}.jsonl")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    rows = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    process = max((r["process"] for r in rows), default=-1) + 1
-    configs = configurations(args.distinct, args.seed)
-    objective = KFoldObjective(get_template("paper-har"), dataset(args.seed), k=3, epochs=args.epochs, seed=0)
-    train = objective if args.in_process else RecycledObjective(objective)
-    print(f"{time.strftime('%Y-%m-%d')}  {cpu_model()}  {platform.python_version()}  "
-          f"{args.trainings} trainings ({how}) of {len(configs)} configurations, {args.epochs} epochs, 3 folds; "
-          f"{len(rows)} already in {log}", file=sys.stderr)
+    log, rows, process, configs, train = _set_up(args, how, RecycledObjective)
     with log.open("a") as out:
         for n in range(len(rows), args.trainings):
             start = time.perf_counter()
@@ -120,6 +107,26 @@ def main() -> int:
         train.close()
     report(rows, [int(a) for a in args.at.split(",")])
     return 0
+
+
+def _set_up(args, how: str, recycled):
+    """The run's log (continued where it stopped), its configurations and what trains them; prints its header."""
+    from _harness import cpu_model
+
+    from cbo.tinyml.objective import KFoldObjective
+    from cbo.tinyml.templates import get_template
+
+    log = Path(args.log or f"benchmarks/cache/long-search-{how}.jsonl")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    rows = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    process = max((r["process"] for r in rows), default=-1) + 1
+    configs = configurations(args.distinct, args.seed)
+    objective = KFoldObjective(get_template("paper-har"), dataset(args.seed), k=3, epochs=args.epochs, seed=0)
+    train = objective if args.in_process else recycled(objective)
+    print(f"{time.strftime('%Y-%m-%d')}  {cpu_model()}  {platform.python_version()}  "
+          f"{args.trainings} trainings ({how}) of {len(configs)} configurations, {args.epochs} epochs, 3 folds; "
+          f"{len(rows)} already in {log}", file=sys.stderr)
+    return log, rows, process, configs, train
 
 
 def _timed(objective, config: dict) -> dict:
@@ -142,25 +149,13 @@ def _timed(objective, config: dict) -> dict:
 def on_workers(args) -> int:
     """The same trainings on a local Dask cluster: each worker keeps one training at a time, as the search does;
     resident memory is every worker's with its children, summed over the workers' latest figures."""
-    from _harness import cpu_model
     from distributed import Client, wait
 
     from cbo._distributed import local_cluster
-    from cbo.tinyml.objective import KFoldObjective
     from cbo.tinyml.recycled import WorkerRecycled
-    from cbo.tinyml.templates import get_template
 
     how = ("in-process" if args.in_process else "recycled") + f"-workers{args.workers}"
-    log = Path(args.log or f"benchmarks/cache/long-search-{how}.jsonl")
-    log.parent.mkdir(parents=True, exist_ok=True)
-    rows = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    process = max((r["process"] for r in rows), default=-1) + 1
-    configs = configurations(args.distinct, args.seed)
-    objective = KFoldObjective(get_template("paper-har"), dataset(args.seed), k=3, epochs=args.epochs, seed=0)
-    train = objective if args.in_process else WorkerRecycled(objective)
-    print(f"{time.strftime('%Y-%m-%d')}  {cpu_model()}  {platform.python_version()}  "
-          f"{args.trainings} trainings ({how}) of {len(configs)} configurations, {args.epochs} epochs, 3 folds; "
-          f"{len(rows)} already in {log}", file=sys.stderr)
+    log, rows, process, configs, train = _set_up(args, how, WorkerRecycled)
     latest: dict = {}
     with local_cluster(args.workers, threads_per_training=1) as cluster, Client(cluster) as client, \
             log.open("a") as out:

@@ -296,7 +296,7 @@ def test_an_interrupted_shrink_says_only_what_it_kept(tmp_path):
     state = tmp_path / "out.shrink-state"
     state.mkdir()
     (state / "supernet.epoch1.weights.h5").write_bytes(b"half written")  # cut before its state.json
-    assert _kept_epochs(state, 20) == "no search epoch had finished, so nothing is kept; the same command starts anew."
+    assert _kept_epochs(state, 20) == "no search epoch was stored yet, so nothing is kept; the same command starts anew."
     assert not state.exists()
     state.mkdir()
     (state / "state.json").write_text(json.dumps({"epoch": 2, "weights": "supernet.epoch3.weights.h5"}))
