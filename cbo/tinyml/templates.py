@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial  # not a lambda: a template is pickled into the training child
 from typing import Callable
 
 from cbo._errors import SpaceError
@@ -240,7 +241,7 @@ TEMPLATES = {
                Ordinal("stride", choices=(1, 2)), Ordinal("blocks", choices=(1, 2, 3, 4)),
                Ordinal("dropout", choices=(0.0, 0.1, 0.2)),
                Categorical("optimizer", choices=("adam", "rmsprop"))], name="ds-cnn-1d"),
-        lambda c, n_classes: _dscnn_layers(c, n_classes, along_time=True),
+        partial(_dscnn_layers, along_time=True),
         baseline={"filters": 32, "kernel": 5, "stride": 2, "blocks": 3, "dropout": 0.1, "optimizer": "adam"},
         description="DS-CNN along time for (T, C) sensor windows: Conv (k x 1) -> N x (Depthwise (3 x 1) -> 1x1 "
                     "Conv), BatchNorm + ReLU after each -> GlobalAveragePooling -> Dense out",
@@ -254,7 +255,7 @@ TEMPLATES = {
     ),
     "mobilenet-v1-1d": Template(
         "mobilenet-v1-1d", Space(list(_MOBILENET_SPACE), name="mobilenet-v1-1d"),
-        lambda c, n_classes: _mobilenet_layers(c, n_classes, along_time=True),
+        partial(_mobilenet_layers, along_time=True),
         baseline=dict(_MOBILENET_BASELINE),
         description="MobileNetV1-style along time for (T, C) sensor windows (k x 1 kernels, sensors as channels)",
         sensors_as_channels=True,
@@ -266,7 +267,7 @@ TEMPLATES = {
     ),
     "resnet-8-1d": Template(
         "resnet-8-1d", Space(list(_RESNET_SPACE), name="resnet-8-1d"),
-        lambda c, n_classes: _resnet_layers(c, n_classes, along_time=True), baseline=dict(_RESNET_BASELINE),
+        partial(_resnet_layers, along_time=True), baseline=dict(_RESNET_BASELINE),
         description="ResNet-8 along time for (T, C) sensor windows (k x 1 kernels, sensors as channels)",
         sensors_as_channels=True,
     ),

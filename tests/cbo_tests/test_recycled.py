@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from cbo.tinyml import KFoldObjective, get_template
+from cbo.tinyml import TEMPLATES, KFoldObjective, get_template
 from cbo.tinyml.datasets import Dataset
 from cbo.tinyml.recycled import RecycledObjective, TrainingProcessError
 
@@ -101,3 +101,18 @@ def test_a_child_ends_with_its_parent_even_when_the_parent_is_killed(tmp_path):
         time.sleep(0.2)
     os.kill(pid, signal.SIGKILL)
     pytest.fail("the training child outlived its killed parent")
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_every_built_in_templates_objective_reaches_the_training_child(name):
+    # ds-cnn-1d's builder was a lambda, which pickle cannot send: `search --space ds-cnn-1d` crashed at its first
+    # training once trainings ran in a child
+    import pickle
+
+    from cbo.tinyml import load_dataset
+
+    objective = KFoldObjective(get_template(name), load_dataset("har-basicmotions"), k=2, epochs=1)
+    again = pickle.loads(pickle.dumps(objective))
+    config = get_template(name).baseline
+    assert again.template.spec(config, (100, 1, 6), 4) == objective.template.spec(config, (100, 1, 6), 4)
+    RecycledObjective(objective)  # pickles the objective as the search does
