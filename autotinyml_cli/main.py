@@ -53,20 +53,22 @@ def _region_size(n: int) -> str:
 
 
 def cmd_targets(args) -> int:
-    rows = []
+    from memsim import get_runtime
+
+    rows, xcubeai = [], get_runtime("xcubeai")
     boards = list(list_targets()) + (list(load_target_file(args.target_file)) if args.target_file else [])
     for t in boards:
         regions = " + ".join(f"{_region_size(r.bytes)} {r.name}" for r in t.ram_regions)
-        ov = t.overhead("xcubeai", "float32")
-        tflm = t.overhead("tflm", "int8")
-        xcube = f"{ov.code_flash_bytes:,} / {ov.ram_bytes:,}" if t.runs_xcubeai else "(STM32 only)"
+        ov = t.overhead(xcubeai.family, "float32")
+        tflm = t.overhead(get_runtime("tflm").family, "int8")
+        xcube = f"{ov.code_flash_bytes:,} / {ov.ram_bytes:,}" if xcubeai.runs_on(t) else "(STM32 only)"
         rows.append([t.name, ", ".join(t.aliases), t.core, f"{t.clock_hz / 1e6:g} MHz", f"{t.flash_bytes:,}",
                      f"{t.ram_bytes:,}", regions, xcube, f"{tflm.code_flash_bytes:,}", f"[{len(rows) + 1}]"])
     if args.json:
         print(json.dumps([{"name": t.name, "vendor": t.vendor, "aliases": list(t.aliases), "core": t.core,
                            "core_class": t.core_class, "clock_hz": t.clock_hz, "flash_bytes": t.flash_bytes,
                            "ram_regions": [{"name": r.name, "bytes": r.bytes} for r in t.ram_regions],
-                           "runs_xcubeai": t.runs_xcubeai, "source": t.source} for t in boards], indent=2))
+                           "runs_xcubeai": xcubeai.runs_on(t), "source": t.source} for t in boards], indent=2))
         return 0
     print(_table(["name", "aliases", "core", "clock", "Flash (B)", "RAM (B)", "SRAM regions",
                   "X-CUBE-AI code / RAM (B)", "TFLM code (B)", "source"], rows, right={4, 5, 8}))

@@ -16,6 +16,7 @@ import numpy as np
 
 import cbo
 import memsim
+from memsim import get_runtime
 from cbo.tinyml import MemsimConstraint, Template, get_template, load_dataset
 from targets import AutoTinyMLError, Target, format_size, get_target, list_targets
 
@@ -327,8 +328,9 @@ def board_table(records: list[StudyRecord]) -> list[dict]:
     for board in sorted(list_targets(), key=lambda b: (b.ram_bytes, b.flash_bytes)):
         row = {"board": board.name, "ram_bytes": board.ram_bytes, "region_bytes": board.largest_region_bytes,
                "flash_bytes": board.flash_bytes, "trial": None}
-        if records and records[0].meta["runtime"].startswith("xcubeai") and not board.runs_xcubeai:
-            rows.append({**row, "none": f"X-CUBE-AI does not run on {board.vendor} parts"})
+        runtime = get_runtime(records[0].meta["runtime"]) if records else None
+        if runtime is not None and not runtime.runs_on(board):
+            rows.append({**row, "none": f"{runtime.name} does not run on {board.vendor} parts"})
             continue
         if any(r.meta.get("energy_uj") is not None for r in records) and \
                 board.name not in memsim.time_model().data["board_power"]:

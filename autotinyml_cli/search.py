@@ -336,7 +336,7 @@ def runtime_defaults(runtime: str, dtype: "str | None", compression: "str | None
 
     Defaults: tflm -> int8 (what TFLM users deploy); xcubeai -> float32 with x8 weight sharing (the papers' setting).
     """
-    from memsim._settings import deployment_defaults
+    from memsim import deployment_defaults
 
     dtype, compression = deployment_defaults(runtime, dtype, compression)
     if margin is not None and not 0 <= margin < 100:

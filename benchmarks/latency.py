@@ -236,7 +236,8 @@ def build_model(rows: list[dict], l1: float, l2: float, network_error=None) -> d
     runtimes = {}
     for engine, versions in coef.items():
         numeric = [v for v in versions if v[0].isdigit() and "." in v]
-        default = max(numeric, key=lambda v: tuple(map(int, v.split(".")))) if engine == "xcubeai" else "cmsis-nn"
+        # TFLM with CMSIS-NN kernels where measured (what Arm boards run), else the newest numbered version
+        default = "cmsis-nn" if "cmsis-nn" in versions else max(numeric, key=lambda v: tuple(map(int, v.split("."))))
         runtimes[engine] = {
             "name": names[engine], "default_version": default,
             "calibration_rows": sum(1 for r in cal if r["engine"] == engine),

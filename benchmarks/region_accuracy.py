@@ -15,6 +15,7 @@ import time
 import numpy as np  # noqa: E402
 
 import cbo  # noqa: E402
+from memsim import deployment_defaults  # noqa: E402
 from cbo.tinyml import MemsimConstraint, get_template, load_dataset  # noqa: E402
 
 
@@ -30,8 +31,7 @@ def main() -> None:
     ds = load_dataset(args.dataset)
     template = get_template(args.space)
     shape = template.input_shape(ds.sample_shape)
-    dtype = "int8" if args.runtime == "tflm" else "float32"
-    compression = "x8" if args.runtime.startswith("xcubeai") else "none"
+    dtype, compression = deployment_defaults(args.runtime)  # what a search deploys under the runtime
     space = template.space
     every = space.grid(10 ** 7)
     print(f"# {time.strftime('%Y-%m-%d')}: {template.name} space, {len(every):,} configurations, input {shape} "

@@ -15,14 +15,16 @@ from memsim._kernels.timing import TIME_FEATURES
 from memsim._latency import CYCLES_PER_MACC, LatencyEstimate, TimeModel, latency_ms, time_model
 from memsim.frontends.spec import SUPPORTED_LAYERS, graph_from_spec
 from memsim.graph import Graph, Layer
-from memsim._settings import DTYPES
+from memsim._settings import DTYPES, Settings, check_board, deployment_defaults, resolve
 from memsim.metrics import COMPRESSION_CHOICES, COMPRESSIONS, total_macc, weight_bytes
-from memsim.profiles import DEFAULT_RUNTIME, PROFILES, RUNTIMES, get_profile
+from memsim.profiles import (DEFAULT_RUNTIME, PROFILES, RUNTIMES, Runtime, get_profile, get_runtime, register_runtime,
+                             unregister_runtime)
 
 __all__ = [
     "MemsimError", "ModelFileError", "ShapeError", "SpecError", "UnsupportedLayerError",
     "CYCLES_PER_MACC", "LatencyEstimate", "TIME_FEATURES", "TimeModel", "time_model", "Footprint", "footprint", "footprint_many", "latency_ms", "load_graph",
     "SUPPORTED_LAYERS", "graph_from_spec", "Graph", "Layer",
-    "COMPRESSIONS", "COMPRESSION_CHOICES", "DTYPES", "DEFAULT_RUNTIME", "RUNTIMES", "total_macc", "weight_bytes",
+    "COMPRESSIONS", "COMPRESSION_CHOICES", "DTYPES", "DEFAULT_RUNTIME", "RUNTIMES", "Runtime", "get_runtime",
+    "register_runtime", "unregister_runtime", "Settings", "check_board", "deployment_defaults", "resolve", "total_macc", "weight_bytes",
     "PROFILES", "get_profile",
 ]

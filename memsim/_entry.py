@@ -20,6 +20,7 @@ from memsim._kernels.timing import TIME_FEATURES
 from memsim._latency import Timing, time_model
 from memsim._settings import check_board, resolve_shared
 from memsim.batch import RESULT_FIELDS, SLOT_OPS, _encode_slot, _family
+from memsim.profiles import Runtime
 from targets import Target, get_target
 
 __all__ = ["footprint", "footprint_many"]
@@ -28,9 +29,9 @@ __all__ = ["footprint", "footprint_many"]
 def footprint(
     model: Any,
     target: "str | Target | None" = None,
-    runtime: str = "xcubeai",
+    runtime: "str | Runtime | None" = None,
     dtype: "str | None" = None,
-    compression: str = "none",
+    compression: "str | None" = None,
     cycles_per_macc: float | None = None,
     margin: "float | tuple[float, float] | None" = None,
     latency_budget_ms: float | None = None,
@@ -44,13 +45,15 @@ def footprint(
         The network.
     target : str or Target, optional
         A board name/alias or Target; without it no verdict is given.
-    runtime : {"xcubeai", "xcubeai-time", "xcubeai-5", "tflm"}
-        Runtime profile.
+    runtime : str or Runtime, optional
+        A runtime's name or alias (``memsim.RUNTIMES``: "tflm", "xcubeai", "xcubeai-time", "xcubeai-5") or the
+        object; default ``memsim.DEFAULT_RUNTIME`` (tflm).
     dtype : {"float32", "int8"}, optional
-        Weight/activation type of the deployed model; default float32, and
-        for a ``.tflite`` file the file's own type (another one is an error).
-    compression : {"none", "x4", "x8"}
-        X-CUBE-AI weight sharing (float32 only).
+        Weight/activation type of the deployed model; default the runtime's (int8 for tflm, float32 for
+        X-CUBE-AI), and for a ``.tflite`` file the file's own type (another one is an error).
+    compression : {"none", "x4", "x8"}, optional
+        X-CUBE-AI weight sharing (float32 only); default the runtime's for float32 (x8 for X-CUBE-AI, as in the
+        papers), else none.
     cycles_per_macc : float, optional
         Your own cycles per MACC (a measurement of your own): latency = MACC x it / clock, in place of the time
         model (``memsim.time_model()``, calibrated on published on-board measurements).
@@ -79,8 +82,9 @@ def footprint(
     return result
 
 
-def footprint_many(models: Sequence[Any], target: "str | Target | None" = None, runtime: str = "xcubeai",
-                   dtype: "str | None" = None, compression: str = "none", cycles_per_macc: float | None = None,
+def footprint_many(models: Sequence[Any], target: "str | Target | None" = None,
+                   runtime: "str | Runtime | None" = None, dtype: "str | None" = None,
+                   compression: "str | None" = None, cycles_per_macc: float | None = None,
                    margin: "float | tuple[float, float] | None" = None,
                    latency_budget_ms: float | None = None,
                    energy_budget_uj: float | None = None) -> "list[Footprint | ShapeError]":
@@ -93,14 +97,15 @@ def footprint_many(models: Sequence[Any], target: "str | Target | None" = None, 
     Plain named chains the batch kernel reads are evaluated in one kernel call per layer structure; the figures
     and verdicts are those ``footprint`` gives one at a time.
     """
-    settings = resolve_shared(runtime, dtype or "float32", compression, margin)  # refuse before reading models
+    settings = resolve_shared(runtime, dtype, compression, margin)  # refuse before reading models
+    runtime = settings.runtime  # resolved once: passed down as the object
     timing = Timing(cycles_per_macc, latency_budget_ms, energy_budget_uj)
     board = get_target(target) if target is not None else None
     check_board(settings, board)
     time_model().check_energy_budget(board, energy_budget_uj)
     results: list = [None] * len(models)
     groups: dict = {}
-    batchable = not (settings.dtype == "int8" and settings.profile.name == "xcubeai")  # its int8 plan carries notes
+    batchable = settings.profile.batchable(settings.dtype)
     for i, model in enumerate(models):
         chain = _as_chain(model) if batchable else None
         if chain is None:
@@ -141,10 +146,10 @@ def _from_kernel(model, name, row, settings, board, runtime, timing) -> Footprin
     prof, dtype = settings.profile, settings.dtype
     fig = dict(zip(_FIGURES, row))  # the figures are the row's first columns
     fig["time_features"] = tuple(row[_TIME:_TIME + len(TIME_FEATURES)])
-    extra = board.overhead(prof.name, dtype).ram_bytes if board else 0
+    extra = board.overhead(settings.runtime.family, dtype).ram_bytes if board else 0
     region = int(prof.region_from_figures(fig["activations_bytes"], fig["io_bytes"], fig["ram_bytes"], extra))
     result = dict(
-        name=name, runtime=runtime if isinstance(runtime, str) else prof.name, dtype=dtype,
+        name=name, runtime=settings.runtime.name, dtype=dtype,
         compression=settings.compression, **fig, io_in_pool=bool(getattr(prof, "io_in_pool", True)),
         unsupported=(), notes=(),
         _rows=lambda: _full_footprint(model, None, runtime, dtype, settings.compression, Timing(), None).layers,

@@ -165,10 +165,11 @@ def _layer_type(layer, from_tflite: bool) -> str:
     return layer.source_type or layer.op
 
 
-def _resolve_dtype(graph: Graph, dtype: "str | None") -> str:
-    """A .tflite file decides its own type; asking for another one is an error, not a model that does not exist."""
+def _resolve_dtype(graph: Graph, dtype: "str | None") -> "str | None":
+    """A .tflite file decides its own type; asking for another one is an error, not a model that does not exist.
+    None: the runtime's default."""
     if graph.tflite is None:
-        return dtype or graph.dtype_hint or "float32"
+        return dtype or graph.dtype_hint
     from memsim.frontends.tflite import model_dtype
 
     file_dtype = model_dtype(graph.tflite)
@@ -187,7 +188,7 @@ def _latency_into(result: dict, board, settings, timing: Timing) -> None:
         basis = f"MACC x {timing.cycles_per_macc:g} cycles (--cycles-per-macc), not the time model"
     else:
         ms, low, high, basis, _ = model.figures(result["time_features"], board.clock_hz, board.core_class,
-                                                settings.profile.name, settings.dtype)
+                                                settings.runtime.time_key, settings.dtype)
     if board.clock_assumed:
         basis += (f"; at an assumed {board.clock_hz / 1e6:g} MHz, as {board.name} gives no clock (a board file's "
                   "clock_hz sets it)")
@@ -242,7 +243,7 @@ def _full_footprint(model, target, runtime, dtype, compression, timing: "Timing 
     per_layer_weights = weight_bytes(graph, dtype, compression)
     w_bytes = sum(per_layer_weights)
     plan = profile.activation_plan(graph, dtype)
-    overhead = board.overhead(profile.name, dtype) if board else None
+    overhead = board.overhead(settings.runtime.family, dtype) if board else None
     runtime_ram = profile.runtime_ram(graph, dtype, overhead.ram_bytes if overhead else 0)
     model_bytes = profile.model_bytes(graph, dtype, w_bytes)
     io_outside = 0 if plan.io_in_pool else plan.io_bytes
@@ -261,7 +262,7 @@ def _full_footprint(model, target, runtime, dtype, compression, timing: "Timing 
         for i, layer in enumerate(graph.layers)
     ]
     result = dict(
-        name=graph.name, runtime=profile.name if not isinstance(runtime, str) else runtime, dtype=dtype,
+        name=graph.name, runtime=settings.runtime.name, dtype=dtype,
         compression=compression, macc=macc, params=graph.params, weights_bytes=w_bytes, model_bytes=model_bytes,
         activations_bytes=plan.pool_bytes, runtime_ram_bytes=runtime_ram, io_bytes=plan.io_bytes,
         io_in_pool=plan.io_in_pool, ram_bytes=ram, flash_bytes=flash, _rows=rows,

@@ -92,8 +92,22 @@ class TimeModel:
             plan = self._plans[key] = (coef, scale, band, basis, calibrated, per_feature)
         return plan
 
+    def runtime_entry(self, key: str) -> dict:
+        """The time data of a runtime (``Runtime.time_key``): the published data's, or a registered runtime's own."""
+        entry = self.data["runtimes"].get(key)
+        if entry is None:
+            from memsim.profiles import RUNTIMES
+
+            entry = getattr(RUNTIMES.get(key), "time_data", None)
+        if entry is None:
+            from memsim._errors import SpecError
+
+            raise SpecError(f"The time model has no data for runtime {key!r}; register it with time_data, or with "
+                            f"the family whose published times it shares ({', '.join(self.data['runtimes'])}).")
+        return entry
+
     def _work_out(self, runtime: str, core: str, dtype: str, version: "str | None"):
-        rt = self.data["runtimes"][runtime]
+        rt = self.runtime_entry(runtime)
         versions = rt["versions"]
         asked = version or rt["default_version"]
         if asked in versions:

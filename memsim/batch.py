@@ -169,10 +169,10 @@ class ChainFamily:
         return np.array([shape[0], shape[1] if len(shape) == 3 else 1, shape[-1]] if len(shape) > 1
                         else [1, 1, shape[0]], np.int64)
 
-    def evaluate(self, ops: np.ndarray, params: np.ndarray, runtime: str = "xcubeai", dtype: str = "float32",
-                 compression: str = "none", target: "str | Target | None" = None) -> dict[str, np.ndarray]:
+    def evaluate(self, ops: np.ndarray, params: np.ndarray, runtime=None, dtype: "str | None" = None,
+                 compression: "str | None" = None, target: "str | Target | None" = None) -> dict[str, np.ndarray]:
         """RAM, Flash, MACC (bytes / MACC) and the time model's features of every configuration, as arrays of
-        length N; with a target also ``latency_ms`` and ``latency_high_ms`` (the estimate and the top of its band on
+        length N (runtime, dtype and compression as ``memsim.footprint`` takes them); with a target also ``latency_ms`` and ``latency_high_ms`` (the estimate and the top of its band on
         the target's core and clock, what a latency budget is held against)."""
         ops = np.ascontiguousarray(ops, np.int64)
         params = np.ascontiguousarray(params, np.int64)
@@ -187,14 +187,14 @@ class ChainFamily:
         result = {f: out[:, k] for k, f in enumerate(RESULT_FIELDS)}
         if board is not None:
             result["latency_ms"], result["latency_high_ms"] = time_model().ms_many(
-                out[:, K.R_TIME:K.R_TIME + len(TIME_FEATURES)], board.clock_hz, board.core_class, settings.profile.name,
-                settings.dtype)
+                out[:, K.R_TIME:K.R_TIME + len(TIME_FEATURES)], board.clock_hz, board.core_class,
+                settings.runtime.time_key, settings.dtype)
         return result
 
     def _run(self, ops: np.ndarray, params: np.ndarray, settings: Settings, board: "Target | None") -> np.ndarray:
         """The kernel's (N, len(RESULT_FIELDS)) figures for checked int64 arrays (``footprint``'s fast path calls
         this directly: it checked everything already)."""
-        ov = board.overhead(settings.profile.name, settings.dtype) if board else None
+        ov = board.overhead(settings.runtime.family, settings.dtype) if board else None
         out = np.empty((ops.shape[0], len(RESULT_FIELDS)), np.int64)
         batch_kernel(ops, params, *self._kernel_args(settings.profile, settings.dtype, settings.compression),
                      ov.ram_bytes if ov else 0, ov.code_flash_bytes if ov else 0, out)
@@ -207,10 +207,11 @@ class ChainFamily:
         key = (prof, dtype, compression)
         args = self._args.get(key)
         if args is None:
-            xcube_profile = prof if prof.name == "xcubeai" else _xcube.XCubeAIProfile()  # (unused under TFLM)
+            xcube_profile = prof if isinstance(prof, _xcube.XCubeAIProfile) else _xcube.XCubeAIProfile()  # (unused
+            # under TFLM's planner)
             xcube = np.array([getattr(xcube_profile, option) for option in XCUBE_OPTIONS], np.int64)
             args = (self._in_shape, len(self.input_shape), input_tensor_name(self.input_name),
-                    int(prof.name == "tflm"), dtype == "int8", COMPRESSIONS.index(compression), xcube, _ACT_MACC,
+                    int(prof.kernel_planner == _tflm.KERNEL_PLANNER), dtype == "int8", COMPRESSIONS.index(compression), xcube, _ACT_MACC,
                     MIN_WEIGHTS, self._names, _xcube.SCRATCH_CONSTS, *_tflm.name_tables(),
                     _tflm.name_constants(self.name), _tflm.op_table(dtype), _tflm.memory_constants(dtype),
                     _tflm.FLATBUFFER_COSTS)

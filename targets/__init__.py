@@ -7,7 +7,7 @@
 
 from targets._catalogue import (
     DTYPES,
-    RUNTIMES,
+    RUNTIME_FAMILIES,
     MemoryRegion,
     RuntimeOverhead,
     Target,
@@ -23,7 +23,7 @@ from targets._sizes import format_size, parse_size
 __all__ = [
     "CORE_CLASSES", "core_class",
     "AutoTinyMLError", "InvalidSizeError", "TargetFileError", "UnknownTargetError", "warn",
-    "DTYPES", "RUNTIMES", "MemoryRegion", "RuntimeOverhead", "Target",
+    "DTYPES", "RUNTIME_FAMILIES", "MemoryRegion", "RuntimeOverhead", "Target",
     "custom_target", "get_target", "list_targets", "load_target_file",
     "format_size", "parse_size",
 ]

@@ -15,11 +15,11 @@ from targets._errors import InvalidSizeError, TargetFileError, UnknownTargetErro
 from targets._sizes import parse_size
 
 __all__ = [
-    "MemoryRegion", "RuntimeOverhead", "Target", "RUNTIMES", "DTYPES",
+    "MemoryRegion", "RuntimeOverhead", "Target", "RUNTIME_FAMILIES", "DTYPES",
     "get_target", "list_targets", "load_target_file", "custom_target",
 ]
 
-RUNTIMES = ("xcubeai", "tflm")
+RUNTIME_FAMILIES = ("xcubeai", "tflm")  # the families a board gives a library overhead for (memsim.Runtime.family)
 DTYPES = ("float32", "int8")
 
 
@@ -82,12 +82,6 @@ class Target:
         """The largest contiguous SRAM region (bytes): the pool limit."""
         return max((r.bytes for r in self.ram_regions), default=0)
 
-    @property
-    def runs_xcubeai(self) -> bool:
-        """X-CUBE-AI / ST Edge AI generate code for STM32 only: False for a board of another vendor."""
-        if self.vendor:
-            return self.vendor == "STMicroelectronics"
-        return True  # a budget or a custom board that names no vendor: the user's call
 
     @cached_property
     def core_class(self) -> str:
@@ -132,8 +126,8 @@ def _overheads_from(table: Mapping, where: str) -> dict[tuple[str, str], Runtime
     for runtime, per_dtype in table.items():
         if runtime == "source":
             continue
-        if runtime not in RUNTIMES or not isinstance(per_dtype, Mapping):
-            raise TargetFileError(f"{where}: unknown runtime {runtime!r}; expected one of {', '.join(RUNTIMES)}.")
+        if runtime not in RUNTIME_FAMILIES or not isinstance(per_dtype, Mapping):
+            raise TargetFileError(f"{where}: unknown runtime {runtime!r}; expected one of {', '.join(RUNTIME_FAMILIES)}.")
         for dtype, figures in per_dtype.items():
             if dtype not in DTYPES:
                 raise TargetFileError(f"{where}: unknown dtype {dtype!r}; expected one of {', '.join(DTYPES)}.")

@@ -27,7 +27,7 @@ import numpy as np
 
 import memsim
 from memsim._verdict import TIME_VIOLATIONS, headroom_pct, judge
-from memsim.profiles import RUNTIMES
+from memsim.profiles import RUNTIMES  # (re-exported: the runtimes an export can be made for)
 from memsim.frontends.tflite import graph_from_tflite
 from memsim.planners import align_up
 from targets import get_target
@@ -158,12 +158,14 @@ def _xcross_report(xc, min_cross_acc: float, measured_by: str) -> dict:
     return {**xc.to_dict(), "threshold": min_cross_acc, "rule": agreement.RULE, "measured_by": measured_by}
 
 
-def confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_acc, seed, margin, isolated=False,
-                 labels=None, latency_budget_ms=None, energy_budget_uj=None):
+def confirm_tflm(model, board, runtime, dtype, compression, X_val, y_val, representative, min_cross_acc, seed,
+                 margin, with_tflite=True, isolated=False, labels=None, latency_budget_ms=None, energy_budget_uj=None):
+    """tflite-micro measures the converted file's arena; the verdict rests on the measurement (``compression`` is
+    always none here, and the .tflite file is always written)."""
     flatbuffer = convert(model, dtype, representative, seed=seed, isolated=isolated)
     arena = measure(flatbuffer)
     xc = cross_accuracy(model, flatbuffer, X_val, y_val)
-    overhead = board.overhead("tflm", dtype)
+    overhead = board.overhead(runtime.family, dtype)
     # the application must provide an arena that allocates, which can exceed the recorded total (int8 models
     # make temporary allocations while preparing that print_allocations does not count)
     arena_bytes = align_up(max(arena.total, arena.smallest), TFLM_ARENA_ALIGNMENT)
@@ -174,7 +176,7 @@ def confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_ac
               region_what="TFLM arena (head + tail)")
     violations = list(v.violations)
     # memsim's reading of this very file, as `autotinyml footprint model.tflite` gives it
-    fp = memsim.footprint(graph_from_tflite(flatbuffer, name="model"), board, "tflm", dtype, margin=margin,
+    fp = memsim.footprint(graph_from_tflite(flatbuffer, name="model"), board, runtime, dtype, margin=margin,
                           latency_budget_ms=latency_budget_ms, energy_budget_uj=energy_budget_uj)
     memory = [v for v in fp.violations if not v.startswith(TIME_VIOLATIONS)]
     if v.deployable and memory:
@@ -189,7 +191,7 @@ def confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_ac
               "headroom": _verdict_headroom(v, board), "latency": latency,
               "cross_accuracy": _xcross_report(xc, min_cross_acc, f"tflite-micro {tflite_micro_version()}"),
               "deployable": not violations, "violations": violations,
-              "recheck": f"autotinyml footprint model.tflite --target {board.name} --runtime tflm"
+              "recheck": f"autotinyml footprint model.tflite --target {board.name} --runtime {runtime.name}"
                          + _budget_option(latency_budget_ms, energy_budget_uj)}
     files = {"model.tflite": flatbuffer}
     header, source_c = c_source(flatbuffer, arena_bytes=arena_bytes, io=io_details(flatbuffer), labels=labels)
@@ -211,22 +213,23 @@ def _budget_option(latency_budget_ms, energy_budget_uj) -> str:
             + (f" --energy-uj {energy_budget_uj:g}" if energy_budget_uj is not None else ""))
 
 
-def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representative, min_cross_acc, seed, margin,
-                    with_tflite: bool = False, runtime: str = "xcubeai", isolated: bool = False,
-                    latency_budget_ms=None, energy_budget_uj=None):
+def confirm_xcubeai(model, board, runtime, dtype, compression, X_val, y_val, representative, min_cross_acc, seed,
+                    margin, with_tflite: bool = False, isolated: bool = False, labels=None, latency_budget_ms=None,
+                    energy_budget_uj=None):
+    """ST Edge AI's report where it is installed, else memsim's prediction; X-CROSS on the TFLite conversion."""
     from validation.stedgeai import find_stedgeai, run_stedgeai
 
     files = _keras_files(model)
     fp = memsim.footprint(model, board, runtime, dtype, compression, margin=margin,
                           latency_budget_ms=latency_budget_ms, energy_budget_uj=energy_budget_uj)
-    overhead = board.overhead("xcubeai", dtype)
+    overhead = board.overhead(runtime.family, dtype)
     measured = None
     if find_stedgeai() is not None:
         with tempfile.TemporaryDirectory(prefix="autotinyml-h5-") as tmp:
             h5 = Path(tmp) / "model.h5"
             h5.write_bytes(files["model.h5"])
             run = run_stedgeai(h5, "analyze", board.name, compression,
-                               optimization="time" if runtime == "xcubeai-time" else "balanced")
+                               optimization=runtime.optimization)
         r = run.report
         region = r.activations_bytes + (0 if r.io_in_activations else r.io_in_bytes + r.io_out_bytes)
         measured = {"ram_bytes": region + overhead.ram_bytes, "region_bytes": region,
@@ -240,7 +243,7 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
     else:  # memsim's verdict as `autotinyml footprint` gives it
         violations = list(fp.violations)
         headroom = _headroom(fp.ram_headroom_bytes, fp.region_headroom_bytes, fp.flash_headroom_bytes, board)
-        source = {"kind": "predicted", "tool": "memsim", "profile": runtime,
+        source = {"kind": "predicted", "tool": "memsim", "profile": runtime.name,
                   "margin_pct": {"ram": fp.safety_margin_pct[0], "flash": fp.safety_margin_pct[1]},
                   "note": "; ".join(["predicted; ST Edge AI not installed", *fp.notes])}
     latency = _latency(fp, violations)
@@ -252,7 +255,7 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
     _xcross_check(xc, min_cross_acc, violations)
     if with_tflite:
         files["model.tflite"] = flatbuffer
-    recheck = (f"autotinyml footprint model.h5 --target {board.name} --runtime {runtime} --dtype {dtype}"
+    recheck = (f"autotinyml footprint model.h5 --target {board.name} --runtime {runtime.name} --dtype {dtype}"
                + (f" --compression {compression}" if compression != "none" else "") + _budget_option(latency_budget_ms, energy_budget_uj))
     report = {"verdict_source": source, "predicted": _predicted(fp), "measured": measured, "headroom": headroom,
               "latency": latency,
@@ -264,22 +267,32 @@ def confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representati
     return report, files
 
 
-def check_options(runtime: str, dtype: str, compression: str, target=None, energy_budget_uj=None) -> None:
-    """Refuse a runtime / dtype / compression combination no export can have, or a runtime the board does not run
-    (callers check before loading)."""
-    if runtime not in RUNTIMES:
-        raise ValidationError(f"Unknown runtime {runtime!r} for export; use one of {', '.join(RUNTIMES)}.")
-    from memsim._settings import check_board, resolve
+# How each toolchain confirms and exports (a runtime names its own: ``Runtime.toolchain``)
+CONFIRMERS = {"tflm": confirm_tflm, "xcubeai": confirm_xcubeai}
 
-    settings = resolve(runtime, dtype, compression)  # memsim's one rule for what can be combined
+
+def check_options(runtime, dtype: "str | None", compression: "str | None", target=None,
+                  energy_budget_uj=None):
+    """Refuse a runtime / dtype / compression combination no export can have, or a runtime the board does not run
+    (callers check before loading); returns memsim's resolved settings."""
+    from memsim import check_board, resolve
+
+    try:
+        settings = resolve(runtime, dtype, compression)  # memsim's one rule for what can be combined
+    except memsim.SpecError as exc:
+        raise ValidationError(str(exc)) from None
+    if settings.runtime.toolchain not in CONFIRMERS:
+        raise ValidationError(f"Runtime {settings.runtime.name} names toolchain {settings.runtime.toolchain!r}, "
+                              f"which validation cannot run; use one of {', '.join(CONFIRMERS)}.")
     if target is not None:
         board = get_target(target)
         check_board(settings, board)
         memsim.time_model().check_energy_budget(board, energy_budget_uj)
+    return settings
 
 
-def confirm(model, target, dtype: str = "float32", X_val=None, y_val=None, representative=None,
-            min_cross_acc: float = 0.95, seed: int = 0, runtime: str = "tflm", compression: str = "none",
+def confirm(model, target, dtype: "str | None" = None, X_val=None, y_val=None, representative=None,
+            min_cross_acc: float = 0.95, seed: int = 0, runtime=None, compression: "str | None" = None,
             margin=None, with_tflite: bool = False, isolated: bool = False, labels=None,
             latency_budget_ms: "float | None" = None, energy_budget_uj: "float | None" = None) -> tuple[dict, dict]:
     """Confirm one trained Keras model for ``runtime`` on ``target``.
@@ -291,18 +304,17 @@ def confirm(model, target, dtype: str = "float32", X_val=None, y_val=None, repre
     ``latency_budget_ms``, ``energy_budget_uj``: budgets the tops of memsim's latency and energy bands must meet
     (report.json's ``latency``).
     """
-    check_options(runtime, dtype, compression, target, energy_budget_uj)
+    settings = check_options(runtime, dtype, compression, target, energy_budget_uj)
+    runtime, dtype, compression = settings.runtime, settings.dtype, settings.compression
     board = get_target(target)
     X_val, y_val = _xcross_inputs(model, X_val, y_val, representative, seed)
-    if runtime == "tflm":
-        report, files = confirm_tflm(model, board, dtype, X_val, y_val, representative, min_cross_acc, seed, margin,
-                                     isolated, labels, latency_budget_ms, energy_budget_uj)
-    else:
-        report, files = confirm_xcubeai(model, board, dtype, compression, X_val, y_val, representative,
-                                        min_cross_acc, seed, margin, with_tflite, runtime, isolated,
-                                        latency_budget_ms, energy_budget_uj)
-    overhead = board.overhead("tflm" if runtime == "tflm" else "xcubeai", dtype)
-    head = {"schema_version": REPORT_SCHEMA_VERSION, "runtime": runtime, "dtype": dtype, "compression": compression,
+    report, files = CONFIRMERS[runtime.toolchain](
+        model, board, runtime, dtype, compression, X_val, y_val, representative, min_cross_acc, seed, margin,
+        with_tflite=with_tflite, isolated=isolated, labels=labels, latency_budget_ms=latency_budget_ms,
+        energy_budget_uj=energy_budget_uj)
+    overhead = board.overhead(runtime.family, dtype)
+    head = {"schema_version": REPORT_SCHEMA_VERSION, "runtime": runtime.name, "dtype": dtype,
+            "compression": compression,
             "target": _limits(board),
             "runtime_overhead": {"code_flash_bytes": overhead.code_flash_bytes, "ram_bytes": overhead.ram_bytes}}
     if labels is not None:
@@ -311,8 +323,8 @@ def confirm(model, target, dtype: str = "float32", X_val=None, y_val=None, repre
     return report, files
 
 
-def export(model, target, out_dir, dtype: str = "float32", X_val=None, y_val=None, representative=None,
-           min_cross_acc: float = 0.95, seed: int = 0, runtime: str = "tflm", compression: str = "none",
+def export(model, target, out_dir, dtype: "str | None" = None, X_val=None, y_val=None, representative=None,
+           min_cross_acc: float = 0.95, seed: int = 0, runtime=None, compression: "str | None" = None,
            margin=None, with_tflite: bool = False, isolated: bool = False, labels=None,
            latency_budget_ms: "float | None" = None, energy_budget_uj: "float | None" = None) -> dict:
     """Confirm, then write the runtime's files and report.json into ``out_dir`` if the model deploys.
@@ -329,7 +341,7 @@ def export(model, target, out_dir, dtype: str = "float32", X_val=None, y_val=Non
                             compression, margin, with_tflite, isolated, labels, latency_budget_ms,
                             energy_budget_uj)
     if not report["deployable"]:
-        raise NotDeployableError(f"Not deployable on {report['target']['name']} under {runtime}: "
+        raise NotDeployableError(f"Not deployable on {report['target']['name']} under {report['runtime']}: "
                                  f"{'; '.join(report['violations'])}; nothing was written.", report)
     write_export(out_dir, files, report)
     return report

@@ -247,9 +247,9 @@ class NetworkCosts:
 
     spec: dict
     target: object
-    runtime: str = "tflm"
-    dtype: str = "int8"
-    compression: str = "none"
+    runtime: object = None   # a name, a memsim Runtime, or None for memsim.DEFAULT_RUNTIME; resolved to the object
+    dtype: "str | None" = None  # None: the runtime's
+    compression: "str | None" = None
     margin: float | None = None
     ram: int | None = None
     flash: int | None = None
@@ -258,7 +258,11 @@ class NetworkCosts:
     kernel_sizes: bool = True
 
     def __post_init__(self):
+        from memsim import resolve
         from targets import get_target
+
+        settings = resolve(self.runtime, self.dtype, self.compression, self.margin)  # refused here, before work
+        self.runtime, self.dtype, self.compression = settings.runtime, settings.dtype, settings.compression
 
         self.spec = as_chain(self.spec)
         self.index = {str(item["name"]): i for i, item in enumerate(self.spec["layers"])}

@@ -262,7 +262,7 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
     state = Path(state_dir) if state_dir else None
     # everything the stored epochs depend on: names and figures, and the content of the data and seed weights
     run = {"spec": spec, "target": costs.board.name, "board_figures": costs.board.figures,
-           "runtime": costs.runtime, "dtype": costs.dtype,
+           "runtime": costs.runtime.name, "dtype": costs.dtype,
            "compression": costs.compression, "limits": [float(v) if np.isfinite(v) else None for v in costs.limits],
            "warmup": warmup, "batch_size": batch_size, "seed": seed, "epochs": epochs,
            "learning_rate": learning_rate, "gate_learning_rate": gate_lr, "n_train": len(X_tr),

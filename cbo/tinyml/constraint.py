@@ -27,16 +27,19 @@ class MemsimConstraint:
     """
 
     def __init__(self, template: Template, input_shape: tuple, n_classes: int, target: "str | Target",
-                 runtime: str = "xcubeai", dtype: str = "float32", compression: str = "none",
+                 runtime=None, dtype: "str | None" = None, compression: "str | None" = None,
                  margin: "float | None" = None, latency_budget_ms: "float | None" = None,
                  energy_budget_uj: "float | None" = None):
+        from memsim import resolve
+
         self.template = template
         self.input_shape = tuple(input_shape)
         self.n_classes = n_classes
         self.target = get_target(target)
-        self.runtime = runtime
-        self.dtype = dtype
-        self.compression = compression
+        settings = resolve(runtime, dtype, compression, margin)  # resolved once (None: memsim's defaults)
+        self.runtime = settings.runtime  # the memsim Runtime object
+        self.dtype = settings.dtype
+        self.compression = settings.compression
         self.margin = margin  # None: the runtime profile's calibrated safety margin
         self.latency_budget_ms = latency_budget_ms  # held against the top of memsim's latency band
         self.energy_budget_uj = energy_budget_uj    # and of its energy band

@@ -38,9 +38,8 @@ class OptunaDeployability:
     target, runtime, dtype, compression, margin).
     """
 
-    def __init__(self, template: Template, input_shape: tuple, n_classes: int, target, runtime: str = "tflm",
-                 dtype: "str | None" = None, compression: str = "none", margin: "float | None" = None):
-        dtype = dtype or ("int8" if runtime == "tflm" else "float32")
+    def __init__(self, template: Template, input_shape: tuple, n_classes: int, target, runtime=None,
+                 dtype: "str | None" = None, compression: "str | None" = None, margin: "float | None" = None):
         self.template = template
         self.constraint = MemsimConstraint(template, input_shape, n_classes, target, runtime, dtype, compression,
                                            margin)

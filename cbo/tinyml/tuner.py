@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import memsim
-from memsim._settings import check_board, deployment_defaults, resolve
+from memsim import check_board, resolve
 from targets import get_target
 
 from cbo._errors import CBOError
@@ -45,14 +45,14 @@ class DeployableTuner:
         Each proposal set aside, with memsim's reasons; none of them was trained.
     """
 
-    def __init__(self, tuner: Any, target: Any, runtime: str = "tflm", dtype: "str | None" = None,
+    def __init__(self, tuner: Any, target: Any, runtime=None, dtype: "str | None" = None,
                  compression: "str | None" = None, margin: "float | None" = None,
                  latency_ms: "float | None" = None, energy_uj: "float | None" = None, max_rejections: int = 200):
         self.tuner = tuner
         self.target = get_target(target)
-        self.runtime = runtime
-        self.dtype, self.compression = deployment_defaults(runtime, dtype, compression)
-        check_board(resolve(runtime, self.dtype, self.compression, margin), self.target)
+        settings = resolve(runtime, dtype, compression, margin)  # resolved once (None: memsim's defaults)
+        check_board(settings, self.target)
+        self.runtime, self.dtype, self.compression = settings.runtime, settings.dtype, settings.compression
         self.margin, self.latency_ms, self.energy_uj = margin, latency_ms, energy_uj
         self.max_rejections = max_rejections
         self.rejected: list[tuple[dict, list[str]]] = []

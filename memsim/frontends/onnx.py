@@ -38,7 +38,7 @@ def graph_from_onnx(model: Any) -> Graph:
     """memsim's Graph of an ``.onnx`` file (or a loaded ``onnx.ModelProto``)."""
     spec, quantised = spec_from_onnx(model)
     graph = graph_from_spec(spec)
-    return replace(graph, dtype_hint="int8" if quantised else None)
+    return replace(graph, dtype_hint="int8" if quantised else "float32")  # the file's own type
 
 
 def spec_from_onnx(model: Any) -> tuple[dict, bool]:

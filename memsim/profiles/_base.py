@@ -102,6 +102,10 @@ class RuntimeProfile(Protocol):
         """RAM the runtime needs beside the pool; ``extra_ram`` is the target's library figure."""
 
     region_what: str  # what region_bytes is called in a violation
+    kernel_planner: int  # which planner the batch kernel runs for it (memsim.batch)
+
+    def batchable(self, dtype: str) -> bool:
+        """Whether the batch kernel gives this profile's figures exactly for the dtype."""
 
     def region_bytes(self, graph: Graph, dtype: str, plan: ActivationPlan) -> int:
         """Bytes the runtime needs in one contiguous SRAM region."""

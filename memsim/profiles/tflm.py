@@ -333,10 +333,14 @@ def temporary_need(g: TFLiteGraph, dtype: str) -> int:
     return int(_memory.temporary_need(g.n_ops, g.ops, g.n_tensors, g.tens, op_table(dtype), memory_constants(dtype)))
 
 
+KERNEL_PLANNER = 1  # the batch kernel plans TFLM's arena (0: X-CUBE-AI's pool)
+
+
 class TFLMProfile:
     """TFLM's arena (greedy planner, 16 B) and flatbuffer size."""
 
     name = "tflm"
+    kernel_planner = KERNEL_PLANNER  # the batch kernel's code for this planner
     alignment = ARENA_ALIGN
     fuses_argument_activations = False  # the converter fuses ReLU / ReLU6 only: TANH, LOGISTIC... are ops
     # Default safety margin (% of memsim's figure): what covers the worst under-prediction against the real
@@ -345,6 +349,10 @@ class TFLMProfile:
     # validate`), real-world zoo predicted from its Keras models 1.65 % (multi-branch TCN int8,
     # `benchmarks/calibrate_tflm.py`); 2.0 % covers both. A .tflite's own size is exact and needs none.
     SAFETY_MARGIN_PCT = {"ram": 2.3, "flash": 2.0}
+
+    def batchable(self, dtype: str) -> bool:
+        """Whether the batch kernel gives this profile's figures exactly (it does for every TFLM plan)."""
+        return True
 
     def safety_margin_pct(self, dtype: str) -> dict:
         """The default safety margin; one for both dtypes (the corpus it comes from holds both)."""

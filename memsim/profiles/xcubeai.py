@@ -85,6 +85,7 @@ class XCubeAIProfile:
     """X-CUBE-AI's layout. ``io_in_pool=False`` models 5.x/6.x (I/O outside)."""
 
     name = "xcubeai"
+    kernel_planner = 0  # the batch kernel's code for this planner (memsim.profiles.tflm.KERNEL_PLANNER is TFLM's)
     alignment = 4
     fuses_argument_activations = True  # its conv / dense kernels take the non-linearity (the pool fusion's rule)
     # Default safety margin (% of memsim's figure). Against the 13 real >= 7.2 float32 reports
@@ -103,6 +104,10 @@ class XCubeAIProfile:
         self.fuse_conv_pool = fuse_conv_pool
         self.conv_overlap = conv_overlap
         self.im2col = im2col
+
+    def batchable(self, dtype: str) -> bool:
+        """Whether the batch kernel gives this profile's figures exactly: not int8, whose plan carries notes."""
+        return dtype != "int8"
 
     def safety_margin_pct(self, dtype: str) -> dict:
         """The default safety margin for a dtype: each comes from the reports of that dtype."""

@@ -115,7 +115,7 @@ def test_runtime_names_resolve_like_footprint_and_unknown_ones_are_refused():
     ops, prm = family.encode([layers])
     lower = family.evaluate(ops, prm, "tflm")
     upper = family.evaluate(ops, prm, "TFLM")  # the same profile, not X-CUBE-AI's figures
-    assert int(upper["ram_bytes"][0]) == int(lower["ram_bytes"][0]) != int(family.evaluate(ops, prm)["ram_bytes"][0])
+    assert int(upper["ram_bytes"][0]) == int(lower["ram_bytes"][0]) != int(family.evaluate(ops, prm, "xcubeai", "float32")["ram_bytes"][0])
     for bad in ("bogus", "tflite"):
         with _pytest.raises(SpecError, match="Unknown runtime profile"):
             family.evaluate(ops, prm, bad)

@@ -36,7 +36,7 @@ def test_ign_example_from_the_reference_note():
         {"type": "Dense", "units": 12},
         {"type": "Dense", "units": 4, "activation": "softmax"},
     ]
-    fp = memsim.footprint(spec)
+    fp = memsim.footprint(spec, runtime="xcubeai")  # the reference note's X-CUBE-AI float32 figures
     assert fp.macc == 14_404
     assert fp.weights_bytes == 12_256
     assert [l["macc"] for l in fp.layers if l["macc"]] == [10_392, 648, 648, 2_604, 52, 60]
@@ -67,5 +67,5 @@ def test_compression_needs_float32_and_skips_the_classifier():
     g = memsim.graph_from_spec(HAR_BASELINE)
     with pytest.raises(memsim.SpecError, match="float32"):
         weight_bytes(g, "int8", "x8")
-    fp = memsim.footprint(HAR_BASELINE, compression="high")
+    fp = memsim.footprint(HAR_BASELINE, runtime="xcubeai", compression="high")
     assert [l["name"] for l in fp.layers if l["compressed"]] == ["dense_1", "dense_2"]

@@ -76,4 +76,5 @@ def test_cli_json_has_the_documented_keys(tmp_path, capsys):
                 "io_bytes", "ram_bytes", "flash_bytes", "layers", "deployable", "ram_headroom_bytes",
                 "flash_headroom_bytes", "latency_ms"):
         assert key in out
-    assert out["macc"] == 10 and out["weights_bytes"] == 40 and out["deployable"] is True
+    # the default runtime (tflm) deploys int8: 8 int8 weights and 2 int32 biases
+    assert out["macc"] == 10 and out["dtype"] == "int8" and out["weights_bytes"] == 16 and out["deployable"] is True

@@ -22,7 +22,7 @@ def har_model():
 def test_footprint_of_saved_keras_files(har_model, tmp_path, suffix, capsys):
     path = tmp_path / f"har{suffix}"
     har_model.save(path)
-    fp = memsim.footprint(path, compression="x8")
+    fp = memsim.footprint(path, runtime="xcubeai", compression="x8")
     assert (fp.macc, fp.weights_bytes) == (875_232, 375_448)
     assert main(["footprint", str(path), "--target", "paper-big", "--runtime", "xcubeai", "--compression", "x8",
                  "--json"]) == 0

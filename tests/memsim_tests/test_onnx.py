@@ -95,7 +95,7 @@ def test_onnx_and_keras_agree_on_the_same_network(tmp_path):
         spec = {"name": report, "layers": REPORTS[report][0]}
         model, path = keras_from_spec(spec), _read(spec, tmp_path)
         for runtime in ("tflm", "xcubeai"):
-            k, o = memsim.footprint(model, runtime=runtime), memsim.footprint(path, runtime=runtime)
+            k, o = (memsim.footprint(m, runtime=runtime, dtype="float32") for m in (model, path))
             assert (o.macc, o.weights_bytes) == (k.macc, k.weights_bytes), (report, runtime)
             assert abs(o.activations_bytes - k.activations_bytes) <= 0.02 * k.activations_bytes, (report, runtime)
 

@@ -17,7 +17,7 @@ TIME_OPTIMISED = {"kiki442002_audio_cnn_e1_0", "freireg_mlp_e1_0"}
 @pytest.mark.parametrize("report", sorted(REPORTS))
 def test_macc_and_weights_are_exact(report):
     layers, compression, macc, transpose, weights, _ = REPORTS[report]
-    fp = memsim.footprint(layers, compression=compression)
+    fp = memsim.footprint(layers, runtime="xcubeai", dtype="float32", compression=compression)
     assert fp.macc + transpose == macc
     assert fp.weights_bytes == weights
 

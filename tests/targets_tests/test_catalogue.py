@@ -2,6 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from memsim import get_runtime  # which boards a runtime runs on is the runtime's to say
+
 from targets import (
     InvalidSizeError, TargetFileError, UnknownTargetError, custom_target, get_target, list_targets,
     load_target_file, parse_size,
@@ -71,7 +73,8 @@ def test_the_documented_board_file_reads():
     """docs/your-own-model.md's example board: its regions, core and vendor are what the page says."""
     (board,) = load_target_file(Path(__file__).resolve().parents[2] / "examples" / "my_board.toml")
     assert (board.flash_bytes, board.ram_bytes, board.largest_region_bytes) == (262_144, 65_536, 49_152)
-    assert board.core_class == "cortex-m4" and board.runs_xcubeai and get_target("my-m4", [board]) is board
+    assert board.core_class == "cortex-m4" and get_runtime("xcubeai").runs_on(board)
+    assert get_target("my-m4", [board]) is board
 
 
 def test_broken_target_files_name_the_problem(tmp_path):
@@ -106,8 +109,8 @@ MLPERF_AND_TFLM_BOARDS = {  # name: (core class, clock MHz, Flash B, RAM B, vend
 def test_the_boards_users_have_with_core_clock_memory_and_source(name):
     core, mhz, flash, ram, stm32 = MLPERF_AND_TFLM_BOARDS[name]
     t = get_target(name)
-    assert (t.core_class, t.clock_hz, t.flash_bytes, t.ram_bytes, t.runs_xcubeai) == (core, mhz * 10**6, flash, ram,
-                                                                                    stm32)
+    assert (t.core_class, t.clock_hz, t.flash_bytes, t.ram_bytes, get_runtime("xcubeai").runs_on(t)) == (
+        core, mhz * 10**6, flash, ram, stm32)
     assert t.vendor and len(t.source) > 40 and t.overhead("tflm", "int8").code_flash_bytes > 0
 
 
@@ -115,7 +118,7 @@ def test_xcubeai_on_a_board_of_another_vendor_is_refused_in_one_sentence_before_
     import memsim
 
     net = [{"type": "Input", "shape": [8]}, {"type": "Dense", "units": 2}]
-    with pytest.raises(memsim.SpecError, match="STM32 microcontrollers only, and nRF52840 is a Nordic "):
+    with pytest.raises(memsim.SpecError, match="X-CUBE-AI generates code for STMicroelectronics microcontrollers only, and nRF52840 is a Nordic "):
         memsim.footprint(net, "nrf52840", "xcubeai")
     with pytest.raises(memsim.SpecError, match="use --runtime tflm"):
         memsim.footprint_many([net, net], "rp2040", "xcubeai")
