@@ -14,10 +14,10 @@ import numpy as np
 
 import cbo
 from memsim._verdict import TIME_VIOLATIONS
-from cbo.tinyml import KFoldObjective, MemsimConstraint, Template, get_template, load_dataset
+from cbo.tinyml import KFoldObjective, MemsimConstraint, TEMPLATES, Template, get_template, load_dataset, space_for_data
 from cbo.tinyml.objective import optimizer
 from cbo.tinyml.recycled import RecycledObjective, WorkerRecycled
-from cbo.tinyml.templates import check_space
+from cbo.tinyml.templates import check_space, shape_hint
 from cbo.tinyml.training import without_input_autotune
 from autotinyml_cli._options import (CommandOptions, add_budget, add_compression, add_dtype, add_runtime,
                                      check_budget)
@@ -153,7 +153,7 @@ class SearchOptions(CommandOptions):
     """Everything a search takes: the command line's options as a library call (``run_search(SearchOptions())`` is
     ``autotinyml search``). The defaults are the command line's (its parser reads them from here)."""
 
-    space: str = "paper-har"
+    space: "str | None" = None   # None: the space for the data's shape (cbo.tinyml.space_for_data)
     energy_uj: "float | None" = None
     trainings: int = 10
     method: str = cbo.DEFAULT_METHOD
@@ -392,7 +392,11 @@ def run_search(args: SearchOptions) -> SearchSummary:
     dtype, compression = resolve_settings(args)
     target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
     dataset = load_dataset(args.dataset, args.label)
-    template = load_space(args.space, dataset)
+    if args.space:
+        template, chosen = load_space(args.space, dataset), ""
+    else:
+        name, why = space_for_data(dataset.sample_shape)
+        template, chosen = get_template(name), f" ({why}; --space chooses another)"
     if args.confirm:
         check_enough_samples(dataset, "a search that confirms its winner")
     smallest_class = int(np.bincount(dataset.y).min())
@@ -407,7 +411,7 @@ def run_search(args: SearchOptions) -> SearchSummary:
                 # what the scores and verdicts depend on beyond the names: content, not labels
                 KEYED["data"]: dataset.fingerprint, KEYED["board"]: target.figures,
                 "batch_size": args.batch_size}
-    if Path(args.space).suffix in (".py", ".toml"):  # a space file edited since is another space
+    if args.space and Path(args.space).suffix in (".py", ".toml"):  # a space file edited since is another space
         settings[KEYED["space file"]] = file_digest(args.space)
     if getattr(template, "path", None):  # a Python space: the report reads the same file again
         settings["space_file"], settings["sample_shape"] = template.path, list(template.sample_shape)
@@ -431,7 +435,8 @@ def run_search(args: SearchOptions) -> SearchSummary:
         study_path.parent.mkdir(parents=True, exist_ok=True)
     storage = cbo.SQLiteStorage(study_path)
     try:
-        return _search(args, storage, study_path, settings, template, dataset, target, constraint, input_shape)
+        return _search(args, storage, study_path, settings, template, dataset, target, constraint, input_shape,
+                       chosen)
     except KeyboardInterrupt:
         n = sum(1 for t in storage.trials() if t.state in (cbo.TrialState.COMPLETE, cbo.TrialState.FAIL))
         print(f"\ninterrupted; {n} finished trials saved in {str(study_path)!r}; run the same command to continue.",
@@ -498,7 +503,8 @@ def check_same_work(meta: dict, settings: dict, study_path) -> None:
                            f"repeat its options and data; {start_anew}")
 
 
-def _search(args, storage, study_path, settings, template, dataset, target, constraint, input_shape) -> int:
+def _search(args, storage, study_path, settings, template, dataset, target, constraint, input_shape,
+            chosen="") -> int:
     meta = storage.get_meta()
     check_same_work(meta, settings, study_path)  # again: the file may have changed since it was first read
     if not meta:
@@ -515,11 +521,14 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
                       budget=args.trainings)
     objective = KFoldObjective(template, dataset, k=args.k, epochs=args.epochs, batch_size=args.batch_size,
                                seed=args.seed)
-    print(f"AutoTinyML search: {template.name} on {dataset.name} ({len(dataset.X)} samples, "
+    print(f"AutoTinyML search: {template.name}{chosen} on {dataset.name} ({len(dataset.X)} samples, "
           f"{dataset.n_classes} classes, input {input_shape}) for {target.name} "
           f"(RAM {target.ram_bytes:,} B, largest region {target.largest_region_bytes:,} B, Flash {target.flash_bytes:,} B), "
           f"runtime {args.runtime}, {dtype}, compression {compression}; method {args.method}, {args.trainings} "
           f"trainings, {args.k}-fold x {args.epochs} epochs, seed {args.seed}.", file=sys.stderr)
+    hint = shape_hint(dataset.sample_shape) if chosen else None
+    if hint:
+        print(f"note: {hint}", file=sys.stderr)
     if study.trials:
         print(f"Continuing study {str(study_path)!r}: {study.n_trained} trainings and "
               f"{len(study.trials) - study.n_trained} labels already stored.", file=sys.stderr)
@@ -706,8 +715,11 @@ def add_parser(sub) -> None:
     p.add_argument("--dataset", default=d.dataset,
                    help="har-basicmotions (default), har-watch, digits, or an .npz/.csv file")
     p.add_argument("--label", default=None, help="har-watch labels: exercise (default) or subject")
-    p.add_argument("--space", default=d.space, help="paper-har (default), paper-bottle, ds-cnn, ds-cnn-1d, mobilenet-v1, mobilenet-v1-1d, resnet-8, resnet-8-1d, a Python file with build(hp) (docs/your-own-model.md), "
-                        "or a TOML file narrowing a template")
+    p.add_argument("--space", default=d.space,
+                   help="default: the space for the data's shape (ds-cnn for images of 16x16 or more, ds-cnn-1d for "
+                        "sensor windows, paper-har otherwise - the papers' space); or a built-in template ("
+                        f"{', '.join(TEMPLATES)}), a Python file with build(hp) (docs/your-own-model.md), or a TOML "
+                        "file narrowing a template")
     p.add_argument("--target", default=d.target, help="board name or alias (default: the papers' tiny board)")
     p.add_argument("--target-file", help="TOML file with extra boards (the catalogue's layout)")
     add_runtime(p, "; the winner is judged and exported for it (tflm: confirmed by real tflite-micro; xcubeai: "

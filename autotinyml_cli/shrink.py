@@ -75,7 +75,10 @@ def _seed_spec(args, dataset):
         shape = tuple(spec["layers"][0]["shape"])
         dataset.shaped_for(shape, args.model)  # data of another shape is refused here, before any work
         return spec, shape, f"{args.model}", model
-    name, why = (args.space, "") if args.space else seed_template(dataset.sample_shape)
+    name, why = args.space, ""
+    if not name:
+        name, chosen = seed_template(dataset.sample_shape)
+        why = f" ({chosen}; --space or a model file chooses another)"
     template = get_template(name)
     shape = template.input_shape(dataset.sample_shape)
     config = largest_config(template)

@@ -45,12 +45,8 @@ def largest_config(template) -> dict:
 
 
 def seed_template(sample_shape: tuple) -> "tuple[str, str]":
-    """(template, why) seeding ``shrink`` when the user names no seed network: MLPerf Tiny's keyword-spotting
-    reference, DS-CNN (depthwise-separable blocks), in 2-D for images and along time for sensor windows; the papers'
-    HAR CNN for images too small for DS-CNN's strided blocks and for feature vectors."""
-    dims = [int(d) for d in sample_shape]
-    images = len(dims) == 3 and min(dims[:2]) >= 16
-    windows = len(dims) == 2 and dims[0] >= 16
-    what = "images" if len(dims) == 3 else "sensor windows" if len(dims) == 2 else "samples"
-    why = f" (chosen for {'x'.join(map(str, dims))} {what}; --space or a model file chooses another)"
-    return ("ds-cnn" if images else "ds-cnn-1d" if windows else "paper-har"), why
+    """(template, why) seeding ``shrink`` when the user names no seed network: the space ``search`` would search
+    (cbo.tinyml.space_for_data), so the two commands start from the same family."""
+    from cbo.tinyml.templates import space_for_data
+
+    return space_for_data(sample_shape)

@@ -7,8 +7,8 @@ from cbo.tinyml.constraint import MemsimConstraint
 from cbo.tinyml.datasets import DATASETS, Dataset, load_dataset
 from cbo.tinyml.objective import KFoldObjective
 from cbo.tinyml.optuna_adapter import OptunaDeployability
-from cbo.tinyml.templates import TEMPLATES, Template, get_template
+from cbo.tinyml.templates import TEMPLATES, Template, get_template, space_for_data
 from cbo.tinyml.tuner import DeployableTuner
 
 __all__ = ["DeployableTuner", "MemsimConstraint", "DATASETS", "Dataset", "load_dataset", "KFoldObjective", "OptunaDeployability",
-           "TEMPLATES", "Template", "get_template"]
+           "TEMPLATES", "Template", "get_template", "space_for_data"]

@@ -16,7 +16,7 @@ from typing import Callable
 from cbo._errors import SpaceError
 from cbo._space import Categorical, Ordinal, Space
 
-__all__ = ["Template", "TEMPLATES", "OPTIMIZERS", "check_space", "get_template"]
+__all__ = ["Template", "TEMPLATES", "OPTIMIZERS", "check_space", "get_template", "space_for_data"]
 
 ACTS = ("relu", "sigmoid", "selu", "tanh")
 # Keras optimiser names a configuration may use (keras.optimizers.get accepts these).
@@ -306,6 +306,31 @@ def check_space(template: Template, space: Space, source: str) -> None:
             except (SpecError, UnsupportedLayerError, TypeError, ValueError) as exc:
                 raise SpaceError(f"Search space file {source!r}: {p.name} = {v!r} cannot be built by template "
                                  f"{template.name!r} ({str(exc).rstrip('.')}).") from None
+
+
+def space_for_data(sample_shape: tuple) -> "tuple[str, str]":
+    """(template, why): the space ``search`` and ``shrink`` use when the user names none, from the data's shape.
+
+    MLPerf Tiny's keyword-spotting reference, DS-CNN (depthwise-separable blocks), in 2-D for images and along time
+    for sensor windows; the papers' HAR CNN for images too small for DS-CNN's strided blocks and for feature vectors.
+    On sensor windows the papers' space finds networks 4-45 points worse than DS-CNN along time at the same budget
+    (benchmarks/RESULTS.md, "The data's space")."""
+    dims = [int(d) for d in sample_shape]
+    images = len(dims) == 3 and min(dims[:2]) >= 16
+    windows = len(dims) == 2 and dims[0] >= 16
+    what = "images" if len(dims) == 3 else "sensor windows" if len(dims) == 2 else "feature vectors"
+    return ("ds-cnn" if images else "ds-cnn-1d" if windows else "paper-har"), \
+        f"chosen for {'x'.join(map(str, dims))} {what}"
+
+
+def shape_hint(sample_shape: tuple) -> "str | None":
+    """A sentence for data whose shape hides what it is: long 1-D samples are more likely one sensor's time series
+    than features, and a (T, 1) window would be searched along time."""
+    dims = [int(d) for d in sample_shape]
+    if len(dims) == 1 and dims[0] >= 64:
+        return (f"samples of {dims[0]} values are searched as feature vectors; if they are one sensor's time "
+                f"series, save X with shape (N, {dims[0]}, 1) to search DS-CNN along time.")
+    return None
 
 
 def get_template(name: str) -> Template:
