@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 import cbo
+from memsim import get_runtime
 from memsim._verdict import TIME_VIOLATIONS
 from cbo.tinyml import KFoldObjective, MemsimConstraint, TEMPLATES, Template, get_template, load_dataset, space_for_data
 from cbo.tinyml.objective import optimizer
@@ -390,6 +391,7 @@ def run_search(args: SearchOptions) -> SearchSummary:
     from validation.export import check_writable
 
     dtype, compression = resolve_settings(args)
+    runtime = get_runtime(args.runtime)  # resolved once, here; passed down as the object
     target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
     dataset = load_dataset(args.dataset, args.label)
     if args.space:
@@ -405,7 +407,7 @@ def run_search(args: SearchOptions) -> SearchSummary:
                               f"{dataset.name} has {smallest_class}. Use --k {max(2, smallest_class)} or fewer.")
     input_shape = template.input_shape(dataset.sample_shape)
     settings = {"dataset": dataset.name, "space": template.space.to_dict(), "template": template.name,
-                "target": target.name, "runtime": args.runtime, "dtype": dtype, "compression": compression,
+                "target": target.name, "runtime": runtime.name, "dtype": dtype, "compression": compression,
                 "method": args.method, "seed": args.seed, "k": args.k, "epochs": args.epochs,
                 "input_shape": list(input_shape), "n_classes": dataset.n_classes,
                 # what the scores and verdicts depend on beyond the names: content, not labels
@@ -422,15 +424,15 @@ def run_search(args: SearchOptions) -> SearchSummary:
     if args.energy_uj is not None:
         settings["energy_uj"] = args.energy_uj
     study_path = Path(args.study) if args.study else _default_study(dataset.name, template.name, target.name,
-                                                                     args.runtime, dtype, args.method, args.seed)
+                                                                     runtime.name, dtype, args.method, args.seed)
     # a study of other work is refused before any set-up, its file left as it was
     check_same_work(cbo.read_study_meta(study_path), settings, study_path)
     if args.confirm:
         check_writable(args.out)
-    constraint = MemsimConstraint(template, input_shape, dataset.n_classes, target, args.runtime, dtype,
+    constraint = MemsimConstraint(template, input_shape, dataset.n_classes, target, runtime, dtype,
                                   compression, margin=args.margin, latency_budget_ms=args.latency_ms,
                                   energy_budget_uj=args.energy_uj)
-    check_something_fits(template, constraint, target, args.runtime)
+    check_something_fits(template, constraint, target, runtime)
     if not args.study:
         study_path.parent.mkdir(parents=True, exist_ok=True)
     storage = cbo.SQLiteStorage(study_path)
@@ -524,7 +526,7 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
     print(f"AutoTinyML search: {template.name}{chosen} on {dataset.name} ({len(dataset.X)} samples, "
           f"{dataset.n_classes} classes, input {input_shape}) for {target.name} "
           f"(RAM {target.ram_bytes:,} B, largest region {target.largest_region_bytes:,} B, Flash {target.flash_bytes:,} B), "
-          f"runtime {args.runtime}, {dtype}, compression {compression}; method {args.method}, {args.trainings} "
+          f"runtime {constraint.runtime}, {dtype}, compression {compression}; method {args.method}, {args.trainings} "
           f"trainings, {args.k}-fold x {args.epochs} epochs, seed {args.seed}.", file=sys.stderr)
     hint = shape_hint(dataset.sample_shape) if chosen else None
     if hint:
@@ -590,7 +592,7 @@ def cmd_search(args) -> int:
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
         return summary.exit_code
-    print_summary(summary, args.runtime)
+    print_summary(summary, summary.settings["runtime"])
     return summary.exit_code
 
 
@@ -683,7 +685,7 @@ def confirm_finalists(study, template, dataset, target, args, input_shape, dtype
             model.fit(X_tr, y_tr, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
         try:
             report, files = confirm(model, target, dtype, X_val, y_val, representative=X_tr, seed=args.seed,
-                                    runtime=args.runtime, compression=compression,
+                                    runtime=get_runtime(args.runtime), compression=compression,
                                     margin=args.margin, labels=list(dataset.classes),
                                     latency_budget_ms=args.latency_ms, energy_budget_uj=args.energy_uj)
         except ToolchainError as exc:

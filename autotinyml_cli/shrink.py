@@ -125,6 +125,7 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
     check_enough_samples(dataset, "shrink")
     spec, shape, source, seed_model = _seed_spec(args, dataset)
     costs = NetworkCosts(spec, target, args.runtime, dtype, compression, args.margin, ram, flash, args.latency_ms)
+    runtime = costs.runtime  # resolved once (memsim.Runtime), passed down as the object
     costs.check_feasible()
 
     from sklearn.model_selection import train_test_split
@@ -134,7 +135,7 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
                                                 random_state=args.seed)
     seed_fig = costs.figures(costs.full)
     print(f"AutoTinyML shrink: {source} on {dataset.name} ({len(dataset.X)} samples) for {target.name}, runtime "
-          f"{args.runtime}, {dtype}; searched layers {[costs.producers[g] for g in costs.searchable]} with "
+          f"{runtime}, {dtype}; searched layers {[costs.producers[g] for g in costs.searchable]} with "
           f"{costs.describe(costs.full).replace('channels ', '', 1)} channels; the seed network "
           f"{'fits' if seed_fig['fits'][0] else 'does not fit'} (RAM {format_size(int(seed_fig['costs'][0][0]))}, "
           f"Flash {format_size(int(seed_fig['costs'][0][2]))}); {args.epochs} search + {args.finetune_epochs} "
@@ -157,7 +158,7 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
 
     try:
         report, files = confirm(result.model, target, dtype, X_val, y_val, representative=X_tr, seed=args.seed,
-                                runtime=args.runtime, compression=compression, margin=args.margin,
+                                runtime=runtime, compression=compression, margin=args.margin,
                                 labels=list(dataset.classes), latency_budget_ms=args.latency_ms)
     except ToolchainError as exc:
         raise AutoTinyMLError(f"The shrunk network could not be confirmed: {exc}") from None

@@ -88,7 +88,7 @@ def test_a_space_where_nothing_deploys_trains_nothing(tmp_path):
 
 
 def test_x_cube_ai_on_a_board_it_does_not_run_on_is_refused_before_any_search(tmp_path):
-    with pytest.raises(memsim.SpecError, match="STM32 microcontrollers only"):
+    with pytest.raises(memsim.SpecError, match="STMicroelectronics microcontrollers only"):
         DeployableTuner(keras_tuner.RandomSearch(build, objective="val_loss", max_trials=1,
                                                  directory=str(tmp_path)), target="nrf52840", runtime="xcubeai")
 

@@ -75,10 +75,10 @@ def test_resnet8_trains_with_no_strided_1x1_convolution(name):
 
 def test_constraint_labels_shape_errors_as_undeployable():
     template = get_template("paper-bottle")
-    c = MemsimConstraint(template, template.input_shape((8, 8, 1)), 10, "paper-big")
+    c = MemsimConstraint(template, template.input_shape((8, 8, 1)), 10, "paper-big", "xcubeai", "float32")
     ok, fp = c(dict(template.baseline, skipped_layers=1, pool=3))
     # four 'same' conv blocks with pool 3 shrink 8x8 to 1x1 and still build: a small, deployable network
-    # (4,480 B of buffers + the first conv's 36 B im2col scratch)
+    # (X-CUBE-AI float32: 4,480 B of buffers + the first conv's 36 B im2col scratch)
     assert ok is True and fp["activations_bytes"] == 4_516 and fp["violations"] == []
     bad_ok, bad_fp = MemsimConstraint(get_template("paper-har"), (1, 1, 1), 3, "paper-big")(
         dict(get_template("paper-har").baseline, kernel=2))
