@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from validation.export import verdict_source_text  # (a report's words, where the report is made)
+
 __all__ = ["describe_headroom", "describe_latency", "describe_ms", "report_figures", "verdict_source_text"]
 
 
@@ -28,15 +30,6 @@ def describe_latency(latency: dict) -> str:
     if latency.get("budget_ms") is not None:
         text += f"; budget {latency['budget_ms']:g} ms on the top of the band: {describe_ms(latency['headroom_ms'])}"
     return text
-
-
-def verdict_source_text(source: dict) -> str:
-    """What a report's verdict rests on, in words: 'tflite-micro 0.1 (measured)'."""
-    if source["kind"] == "predicted":
-        m = source.get("margin_pct", {})
-        return (f"memsim's {source['profile']} prediction with a {m.get('ram', 0):g} % RAM / {m.get('flash', 0):g} % "
-                f"Flash safety margin ({source.get('note', 'predicted')})")
-    return f"{source['tool']} {source['version']} ({source['kind']})"
 
 
 def report_figures(report: dict) -> str:

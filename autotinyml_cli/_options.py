@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, fields
 
+from cbo.tinyml.search import CommandOptions, check_budget  # the library's (one source), re-exported for commands
 from memsim import COMPRESSION_CHOICES, DEFAULT_RUNTIME, DTYPES, RUNTIMES
 from memsim.profiles import RUNTIME_HELP
 
@@ -30,7 +30,7 @@ def add_compression(parser: argparse.ArgumentParser, default: "str | None" = Non
                              f"{extra}")
 
 
-# The budgets on time and energy: (flag, metavar, unit in words, help)
+# The budgets on time and energy: (flag, metavar, unit in words, help); the library checks them (check_budget)
 _BUDGETS = {
     "latency": ("--latency-ms", "MS", "milliseconds",
                 "latency budget in ms: a network deploys only if the top of memsim's latency band (the time model, "
@@ -45,40 +45,3 @@ def add_budget(parser: argparse.ArgumentParser, which: str) -> None:
     """--latency-ms or --energy-uj."""
     flag, metavar, _, help_text = _BUDGETS[which]
     parser.add_argument(flag, type=float, default=None, metavar=metavar, help=help_text)
-
-
-_MOST = {"latency": (3_600_000.0, "an hour"), "energy": (1e9, "a kilojoule")}
-
-
-def check_budget(which: str, value: "float | None") -> None:
-    """Refuse a budget that is not a positive number, before any work."""
-    from targets import AutoTinyMLError
-
-    flag, _, unit, _ = _BUDGETS[which]
-    if value is not None and not value > 0:
-        raise AutoTinyMLError(f"{flag} must be a positive number of {unit}, got {value:g}.")
-    most, said = _MOST[which]
-    if value is not None and value > most:  # an hour per inference, a kilojoule: a unit slip, not a budget
-        raise AutoTinyMLError(f"{flag} {value:g} is beyond any inference on a microcontroller (more than {said}); "
-                              f"give the budget in {unit}, or leave it out for none.")
-
-
-@dataclass
-class CommandOptions:
-    """The options search and shrink share, as fields of their typed options (``SearchOptions``,
-    ``ShrinkOptions``); ``from_args`` reads a parsed command line into them."""
-
-    dataset: str = "har-basicmotions"
-    label: "str | None" = None
-    target: str = "stm32f303k8"
-    target_file: "str | None" = None
-    runtime: str = DEFAULT_RUNTIME
-    dtype: "str | None" = None
-    compression: "str | None" = None
-    margin: "float | None" = None
-    latency_ms: "float | None" = None
-    seed: int = 0
-
-    @classmethod
-    def from_args(cls, args):
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import cbo
 import memsim
-from autotinyml_cli.search import DEFAULT_PHASE1_LABELS, check_labels_option
+from cbo.tinyml.search import DEFAULT_PHASE1_LABELS, check_labels_option
 from targets import AutoTinyMLError, get_target
 
 __all__ = ["EXPERIMENTS", "CELLS", "add_parser"]
@@ -106,7 +106,8 @@ def tables_stem(method: str) -> str:
 
 def _search_cell(spec_name: str, board: str, comp: str, seed: int, args, out: Path) -> dict:
     """One search, as ``autotinyml search`` runs it (the library call); its JSON summary."""
-    from autotinyml_cli.search import SearchOptions, run_search
+    from cbo.tinyml.search import SearchOptions, run_search
+    from validation import Finalists
 
     exp = EXPERIMENTS[spec_name]
     cell = cell_dir(out, board, comp, args.method)
@@ -116,7 +117,7 @@ def _search_cell(spec_name: str, board: str, comp: str, seed: int, args, out: Pa
         dtype="float32", compression=comp, trainings=args.trainings, method=args.method, epochs=args.epochs,
         k=args.k, seed=seed, confirm=args.confirm, study=str(cell / f"seed{seed}.sqlite"),
         out=str(cell / f"export-seed{seed}"), labels=args.labels if args.method == PAPERS_METHOD else None)
-    summary = run_search(options)
+    summary = run_search(options, confirm=Finalists())
     return {**summary.to_dict(), "exit_code": summary.exit_code}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from autotinyml_cli._options import (CommandOptions, add_budget, add_compression, add_dtype, add_runtime,
                                      check_budget)
-from autotinyml_cli import _signals
+from cbo import stop_signals
 from autotinyml_cli._format import report_figures, verdict_source_text
 from targets import (
     AutoTinyMLError,
@@ -89,7 +89,8 @@ def _seed_spec(args, dataset):
 def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
     """Shrink, confirm and export; progress on stderr. Bad input raises ``AutoTinyMLError`` before any work; Ctrl-C
     raises ``KeyboardInterrupt`` after saying where the finished epochs are kept."""
-    from autotinyml_cli.search import check_enough_samples, check_seed_and_epochs, runtime_defaults
+    from cbo.tinyml.search import check_seed_and_epochs, runtime_defaults
+    from validation import Finalists
     from cbo.dnas import NetworkCosts, shrink
     from cbo.tinyml import TEMPLATES, load_dataset
     from validation.export import check_writable
@@ -122,7 +123,7 @@ def run_shrink(args: ShrinkOptions) -> ShrinkOutcome:
                                   "--target.")
     check_writable(args.out)
     dataset = load_dataset(args.dataset, args.label)
-    check_enough_samples(dataset, "shrink")
+    Finalists().check_data(dataset, "shrink")
     spec, shape, source, seed_model = _seed_spec(args, dataset)
     costs = NetworkCosts(spec, target, args.runtime, dtype, compression, args.margin, ram, flash, args.latency_ms)
     runtime = costs.runtime  # resolved once (memsim.Runtime), passed down as the object
@@ -211,7 +212,7 @@ def cmd_shrink(args) -> int:
     try:
         outcome = run_shrink(ShrinkOptions.from_args(args))
     except KeyboardInterrupt:
-        return _signals.exit_code()
+        return stop_signals.exit_code()
     report, result = outcome.report, outcome.result
     if args.json:
         print(json.dumps(report, indent=2))

@@ -492,7 +492,7 @@ def main() -> None:
         Path(args.markdown).write_text(f"Command: `python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}`\n"
                                        + text + "\n")
     if args.plot:
-        from autotinyml_cli.report import plot_curves
+        from cbo.tinyml.study_plots import plot_curves
 
         b = max(budgets)
         traces = {m: [run_at(cache, m, s, b) for s in range(args.seeds)] for m in methods}

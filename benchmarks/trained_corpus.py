@@ -5,7 +5,8 @@
 2. Dense networks converted with per-tensor int8 dense weights, the layout TF 2.3-2.8 converters wrote, read
    back from the .tflite file as `autotinyml footprint` reads a user's file.
 
-Each set goes through `autotinyml validate`, the command users run, so the table is what they would see.
+Each set goes through the comparison `autotinyml validate` runs (validation.comparison), so the table is what
+users would see.
 
 Run: python benchmarks/trained_corpus.py [--out DIR]   (about a minute; the files stay in DIR)
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from autotinyml_cli.main import main as cli  # noqa: E402
+from validation import comparison  # noqa: E402
 
 PER_TENSOR_WIDTHS = {"ae_per_tensor": (128, 128, 8, 128, 128), "small_ae_per_tensor": (64, 16, 64),
                      "mlp_per_tensor": (32,)}
@@ -76,9 +77,10 @@ def main() -> int:
     folder = Path(args.out or tempfile.mkdtemp(prefix="autotinyml-trained-"))
     folder.mkdir(parents=True, exist_ok=True)
     print("## Trained networks, predicted from their Keras models\n", flush=True)
-    cli(["validate", *trained_files(folder)])
+    print(comparison.text(*comparison.collect(models=trained_files(folder)), "TFLite Micro, measured live"))
     print("\n## Per-tensor int8 dense files (the TF 2.3-2.8 layout), read from the .tflite\n", flush=True)
-    return cli(["validate", *per_tensor_files(folder)])
+    print(comparison.text(*comparison.collect(models=per_tensor_files(folder)), "TFLite Micro, measured live"))
+    return 0
 
 
 if __name__ == "__main__":

@@ -4,5 +4,6 @@ TensorFlow and tflite-micro are imported only when a function needs them.
 """
 
 from validation._errors import NotDeployableError, ToolchainError, ValidationError
+from validation.finalists import Finalists
 
-__all__ = ["NotDeployableError", "ToolchainError", "ValidationError"]
+__all__ = ["Finalists", "NotDeployableError", "ToolchainError", "ValidationError"]

@@ -36,7 +36,7 @@ from validation._errors import NotDeployableError, ValidationError
 from validation.tflm import convert, cross_accuracy, io_details, measure, tflite_micro_version
 
 __all__ = ["REPORT_SCHEMA_VERSION", "RUNTIMES", "c_source", "check_options", "check_writable", "confirm", "export",
-           "write_export"]
+           "verdict_source_text", "write_export"]
 
 REPORT_SCHEMA_VERSION = 1
 TFLM_ARENA_ALIGNMENT = 16
@@ -146,6 +146,15 @@ def _headroom(ram: int, region: int, flash: int, board) -> dict:
 
 def _verdict_headroom(v, board) -> dict:
     return _headroom(v.ram_headroom_bytes, v.region_headroom_bytes, v.flash_headroom_bytes, board)
+
+
+def verdict_source_text(source: dict) -> str:
+    """What a report's verdict rests on, in words: 'tflite-micro 0.1 (measured)'."""
+    if source["kind"] == "predicted":
+        m = source.get("margin_pct", {})
+        return (f"memsim's {source['profile']} prediction with a {m.get('ram', 0):g} % RAM / {m.get('flash', 0):g} % "
+                f"Flash safety margin ({source.get('note', 'predicted')})")
+    return f"{source['tool']} {source['version']} ({source['kind']})"
 
 
 def _xcross_check(xc, min_cross_acc: float, violations: list) -> None:

@@ -9,6 +9,7 @@ from cbo.tinyml.objective import KFoldObjective
 from cbo.tinyml.optuna_adapter import OptunaDeployability
 from cbo.tinyml.templates import TEMPLATES, Template, get_template, space_for_data
 from cbo.tinyml.tuner import DeployableTuner
+from cbo.tinyml.search import SearchOptions, SearchSummary, load_space, run_search
 
 __all__ = ["DeployableTuner", "MemsimConstraint", "DATASETS", "Dataset", "load_dataset", "KFoldObjective", "OptunaDeployability",
-           "TEMPLATES", "Template", "get_template", "space_for_data"]
+           "TEMPLATES", "Template", "get_template", "space_for_data", "SearchOptions", "SearchSummary", "load_space", "run_search"]

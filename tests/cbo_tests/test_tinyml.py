@@ -195,7 +195,7 @@ def test_only_a_network_that_does_not_fit_is_labelled_undeployable():
 
 
 def test_a_space_file_names_only_what_it_narrows(tmp_path):
-    from autotinyml_cli.search import load_space
+    from cbo.tinyml.search import load_space
 
     f = tmp_path / "narrow.toml"
     f.write_text('template = "paper-har"\n[params.filters]\nchoices = [8, 16]\n[params.units]\ntype = "integer"\n'

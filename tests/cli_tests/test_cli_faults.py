@@ -70,7 +70,7 @@ def test_ctrl_c_landing_in_a_garbage_collector_callback_stops_the_search_without
     import gc
     import os
 
-    from autotinyml_cli.search import _interrupt_between_trials
+    from cbo.tinyml.search import _interrupt_between_trials
 
     def press_ctrl_c_in_the_callback(phase, info):
         if phase == "start" and not fired:

@@ -10,7 +10,8 @@ import pytest
 
 import cbo
 from autotinyml_cli.main import main
-from autotinyml_cli.report import board_table, load_study, write_report
+from autotinyml_cli.report import write_report
+from cbo.tinyml.study_plots import board_table, load_study
 from cbo.tinyml import MemsimConstraint, get_template
 
 SHAPE, N_CLASSES = (8, 8, 1), 10
