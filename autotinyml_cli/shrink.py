@@ -231,7 +231,7 @@ def cmd_shrink(args) -> int:
 
 def _what_to_change(report: dict, args) -> str:
     """The one thing a user can do about a rejection, from what rejected it."""
-    if any("X-CROSS" in v for v in report["violations"]):
+    if "x-cross" in report.get("violation_kinds", ()):
         return (f"Its {report['dtype']} version disagrees with the trained network, which happens when few channels "
                 f"are left or training is short: train longer (--epochs {2 * args.epochs}, --finetune-epochs "
                 f"{2 * args.finetune_epochs}), loosen the budget so more channels stay, or give more data.")

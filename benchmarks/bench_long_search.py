@@ -151,7 +151,7 @@ def on_workers(args) -> int:
     resident memory is every worker's with its children, summed over the workers' latest figures."""
     from distributed import Client, wait
 
-    from cbo._distributed import local_cluster
+    from cbo import local_cluster
     from cbo.tinyml.recycled import WorkerRecycled
 
     how = ("in-process" if args.in_process else "recycled") + f"-workers{args.workers}"

@@ -299,7 +299,7 @@ def _measured_verdict_here(template_name, config, shape, n_classes, target) -> b
     """The verdict in this process. The values of the weights do not change sizes, but zeros do (the converter
     drops all-zero biases, which a fresh Keras layer has and a trained one does not), so the untrained network
     gets trained-looking weights first."""
-    from memsim._verdict import judge
+    from memsim import judge
     from memsim.frontends.keras import keras_from_spec
     from targets import get_target
     from validation import ToolchainError

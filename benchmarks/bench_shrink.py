@@ -288,7 +288,7 @@ def main() -> None:
     if args.workers and todo:  # the runs side by side on a local Dask cluster; each recorded as it finishes
         from distributed import Client, as_completed
 
-        from cbo._distributed import local_cluster
+        from cbo import local_cluster
 
         with local_cluster(args.workers) as cluster, Client(cluster) as client:
             futures = {client.submit(guarded_run, ds, template, target, seed, args.epochs, args.finetune, ram,

@@ -41,7 +41,7 @@ def _setting(args, ds, template):
 def speed(args) -> None:
     from distributed import Client
 
-    from cbo._distributed import local_cluster
+    from cbo import local_cluster
 
     ds, template = load_dataset("digits"), get_template("paper-har")
     shape = template.input_shape(ds.sample_shape)

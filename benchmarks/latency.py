@@ -269,7 +269,7 @@ def build_model(rows: list[dict], l1: float, l2: float, network_error=None) -> d
 
 
 def _model(data: dict):
-    from memsim._latency import TimeModel
+    from memsim import TimeModel
 
     return TimeModel(data)
 

@@ -58,7 +58,7 @@ KEPT_ASIDE = ("JapaneseVowels", "PickupGestureWiimoteZ", "ACSF1")  # judge the s
 
 
 def data_dir() -> Path:
-    from memsim._jit import user_cache_dir
+    from memsim import user_cache_dir
 
     return user_cache_dir() / "task-suite"
 

@@ -17,10 +17,12 @@ from cbo._space import Categorical, Integer, Ordinal, Param, Real, Space
 from cbo._storage import FrozenTrial, InMemoryStorage, SQLiteStorage, Storage, TrialState, read_study_meta
 from cbo._study import Study, Trial
 from cbo._view import StudyView
+from cbo._distributed import local_cluster, worker_slots
 
 __all__ = [
     "CBOError", "DatasetError", "SpaceError", "StorageError",
     "DEFAULT_METHOD", "SAMPLERS", "BaseSampler", "Proposal", "StudyView", "Storage", "ExactCBOSampler", "FeasibleRandomSampler", "GPUCBSampler", "GridSampler", "RandomSampler",
     "SVMCBOSampler", "Categorical", "Integer", "Ordinal", "Param", "Real", "Space",
     "FrozenTrial", "InMemoryStorage", "SQLiteStorage", "TrialState", "read_study_meta", "Study", "Trial",
+    "local_cluster", "worker_slots",
 ]

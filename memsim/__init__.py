@@ -11,6 +11,8 @@ Importing memsim never imports TensorFlow; only Keras input does, lazily.
 from memsim._errors import MemsimError, ModelFileError, ShapeError, SpecError, UnsupportedLayerError
 from memsim._entry import footprint, footprint_many
 from memsim._footprint import Footprint, load_graph
+from memsim._jit import user_cache_dir
+from memsim._verdict import MEMORY_KINDS, TIME_KINDS, Verdict, Violation, headroom_pct, judge
 from memsim._kernels.timing import TIME_FEATURES
 from memsim._latency import CYCLES_PER_MACC, LatencyEstimate, TimeModel, latency_ms, time_model
 from memsim.frontends.spec import SUPPORTED_LAYERS, graph_from_spec
@@ -26,5 +28,5 @@ __all__ = [
     "SUPPORTED_LAYERS", "graph_from_spec", "Graph", "Layer",
     "COMPRESSIONS", "COMPRESSION_CHOICES", "DTYPES", "DEFAULT_RUNTIME", "RUNTIMES", "Runtime", "get_runtime",
     "register_runtime", "unregister_runtime", "Settings", "check_board", "deployment_defaults", "resolve", "total_macc", "weight_bytes",
-    "PROFILES", "get_profile",
+    "PROFILES", "get_profile", "MEMORY_KINDS", "TIME_KINDS", "Verdict", "Violation", "headroom_pct", "judge", "user_cache_dir",
 ]

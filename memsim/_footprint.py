@@ -147,6 +147,7 @@ class Footprint:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "_rows"}
         d["layers"] = self.layers
         d["violations"] = list(self.violations)
+        d["violation_kinds"] = [getattr(v, "kind", "unsupported") for v in self.violations]
         d["unsupported"] = list(self.unsupported)
         d["notes"] = list(self.notes)
         return d

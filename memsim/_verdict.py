@@ -19,10 +19,30 @@ from dataclasses import dataclass
 
 from targets import Target
 
-__all__ = ["TIME_VIOLATIONS", "Verdict", "headroom_pct", "judge", "safety_bytes"]
+__all__ = ["KINDS", "MEMORY_KINDS", "TIME_KINDS", "Verdict", "Violation", "headroom_pct", "judge", "safety_bytes"]
 
-# How the violations on time and energy begin (the rest are on memory): callers that weigh them apart read this.
-TIME_VIOLATIONS = ("latency ", "energy ")
+# What a violation is about. memsim's verdict gives the first six; a confirmation by the real toolchain adds the rest.
+MEMORY_KINDS = ("ram", "region", "flash")
+TIME_KINDS = ("latency", "energy")
+KINDS = ("unsupported", *MEMORY_KINDS, *TIME_KINDS, "x-cross", "re-read", "toolchain")
+
+
+class Violation(str):
+    """One reason a network does not deploy: the sentence users read (it is that string) and its ``kind``
+    (``KINDS``), which callers test instead of reading the sentence."""
+
+    def __new__(cls, text: str, kind: str):
+        if kind not in KINDS:
+            raise ValueError(f"violation kind {kind!r} is not one of {KINDS}")
+        self = super().__new__(cls, text)
+        self.kind = kind
+        return self
+
+    def __reduce__(self):  # pickled with its kind (Dask workers, training children)
+        return Violation, (str(self), self.kind)
+
+    def __repr__(self) -> str:
+        return f"Violation({str(self)!r}, {self.kind!r})"
 
 
 def safety_bytes(pct: float, nbytes: int) -> int:
@@ -64,21 +84,23 @@ def judge(board: Target, *, ram_bytes: int, region_bytes: int, flash_bytes: int,
     ``region_what`` in the violation (``"activation pool"``, ``"TFLM arena"``).
     """
     ram_pct, flash_pct = safety_pct
-    violations = list(unsupported)
+    violations = [v if isinstance(v, Violation) else Violation(v, "unsupported") for v in unsupported]
     region = board.largest_region_bytes
     if ram_bytes + ram_safety > board.ram_bytes:
-        violations.append(f"RAM {ram_bytes:,} B{_plus(ram_safety, ram_pct)} > {board.ram_bytes:,} B")
+        violations.append(Violation(f"RAM {ram_bytes:,} B{_plus(ram_safety, ram_pct)} > {board.ram_bytes:,} B",
+                                    "ram"))
     if region_bytes + region_safety > region:
-        violations.append(f"{region_what} {region_bytes:,} B{_plus(region_safety, ram_pct)} > "
-                          f"largest SRAM region {region:,} B")
+        violations.append(Violation(f"{region_what} {region_bytes:,} B{_plus(region_safety, ram_pct)} > "
+                                    f"largest SRAM region {region:,} B", "region"))
     if flash_bytes + flash_safety > board.flash_bytes:
-        violations.append(f"Flash {flash_bytes:,} B{_plus(flash_safety, flash_pct)} > {board.flash_bytes:,} B")
+        violations.append(Violation(f"Flash {flash_bytes:,} B{_plus(flash_safety, flash_pct)} > "
+                                    f"{board.flash_bytes:,} B", "flash"))
     if latency_budget_ms is not None and latency_ms is not None and latency_ms > latency_budget_ms:
-        violations.append(f"latency up to {latency_ms:,.2f} ms (top of the time model's band) > {latency_budget_ms:g} "
-                          "ms budget")
+        violations.append(Violation(f"latency up to {latency_ms:,.2f} ms (top of the time model's band) > "
+                                    f"{latency_budget_ms:g} ms budget", "latency"))
     if energy_budget_uj is not None and energy_uj is not None and energy_uj > energy_budget_uj:
-        violations.append(f"energy up to {energy_uj:,.1f} uJ per inference (top of its band) > {energy_budget_uj:g} "
-                          "uJ budget")
+        violations.append(Violation(f"energy up to {energy_uj:,.1f} uJ per inference (top of its band) > "
+                                    f"{energy_budget_uj:g} uJ budget", "energy"))
     verdict = object.__new__(Verdict)  # every field is set here; the frozen __init__ would double judge's time
     verdict.__dict__.update(
         deployable=not violations, violations=tuple(violations),

