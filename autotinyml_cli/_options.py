@@ -6,7 +6,6 @@ import argparse
 
 from cbo.tinyml.search import CommandOptions, check_budget  # the library's (one source), re-exported for commands
 from memsim import COMPRESSION_CHOICES, DEFAULT_RUNTIME, DTYPES, RUNTIMES
-from memsim.profiles import RUNTIME_HELP
 
 __all__ = ["CommandOptions", "add_budget", "add_compression", "add_dtype", "add_runtime", "check_budget"]
 
@@ -14,7 +13,7 @@ __all__ = ["CommandOptions", "add_budget", "add_compression", "add_dtype", "add_
 def add_runtime(parser: argparse.ArgumentParser, extra: str = "", default: "str | None" = DEFAULT_RUNTIME) -> None:
     """--runtime: every runtime memsim knows, the same default for every command (``default=None`` lets a command
     tell whether it was given; it then uses DEFAULT_RUNTIME itself)."""
-    listed = "; ".join(f"{name}: {what}" for name, what in RUNTIME_HELP.items())
+    listed = "; ".join(f"{name}: {rt.description}" for name, rt in RUNTIMES.items())  # registered ones too
     parser.add_argument("--runtime", default=default, choices=RUNTIMES,
                         help=f"runtime profile (default {DEFAULT_RUNTIME}) - {listed}{extra}")
 

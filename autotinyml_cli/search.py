@@ -153,9 +153,8 @@ def add_parser(sub) -> None:
     add_budget(p, "energy")
     p.add_argument("--trainings", type=int, default=d.trainings, help="training budget (default 10)")
     p.add_argument("--method", default=d.method, choices=sorted(cbo.SAMPLERS),
-                   help="exact-ei (default: Bayesian optimisation with expected improvement over memsim's exact "
-                        "deployable set, the best in benchmarks/RESULTS.md), exact-ucb (the same with UCB), svmcbo "
-                        "(the papers' SVM-CBO), or a baseline: random, grid, feasible-random, bo")
+                   help="; ".join(f"{name}{' (default)' if name == d.method else ''}: {cbo.METHOD_HELP[name]}"
+                                  for name in cbo.METHOD_HELP))
     p.add_argument("--labels", type=int, default=None,
                    help=f"--method svmcbo only: Phase-1 memsim labels after the initial design "
                         f"(default {DEFAULT_PHASE1_LABELS})")

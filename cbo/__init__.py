@@ -11,7 +11,7 @@ it takes a space, an objective and an optional cheap constraint.
 
 from cbo._errors import CBOError, DatasetError, SpaceError, StorageError
 from cbo._samplers import (
-    DEFAULT_METHOD, SAMPLERS, BaseSampler, Proposal, ExactCBOSampler, FeasibleRandomSampler, GPUCBSampler, GridSampler, RandomSampler, SVMCBOSampler,
+    DEFAULT_METHOD, METHOD_HELP, SAMPLERS, BaseSampler, Proposal, ExactCBOSampler, FeasibleRandomSampler, GPUCBSampler, GridSampler, RandomSampler, SVMCBOSampler,
 )
 from cbo._space import Categorical, Integer, Ordinal, Param, Real, Space
 from cbo._storage import FrozenTrial, InMemoryStorage, SQLiteStorage, Storage, TrialState, read_study_meta
@@ -21,7 +21,7 @@ from cbo._distributed import local_cluster, worker_slots
 
 __all__ = [
     "CBOError", "DatasetError", "SpaceError", "StorageError",
-    "DEFAULT_METHOD", "SAMPLERS", "BaseSampler", "Proposal", "StudyView", "Storage", "ExactCBOSampler", "FeasibleRandomSampler", "GPUCBSampler", "GridSampler", "RandomSampler",
+    "DEFAULT_METHOD", "METHOD_HELP", "SAMPLERS", "BaseSampler", "Proposal", "StudyView", "Storage", "ExactCBOSampler", "FeasibleRandomSampler", "GPUCBSampler", "GridSampler", "RandomSampler",
     "SVMCBOSampler", "Categorical", "Integer", "Ordinal", "Param", "Real", "Space",
     "FrozenTrial", "InMemoryStorage", "SQLiteStorage", "TrialState", "read_study_meta", "Study", "Trial",
     "local_cluster", "worker_slots",

@@ -350,6 +350,17 @@ class ExactCBOSampler(BaseSampler, _GPMixin):
 
 # The methods by the names the command line takes; DEFAULT_METHOD is the command line's and Study's default.
 DEFAULT_METHOD = "exact-ei"
+# What each method is, in the words --help uses (one place with SAMPLERS; a test holds the two to the same names)
+METHOD_HELP = {
+    "exact-ei": "Bayesian optimisation with expected improvement over memsim's exact deployable set, the best in "
+                "benchmarks/RESULTS.md",
+    "exact-ucb": "the same with the upper confidence bound",
+    "svmcbo": "the papers' SVM-CBO (Phase 1 SVM region from memsim labels, Phase 2 GP-UCB)",
+    "random": "a baseline: random configurations, deployable or not",
+    "grid": "a baseline: a grid over the space",
+    "feasible-random": "a baseline: random among memsim-deployable configurations",
+    "bo": "a baseline: GP-UCB blind to deployability",
+}
 SAMPLERS = {"svmcbo": SVMCBOSampler, "exact-ucb": functools.partial(ExactCBOSampler, acquisition="ucb"),
             "exact-ei": functools.partial(ExactCBOSampler, acquisition="ei"), "random": RandomSampler,
             "grid": GridSampler, "feasible-random": FeasibleRandomSampler, "bo": GPUCBSampler}

@@ -18,7 +18,7 @@ from memsim.profiles.xcubeai import XCubeAIProfile
 from targets import RUNTIME_FAMILIES
 
 __all__ = ["ActivationPlan", "Buffer", "RuntimeProfile", "TFLMProfile", "XCubeAIProfile", "DEFAULT_RUNTIME",
-           "PROFILES", "RUNTIMES", "RUNTIME_HELP", "Runtime", "get_profile", "get_runtime", "register_runtime",
+           "PROFILES", "RUNTIMES", "Runtime", "get_profile", "get_runtime", "register_runtime",
            "unregister_runtime"]
 
 PROFILES = RUNTIME_FAMILIES  # the families the board catalogue gives a library overhead for
@@ -146,7 +146,6 @@ register_runtime(Runtime("xcubeai-5", "X-CUBE-AI 5.x/6.x (input and output outsi
                          memory_rules=lambda: XCubeAIProfile(io_in_pool=False, conv_overlap=False, im2col=False),
                          aliases=("xcubeai5",), **_XCUBE))
 DEFAULT_RUNTIME = "tflm"  # the library's and every command's default: the one every board can run
-RUNTIME_HELP = {name: rt.description for name, rt in RUNTIMES.items()}  # (the built-ins, for --help)
 
 
 def get_runtime(name: "str | Runtime | None" = None) -> Runtime:

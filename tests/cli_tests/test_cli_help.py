@@ -27,3 +27,18 @@ def test_headroom_reads_as_bytes_and_share_of_the_board_never_as_a_huge_negative
     assert describe_headroom(-48, 12_288) == "over by 48 B (needs 1.00x the 12,288 B)"
     # a model 45x the board: not "-4433.0 %"
     assert describe_headroom(-2_905_235, 65_536) == "over by 2,905,235 B (needs 45.33x the 65,536 B)"
+
+
+def test_help_texts_of_choices_come_from_the_registries():
+    # a method, runtime or template added to its registry shows in --help with no hand-written list to update
+    import cbo
+    import memsim
+    from cbo.tinyml import TEMPLATES
+
+    assert list(cbo.METHOD_HELP) == sorted(cbo.SAMPLERS, key=list(cbo.METHOD_HELP).index)
+    assert set(cbo.METHOD_HELP) == set(cbo.SAMPLERS)
+    from autotinyml_cli.main import build_parser
+
+    text = " ".join(build_parser()._subparsers._group_actions[0].choices["search"].format_help().split())
+    for name in [*cbo.SAMPLERS, *memsim.RUNTIMES, *TEMPLATES]:
+        assert name in text, name
