@@ -170,207 +170,274 @@ def shrink(costs: NetworkCosts, X_tr, y_tr, X_val, y_val, *, epochs: int = 20, f
            start_from=None, choose_activations: bool = True, log=None) -> ShrinkResult:
     """Search the channels of ``costs.spec`` (its searched channel groups are ``costs.searchable``) on the training
     data, project onto memsim's constraints, carry the weights over and fine-tune. ``start_from``: a Keras model
-    of the same description whose weights the search starts from. ``log(line)`` gets one line per epoch."""
-    from cbo.dnas._network import build_supernet, carry_weights
-    from memsim.frontends.keras import keras_from_spec, quiet_keras
+    of the same description whose weights the search starts from. ``log(line)`` gets one line per epoch.
 
-    keras = quiet_keras()
-    import tensorflow as tf
-
-    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
-    batch_size = batch_size or default_batch_size(len(X_tr))
+    The stages, each a method of ``_Shrink``: set-up (the gated supernet and its compiled step), warm-up and search
+    epochs (each checkpointed; a run cut off continues), projection onto memsim's constraints, fine-tuning."""
     costs.check_feasible()  # impossible limits are refused before any training
-    spec = costs.spec
-    keras.utils.set_random_seed(seed)
-    t0 = time.perf_counter()
-    slots = activation_slots(spec) if choose_activations else []
-    model, gates, plain, mixed = build_supernet(costs, slots)
-    if start_from is not None:  # the user's trained model: the search starts from its weights
-        for item in spec["layers"][1:]:
-            plain.get_layer(str(item["name"])).set_weights(start_from.get_layer(str(item["name"])).get_weights())
-    thetas = [g.theta for g in gates]
-    alphas = [m.alpha for m in mixed.values()]
-    search_ids = {id(v) for v in thetas + alphas}
-    weights = [v for v in model.trainable_variables if id(v) not in search_ids]
-    opt_w = keras.optimizers.Adam(learning_rate)
-    opt_a = keras.optimizers.Adam(ALPHA_LEARNING_RATE)
-    warmup = max(1, epochs // 10) if warmup_epochs is None else warmup_epochs
-    gate_lr = gate_learning_rate
-    if gate_lr is None:  # the strongest gate of the most pressed group could close by mid-search
-        gate_lr = GATE_TRAVEL / (0.25 * max(1, (epochs - warmup) * -(-len(X_tr) // batch_size) // 2))
-    opt_t = keras.optimizers.SGD(gate_lr)  # gradient sizes matter here (see step)
-    for opt, variables in ((opt_w, weights), (opt_t, thetas), (opt_a, alphas)):
-        if variables:  # their variables made before ``step`` is traced: a trace that makes variables is traced twice
-            opt.build(variables)
-    loss_fn = keras.losses.SparseCategoricalCrossentropy()
-    finite = np.isfinite(costs.limits)
-    limits = tf.constant(np.where(finite, costs.limits, 1.0), tf.float32)
-    active = tf.constant(finite.astype(np.float32))
+    run = _Shrink(costs, X_tr, y_tr, X_val, y_val, epochs=epochs, warmup_epochs=warmup_epochs,
+                  batch_size=batch_size, learning_rate=learning_rate, gate_learning_rate=gate_learning_rate,
+                  seed=seed, start_from=start_from, choose_activations=choose_activations, log=log)
+    run.resume(Path(state_dir) if state_dir else None)
+    for epoch in range(run.start_epoch, epochs):
+        run.train_epoch(epoch)
+    projected = run.project()
+    fine_tuned = run.fine_tune(projected, finetune_epochs)
+    return run.result(projected, fine_tuned)
 
 
-    def apply_alpha(gradients):
-        if alphas:
-            opt_a.apply_gradients(zip(gradients, alphas))
+class _Shrink:
+    """One shrink run, stage by stage (``shrink`` calls them in order)."""
 
-    def spec_of(array, batched=False):  # one trace of ``step`` for every batch, the last shorter one too
-        shape = tuple(np.shape(array))
-        return tf.TensorSpec((None,) + shape[1:] if batched else shape, tf.as_dtype(np.asarray(array).dtype))
+    def __init__(self, costs, X_tr, y_tr, X_val, y_val, *, epochs, warmup_epochs, batch_size, learning_rate,
+                 gate_learning_rate, seed, start_from, choose_activations, log):
+        """Set-up: the gated supernet (the seed's weights where given), its optimisers and its compiled step."""
+        from cbo.dnas._network import build_supernet
+        from memsim.frontends.keras import quiet_keras
 
-    n_theta = sum(int(t.shape[0]) for t in thetas)
-    first_value, first_grad = costs.at(costs.full)
-    signature = [spec_of(X_tr, True), spec_of(y_tr, True), tf.TensorSpec(np.shape(first_value), tf.float32),
-                 tf.TensorSpec(np.shape(first_grad), tf.float32), tf.TensorSpec((len(thetas),), tf.float32),
-                 tf.TensorSpec((n_theta,), tf.float32), tf.TensorSpec((len(CONSTRAINTS),), tf.float32),
-                 tf.TensorSpec((), tf.float32)]
+        keras = quiet_keras()
+        self.costs, self.X_tr, self.y_tr, self.X_val, self.y_val = costs, X_tr, y_tr, X_val, y_val
+        self.epochs, self.seed, self.learning_rate = epochs, seed, learning_rate
+        self.log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.batch_size = batch_size or default_batch_size(len(X_tr))
+        self.spec = spec = costs.spec
+        keras.utils.set_random_seed(seed)
+        self.t0 = time.perf_counter()
+        self.slots = activation_slots(spec) if choose_activations else []
+        self.model, self.gates, self.plain, self.mixed = build_supernet(costs, self.slots)
+        if start_from is not None:  # the user's trained model: the search starts from its weights
+            for item in spec["layers"][1:]:
+                self.plain.get_layer(str(item["name"])).set_weights(
+                    start_from.get_layer(str(item["name"])).get_weights())
+        self.thetas = [g.theta for g in self.gates]
+        self.alphas = [m.alpha for m in self.mixed.values()]
+        self.warmup = max(1, epochs // 10) if warmup_epochs is None else warmup_epochs
+        self.gate_lr = gate_learning_rate
+        if self.gate_lr is None:  # the strongest gate of the most pressed group could close by mid-search
+            self.gate_lr = GATE_TRAVEL / (0.25 * max(1, (epochs - self.warmup) * -(-len(X_tr) // self.batch_size)
+                                                     // 2))
+        self.step = self._compiled_step(keras, learning_rate)
+        self.finite = np.isfinite(costs.limits)
+        self.lam = np.full(len(CONSTRAINTS), LAMBDA_START)
+        self.history, self.start_epoch, self.state = [], 0, None
+        # everything the stored epochs depend on: names and figures, and the content of the data and seed weights
+        self.run = {"spec": spec, "target": costs.board.name, "board_figures": costs.board.figures,
+                    "runtime": costs.runtime.name, "dtype": costs.dtype, "compression": costs.compression,
+                    "limits": [float(v) if np.isfinite(v) else None for v in costs.limits],
+                    "warmup": self.warmup, "batch_size": self.batch_size, "seed": seed, "epochs": epochs,
+                    "learning_rate": learning_rate, "gate_learning_rate": self.gate_lr, "n_train": len(X_tr),
+                    "activation_slots": self.slots, "data_digest": content_digest(X_tr, y_tr, X_val, y_val),
+                    "seed_weights_digest": None if start_from is None else content_digest(*start_from.get_weights())}
 
-    @tf.function(input_signature=signature)
-    def step(x, y, value, grad, counts, redundancy, lam, gates_move):
-        # The penalty's value is memsim's; its direction over the searched groups is memsim's per-channel
-        # difference of every violated figure (weighted by lambda / limit) times the group's channel count — the
-        # cost's elasticity, so groups shrink by fractions in proportion to their share of the excess (with a
-        # per-channel push alone, a cost like conv filters x dense units drives the smaller factor to one channel).
-        # Each gate's push is that times its redundancy weight (``_redundancy``: above 1 for the channels of a
-        # group beyond the dimension its inputs span), scaled so the most pressed gate gets 1. Plain SGD on the
-        # gates then closes, within a group, the weakest first (d mask / d theta = p (1 - p) is largest near
-        # zero); the speed is the gate learning rate's. In the warm-up (gates_move 0, lambda 0) only the weights
-        # learn, every channel on: one compiled step for both phases (each tf.function costs a trace, about a
-        # second on these networks).
-        over = active * lam * tf.cast(value > limits, tf.float32) / limits
-        elasticity = tf.linalg.matvec(grad, over, transpose_a=True) * counts
-        pressure = tf.repeat(elasticity, sizes) * redundancy
-        pressure = pressure / tf.maximum(tf.reduce_max(tf.abs(pressure)), 1e-12)
-        penalty = tf.reduce_sum(active * lam * tf.nn.relu(value - limits) / limits)
-        with tf.GradientTape() as tape:
-            task = loss_fn(y, model(x, training=True))
-            soft = tf.concat([g.mask() for g in gates], 0)
-            total = task + tf.reduce_sum(tf.stop_gradient(pressure) * soft)
-        gw, gt, ga = tape.gradient(total, [weights, thetas, alphas])
-        opt_w.apply_gradients(zip(gw, weights))
-        opt_t.apply_gradients(zip([g * gates_move for g in gt], thetas))
-        apply_alpha(ga)
-        return task, penalty
+    def _compiled_step(self, keras, learning_rate: float):
+        """One training step of weights, gates and activation choices, traced once for every batch."""
+        import tensorflow as tf
 
-    sizes = tf.constant([int(t.shape[0]) for t in thetas], tf.int32)
+        model, gates, thetas, alphas, costs = self.model, self.gates, self.thetas, self.alphas, self.costs
+        search_ids = {id(v) for v in thetas + alphas}
+        weights = [v for v in model.trainable_variables if id(v) not in search_ids]
+        opt_w = keras.optimizers.Adam(learning_rate)
+        opt_a = keras.optimizers.Adam(ALPHA_LEARNING_RATE)
+        opt_t = keras.optimizers.SGD(self.gate_lr)  # gradient sizes matter here (see step)
+        for opt, variables in ((opt_w, weights), (opt_t, thetas), (opt_a, alphas)):
+            if variables:  # their variables made before ``step`` is traced: a trace that makes variables is traced twice
+                opt.build(variables)
+        loss_fn = keras.losses.SparseCategoricalCrossentropy()
+        finite = np.isfinite(costs.limits)
+        limits = tf.constant(np.where(finite, costs.limits, 1.0), tf.float32)
+        active = tf.constant(finite.astype(np.float32))
 
-    def hard_counts(theta_values=None):
-        theta_values = [t.numpy() for t in thetas] if theta_values is None else theta_values
-        return np.array([m.sum() for m in kept_channels(theta_values, len(costs.blocks), len(costs.kernels))],
-                        np.int64)
+        def apply_alpha(gradients):
+            if alphas:
+                opt_a.apply_gradients(zip(gradients, alphas))
 
-    lam = np.full(len(CONSTRAINTS), LAMBDA_START)
-    history, start_epoch = [], 0
-    state = Path(state_dir) if state_dir else None
-    # everything the stored epochs depend on: names and figures, and the content of the data and seed weights
-    run = {"spec": spec, "target": costs.board.name, "board_figures": costs.board.figures,
-           "runtime": costs.runtime.name, "dtype": costs.dtype,
-           "compression": costs.compression, "limits": [float(v) if np.isfinite(v) else None for v in costs.limits],
-           "warmup": warmup, "batch_size": batch_size, "seed": seed, "epochs": epochs,
-           "learning_rate": learning_rate, "gate_learning_rate": gate_lr, "n_train": len(X_tr),
-           "activation_slots": slots, "data_digest": content_digest(X_tr, y_tr, X_val, y_val),
-           "seed_weights_digest": None if start_from is None else content_digest(*start_from.get_weights())}
-    if state:
-        _check_state(state, run)
-    if state and (state / "state.json").exists():
-        saved = json.loads((state / "state.json").read_text())
-        model.load_weights(state / saved["weights"])
-        lam, history, start_epoch = np.array(saved["lambda"]), saved["history"], saved["epoch"] + 1
-        log(f"continuing from epoch {start_epoch} (state in {str(state)!r})")
-    rng = np.random.default_rng(seed + start_epoch)
-    n = len(X_tr)
-    for epoch in range(start_epoch, epochs):
+        def spec_of(array, batched=False):  # one trace of ``step`` for every batch, the last shorter one too
+            shape = tuple(np.shape(array))
+            return tf.TensorSpec((None,) + shape[1:] if batched else shape, tf.as_dtype(np.asarray(array).dtype))
+
+        n_theta = sum(int(t.shape[0]) for t in thetas)
+        first_value, first_grad = costs.at(costs.full)
+        signature = [spec_of(self.X_tr, True), spec_of(self.y_tr, True),
+                     tf.TensorSpec(np.shape(first_value), tf.float32), tf.TensorSpec(np.shape(first_grad), tf.float32),
+                     tf.TensorSpec((len(thetas),), tf.float32), tf.TensorSpec((n_theta,), tf.float32),
+                     tf.TensorSpec((len(CONSTRAINTS),), tf.float32), tf.TensorSpec((), tf.float32)]
+
+        @tf.function(input_signature=signature)
+        def step(x, y, value, grad, counts, redundancy, lam, gates_move):
+            # The penalty's value is memsim's; its direction over the searched groups is memsim's per-channel
+            # difference of every violated figure (weighted by lambda / limit) times the group's channel count —
+            # the cost's elasticity, so groups shrink by fractions in proportion to their share of the excess (with
+            # a per-channel push alone, a cost like conv filters x dense units drives the smaller factor to one
+            # channel). Each gate's push is that times its redundancy weight (``_redundancy``: above 1 for the
+            # channels of a group beyond the dimension its inputs span), scaled so the most pressed gate gets 1.
+            # Plain SGD on the gates then closes, within a group, the weakest first (d mask / d theta = p (1 - p)
+            # is largest near zero); the speed is the gate learning rate's. In the warm-up (gates_move 0, lambda 0)
+            # only the weights learn, every channel on: one compiled step for both phases (each tf.function costs
+            # a trace, about a second on these networks).
+            over = active * lam * tf.cast(value > limits, tf.float32) / limits
+            elasticity = tf.linalg.matvec(grad, over, transpose_a=True) * counts
+            pressure = tf.repeat(elasticity, sizes) * redundancy
+            pressure = pressure / tf.maximum(tf.reduce_max(tf.abs(pressure)), 1e-12)
+            penalty = tf.reduce_sum(active * lam * tf.nn.relu(value - limits) / limits)
+            with tf.GradientTape() as tape:
+                task = loss_fn(y, model(x, training=True))
+                soft = tf.concat([g.mask() for g in gates], 0)
+                total = task + tf.reduce_sum(tf.stop_gradient(pressure) * soft)
+            gw, gt, ga = tape.gradient(total, [weights, thetas, alphas])
+            opt_w.apply_gradients(zip(gw, weights))
+            opt_t.apply_gradients(zip([g * gates_move for g in gt], thetas))
+            apply_alpha(ga)
+            return task, penalty
+
+        sizes = tf.constant([int(t.shape[0]) for t in thetas], tf.int32)
+        return step
+
+    def hard_counts(self, theta_values=None) -> np.ndarray:
+        theta_values = [t.numpy() for t in self.thetas] if theta_values is None else theta_values
+        return np.array([m.sum() for m in kept_channels(theta_values, len(self.costs.blocks),
+                                                        len(self.costs.kernels))], np.int64)
+
+    def resume(self, state: "Path | None") -> None:
+        """Continue from the last stored epoch of the same run (a different run's state is refused)."""
+        self.state = state
+        if state:
+            _check_state(state, self.run)
+        if state and (state / "state.json").exists():
+            saved = json.loads((state / "state.json").read_text())
+            self.model.load_weights(state / saved["weights"])
+            self.lam, self.history, self.start_epoch = np.array(saved["lambda"]), saved["history"], saved["epoch"] + 1
+            self.log(f"continuing from epoch {self.start_epoch} (state in {str(state)!r})")
+        self.rng = np.random.default_rng(self.seed + self.start_epoch)
+
+    def train_epoch(self, epoch: int) -> None:
+        """A warm-up epoch (weights only, every channel on) or a search epoch (gates pushed by memsim's excess),
+        logged and checkpointed."""
+        import tensorflow as tf
+
+        costs, thetas, X_tr, y_tr, bs = self.costs, self.thetas, self.X_tr, self.y_tr, self.batch_size
         e0 = time.perf_counter()
-        order = rng.permutation(n)
+        order = self.rng.permutation(len(X_tr))
         tasks, pens = [], []
-        if epoch == warmup and warmup > 0:  # gates start ranked by what the warm-up taught the weights
+        if epoch == self.warmup and self.warmup > 0:  # gates start ranked by what the warm-up taught the weights
             for g, theta in zip(costs.searchable, thetas):
-                theta.assign(_ranked_theta(_importance(plain, costs, g)).astype("float32"))
+                theta.assign(_ranked_theta(_importance(self.plain, costs, g)).astype("float32"))
             for theta in thetas[len(costs.searchable):]:  # blocks, kernel rings (outer ones a little weaker)
                 theta.assign(BLOCK_THETA - 0.1 * np.arange(theta.shape[0], dtype="float32"))
-        warming = epoch < warmup  # weights only, every channel on
-        for b in range(0, n, batch_size):
-            idx = order[b:b + batch_size]
+        warming = epoch < self.warmup  # weights only, every channel on
+        for b in range(0, len(X_tr), bs):
+            idx = order[b:b + bs]
             theta_values = [t.numpy() for t in thetas]
-            counts = hard_counts(theta_values)
+            counts = self.hard_counts(theta_values)
             value, grad = costs.at(counts)
-            task, pen = step(tf.constant(X_tr[idx]), tf.constant(y_tr[idx]), tf.constant(value, tf.float32),
-                             tf.constant(grad, tf.float32), tf.constant(counts, tf.float32),
-                             tf.constant(_redundancy(theta_values, counts, costs.span(counts), costs.paced(counts)),
-                                         tf.float32),
-                             tf.constant(0 * lam if warming else lam, tf.float32),
-                             tf.constant(0.0 if warming else 1.0))
+            task, pen = self.step(
+                tf.constant(X_tr[idx]), tf.constant(y_tr[idx]), tf.constant(value, tf.float32),
+                tf.constant(grad, tf.float32), tf.constant(counts, tf.float32),
+                tf.constant(_redundancy(theta_values, counts, costs.span(counts), costs.paced(counts)), tf.float32),
+                tf.constant(0 * self.lam if warming else self.lam, tf.float32), tf.constant(0.0 if warming else 1.0))
             tasks.append(float(task))
             pens.append(float(pen))
-        counts = hard_counts()
+        counts = self.hard_counts()
         value, _ = costs.at(counts)
-        over = (value > costs.limits) & finite
-        if epoch >= warmup:
-            lam = np.where(over, lam * LAMBDA_GROWTH, lam)
-        val_acc = _accuracy(model, X_val, y_val)
+        over = (value > costs.limits) & self.finite
+        if epoch >= self.warmup:
+            self.lam = np.where(over, self.lam * LAMBDA_GROWTH, self.lam)
+        val_acc = _accuracy(self.model, self.X_val, self.y_val)
         row = {"epoch": epoch, "loss": float(np.mean(tasks)), "penalty": float(np.mean(pens)),
                "val_accuracy": val_acc, "counts": counts.tolist(), "costs": value.tolist(),
-               "fits": bool(costs.figures(counts)["fits"][0]), "lambda": lam.tolist(),
+               "fits": bool(costs.figures(counts)["fits"][0]), "lambda": self.lam.tolist(),
                "seconds": round(time.perf_counter() - e0, 2)}
-        history.append(row)
+        self.history.append(row)
         shown = "  ".join(f"{c} {_fmt(c, v)}/{_fmt(c, lim)}" for c, v, lim, f in
-                          zip(CONSTRAINTS, value, costs.limits, finite) if f)
-        log(f"epoch {epoch + 1}/{epochs}{' (warm-up)' if epoch < warmup else ''}: loss {row['loss']:.3f} penalty {row['penalty']:.3f} "
-            f"val acc {val_acc:.3f}  {costs.describe(counts)}  {shown}  {'fits' if row['fits'] else 'over'}  "
-            f"{row['seconds']:.1f} s")
-        if state:  # the epoch's weights under a name of their own, then state.json switched to them in one
-            state.mkdir(parents=True, exist_ok=True)  # rename: a kill at any point leaves the last whole epoch
-            weights_file = f"supernet.epoch{epoch + 1}.weights.h5"
-            model.save_weights(state / weights_file)
-            (state / "state.next.json").write_text(json.dumps({"run": run, "epoch": epoch, "lambda": lam.tolist(),
-                                                               "weights": weights_file, "history": history}))
-            os.replace(state / "state.next.json", state / "state.json")
-            for old in state.glob("supernet.*.weights.h5"):
-                if old.name != weights_file:
-                    old.unlink()
-    t_search = time.perf_counter() - t0
-    acc_before = _accuracy(model, X_val, y_val)
-    theta_values = [t.numpy() for t in thetas]
-    chosen = {name: m.chosen() for name, m in mixed.items()}
-    weights_of = {name: [round(float(v), 3) for v in tf.nn.softmax(m.alpha).numpy()] for name, m in mixed.items()}
-    if chosen:
-        log("activations: " + ", ".join(f"{name} {spec['layers'][costs.index[name]]['activation']} -> {act} "
-                                        f"({', '.join(f'{c} {w:.2f}' for c, w in zip(ACTIVATION_CHOICES, weights_of[name]))})"
-                                        for name, act in chosen.items()))
-    final = costs.with_activations(chosen) if chosen else costs  # memsim judges the network that is exported
-    met = bool(final.figures(hard_counts())["fits"][0])
-    masks, removed = project(final, theta_values)
-    counts = [int(m.sum()) for m in masks]  # channels per group, 1 / 0 per block, rings kept per searched kernel
-    sub_spec = final.spec_at(counts)
-    sub = keras_from_spec(sub_spec)
-    carry_weights(final, plain, masks, sub)
-    acc_projected = _accuracy(sub, X_val, y_val)
-    log(f"projection: {'targets met before it' if met else f'{removed} channel(s) removed until memsim says it fits'}; "
-        f"{costs.describe(counts)} (seed {costs.describe(costs.full)}); val acc {acc_before:.3f} gated -> "
-        f"{acc_projected:.3f} projected")
-    t1 = time.perf_counter()
-    start, picked_on = "carried", {}
-    if finetune_epochs and counts == costs.full.tolist():  # nothing removed: the carried weights are the seed's own
-        _compile(sub, learning_rate)
-        _fit(sub, X_tr, y_tr, finetune_epochs, batch_size)
-    elif finetune_epochs:
-        sub, start, picked_on = _finetune(sub, sub_spec, X_tr, y_tr, finetune_epochs, batch_size, learning_rate,
-                                          seed)
-        log(f"fine-tuning ({finetune_epochs} epochs): accuracy on the tenth of the training data held back for the "
-            f"choice: carried weights {picked_on['carried']:.3f}, fresh start {picked_on['scratch']:.3f}; "
-            f"kept the {'carried weights' if start == 'carried' else 'fresh start'}")
-    acc = _accuracy(sub, X_val, y_val)
-    log(f"val acc after fine-tuning {acc:.3f}")
-    groups, rings, whole = len(costs.searchable), costs.kernel_rings(counts), dict(costs.kernels)
-    kept_layers = {str(item["name"]) for item in sub_spec["layers"]}
-    return ShrinkResult(model=sub, spec=sub_spec, counts=counts, seed_counts=costs.full.tolist(), history=history,
-                        activations={n: a for n, a in chosen.items() if n in kept_layers},
-                        activation_weights=weights_of, described=costs.describe(counts),
-                        skipped_blocks=[list(b) for b, f in zip(costs.blocks, counts[groups:]) if not f],
-                        narrowed_kernels={str(item["name"]): item["kernel_size"] for item in sub_spec["layers"]
-                                          if rings.get(str(item["name"]), 0) < whole.get(str(item["name"]), 0)},
-                        met_before_projection=met, removed_by_projection=removed,
-                        accuracy_before_projection=acc_before, accuracy_after_projection=acc_projected, accuracy=acc,
-                        finetune_start=start, finetune_choice_accuracy=picked_on,
-                        seconds={"search": round(t_search, 1), "finetune": round(time.perf_counter() - t1, 1)})
+                          zip(CONSTRAINTS, value, costs.limits, self.finite) if f)
+        self.log(f"epoch {epoch + 1}/{self.epochs}{' (warm-up)' if warming else ''}: loss {row['loss']:.3f} "
+                 f"penalty {row['penalty']:.3f} val acc {val_acc:.3f}  {costs.describe(counts)}  {shown}  "
+                 f"{'fits' if row['fits'] else 'over'}  {row['seconds']:.1f} s")
+        self._save(epoch)
+
+    def _save(self, epoch: int) -> None:
+        """The epoch's weights under a name of their own, then state.json switched to them in one rename: a kill at
+        any point leaves the last whole epoch."""
+        state = self.state
+        if not state:
+            return
+        state.mkdir(parents=True, exist_ok=True)
+        weights_file = f"supernet.epoch{epoch + 1}.weights.h5"
+        self.model.save_weights(state / weights_file)
+        (state / "state.next.json").write_text(json.dumps({"run": self.run, "epoch": epoch, "lambda": self.lam.tolist(),
+                                                           "weights": weights_file, "history": self.history}))
+        os.replace(state / "state.next.json", state / "state.json")
+        for old in state.glob("supernet.*.weights.h5"):
+            if old.name != weights_file:
+                old.unlink()
+
+    def project(self) -> dict:
+        """The activations chosen, and the gates projected onto memsim's constraints: the sub-network with the
+        supernet's weights carried over."""
+        import tensorflow as tf
+
+        from cbo.dnas._network import carry_weights
+        from memsim.frontends.keras import keras_from_spec
+
+        costs, spec = self.costs, self.spec
+        self.t_search = time.perf_counter() - self.t0
+        acc_before = _accuracy(self.model, self.X_val, self.y_val)
+        theta_values = [t.numpy() for t in self.thetas]
+        chosen = {name: m.chosen() for name, m in self.mixed.items()}
+        weights_of = {name: [round(float(v), 3) for v in tf.nn.softmax(m.alpha).numpy()]
+                      for name, m in self.mixed.items()}
+        if chosen:
+            self.log("activations: " + ", ".join(
+                f"{name} {spec['layers'][costs.index[name]]['activation']} -> {act} "
+                f"({', '.join(f'{c} {w:.2f}' for c, w in zip(ACTIVATION_CHOICES, weights_of[name]))})"
+                for name, act in chosen.items()))
+        final = costs.with_activations(chosen) if chosen else costs  # memsim judges the network that is exported
+        met = bool(final.figures(self.hard_counts())["fits"][0])
+        masks, removed = project(final, theta_values)
+        counts = [int(m.sum()) for m in masks]  # channels per group, 1 / 0 per block, rings kept per searched kernel
+        sub_spec = final.spec_at(counts)
+        sub = keras_from_spec(sub_spec)
+        carry_weights(final, self.plain, masks, sub)
+        acc_projected = _accuracy(sub, self.X_val, self.y_val)
+        self.log(f"projection: {'targets met before it' if met else f'{removed} channel(s) removed until memsim says it fits'}; "
+                 f"{costs.describe(counts)} (seed {costs.describe(costs.full)}); val acc {acc_before:.3f} gated -> "
+                 f"{acc_projected:.3f} projected")
+        return {"model": sub, "spec": sub_spec, "counts": counts, "met": met, "removed": removed, "chosen": chosen,
+                "weights_of": weights_of, "acc_before": acc_before, "acc_projected": acc_projected}
+
+    def fine_tune(self, projected: dict, finetune_epochs: int) -> dict:
+        """Fine-tuning from the carried weights and from a fresh start; the better on a held-back tenth is kept."""
+        t1 = time.perf_counter()
+        sub, start, picked_on = projected["model"], "carried", {}
+        if finetune_epochs and projected["counts"] == self.costs.full.tolist():  # nothing removed: the seed's own
+            _compile(sub, self.learning_rate)
+            _fit(sub, self.X_tr, self.y_tr, finetune_epochs, self.batch_size)
+        elif finetune_epochs:
+            sub, start, picked_on = _finetune(sub, projected["spec"], self.X_tr, self.y_tr, finetune_epochs,
+                                              self.batch_size, self.learning_rate, self.seed)
+            self.log(f"fine-tuning ({finetune_epochs} epochs): accuracy on the tenth of the training data held back "
+                     f"for the choice: carried weights {picked_on['carried']:.3f}, fresh start "
+                     f"{picked_on['scratch']:.3f}; kept the {'carried weights' if start == 'carried' else 'fresh start'}")
+        acc = _accuracy(sub, self.X_val, self.y_val)
+        self.log(f"val acc after fine-tuning {acc:.3f}")
+        return {"model": sub, "start": start, "picked_on": picked_on, "accuracy": acc,
+                "seconds": round(time.perf_counter() - t1, 1)}
+
+    def result(self, projected: dict, fine_tuned: dict) -> ShrinkResult:
+        costs, counts, sub_spec = self.costs, projected["counts"], projected["spec"]
+        groups, rings, whole = len(costs.searchable), costs.kernel_rings(counts), dict(costs.kernels)
+        kept_layers = {str(item["name"]) for item in sub_spec["layers"]}
+        return ShrinkResult(
+            model=fine_tuned["model"], spec=sub_spec, counts=counts, seed_counts=costs.full.tolist(),
+            history=self.history, activations={n: a for n, a in projected["chosen"].items() if n in kept_layers},
+            activation_weights=projected["weights_of"], described=costs.describe(counts),
+            skipped_blocks=[list(b) for b, f in zip(costs.blocks, counts[groups:]) if not f],
+            narrowed_kernels={str(item["name"]): item["kernel_size"] for item in sub_spec["layers"]
+                              if rings.get(str(item["name"]), 0) < whole.get(str(item["name"]), 0)},
+            met_before_projection=projected["met"], removed_by_projection=projected["removed"],
+            accuracy_before_projection=projected["acc_before"], accuracy_after_projection=projected["acc_projected"],
+            accuracy=fine_tuned["accuracy"], finetune_start=fine_tuned["start"],
+            finetune_choice_accuracy=fine_tuned["picked_on"],
+            seconds={"search": round(self.t_search, 1), "finetune": fine_tuned["seconds"]})
 
 
 def _finetune(carried, spec: dict, X_tr, y_tr, epochs: int, batch_size: int, learning_rate: float, seed: int):
