@@ -27,28 +27,29 @@ CACHE = Path(__file__).resolve().parent / "cache" / "shrink-xcross.jsonl"
 
 
 def run_cell(dataset: str, label: "str | None", board: str, seed: int, space: "str | None") -> dict:
-    from autotinyml_cli.main import main
+    """``autotinyml shrink`` with these options, as the library runs it (cbo.dnas.run_shrink), quietly."""
+    from cbo.dnas.run import ShrinkOptions, run_shrink
+    from validation import Finalists
 
     with tempfile.TemporaryDirectory(prefix="autotinyml-shrink-xcross-") as tmp:
-        out = Path(tmp) / "exp"
-        argv = ["shrink", "--dataset", dataset, "--target", board, "--seed", str(seed), "--out", str(out),
-                "--json"] + (["--label", label] if label else []) + (["--space", space] if space else [])
+        options = ShrinkOptions(dataset=dataset, label=label, target=board, seed=seed, space=space,
+                                out=str(Path(tmp) / "exp"))
+        row = {"dataset": dataset, "label": label, "board": board, "seed": seed, "space": space, "cpu": cpu_model()}
         err = io.StringIO()
-        with contextlib.redirect_stdout(io.StringIO()) as printed, contextlib.redirect_stderr(err):
-            code = main(argv)
-        row = {"dataset": dataset, "label": label, "board": board, "seed": seed, "space": space, "exit": code,
-               "cpu": cpu_model()}
         try:
-            report = json.loads(printed.getvalue())
-        except json.JSONDecodeError:
-            report = {}
+            with contextlib.redirect_stderr(err):
+                outcome = run_shrink(options, confirm=Finalists())
+        except Exception as exc:  # a refusal is a row too, as the command's message
+            return {**row, "exit": 2, "message": str(exc)}
+        report = outcome.report
+        row["exit"] = outcome.exit_code
         if "cross_accuracy" in report:
             xc = report["cross_accuracy"]
             row.update(n=xc["n"], agree=xc["agree"], acc=xc["acc"], interval=xc["interval_95"],
                        deployable=report["deployable"], val_accuracy=report["shrink"]["val_accuracy"]["fine_tuned"],
                        channels=report["shrink"]["channels"])
-        else:
-            row["message"] = (report.get("error") or err.getvalue().strip().splitlines()[-1:] or [""])[0]
+        if outcome.problem:
+            row["message"] = outcome.problem
         return row
 
 

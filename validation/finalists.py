@@ -27,6 +27,30 @@ class Finalists:
 
         check_writable(out)
 
+    def confirm_model(self, model, target, dtype, X_val, y_val, *, what: str = "The network", **options):
+        """(report, files) of one trained model (``validation.export.confirm``); a toolchain that cannot take it
+        is one sentence."""
+        from validation import ToolchainError
+        from validation.export import confirm
+
+        try:
+            return confirm(model, target, dtype, X_val, y_val, **options)
+        except ToolchainError as exc:
+            raise AutoTinyMLError(f"{what} could not be confirmed: {exc}") from None
+
+    def describe(self, verdict_source: dict) -> str:
+        from validation.export import verdict_source_text
+
+        return verdict_source_text(verdict_source)
+
+    def write(self, out, files: dict, report: dict) -> None:
+        """The export written (an export already there moved aside, and said so)."""
+        from validation.export import replaced_note, write_export
+
+        kept = write_export(out, files, report)
+        if kept:
+            print(replaced_note(out, kept), file=sys.stderr)
+
     def __call__(self, study, template, dataset, target, args, input_shape, dtype, compression):
         """Retrain the best deployable candidates and confirm them for the search's own runtime.
 

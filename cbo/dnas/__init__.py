@@ -11,11 +11,14 @@ from cbo.dnas._costs import (ACTIVATION_CHOICES, CONSTRAINTS, NetworkCosts, chan
                              skippable_blocks)
 from cbo.dnas._project import kept_channels, project
 from cbo.dnas._search import ShrinkResult, default_batch_size, shrink
+from cbo.dnas.run import ShrinkOptions, ShrinkOutcome, run_shrink
 
 __all__ = [
     "ACTIVATION_CHOICES",
     "CONSTRAINTS",
     "NetworkCosts",
+    "ShrinkOptions",
+    "ShrinkOutcome",
     "ShrinkResult",
     "channel_groups",
     "default_batch_size",
@@ -23,6 +26,7 @@ __all__ = [
     "kernel_layers",
     "largest_config",
     "project",
+    "run_shrink",
     "seed_template",
     "shrink",
     "skippable_blocks",

@@ -291,7 +291,7 @@ def test_sigterm_during_a_shrink_keeps_its_finished_epochs_and_the_same_command_
 
 
 def test_an_interrupted_shrink_says_only_what_it_kept(tmp_path):
-    from autotinyml_cli.shrink import _kept_epochs
+    from cbo.dnas.run import _kept_epochs
 
     state = tmp_path / "out.shrink-state"
     state.mkdir()
