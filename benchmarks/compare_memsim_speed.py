@@ -57,8 +57,9 @@ def best(fn, number, repeat=5):
 
 out = {}
 for rt in ("xcubeai", "tflm"):
-    out[f"footprint {rt} (us)"] = 1e6 * best(lambda: memsim.footprint(TEN, "stm32f303k8", rt), 2000)
-    out[f"full path {rt} (us)"] = 1e6 * best(lambda: _full_footprint(TEN, "stm32f303k8", rt, None, "none", None,
+    # float32 named: the trees' defaults differ (before 2026-12-07 every runtime defaulted to float32)
+    out[f"footprint {rt} (us)"] = 1e6 * best(lambda: memsim.footprint(TEN, "stm32f303k8", rt, "float32"), 2000)
+    out[f"full path {rt} (us)"] = 1e6 * best(lambda: _full_footprint(TEN, "stm32f303k8", rt, "float32", "none", None,
                                                                       None), 200)
 rng = np.random.default_rng(0)
 har = [{"type": "Conv2D", "filters": 8, "kernel_size": 1, "activation": "relu"},
@@ -74,11 +75,11 @@ prm[:, 0, 7] = rng.choice([ACTS.index(a) for a in ("relu", "sigmoid", "selu", "t
 prm[:, 1, 0] = prm[:, 1, 1] = prm[:, 1, 2] = prm[:, 1, 3] = p
 prm[:, 4, 0] = 8 + np.arange(N)  # all distinct: every configuration is evaluated
 for rt in ("xcubeai", "tflm"):
-    fam.evaluate(ops[:10], prm[:10], rt)
+    fam.evaluate(ops[:10], prm[:10], rt, "float32")
     rates = []
     for _ in range(3):  # the first call also pays page faults on fresh arrays
         t = time.perf_counter()
-        fam.evaluate(ops, prm, rt, target="stm32f303k8")
+        fam.evaluate(ops, prm, rt, "float32", target="stm32f303k8")
         rates.append(N / (time.perf_counter() - t))
     out[f"batch {rt} (configs/s)"] = max(rates)
 print(json.dumps(out))
