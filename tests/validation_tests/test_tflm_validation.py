@@ -159,7 +159,7 @@ def test_export_command(small_model, tmp_path, capsys):
     boards = tmp_path / "boards.toml"
     boards.write_text('[[board]]\nname = "tiny-flash"\nflash_bytes = 30_000\nram_regions = 65_536\n'
                       'overhead = "cortex-m4"\n')
-    assert main(["export", str(path), "--target", "tiny-flash", "--target-file", str(boards),
+    assert main(["export", str(path), "--target", "tiny-flash", "--target-file", str(boards), "--dtype", "float32",
                  "--out", str(tmp_path / "no")]) == 1
     err = capsys.readouterr().err
     assert "Not deployable on tiny-flash under tflm: Flash" in err and "nothing was written" in err
