@@ -23,7 +23,6 @@ from cbo import stop_signals
 from cbo.tinyml.constraint import MemsimConstraint
 from cbo.tinyml.datasets import load_dataset
 from cbo.tinyml.objective import KFoldObjective
-from cbo.tinyml.recycled import RecycledObjective, WorkerRecycled
 from cbo.tinyml.templates import Template, check_space, get_template, shape_hint, space_for_data
 from memsim import DEFAULT_RUNTIME, deployment_defaults, get_runtime
 from memsim import TIME_KINDS
@@ -581,6 +580,10 @@ def _search(args, storage, study_path, settings, template, dataset, target, cons
             progress(study_, trial)
             if stop_requested():  # Ctrl-C that a library swallowed mid-training still stops, after this trial
                 raise KeyboardInterrupt
+
+        # (imported here: the child runs ``python -m cbo.tinyml.recycled``, which must not be imported with the
+        # package first, or Python warns and runs the module twice)
+        from cbo.tinyml.recycled import RecycledObjective, WorkerRecycled
 
         # trainings run in a child replaced every few trainings (cbo.tinyml.recycled: TensorFlow keeps every
         # compiled training step, so one long-lived process slows down and grows), here or on each Dask worker
