@@ -26,6 +26,12 @@ class Settings:
     flash_pct: float
 
 
+def _named(runtime) -> bool:
+    """A runtime given by name, as the object or as None, rather than as a profile object (a cheap test: isinstance
+    against the runtime-checkable RuntimeProfile protocol costs ~15 us, a footprint's whole budget is ~60 us)."""
+    return runtime is None or isinstance(runtime, (str, Runtime))
+
+
 def margin_pair(margin, profile, dtype: str = "float32") -> tuple[float, float]:
     """(RAM %, Flash %) from a margin argument, or the profile's calibrated default for the dtype."""
     if margin is None:
@@ -47,7 +53,7 @@ def resolve(runtime: "str | Runtime | RuntimeProfile | None" = None, dtype: "str
         raise SpecError(f"Unknown dtype {dtype!r}; use {' or '.join(DTYPES)}.")
     dtype, compression = dtype or rt.default_dtype, normalise_compression(compression or "none")
     rt.check_compression(compression, dtype)
-    profile = runtime if isinstance(runtime, RuntimeProfile) else rt.profile()
+    profile = rt.profile() if _named(runtime) else runtime  # a profile object of one's own is used as it is
     ram_pct, flash_pct = margin_pair(margin, profile, dtype)
     return Settings(rt, profile, dtype, compression, ram_pct, flash_pct)
 
@@ -77,7 +83,7 @@ def resolve_shared(runtime: "str | Runtime | None" = None, dtype: "str | None" =
         return resolve(runtime, dtype, compression, margin)
     if hit is None:
         hit = resolve(runtime, dtype, compression, margin)
-        if not isinstance(runtime, RuntimeProfile):
+        if _named(runtime):
             if len(_SHARED) >= 256:
                 _SHARED.clear()
             _SHARED[(runtime, dtype, compression, margin)] = hit

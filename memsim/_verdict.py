@@ -31,18 +31,23 @@ class Violation(str):
     """One reason a network does not deploy: the sentence users read (it is that string) and its ``kind``
     (``KINDS``), which callers test instead of reading the sentence."""
 
+    __slots__ = ()  # no per-instance dict: a search judges thousands of configurations a second
+    kind = ""
+
     def __new__(cls, text: str, kind: str):
-        if kind not in KINDS:
-            raise ValueError(f"violation kind {kind!r} is not one of {KINDS}")
-        self = super().__new__(cls, text)
-        self.kind = kind
-        return self
+        try:
+            return str.__new__(_BY_KIND[kind], text)  # each kind a subclass that carries it
+        except KeyError:
+            raise ValueError(f"violation kind {kind!r} is not one of {KINDS}") from None
 
     def __reduce__(self):  # pickled with its kind (Dask workers, training children)
         return Violation, (str(self), self.kind)
 
     def __repr__(self) -> str:
         return f"Violation({str(self)!r}, {self.kind!r})"
+
+
+_BY_KIND = {kind: type(f"Violation[{kind}]", (Violation,), {"__slots__": (), "kind": kind}) for kind in KINDS}
 
 
 def safety_bytes(pct: float, nbytes: int) -> int:

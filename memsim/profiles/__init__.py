@@ -154,7 +154,10 @@ def get_runtime(name: "str | Runtime | None" = None) -> Runtime:
         return name
     if name is None:
         name = DEFAULT_RUNTIME
-    if isinstance(name, RuntimeProfile):  # a profile object of one's own: judged as its family
+    if not isinstance(name, str):  # a profile object of one's own: judged as its family
+        if not hasattr(name, "activation_plan"):
+            raise SpecError(f"A runtime is a name ({', '.join(RUNTIMES)}), a memsim.Runtime or a profile object, "
+                            f"not {type(name).__name__} {name!r}.")
         profile = name
         return Runtime(profile.name, f"{profile.name} (a profile object)", profile.name, lambda: profile,
                        **({k: v for k, v in _XCUBE.items() if k != "family"} if profile.name == "xcubeai" else {}))
@@ -166,6 +169,6 @@ def get_runtime(name: "str | Runtime | None" = None) -> Runtime:
 
 def get_profile(name: "str | Runtime | RuntimeProfile") -> RuntimeProfile:
     """A runtime's memory rules (a new planner), or the profile object itself."""
-    if isinstance(name, RuntimeProfile):
+    if name is not None and not isinstance(name, (str, Runtime)):
         return name
     return get_runtime(name).profile()
