@@ -64,7 +64,7 @@ class Finalists:
 
         from cbo.tinyml.objective import optimizer
         from cbo.tinyml.training import without_input_autotune
-        from memsim import Violation, get_runtime
+        from memsim import Violation
         from memsim.frontends.keras import quiet_keras
         from validation import ToolchainError
         from validation.export import confirm, replaced_note, verdict_source_text, write_export
@@ -81,7 +81,7 @@ class Finalists:
                 model.fit(X_tr, y_tr, epochs=args.epochs, batch_size=args.batch_size, verbose=0)
             try:
                 report, files = confirm(model, target, dtype, X_val, y_val, representative=X_tr, seed=args.seed,
-                                        runtime=get_runtime(args.runtime), compression=compression,
+                                        runtime=args.runtime, compression=compression,
                                         margin=args.margin, labels=list(dataset.classes),
                                         latency_budget_ms=args.latency_ms, energy_budget_uj=args.energy_uj)
             except ToolchainError as exc:

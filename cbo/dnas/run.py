@@ -99,6 +99,11 @@ def run_shrink(args: ShrinkOptions, confirm) -> ShrinkOutcome:
         raise AutoTinyMLError(f"shrink seeds from a built-in template ({', '.join(TEMPLATES)}) or a Keras model "
                               f"file (autotinyml shrink MODEL.keras), not a space file like {args.space!r}; search "
                               f"a space file with autotinyml search --space {args.space}.")
+    from dataclasses import replace
+
+    from memsim import get_runtime
+
+    args = replace(args, runtime=get_runtime(args.runtime))  # resolved once, here; passed down as the object
     dtype, compression = runtime_defaults(args.runtime, args.dtype, args.compression, args.margin)
     for name, value, low in (("--epochs", args.epochs, 1), ("--finetune-epochs", args.finetune_epochs, 0),
                              ("--batch-size", args.batch_size, 1)):

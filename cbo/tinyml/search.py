@@ -346,7 +346,7 @@ def dask_client(args):
 
 
 
-def runtime_defaults(runtime: str, dtype: "str | None", compression: "str | None",
+def runtime_defaults(runtime, dtype: "str | None", compression: "str | None",
                      margin: "float | None") -> tuple[str, str]:
     """(dtype, compression) with the defaults of a runtime, checked by memsim's one rule for what can be combined.
 
@@ -410,12 +410,11 @@ def run_search(args: SearchOptions, confirm=None) -> SearchSummary:
     ``KeyboardInterrupt`` after saying where the finished trials are kept.
 
     Without ``confirm`` nothing is confirmed whatever ``args.confirm`` says (cbo does not run toolchains)."""
-    if confirm is None:
-        from dataclasses import replace
+    from dataclasses import replace
 
-        args = replace(args, confirm=0)
+    runtime = get_runtime(args.runtime)  # resolved once, here; passed down as the object (the confirmation too)
+    args = replace(args, runtime=runtime, confirm=args.confirm if confirm is not None else 0)
     dtype, compression = resolve_settings(args)
-    runtime = get_runtime(args.runtime)  # resolved once, here; passed down as the object
     target = get_target(args.target, load_target_file(args.target_file) if args.target_file else ())
     dataset = load_dataset(args.dataset, args.label)
     if args.space:
