@@ -23,7 +23,6 @@ def _column(label: str, acc, std, fp: dict, deployable, xcross: str = "-", confi
             confirmed, xcross, "YES" if deployable else "NO"]
 
 
-
 def summary_table(study: cbo.Study, k: int, baseline: dict | None, constraint: MemsimConstraint,
                   baseline_result: dict | None, confirmed: dict | None = None) -> str:
     confirmed = confirmed or {}
@@ -50,7 +49,6 @@ def summary_table(study: cbo.Study, k: int, baseline: dict | None, constraint: M
     return "\n".join(lines)
 
 
-
 def cmd_search(args) -> int:
     """``autotinyml search``: run the search, then print its table (or ``--json``) and return the exit code."""
     try:
@@ -63,7 +61,6 @@ def cmd_search(args) -> int:
         return summary.exit_code
     print_summary(summary, summary.settings["runtime"])
     return summary.exit_code
-
 
 
 def print_summary(summary: SearchSummary, runtime: str) -> None:
@@ -116,7 +113,6 @@ def print_summary(summary: SearchSummary, runtime: str) -> None:
               f"check it with ST's tool, {INSTALL_HINT}, then run the same command.")
 
 
-
 def write_study_report(study_path: Path) -> "str | None":
     """The study's report next to it (<study>-report/index.html); a report that cannot be drawn costs a note,
     never the search's result."""
@@ -127,7 +123,6 @@ def write_study_report(study_path: Path) -> "str | None":
     except (AutoTinyMLError, ImportError, OSError) as exc:
         print(f"autotinyml: note: no report written ({exc})", file=sys.stderr)
         return None
-
 
 
 def add_parser(sub) -> None:

@@ -123,11 +123,9 @@ def load_space(name: str, dataset=None) -> Template:
     return replace(base, name=f"{base_name}:{path.stem}", space=space)
 
 
-
 def _fmt_time(seconds: float) -> str:
     seconds = int(max(seconds, 0))
     return f"{seconds // 60}:{seconds % 60:02d}"
-
 
 
 class Progress:
@@ -156,11 +154,8 @@ class Progress:
         self.stream.flush()
 
 
-
 DEFAULT_STUDY_DIR = "autotinyml-studies"
-
 DEFAULT_PHASE1_LABELS = 64  # SVM-CBO's Phase-1 memsim labels (--labels)
-
 
 
 @dataclass
@@ -186,7 +181,6 @@ class SearchOptions(CommandOptions):
     trial_timeout: "float | None" = None
 
 
-
 @dataclass
 class SearchSummary:
     """What a search ended with; ``to_dict()`` is what ``autotinyml search --json`` prints."""
@@ -200,7 +194,7 @@ class SearchSummary:
     exported: "str | None"     # the folder the winner was written to
     best: "dict | None"        # the best deployable trial by k-fold accuracy
     baseline: "dict | None"
-    report: "str | None"       # the report page
+    report: "str | None"       # the report page (the command line writes it: autotinyml_cli.search)
     confirm: int               # finalists the search was asked to confirm (0: none)
     # what the table is drawn from
     study: object = field(repr=False, compare=False)
@@ -233,11 +227,8 @@ class SearchSummary:
                 "baseline": self.baseline, "confirmed": {str(k): v for k, v in self.confirmed.items()}}
 
 
-
 MAX_SEED = 2**32 - 1   # numpy's and Keras' seeds are 32-bit
-
 MAX_EPOCHS = 10_000
-
 
 
 def check_seed_and_epochs(seed: int, epochs: int) -> None:
@@ -246,7 +237,6 @@ def check_seed_and_epochs(seed: int, epochs: int) -> None:
         raise AutoTinyMLError(f"--seed must be in [0, {MAX_SEED}] (numpy and Keras take 32-bit seeds), got {seed}.")
     if epochs > MAX_EPOCHS:
         raise AutoTinyMLError(f"--epochs {epochs} would not finish; give at most {MAX_EPOCHS:,}.")
-
 
 
 def resolve_settings(args) -> tuple[str, str]:
@@ -266,13 +256,11 @@ def resolve_settings(args) -> tuple[str, str]:
     return dtype, compression
 
 
-
 def check_labels_option(method: str, labels: int | None) -> None:
     """``--labels`` is SVM-CBO's Phase-1 budget; with another method it would be silently ignored."""
     if labels is not None and method != "svmcbo":
         raise AutoTinyMLError(f"--labels sets SVM-CBO's Phase-1 memsim labels; --method {method} has no Phase 1. "
                               "Drop --labels, or use --method svmcbo.")
-
 
 
 def check_cluster_options(args) -> None:
@@ -295,7 +283,6 @@ def check_cluster_options(args) -> None:
                                   "(or the 'dask' extra of autotinyml).") from None
     if args.scheduler:
         check_scheduler_reachable(args.scheduler)
-
 
 
 def check_scheduler_reachable(address: str, timeout_s: float = 5.0) -> None:
@@ -321,7 +308,6 @@ def check_scheduler_reachable(address: str, timeout_s: float = 5.0) -> None:
                               f"scheduler`, or {hint}.") from None
 
 
-
 @contextlib.contextmanager
 def dask_client(args):
     """A Dask client for --workers / --scheduler, or None (trainings in this process)."""
@@ -345,7 +331,6 @@ def dask_client(args):
         yield client
 
 
-
 def runtime_defaults(runtime, dtype: "str | None", compression: "str | None",
                      margin: "float | None") -> tuple[str, str]:
     """(dtype, compression) with the defaults of a runtime, checked by memsim's one rule for what can be combined.
@@ -360,9 +345,7 @@ def runtime_defaults(runtime, dtype: "str | None", compression: "str | None",
     return dtype, compression
 
 
-
 PRECHECK_POINTS = 20_000  # memsim labels these in about a second (a template may ask for fewer)
-
 
 
 def check_something_fits(template, constraint, target, runtime) -> None:
@@ -397,11 +380,9 @@ def check_something_fits(template, constraint, target, runtime) -> None:
         "or narrow the space to smaller networks.")
 
 
-
 def _default_study(dataset: str, template: str, target: str, runtime: str, dtype: str, method: str, seed: int) -> Path:
     name = f"{dataset}-{template.replace(':', '-')}-{target}-{runtime}-{dtype}-{method}-seed{seed}.sqlite"
     return Path(DEFAULT_STUDY_DIR) / name
-
 
 
 def run_search(args: SearchOptions, confirm=None) -> SearchSummary:
@@ -471,7 +452,6 @@ def run_search(args: SearchOptions, confirm=None) -> SearchSummary:
         storage.close()
 
 
-
 @contextlib.contextmanager
 def _interrupt_between_trials():
     """Ctrl-C (or SIGTERM) raises KeyboardInterrupt at once, as usual, and is also remembered: a library that
@@ -497,18 +477,15 @@ def _interrupt_between_trials():
         sys.unraisablehook = previous_hook
 
 
-
 INFORMATIONAL = ("input_shape", "n_classes")  # derived from the dataset; stored for `autotinyml report`
 
 KEYED = {"data": "data_digest", "board": "board_figures", "space file": "space_file_digest"}  # settings' keys
-
 
 
 def file_digest(path) -> str:
     import hashlib
 
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
 
 
 def check_same_work(meta: dict, settings: dict, study_path) -> None:
@@ -531,7 +508,6 @@ def check_same_work(meta: dict, settings: dict, study_path) -> None:
     shown = ", ".join(described.get(k) or f"{k} (stored {meta.get(k)!r}, now {settings.get(k)!r})" for k in diff)
     raise cbo.StorageError(f"Study {str(study_path)!r} was made with other settings: {shown}; to continue it, "
                            f"repeat its options and data; {start_anew}")
-
 
 
 def _search(args, storage, study_path, settings, template, dataset, target, constraint, input_shape,
